@@ -1,0 +1,30 @@
+"""Frames, videos and masks in and out; every output is written atomically."""
+
+from keyframe.io.atomic import atomic_path, partial_dir, staged_dir
+from keyframe.io.frames import FolderSource, Frame, FrameSource, VideoSource, encode_frames, open_frames
+from keyframe.io.images import list_images, read_image, read_mask, read_masks, write_image, write_mask
+from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, probe, write_video
+
+__all__ = [
+    "ExtractOptions",
+    "FolderSource",
+    "Frame",
+    "FrameSource",
+    "VideoInfo",
+    "VideoSource",
+    "VideoWriter",
+    "atomic_path",
+    "encode_frames",
+    "extract_frames",
+    "list_images",
+    "open_frames",
+    "partial_dir",
+    "probe",
+    "read_image",
+    "read_mask",
+    "read_masks",
+    "staged_dir",
+    "write_image",
+    "write_mask",
+    "write_video",
+]

@@ -1,0 +1,189 @@
+"""One reader for every pipeline: a folder of images or a video file, as uint8 RGB frames.
+
+Frames come in order of their stems; a video's frames get the stems
+``000000, 000001, ...`` so results written per stem line up with
+``keyframe frames extract``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from keyframe.errors import fail
+from keyframe.io.images import list_images, read_image
+from keyframe.io.video import MANIFEST, VIDEO_SUFFIXES, iter_video, probe, to_rgb
+
+
+class Frame(NamedTuple):
+    """One frame: its position in the source, its stem, and its uint8 RGB pixels."""
+
+    index: int
+    stem: str
+    rgb: np.ndarray
+
+
+class FrameSource(ABC):
+    """Frames in order, read lazily. Subclasses: :class:`FolderSource`, :class:`VideoSource`."""
+
+    path: Path
+    stems: list[str]
+    size: tuple[int, int]  # (height, width)
+    fps: float | None
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+    def index_of(self, stem: str) -> int:
+        """Position of the frame called ``stem``; a KeyframeError if there is none."""
+        try:
+            return self._positions[stem]
+        except AttributeError:
+            self._positions = {s: i for i, s in enumerate(self.stems)}
+            return self.index_of(stem)
+        except KeyError:
+            raise fail(self.path, f"has no frame called {stem!r}") from None
+
+    @abstractmethod
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        """Yield frames ``start, start+step, ... < stop`` in order."""
+
+    def read(self, index: int) -> np.ndarray:
+        """The uint8 RGB pixels of frame ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"frame {index} of {len(self)}")
+        return next(self.iter_frames(index, index + 1)).rgb
+
+    def read_range(self, start: int = 0, stop: int | None = None, step: int = 1) -> np.ndarray:
+        """Frames ``start:stop:step`` stacked as ``(N, H, W, 3)`` uint8 (mind the memory)."""
+        frames = [frame.rgb for frame in self.iter_frames(start, stop, step)]
+        height, width = self.size
+        return np.stack(frames) if frames else np.zeros((0, height, width, 3), np.uint8)
+
+    def __iter__(self) -> Iterator[Frame]:
+        return self.iter_frames()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r}, frames={len(self)}, size={self.size})"
+
+
+class FolderSource(FrameSource):
+    """Frames from a folder of image files, sorted by stem.
+
+    Every file's header is read when the folder is opened, so an unreadable
+    image or a frame of another size is reported before any work starts.
+    """
+
+    def __init__(self, folder: str | os.PathLike):
+        self.path = Path(folder)
+        self.files = list_images(self.path)
+        if not self.files:
+            raise fail(self.path, "contains no image files")
+        self.stems = [p.stem for p in self.files]
+        duplicates = {s for s in self.stems if self.stems.count(s) > 1} if len(set(self.stems)) < len(self.stems) else set()
+        if duplicates:
+            raise fail(self.path, f"has several images with the stem {sorted(duplicates)[0]!r}")
+        self.size = _header_size(self.files[0])
+        for path in self.files[1:]:
+            size = _header_size(path)
+            if size != self.size:
+                raise fail(
+                    path,
+                    f"is {size[1]}x{size[0]} but {self.files[0].name} is {self.size[1]}x{self.size[0]}: frames of mixed sizes",
+                )
+        self.fps = _manifest_fps(self.path)
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        for index in range(start, len(self) if stop is None else min(stop, len(self)), step):
+            rgb = read_image(self.files[index])
+            if rgb.shape[:2] != self.size:
+                raise fail(self.files[index], "changed size while being read")
+            yield Frame(index, self.stems[index], rgb)
+
+
+def _header_size(path: Path) -> tuple[int, int]:
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise fail(path, f"not a readable image ({type(error).__name__})") from None
+    return height, width
+
+
+def _manifest_fps(folder: Path) -> float | None:
+    manifest = folder / MANIFEST
+    if manifest.is_file():
+        try:
+            return float(json.loads(manifest.read_text())["fps"])
+        except (ValueError, KeyError, TypeError):
+            return None
+    return None
+
+
+class VideoSource(FrameSource):
+    """Frames decoded from a video file; stems are ``000000, 000001, ...``."""
+
+    def __init__(self, video: str | os.PathLike):
+        self.path = Path(video)
+        self.info = probe(self.path)
+        self.stems = [f"{i:06d}" for i in range(self.info.frame_count)]
+        self.size = (self.info.height, self.info.width)
+        self.fps = self.info.fps
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count):
+            if index >= len(self.stems):
+                return
+            yield Frame(index, self.stems[index], to_rgb(frame))
+
+
+def open_frames(path: str | os.PathLike) -> FrameSource:
+    """Open a frame folder or a video file.
+
+    Examples
+    --------
+    >>> source = open_frames("clip.mp4")  # doctest: +SKIP
+    >>> for frame in source.iter_frames(0, 10):  # doctest: +SKIP
+    ...     print(frame.stem, frame.rgb.shape)
+    """
+    if isinstance(path, FrameSource):
+        return path
+    path = Path(path)
+    if not path.exists():
+        raise fail(path, "no such file or folder")
+    if path.is_dir():
+        return FolderSource(path)
+    if path.suffix.lower() not in VIDEO_SUFFIXES:
+        try:
+            return VideoSource(path)
+        except Exception:
+            raise fail(path, "is neither a frame folder nor a video file") from None
+    return VideoSource(path)
+
+
+def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, progress=None) -> int:
+    """Encode a frame folder (or any frame source) to an H.264 mp4; returns the frame count.
+
+    The frame rate defaults to the source's (a folder's ``video.json``), else 25.
+
+    Examples
+    --------
+    >>> encode_frames("frames/", "clip.mp4", fps=30)  # doctest: +SKIP
+    120
+    """
+    from keyframe.io.video import VideoWriter
+    from keyframe.progress import report
+
+    source = open_frames(frames)
+    rate = fps or source.fps or 25.0
+    with VideoWriter(out_video, rate, crf) as writer:
+        for frame in source.iter_frames():
+            writer.write(frame.rgb)
+            report(progress, frame.index + 1, len(source))
+    return writer.frames

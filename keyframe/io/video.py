@@ -1,0 +1,309 @@
+"""Video files through PyAV (its bundled FFmpeg): probe, decode, extract, encode.
+
+Decoding streams frame by frame, so memory does not grow with the video's
+length; writing goes to a temporary name that is renamed when the file is whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import av
+import cv2
+import numpy as np
+
+from keyframe.errors import KeyframeError, fail
+from keyframe.io.atomic import atomic_path, staged_dir
+from keyframe.io.images import PNG_FAST
+from keyframe.progress import report
+
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
+MANIFEST = "video.json"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video's header says about its first video stream."""
+
+    path: str
+    fps: float
+    width: int
+    height: int
+    frame_count: int
+    codec: str
+
+
+def _open(path: Path):
+    if not path.exists():
+        raise fail(path, "no such file")
+    if path.is_dir():
+        raise fail(path, "is a folder, not a video file")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
+        raise fail(path, f"not a readable video ({_reason(error)})") from None
+    if not container.streams.video:
+        container.close()
+        raise fail(path, "has no video stream")
+    return container
+
+
+def _reason(error: Exception) -> str:
+    return getattr(error, "strerror", None) or str(error).split(":")[0] or type(error).__name__
+
+
+def probe(path: str | os.PathLike) -> VideoInfo:
+    """Read a video's frame rate, size and frame count without decoding it.
+
+    When the container does not store a frame count, packets are counted
+    (demuxing only, no decoding).
+    """
+    path = Path(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        count = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
+        rate = stream.average_rate or stream.guessed_rate or 25
+        if count == 0:
+            raise fail(path, "has no frames")
+        return VideoInfo(str(path), float(rate), stream.width, stream.height, int(count), stream.codec_context.name)
+    finally:
+        container.close()
+
+
+def iter_video(
+    path: str | os.PathLike,
+    start: int = 0,
+    stop: int | None = None,
+    step: int = 1,
+    expected: int | None = None,
+) -> Iterator[tuple[int, av.VideoFrame]]:
+    """Decode frames ``start, start+step, ... < stop`` as ``(index, av.VideoFrame)``.
+
+    Frames before ``start`` are decoded but not converted. When decoding runs
+    to the end and yields fewer frames than ``expected`` (the header's count),
+    the file is reported as truncated.
+    """
+    path = Path(path)
+    container = _open(path)
+    decoded = 0
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        for index, frame in enumerate(container.decode(stream)):
+            decoded = index + 1
+            if stop is not None and index >= stop:
+                return
+            if index >= start and (index - start) % step == 0:
+                yield index, frame
+    except av.error.FFmpegError as error:
+        raise fail(path, f"decoding failed after {decoded} frames ({_reason(error)})") from None
+    finally:
+        container.close()
+    if decoded == 0:
+        raise fail(path, "has no decodable frames")
+    if expected and decoded < expected and (stop is None or decoded < stop):
+        raise fail(path, f"truncated: decoded {decoded} of the {expected} frames its header announces")
+
+
+def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
+    """Convert a decoded frame to uint8 RGB, shrinking so its longer side is at most ``max_side``."""
+    if max_side and max(frame.width, frame.height) > max_side:
+        width, height = fit_size(frame.width, frame.height, max_side)
+        return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+    return frame.to_ndarray(format="rgb24")
+
+
+def fit_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """Scale ``(width, height)`` so the longer side is ``max_side``, keeping the aspect ratio."""
+    scale = max_side / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def gamma_table(gamma: float) -> np.ndarray:
+    """A uint8 lookup table for gamma correction: ``out = 255 * (in / 255) ** (1 / gamma)``.
+
+    ``gamma > 1`` brightens the mid-tones, ``gamma < 1`` darkens them.
+    """
+    if gamma <= 0:
+        raise KeyframeError(f"--gamma must be positive, got {gamma}")
+    levels = np.arange(256) / 255.0
+    return np.clip(np.round(255.0 * levels ** (1.0 / gamma)), 0, 255).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class ExtractOptions:
+    """Which frames to extract and how to change them on the way."""
+
+    every: int = 1
+    start: int = 0
+    end: int | None = None
+    max_side: int | None = None
+    gamma: float | None = None
+
+    def check(self) -> None:
+        if self.every < 1:
+            raise KeyframeError(f"--every must be at least 1, got {self.every}")
+        if self.start < 0:
+            raise KeyframeError(f"--start must be >= 0, got {self.start}")
+        if self.end is not None and self.end <= self.start:
+            raise KeyframeError(f"--end ({self.end}) must be greater than --start ({self.start})")
+        if self.max_side is not None and self.max_side < 2:
+            raise KeyframeError(f"--max-side must be at least 2, got {self.max_side}")
+
+
+def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options: ExtractOptions = ExtractOptions(), progress=None) -> dict:
+    """Write a video's frames as ``000000.png, 000001.png, ...`` plus ``video.json``.
+
+    Frames are numbered in output order; ``video.json`` records the source,
+    the options and the output frame rate (source fps / every). The work goes
+    to ``OUT_DIR.partial`` first, and a rerun after an interruption resumes it.
+    PNG encoding runs on a thread pool while the next frames decode.
+
+    Examples
+    --------
+    >>> extract_frames("clip.mp4", "frames", ExtractOptions(every=2))  # doctest: +SKIP
+    {'fps': 12.5, 'width': 320, 'height': 240, 'frame_count': 50, ...}
+    """
+    options.check()
+    info = probe(video)
+    stop = min(options.end, info.frame_count) if options.end is not None else None
+    if options.start >= info.frame_count:
+        raise fail(video, f"--start {options.start} is past its last frame ({info.frame_count} frames)")
+    lut = gamma_table(options.gamma) if options.gamma else None
+    total = len(range(options.start, stop or info.frame_count, options.every))
+    written = 0
+    size = (info.width, info.height)
+    with staged_dir(out_dir) as stage, ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+        pending: deque = deque()
+        frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)
+        for position, (_, frame) in enumerate(frames):
+            target = stage / f"{position:06d}.png"
+            if not target.exists():
+                rgb = to_rgb(frame, options.max_side)
+                size = (rgb.shape[1], rgb.shape[0])
+                pending.append(pool.submit(_write_png, target, rgb, lut))
+            while len(pending) > 8 or (pending and pending[0].done()):
+                pending.popleft().result()
+            written = position + 1
+            report(progress, written, total)
+        for job in pending:
+            job.result()
+        if options.max_side and written and size == (info.width, info.height):
+            size = fit_size(info.width, info.height, options.max_side) if max(size) > options.max_side else size
+        manifest = {
+            "source": str(Path(video).resolve()),
+            "fps": info.fps / options.every,
+            "source_fps": info.fps,
+            "width": size[0],
+            "height": size[1],
+            "frame_count": written,
+            "source_frame_count": info.frame_count,
+            "source_index": f"{options.start} + {options.every} * n",
+            **{f"option_{k}": v for k, v in asdict(options).items()},
+        }
+        with atomic_path(stage / MANIFEST) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
+def _write_png(path: Path, rgb: np.ndarray, lut: np.ndarray | None) -> None:
+    if lut is not None:
+        rgb = cv2.LUT(rgb, lut)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), PNG_FAST):
+            raise fail(path, "could not be written")
+
+
+class VideoWriter:
+    """Encode RGB frames to an H.264 mp4 (yuv420p), written under a temporary name.
+
+    Odd sizes are padded by one replicated row or column, since yuv420p needs
+    even dimensions. The file appears at ``path`` only when ``close`` succeeds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with VideoWriter("out.mp4", fps=25) as writer:  # doctest: +SKIP
+    ...     writer.write(np.zeros((101, 99, 3), np.uint8))
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium"):
+        if fps <= 0:
+            raise KeyframeError(f"the frame rate must be positive, got {fps}")
+        if not 0 <= crf <= 51:
+            raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
+        self.path = Path(path)
+        self.fps, self.crf, self.preset = fps, crf, preset
+        self._atomic = atomic_path(self.path)
+        self._tmp = self._atomic.__enter__()
+        self._container = av.open(str(self._tmp), "w", format="mp4")
+        self._stream = None
+        self.size: tuple[int, int] | None = None
+        self.frames = 0
+
+    def write(self, rgb: np.ndarray) -> None:
+        """Append one uint8 RGB frame; every frame must have the first frame's size."""
+        rgb = np.asarray(rgb)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"VideoWriter.write expects uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        height, width = rgb.shape[:2]
+        if self._stream is None:
+            self._start(width, height)
+        elif (width, height) != self.size:
+            raise KeyframeError(f"{self.path}: frame {self.frames} is {width}x{height}, the video is {self.size[0]}x{self.size[1]}")
+        pad_y, pad_x = height % 2, width % 2
+        if pad_y or pad_x:
+            rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame.pts = self.frames
+        self._container.mux(self._stream.encode(frame))
+        self.frames += 1
+
+    def _start(self, width: int, height: int) -> None:
+        self.size = (width, height)
+        rate = Fraction(self.fps).limit_denominator(1001)
+        stream = self._container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = width + width % 2, height + height % 2
+        stream.pix_fmt = "yuv420p"
+        stream.time_base = 1 / rate
+        stream.options = {"crf": str(self.crf), "preset": self.preset}
+        self._stream = stream
+
+    def close(self) -> None:
+        """Flush the encoder and publish the file."""
+        if self._stream is None:
+            self.abort()
+            raise KeyframeError(f"{self.path}: no frames were given to encode")
+        self._container.mux(self._stream.encode(None))
+        self._container.close()
+        self._atomic.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """Discard the partial file."""
+        self._container.close()
+        self._atomic.__exit__(KeyframeError, None, None)
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_video(frames: Iterable[np.ndarray], path: str | os.PathLike, fps: float, crf: int = 18) -> int:
+    """Encode an iterable of uint8 RGB frames to ``path``; returns the frame count."""
+    with VideoWriter(path, fps, crf) as writer:
+        for rgb in frames:
+            writer.write(rgb)
+    return writer.frames

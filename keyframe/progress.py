@@ -1,0 +1,56 @@
+"""Progress reporting that keeps the library free of terminal code.
+
+Long-running library functions take an optional ``progress`` callable,
+``progress(done, total, note="")``; the CLI passes one that drives a rich
+progress bar on stderr, tests and scripts pass nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator, Optional, Protocol
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+
+class ProgressFn(Protocol):
+    def __call__(self, done: int, total: Optional[int], note: str = "") -> None: ...
+
+
+def report(progress: Optional[ProgressFn], done: int, total: Optional[int], note: str = "") -> None:
+    """Call ``progress`` if there is one (the library's only way of reporting work done)."""
+    if progress is not None:
+        progress(done, total, note)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]:
+    """A rich progress bar on stderr, yielded as a ``progress(done, total, note)`` callable.
+
+    Examples
+    --------
+    >>> with progress_bar("decoding", enabled=False) as progress:
+    ...     progress(1, 10)
+    """
+    if not enabled:
+        yield lambda done, total, note="": None
+        return
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[note]}"),
+    )
+    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+        task = bar.add_task(description, total=None, note="")
+
+        def update(done: int, total: Optional[int], note: str = "") -> None:
+            bar.update(task, completed=done, total=total, note=note)
+
+        yield update
+
+
