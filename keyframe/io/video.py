@@ -244,7 +244,8 @@ class VideoWriter:
         self.fps, self.crf, self.preset = fps, crf, preset
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
-        self._container = av.open(str(self._tmp), "w", format="mp4")
+        # faststart puts the index first: players can start early, and a cut file is detectably truncated.
+        self._container = av.open(str(self._tmp), "w", format="mp4", options={"movflags": "faststart"})
         self._stream = None
         self.size: tuple[int, int] | None = None
         self.frames = 0

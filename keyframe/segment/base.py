@@ -1,0 +1,72 @@
+"""The interface every segmentation member shares, and its registry.
+
+A member learns from a few annotated frames and then gives, frame by frame,
+a soft foreground mask in [0, 1]. Several segments are handled one at a time
+(one-vs-rest) by the pipeline, so a member only ever sees binary masks.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Iterator
+
+import cv2
+import numpy as np
+
+from keyframe.io.frames import FrameSource
+
+MEMBERS: dict[str, type["Member"]] = {}
+
+
+def register_member(cls: type["Member"]) -> type["Member"]:
+    """Class decorator: make a member available by its ``name`` (``--methods``)."""
+    MEMBERS[cls.name] = cls
+    return cls
+
+
+class Member(ABC):
+    """One segmentation method of the ensemble.
+
+    Use: ``member.fit(source, keyframes)``, then iterate
+    ``member.predict(source, start, stop)`` which yields ``(index, prob)`` in
+    frame order, ``prob`` float32 ``(H, W)`` in [0, 1] at the frame's full size.
+    ``keyframes`` maps frame indices to boolean ``(H, W)`` masks (True = segment).
+
+    Members whose ``needs_consensus`` is True (e.g. GrabCut) refine the other
+    members' agreement instead: the pipeline calls
+    ``refine(index, rgb, consensus)`` for each frame.
+    """
+
+    name: ClassVar[str]
+    needs_consensus: ClassVar[bool] = False
+
+    @abstractmethod
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "Member":
+        """Learn from the annotated frames; returns ``self``."""
+
+    def predict(self, source: FrameSource, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, prob)`` for frames ``start..stop-1`` in order."""
+        for frame in source.iter_frames(start, stop):
+            yield frame.index, self.predict_frame(frame.index, frame.rgb)
+
+    def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
+        """Soft mask of one frame; members whose output depends on earlier frames override ``predict``."""
+        raise TypeError(f"{type(self).__name__} predicts whole sequences only")
+
+    def refine(self, index: int, rgb: np.ndarray, consensus: np.ndarray) -> np.ndarray:
+        """Soft mask of one frame from the other members' consensus (only when ``needs_consensus``)."""
+        raise TypeError(f"{type(self).__name__} does not refine a consensus")
+
+
+def work_size(height: int, width: int, max_side: int) -> tuple[int, int]:
+    """``(height, width)`` scaled down so the longer side is at most ``max_side`` (never up)."""
+    scale = min(1.0, max_side / max(height, width))
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def resize_prob(prob: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize a soft mask to ``(height, width)`` with bilinear interpolation, float32 in [0, 1]."""
+    prob = np.asarray(prob, np.float32)
+    if prob.shape == (height, width):
+        return prob
+    return np.clip(cv2.resize(prob, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)

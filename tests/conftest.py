@@ -1,0 +1,53 @@
+"""Shared fixtures: the built-in sample, and the real data beside the repository."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.manual_seed(0)
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+
+
+def shared(*parts: str) -> Path:
+    """A path under ../shared/data, skipping the test when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not available")
+    return path
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``keyframe ARGS`` in a subprocess, as a user would; returns the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "keyframe.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def small_sample():
+    """A 24-frame 160x120 'wave' clip with exact masks."""
+    from keyframe.sample import make_sample
+
+    return make_sample("wave", frames=24, size=(160, 120), seed=7)
+
+
+@pytest.fixture(scope="session")
+def sample_video(tmp_path_factory, small_sample) -> Path:
+    """The small sample encoded as an mp4."""
+    from keyframe.io import write_video
+
+    path = tmp_path_factory.mktemp("video") / "sample.mp4"
+    write_video(iter(small_sample.frames), path, fps=25)
+    return path

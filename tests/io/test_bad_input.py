@@ -1,0 +1,70 @@
+"""Every bad input: one line naming the file and the problem, exit code 2, no complete-looking output."""
+
+import numpy as np
+import pytest
+
+from keyframe.io import write_image
+from tests.conftest import run_cli
+
+
+def assert_usage_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_missing_path(tmp_path):
+    result = run_cli("frames", "extract", tmp_path / "nope.mp4", tmp_path / "out")
+    assert_usage_error(result, "nope.mp4", "no such file")
+    assert not (tmp_path / "out").exists()
+
+
+def test_file_that_is_not_a_video(tmp_path):
+    fake = tmp_path / "notes.mp4"
+    fake.write_text("hello, I am text")
+    result = run_cli("frames", "extract", fake, tmp_path / "out")
+    assert_usage_error(result, "notes.mp4", "not a readable video")
+    assert not (tmp_path / "out").exists()
+
+
+def test_truncated_video(tmp_path, sample_video):
+    data = sample_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    result = run_cli("frames", "extract", cut, tmp_path / "out")
+    assert_usage_error(result, "cut.mp4", "truncated")
+    assert not (tmp_path / "out").exists()
+
+
+def test_empty_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run_cli("frames", "encode", tmp_path / "empty", tmp_path / "x.mp4")
+    assert_usage_error(result, "empty", "contains no image files")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_frames_of_mixed_sizes(tmp_path):
+    folder = tmp_path / "frames"
+    write_image(folder / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    write_image(folder / "000001.png", np.zeros((16, 18, 3), np.uint8))
+    result = run_cli("frames", "encode", folder, tmp_path / "x.mp4")
+    assert_usage_error(result, "000001.png", "mixed sizes")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+def test_unreadable_image(tmp_path):
+    folder = tmp_path / "frames"
+    write_image(folder / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    (folder / "000001.png").write_bytes(b"\x89PNG broken")
+    result = run_cli("frames", "encode", folder, tmp_path / "x.mp4")
+    assert_usage_error(result, "000001.png", "not a readable image")
+    assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("args", [["frames", "extract"], ["sample", "x", "--movement", "moonwalk"], ["frames", "encode", ".", "x.mp4", "--crf", "99"]])
+def test_usage_errors_exit_2(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import open_frames, read_image, read_mask, read_masks, write_image, write_mask
+from tests.conftest import shared
+
+
+def test_folder_frames_come_in_natural_stem_order(tmp_path):
+    for i in (10, 2, 1):
+        write_image(tmp_path / f"f{i}.png", np.full((8, 9, 3), i, np.uint8))
+    source = open_frames(tmp_path)
+    assert source.stems == ["f1", "f2", "f10"]
+    assert [int(f.rgb[0, 0, 0]) for f in source] == [1, 2, 10]
+    assert source.size == (8, 9) and len(source) == 3
+    assert source.index_of("f10") == 2
+
+
+def test_video_source_matches_sequential_decode(sample_video, small_sample):
+    source = open_frames(sample_video)
+    assert len(source) == 24 and source.size == (120, 160) and source.fps == pytest.approx(25)
+    frames = source.read_range()
+    assert frames.shape == (24, 120, 160, 3)
+    np.testing.assert_array_equal(source.read(7), frames[7])
+    assert [f.index for f in source.iter_frames(3, 12, 4)] == [3, 7, 11]
+    assert source.stems[:2] == ["000000", "000001"]
+
+
+def test_image_and_mask_helpers_round_trip(tmp_path):
+    image = np.random.default_rng(1).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    write_image(tmp_path / "a.png", image)
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png"), image)
+    mask = np.zeros((5, 7), np.uint8)
+    mask[1:3, 2:5] = 3
+    write_mask(tmp_path / "m" / "a.png", mask)
+    assert read_masks(tmp_path / "m")["a"].tolist() == mask.tolist()
+    assert read_mask(tmp_path / "a.png").ndim == 2
+
+
+def test_mixed_sizes_are_named(tmp_path):
+    write_image(tmp_path / "0.png", np.zeros((8, 8, 3), np.uint8))
+    write_image(tmp_path / "1.png", np.zeros((8, 9, 3), np.uint8))
+    with pytest.raises(KeyframeError, match=r"1\.png.*mixed sizes"):
+        open_frames(tmp_path)
+
+
+def test_unreadable_and_empty_inputs(tmp_path):
+    with pytest.raises(KeyframeError, match="contains no image files"):
+        open_frames(tmp_path)
+    (tmp_path / "0.png").write_bytes(b"not a png")
+    with pytest.raises(KeyframeError, match=r"0\.png: not a readable image"):
+        open_frames(tmp_path)
+    with pytest.raises(KeyframeError, match="no such file"):
+        open_frames(tmp_path / "missing.mp4")
+
+
+def test_real_videos_decode_completely():
+    for name, count, size in (("mmaction2-demo.mp4", 280, (256, 340)), ("exercise.avi", 393, (288, 384))):
+        source = open_frames(shared("videos", name))
+        assert (len(source), source.size) == (count, size)
+        assert sum(1 for _ in source.iter_frames()) == count

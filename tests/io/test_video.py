@@ -1,0 +1,75 @@
+import json
+
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import ExtractOptions, VideoWriter, encode_frames, extract_frames, open_frames, probe, write_video
+from keyframe.io.atomic import partial_dir
+from keyframe.metrics import psnr
+
+
+def test_round_trip_extract_encode_extract(tmp_path, sample_video):
+    first = extract_frames(sample_video, tmp_path / "a")
+    encode_frames(tmp_path / "a", tmp_path / "b.mp4")
+    second = extract_frames(tmp_path / "b.mp4", tmp_path / "c")
+    assert first["frame_count"] == second["frame_count"] == 24
+    assert (second["width"], second["height"]) == (160, 120)
+    a, c = open_frames(tmp_path / "a"), open_frames(tmp_path / "c")
+    scores = [psnr(x.rgb, y.rgb) for x, y in zip(a, c)]
+    assert min(scores) > 35.0
+    assert json.loads((tmp_path / "c" / "video.json").read_text())["fps"] == pytest.approx(25.0)
+
+
+def test_extract_options_select_and_transform(tmp_path, sample_video):
+    manifest = extract_frames(sample_video, tmp_path / "o", ExtractOptions(every=3, start=2, end=20, max_side=80, gamma=2.0))
+    files = sorted((tmp_path / "o").glob("*.png"))
+    assert [f.stem for f in files] == [f"{i:06d}" for i in range(6)]  # frames 2, 5, ..., 17
+    assert manifest["fps"] == pytest.approx(25 / 3)
+    source = open_frames(tmp_path / "o")
+    assert source.size == (60, 80)
+    original = open_frames(sample_video).read(2).astype(float).mean()
+    assert source.read(0).astype(float).mean() > original + 20  # gamma 2 brightens
+
+
+def test_extract_resumes_from_partial_folder(tmp_path, sample_video):
+    stage = partial_dir(tmp_path / "r")
+    stage.mkdir()
+    marker = np.zeros((120, 160, 3), np.uint8)
+    from keyframe.io import write_image
+
+    write_image(stage / "000000.png", marker)  # an earlier run's output is kept, not redone
+    extract_frames(sample_video, tmp_path / "r")
+    assert not stage.exists()
+    assert open_frames(tmp_path / "r").read(0).max() == 0
+    assert len(list((tmp_path / "r").glob("*.png"))) == 24
+
+
+def test_odd_size_is_padded_to_even(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (41, 67, 3), dtype=np.uint8) for _ in range(3)]
+    write_video(frames, tmp_path / "odd.mp4", fps=10)
+    info = probe(tmp_path / "odd.mp4")
+    assert (info.width, info.height, info.frame_count) == (68, 42, 3)
+
+
+def test_writer_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(RuntimeError):
+        with VideoWriter(tmp_path / "x.mp4", fps=10) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+            raise RuntimeError("boom")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_writer_rejects_a_frame_of_another_size(tmp_path):
+    with pytest.raises(KeyframeError, match="16x16"):
+        with VideoWriter(tmp_path / "x.mp4", fps=10) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+            writer.write(np.zeros((18, 16, 3), np.uint8))
+    assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("bad", [ExtractOptions(every=0), ExtractOptions(start=-1), ExtractOptions(start=5, end=5)])
+def test_bad_extract_options(tmp_path, sample_video, bad):
+    with pytest.raises(KeyframeError):
+        extract_frames(sample_video, tmp_path / "x", bad)

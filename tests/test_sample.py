@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import open_frames, read_masks
+from keyframe.sample import MOVEMENTS, make_sample
+from tests.conftest import run_cli
+
+
+def test_same_seed_same_clip_and_exact_binary_masks():
+    a = make_sample("squat", frames=6, size=(96, 72), seed=3)
+    b = make_sample("squat", frames=6, size=(96, 72), seed=3)
+    np.testing.assert_array_equal(a.frames, b.frames)
+    assert set(np.unique(a.masks)) == {0, 255}
+    assert 0.02 < (a.masks > 0).mean() < 0.25
+
+
+def test_masks_cover_exactly_the_figure():
+    clip = make_sample("wave", frames=2, size=(120, 90), seed=1)
+    other = make_sample("wave", frames=2, size=(120, 90), seed=1)
+    # Outside the mask the frame is the (noisy) background; inside, the figure's clothes differ from it.
+    figure = clip.masks[0] > 0
+    background = np.abs(clip.frames[0].astype(int) - other.frames[0].astype(int)).max()
+    assert background == 0 and figure.any()
+
+
+def test_movements_differ():
+    moves = {m: make_sample(m, frames=30, size=(96, 72), seed=2).masks.astype(float) for m in MOVEMENTS}
+    motion = {m: np.abs(np.diff(v, axis=0)).mean() for m, v in moves.items()}
+    assert all(value > 0 for value in motion.values())
+    assert not np.array_equal(moves["wave"], moves["squat"])
+
+
+def test_bad_arguments():
+    with pytest.raises(KeyframeError, match="unknown movement"):
+        make_sample("moonwalk")
+    with pytest.raises(KeyframeError):
+        make_sample("wave", frames=0)
+
+
+def test_sample_cli_writes_frames_masks_and_video(tmp_path):
+    result = run_cli("sample", tmp_path / "s", "--movement", "jumping_jack", "--frames", "5", "--size", "80x64")
+    assert result.returncode == 0, result.stderr
+    assert len(open_frames(tmp_path / "s" / "frames")) == 5
+    assert len(read_masks(tmp_path / "s" / "masks")) == 5
+    assert len(open_frames(tmp_path / "s" / "video.mp4")) == 5
