@@ -47,12 +47,13 @@ def frames_extract(
     end: Annotated[Optional[int], typer.Option(help="Stop before this frame index.")] = None,
     max_side: Annotated[Optional[int], typer.Option(help="Shrink so the longer side is at most N pixels.")] = None,
     gamma: Annotated[Optional[float], typer.Option(help="Gamma correction; > 1 brightens mid-tones.")] = None,
+    png_level: Annotated[int, typer.Option(help="PNG zlib level: 0 stores (fastest, largest) ... 9 smallest.")] = 1,
 ):
     """Write a video's frames as numbered PNGs (resumable; built under OUT_DIR.partial)."""
     from keyframe.io import ExtractOptions, extract_frames
     from keyframe.progress import progress_bar
 
-    options = ExtractOptions(every=every, start=start, end=end, max_side=max_side, gamma=gamma)
+    options = ExtractOptions(every=every, start=start, end=end, max_side=max_side, gamma=gamma, png_level=png_level)
     with progress_bar("extracting") as progress:
         manifest = extract_frames(video, out_dir, options, progress=progress)
     out.print(f"{manifest['frame_count']} frames {manifest['width']}x{manifest['height']} at {manifest['fps']:g} fps -> {out_dir}")
@@ -158,6 +159,33 @@ def demo(out_dir: Annotated[Path, typer.Argument(help="Folder for every result o
 
     summary = run_demo(out_dir, log=out.print)
     out.print(f"done in {summary['seconds']} s; results in {out_dir}/ (summary.json)")
+
+
+# --- backbone -------------------------------------------------------------
+
+backbone_app = typer.Typer(help="The pretrained image backbone (EfficientNet-Lite0, ImageNet).", no_args_is_help=True)
+app.add_typer(backbone_app, name="backbone")
+
+
+@backbone_app.command("classify")
+def backbone_classify(
+    image: Annotated[Path, typer.Argument(help="Image file (any format OpenCV reads).")],
+    top: Annotated[int, typer.Option(help="How many classes to print.", min=1, max=1000)] = 5,
+):
+    """Print IMAGE's top ImageNet class indices with their probabilities, best first."""
+    import cv2
+
+    from keyframe.errors import fail
+    from keyframe.nets import classify
+
+    # Checked first because OpenCV prints its own warning for a missing file.
+    if not image.is_file():
+        raise fail(image, "no such file")
+    bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise fail(image, "not a readable image")
+    for index, probability in classify(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k=top)[0]:
+        out.print(f"{index:4d}  {probability:.4f}")
 
 
 def main() -> None:

@@ -14,9 +14,9 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
+from keyframe.io.png import encode_png
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-PNG_FAST = [cv2.IMWRITE_PNG_COMPRESSION, 1]
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -48,15 +48,21 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write a uint8 RGB (or grey) image atomically; the format follows the suffix."""
+def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) -> None:
+    """Write a uint8 RGB (or grey) image atomically; the format follows the suffix.
+
+    PNG goes through the fast encoder of :mod:`keyframe.io.png` at zlib level
+    ``png_level`` (0 stores uncompressed, 9 is smallest and slowest).
+    """
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
-    bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
     with atomic_path(path) as tmp:
-        params = PNG_FAST if tmp.suffix.lower() == ".png" else []
-        if not cv2.imwrite(str(tmp), bgr, params):
+        if tmp.suffix.lower() == ".png":
+            tmp.write_bytes(encode_png(image, png_level))
+            return
+        bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
+        if not cv2.imwrite(str(tmp), bgr):
             raise fail(path, "could not be written")
 
 

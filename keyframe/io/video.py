@@ -21,7 +21,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, fail
 from keyframe.io.atomic import atomic_path, staged_dir
-from keyframe.io.images import PNG_FAST
+from keyframe.io.images import write_image
 from keyframe.progress import report
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
@@ -147,6 +147,7 @@ class ExtractOptions:
     end: int | None = None
     max_side: int | None = None
     gamma: float | None = None
+    png_level: int = 1
 
     def check(self) -> None:
         if self.every < 1:
@@ -155,6 +156,8 @@ class ExtractOptions:
             raise KeyframeError(f"--start must be >= 0, got {self.start}")
         if self.end is not None and self.end <= self.start:
             raise KeyframeError(f"--end ({self.end}) must be greater than --start ({self.start})")
+        if not 0 <= self.png_level <= 9:
+            raise KeyframeError(f"--png-level must be between 0 and 9, got {self.png_level}")
         if self.max_side is not None and self.max_side < 2:
             raise KeyframeError(f"--max-side must be at least 2, got {self.max_side}")
 
@@ -180,30 +183,29 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     lut = gamma_table(options.gamma) if options.gamma else None
     total = len(range(options.start, stop or info.frame_count, options.every))
     written = 0
-    size = (info.width, info.height)
-    with staged_dir(out_dir) as stage, ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
+    with staged_dir(out_dir) as stage, ThreadPoolExecutor(max_workers=2) as pool:
+        # The main thread only decodes; conversion and PNG writing run on the pool, overlapping it.
         pending: deque = deque()
         frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)
         for position, (_, frame) in enumerate(frames):
             target = stage / f"{position:06d}.png"
             if not target.exists():
-                rgb = to_rgb(frame, options.max_side)
-                size = (rgb.shape[1], rgb.shape[0])
-                pending.append(pool.submit(_write_png, target, rgb, lut))
+                pending.append(pool.submit(_write_frame, target, frame, options.max_side, lut, options.png_level))
             while len(pending) > 8 or (pending and pending[0].done()):
                 pending.popleft().result()
             written = position + 1
             report(progress, written, total)
         for job in pending:
             job.result()
-        if options.max_side and written and size == (info.width, info.height):
-            size = fit_size(info.width, info.height, options.max_side) if max(size) > options.max_side else size
+        width, height = (info.width, info.height)
+        if options.max_side and max(width, height) > options.max_side:
+            width, height = fit_size(width, height, options.max_side)
         manifest = {
             "source": str(Path(video).resolve()),
             "fps": info.fps / options.every,
             "source_fps": info.fps,
-            "width": size[0],
-            "height": size[1],
+            "width": width,
+            "height": height,
             "frame_count": written,
             "source_frame_count": info.frame_count,
             "source_index": f"{options.start} + {options.every} * n",
@@ -214,12 +216,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     return manifest
 
 
-def _write_png(path: Path, rgb: np.ndarray, lut: np.ndarray | None) -> None:
-    if lut is not None:
-        rgb = cv2.LUT(rgb, lut)
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), PNG_FAST):
-            raise fail(path, "could not be written")
+def _write_frame(path: Path, frame: av.VideoFrame, max_side: int | None, lut: np.ndarray | None, png_level: int) -> None:
+    rgb = to_rgb(frame, max_side)
+    write_image(path, cv2.LUT(rgb, lut) if lut is not None else rgb, png_level)
 
 
 class VideoWriter:
