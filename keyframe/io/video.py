@@ -87,9 +87,11 @@ def iter_video(
 ) -> Iterator[tuple[int, av.VideoFrame]]:
     """Decode frames ``start, start+step, ... < stop`` as ``(index, av.VideoFrame)``.
 
-    Frames before ``start`` are decoded but not converted. When decoding runs
-    to the end and yields fewer frames than ``expected`` (the header's count),
-    the file is reported as truncated.
+    A late ``start`` seeks to the keyframe before it (frame indices then come
+    from timestamps), so reading a range costs about its own length: ranges
+    can be shared out to workers. When decoding runs to the end and yields
+    fewer frames than ``expected`` (the header's count), the file is reported
+    as truncated.
     """
     path = Path(path)
     container = _open(path)
@@ -97,7 +99,8 @@ def iter_video(
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        for index, frame in enumerate(container.decode(stream)):
+        frames = _decode_from(container, stream, start)
+        for index, frame in frames:
             decoded = index + 1
             if stop is not None and index >= stop:
                 return
@@ -111,6 +114,29 @@ def iter_video(
         raise fail(path, "has no decodable frames")
     if expected and decoded < expected and (stop is None or decoded < stop):
         raise fail(path, f"truncated: decoded {decoded} of the {expected} frames its header announces")
+
+
+SEEK_AFTER = 48  # frames; nearer starts are cheaper to decode through than to seek to
+
+
+def _decode_from(container, stream, start: int) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``(index, frame)`` pairs from the keyframe before ``start`` (or from the first frame)."""
+    rate, base = stream.average_rate, stream.time_base
+    origin = stream.start_time or 0
+    if start >= SEEK_AFTER and rate and base:
+        container.seek(origin + int(start / rate / base), stream=stream, backward=True, any_frame=False)
+        frames = container.decode(stream)
+        first = next(frames, None)
+        if first is not None and first.pts is not None:
+            index = round((first.pts - origin) * base * rate)
+            if index <= start:
+                yield index, first
+                for frame in frames:
+                    index = round((frame.pts - origin) * base * rate) if frame.pts is not None else index + 1
+                    yield index, frame
+                return
+        container.seek(origin, stream=stream, backward=True, any_frame=False)  # no usable timestamps
+    yield from enumerate(container.decode(stream))
 
 
 def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:

@@ -59,3 +59,22 @@ def test_real_videos_decode_completely():
         source = open_frames(shared("videos", name))
         assert (len(source), source.size) == (count, size)
         assert sum(1 for _ in source.iter_frames()) == count
+
+
+def test_late_ranges_seek_and_match_sequential_decode(tmp_path):
+    from keyframe.io import VideoWriter
+
+    rng = np.random.default_rng(5)
+    with VideoWriter(tmp_path / "long.mp4", fps=30, crf=20) as writer:
+        for value in range(130):
+            frame = rng.integers(0, 40, (48, 64, 3), dtype=np.uint8)
+            frame[:8, :8] = value  # a per-frame stamp that survives compression
+            writer.write(frame)
+    source = open_frames(tmp_path / "long.mp4")
+    everything = source.read_range()
+    for start in (50, 99, 127):
+        got = list(source.iter_frames(start, start + 2))
+        assert [f.index for f in got] == list(range(start, min(start + 2, 130)))
+        for frame in got:
+            np.testing.assert_array_equal(frame.rgb, everything[frame.index])
+            assert abs(int(frame.rgb[:8, :8].mean()) - frame.index) <= 2
