@@ -7,7 +7,7 @@ tested and reused without building a network.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

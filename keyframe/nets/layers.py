@@ -71,7 +71,9 @@ class MBConv(nn.Module):
     torch.Size([1, 24, 4, 4])
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int, padding: str = "same"):
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel: int, stride: int, expand: int, padding: str = "same"
+    ):
         super().__init__()
         mid = in_channels * expand
         self.expand = ConvBNAct(in_channels, mid, 1, padding=padding) if expand != 1 else nn.Identity()

@@ -95,15 +95,15 @@ def load_strict(module: nn.Module, state: Mapping[str, torch.Tensor], source: st
     # A file can unpickle fine and still be corrupt; NaNs would only show up
     # later as silently useless features.
     non_finite = [k for k in expected if k in state and state[k].is_floating_point() and not state[k].isfinite().all()]
-    problems = []
-    if missing:
-        problems.append(f"missing {len(missing)} keys ({_describe(missing)})")
-    if unused:
-        problems.append(f"{len(unused)} unused keys ({_describe(unused)})")
-    if mismatched:
-        problems.append(f"{len(mismatched)} shape mismatches ({_describe(mismatched)})")
-    if non_finite:
-        problems.append(f"{len(non_finite)} tensors with NaN or inf ({_describe(non_finite)})")
+    checks = [
+        ("missing key", "missing keys", missing),
+        ("unused key", "unused keys", unused),
+        ("shape mismatch", "shape mismatches", mismatched),
+        ("tensor with NaN or inf", "tensors with NaN or inf", non_finite),
+    ]
+    problems = [
+        f"{len(keys)} {one if len(keys) == 1 else many} ({_describe(keys)})" for one, many, keys in checks if keys
+    ]
     if problems:
         raise KeyframeError(f"{source}: incompatible weights: " + "; ".join(problems))
     module.load_state_dict(state, strict=True)

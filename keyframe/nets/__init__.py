@@ -1,0 +1,122 @@
+"""Pretrained image backbones: multi-scale features, embeddings and ImageNet logits.
+
+Backbones take RGB floats in ``[0, 1]`` shaped ``(B, 3, H, W)`` (any ``H, W``;
+see :func:`images_to_tensor` for uint8 images) and normalise internally. They
+are built frozen, in eval mode; call ``unfreeze(from_stage=k)`` to fine-tune.
+
+Examples
+--------
+>>> import numpy as np, torch
+>>> net = get_backbone()
+>>> x = images_to_tensor(np.zeros((97, 130, 3), np.uint8))
+>>> with torch.inference_mode():
+...     maps = net.features(x)
+>>> [m.shape[-2:] for m in maps][-1], net.feature_channels
+(torch.Size([4, 5]), (16, 24, 40, 112, 320))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+import numpy as np
+import torch
+from torch import nn
+
+from keyframe.errors import KeyframeError
+from keyframe.nets.efficientnet_lite import BackboneOutput, EfficientNetLite, efficientnet_lite0
+from keyframe.nets.functional import images_to_tensor, resize_center_crop, top_k
+
+DEFAULT_BACKBONE = "efficientnet_lite0"
+
+# Read-only so that no caller can register a backbone behind another's back;
+# a new backbone is added here, as a factory taking ``pretrained`` and keywords.
+BACKBONES: Mapping[str, Callable[..., nn.Module]] = MappingProxyType({
+    "efficientnet_lite0": efficientnet_lite0,
+})
+
+__all__ = [
+    "BACKBONES",
+    "DEFAULT_BACKBONE",
+    "BackboneOutput",
+    "EfficientNetLite",
+    "available_backbones",
+    "classify",
+    "efficientnet_lite0",
+    "get_backbone",
+    "images_to_tensor",
+    "resize_center_crop",
+    "top_k",
+]
+
+
+def available_backbones() -> tuple[str, ...]:
+    """Names accepted by :func:`get_backbone`, default first.
+
+    Examples
+    --------
+    >>> available_backbones()[0]
+    'efficientnet_lite0'
+    """
+    return (DEFAULT_BACKBONE, *sorted(n for n in BACKBONES if n != DEFAULT_BACKBONE))
+
+
+def get_backbone(name: str = DEFAULT_BACKBONE, pretrained: bool = True, **kwargs) -> nn.Module:
+    """Build a backbone by name, frozen and in eval mode.
+
+    Parameters
+    ----------
+    name
+        One of :func:`available_backbones`.
+    pretrained
+        Load the ImageNet weights (shipped with a pip package; nothing is downloaded).
+    **kwargs
+        Passed to the backbone's factory, e.g. ``weights=`` a fine-tuned file
+        or ``channels_last=False``.
+
+    Raises
+    ------
+    KeyframeError
+        For an unknown name, or weights that are missing or damaged.
+
+    Examples
+    --------
+    >>> get_backbone("efficientnet_lite0", pretrained=False).embedding_dim
+    1280
+    """
+    if name not in BACKBONES:
+        raise KeyframeError(f"{name}: unknown backbone; choose from {', '.join(available_backbones())}")
+    return BACKBONES[name](pretrained=pretrained, **kwargs)
+
+
+def classify(
+    images: np.ndarray | torch.Tensor, k: int = 5, backbone: nn.Module | None = None, size: int = 224
+) -> list[list[tuple[int, float]]]:
+    """Top-``k`` ImageNet ``(class index, probability)`` pairs per image, best first.
+
+    Each image is framed as in ImageNet evaluation (short side scaled,
+    centred ``size`` square), which is what the classifier was trained on.
+
+    Parameters
+    ----------
+    images
+        uint8 RGB ``(H, W, 3)`` / ``(B, H, W, 3)``, or a float ``(B, 3, H, W)`` tensor in ``[0, 1]``.
+    k
+        How many classes to return per image.
+    backbone
+        A built backbone to reuse; the default one is loaded otherwise.
+    size
+        Side of the square the classifier sees.
+
+    Examples
+    --------
+    >>> import skimage.data
+    >>> classify(skimage.data.chelsea(), k=1)[0][0][0] in range(281, 286)  # a cat
+    True
+    """
+    backbone = get_backbone() if backbone is None else backbone
+    x = images if isinstance(images, torch.Tensor) else images_to_tensor(images)
+    with torch.inference_mode():
+        probs, index = top_k(backbone.logits(resize_center_crop(x, size)), k)
+    return [list(zip(i.tolist(), p.tolist())) for i, p in zip(index, probs)]
