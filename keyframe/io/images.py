@@ -14,7 +14,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
-from keyframe.io.png import encode_png
+from keyframe.io.png import png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -59,7 +59,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
     with atomic_path(path) as tmp:
         if tmp.suffix.lower() == ".png":
-            tmp.write_bytes(encode_png(image, png_level))
+            with open(tmp, "wb") as file:
+                file.writelines(png_fragments(image, png_level))
             return
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
         if not cv2.imwrite(str(tmp), bgr):

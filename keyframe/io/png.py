@@ -3,26 +3,90 @@
 OpenCV tries several row filters per row before compressing, which makes a
 1080p frame cost a few hundred milliseconds. Frames of a video compress
 about as well with the single "Up" filter (each row minus the row above,
-vectorised in numpy) and zlib's fastest level, at a fraction of the time; and
-``zlib.compress`` releases the GIL, so a thread pool writes frames in
-parallel. Level 0 stores the pixels uncompressed, for when disk is cheaper
-than time.
+vectorised in numpy) and zlib's fastest level, at a fraction of the time.
+zlib-ng (a drop-in, SIMD zlib) compresses at level 1 2.5-4x faster than the
+system zlib, for files about 25% larger, and releases the GIL, so a thread
+pool writes frames in parallel.
+
+Level 0 stores the pixels uncompressed, for when disk is cheaper than time.
+zlib's own level 0 still runs its deflate loop over every byte; here the
+stored blocks are framed by hand around zero-copy views of the pixel rows,
+so storing a frame costs little more than its two checksums and the write.
 """
 
 from __future__ import annotations
 
 import struct
-import zlib
+from zlib_ng import zlib_ng as zlib
 
 import numpy as np
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FILTER_NONE, FILTER_UP = 0, 2
 COLOUR_TYPES = {1: 0, 3: 2}  # channels -> PNG colour type (grey, RGB)
+STORED_BLOCK = 65535  # the largest stored deflate block (RFC 1951, 3.2.4)
+ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, "fastest" (RFC 1950)
+
+Fragment = bytes | memoryview
 
 
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+def _chunk(kind: bytes, parts: list[Fragment]) -> list[Fragment]:
+    """A PNG chunk as fragments, with its CRC computed across them without joining."""
+    crc = zlib.crc32(kind)
+    for part in parts:
+        crc = zlib.crc32(part, crc)
+    length = sum(len(part) for part in parts)
+    return [struct.pack(">I", length) + kind, *parts, struct.pack(">I", crc)]
+
+
+def _stored_zlib(data: memoryview) -> list[Fragment]:
+    """``data`` as a zlib stream of stored deflate blocks, as fragments that view ``data``."""
+    parts: list[Fragment] = [ZLIB_HEADER]
+    total = len(data)
+    for start in range(0, max(total, 1), STORED_BLOCK):
+        size = min(STORED_BLOCK, total - start)
+        final = int(start + STORED_BLOCK >= total)
+        parts.append(struct.pack("<BHH", final, size, size ^ 0xFFFF))
+        parts.append(data[start:start + size])
+    parts.append(struct.pack(">I", zlib.adler32(data)))
+    return parts
+
+
+def png_fragments(image: np.ndarray, level: int = 1) -> list[Fragment]:
+    """Encode a uint8 ``(H, W)`` grey or ``(H, W, 3)`` RGB image as PNG, in pieces to write in order.
+
+    Writing the pieces one after another (``file.writelines``) spares the
+    copies that joining them would cost on large frames.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> image = np.zeros((2, 3, 3), np.uint8)
+    >>> b"".join(png_fragments(image, level=0))[:8] == SIGNATURE
+    True
+    """
+    image = np.ascontiguousarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"encode_png expects uint8, got {image.dtype}")
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if image.ndim not in (2, 3) or channels not in COLOUR_TYPES:
+        raise ValueError(f"encode_png expects grey or RGB, got shape {image.shape}")
+    if not 0 <= level <= 9:
+        raise ValueError(f"PNG level must be 0..9, got {level}")
+    height, width = image.shape[:2]
+    rows = image.reshape(height, width * channels)
+    filtered = np.empty((height, width * channels + 1), np.uint8)
+    if level == 0:  # stored, not compressed: filtering would buy nothing
+        filtered[:, 0] = FILTER_NONE
+        filtered[:, 1:] = rows
+        body = _stored_zlib(memoryview(filtered).cast("B"))
+    else:
+        filtered[:, 0] = FILTER_UP
+        filtered[0, 1:] = rows[0]
+        np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 wrap-around is PNG's modulo-256 arithmetic
+        body = [zlib.compress(filtered.data, level)]
+    header = struct.pack(">IIBBBBB", width, height, 8, COLOUR_TYPES[channels], 0, 0, 0)
+    return [SIGNATURE, *_chunk(b"IHDR", [header]), *_chunk(b"IDAT", body), *_chunk(b"IEND", [])]
 
 
 def encode_png(image: np.ndarray, level: int = 1) -> bytes:
@@ -37,22 +101,4 @@ def encode_png(image: np.ndarray, level: int = 1) -> bytes:
     >>> bool((decoded == image).all())
     True
     """
-    image = np.ascontiguousarray(image)
-    if image.dtype != np.uint8:
-        raise ValueError(f"encode_png expects uint8, got {image.dtype}")
-    channels = 1 if image.ndim == 2 else image.shape[2]
-    if channels not in COLOUR_TYPES:
-        raise ValueError(f"encode_png expects grey or RGB, got shape {image.shape}")
-    height, width = image.shape[:2]
-    rows = image.reshape(height, width * channels)
-    filtered = np.empty((height, width * channels + 1), np.uint8)
-    if level == 0:  # stored, not compressed: filtering would buy nothing
-        filtered[:, 0] = FILTER_NONE
-        filtered[:, 1:] = rows
-    else:
-        filtered[:, 0] = FILTER_UP
-        filtered[0, 1:] = rows[0]
-        np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])  # uint8 wrap-around is PNG's modulo-256 arithmetic
-    header = struct.pack(">IIBBBBB", width, height, 8, COLOUR_TYPES[channels], 0, 0, 0)
-    body = zlib.compress(filtered.data, level)
-    return SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", body) + _chunk(b"IEND", b"")
+    return b"".join(png_fragments(image, level))
