@@ -188,6 +188,86 @@ def backbone_classify(
         out.print(f"{index:4d}  {probability:.4f}")
 
 
+# --- movement -------------------------------------------------------------
+
+movement_app = typer.Typer(help="Learn one movement from a clip; find it in other videos.", no_args_is_help=True)
+app.add_typer(movement_app, name="movement")
+
+
+@movement_app.command("learn")
+def movement_learn(
+    clips: Annotated[list[Path], typer.Argument(help="Videos or frame folders of the movement.")],
+    model_out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (e.g. wave.kfm).")],
+    features: Annotated[str, typer.Option(help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe).")] = "pixels",
+    negatives: Annotated[Optional[list[Path]], typer.Option(help="A clip of another movement; repeat for more.")] = None,
+    trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults.")] = 1,
+    window: Annotated[int, typer.Option(help="Frames per window.")] = 9,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+):
+    """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
+    from dataclasses import replace
+
+    from keyframe.motion import FeatureConfig, LearnConfig, NetConfig, WindowConfig, learn
+    from keyframe.progress import progress_bar
+
+    if window < 2:
+        raise KeyframeError(f"--window must be at least 2, got {window}")
+    config = LearnConfig(features=FeatureConfig(features), window=WindowConfig(window), net=replace(NetConfig(), seed=seed),
+                         trials=trials)
+    with progress_bar("learning") as progress:
+        model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
+    info = model.info
+    out.print(f"learned from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs); "
+              f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
+
+
+@movement_app.command("detect")
+def movement_detect(
+    model: Annotated[Path, typer.Argument(help="Model file from `keyframe movement learn`.")],
+    video: Annotated[Path, typer.Argument(help="Video or frame folder to search.")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write score, detected, threshold, frame_scores, intervals.")] = None,
+    plot: Annotated[Optional[Path], typer.Option(help="Write the score-curve plot (PNG).")] = None,
+):
+    """Say whether VIDEO shows the learned movement, and where."""
+    from keyframe.motion import detect, plot_detection
+    from keyframe.progress import progress_bar
+
+    with progress_bar("detecting") as progress:
+        result = detect(model, video, progress=progress)
+    verdict = "[green]detected[/]" if result.detected else "not detected"
+    out.print(f"{video}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})")
+    fps = result.fps
+    for first, last in result.intervals:
+        out.print(f"  frames {first}-{last}  ({first / fps:.2f}-{(last + 1) / fps:.2f} s)")
+    if json_out:
+        result.write_json(json_out)
+    if plot:
+        plot_detection(result, plot)
+
+
+# --- render-motion --------------------------------------------------------
+
+
+@app.command("render-motion")
+def render_motion_cmd(
+    bvh: Annotated[Path, typer.Argument(help="BVH motion capture file.")],
+    video_out: Annotated[Path, typer.Option("-o", "--out", help="Output .mp4.")],
+    azimuth: Annotated[float, typer.Option(help="Camera angle around the performer in degrees; 0 = from the front.")] = 0.0,
+    elevation: Annotated[float, typer.Option(help="Camera angle above the horizon in degrees.")] = 10.0,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT.")] = "320x240",
+    fps: Annotated[Optional[float], typer.Option(help="Frame rate; default: the file's.")] = None,
+    follow: Annotated[bool, typer.Option(help="Keep the performer centred (for walks and runs).")] = False,
+):
+    """Render a BVH skeleton as a shaded humanoid to an mp4."""
+    from keyframe.motion import RenderOptions, render_motion
+    from keyframe.progress import progress_bar
+
+    options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
+    with progress_bar("rendering") as progress:
+        summary = render_motion(bvh, video_out, options, progress=progress)
+    out.print(f"{summary['frames']} frames {size} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

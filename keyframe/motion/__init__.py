@@ -1,0 +1,64 @@
+"""Movements: learn one movement from a clip by predicting its next frames, then find it in other videos.
+
+The Pool seed's idea: a model that knows ONE movement predicts the next
+frames well where that movement happens, and badly elsewhere. Also here:
+BVH motion capture (parse, forward kinematics) and a renderer that films it
+as a shaded humanoid from any camera angle.
+
+Examples
+--------
+>>> from keyframe.motion import learn, detect, LearnConfig
+>>> model = learn(["squat.mp4"], out="squat.kfm")                 # doctest: +SKIP
+>>> result = detect("squat.kfm", "gym.mp4")                        # doctest: +SKIP
+>>> result.detected, result.score, result.intervals               # doctest: +SKIP
+(True, 0.41, [[30, 212]])
+>>> render_motion("walk.bvh", "walk.mp4", RenderOptions(azimuth=30))  # doctest: +SKIP
+"""
+
+from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematics, parse_bvh, read_bvh
+from keyframe.motion.demo import demo
+from keyframe.motion.detect import DetectConfig, Detection, detect, frame_scores, intervals, score_range
+from keyframe.motion.features import ArrayFrames, FeatureConfig, FeatureExtractor, Region, moving_region
+from keyframe.motion.learn import LearnConfig, calibrate, learn
+from keyframe.motion.model import MovementModel, load_model
+from keyframe.motion.plot import draw_scores, plot_detection
+from keyframe.motion.predictor import NetConfig, Predictor
+from keyframe.motion.render import Renderer, RenderOptions, render_frames, render_motion
+from keyframe.motion.windows import WindowConfig, make_windows, shifted_sequences
+
+__all__ = [
+    "ArrayFrames",
+    "DetectConfig",
+    "Detection",
+    "FeatureConfig",
+    "FeatureExtractor",
+    "Joint",
+    "LearnConfig",
+    "Motion",
+    "MovementModel",
+    "NetConfig",
+    "Predictor",
+    "Region",
+    "RenderOptions",
+    "Renderer",
+    "WindowConfig",
+    "calibrate",
+    "demo",
+    "detect",
+    "draw_scores",
+    "euler_matrices",
+    "forward_kinematics",
+    "frame_scores",
+    "intervals",
+    "learn",
+    "load_model",
+    "make_windows",
+    "moving_region",
+    "parse_bvh",
+    "plot_detection",
+    "read_bvh",
+    "render_frames",
+    "render_motion",
+    "score_range",
+    "shifted_sequences",
+]

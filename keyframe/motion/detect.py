@@ -1,0 +1,214 @@
+"""Find a learned movement in a video: window scores, frame scores, intervals and a verdict.
+
+A window's score is a pure function of the model and the frames it covers
+(plus the crop region, found once per video), so :func:`score_range` can score
+any stretch of windows independently, e.g. on several machines.
+
+* frame score: the mean score of the windows that contain the frame;
+* clip score: the best mean window score over any ``span_seconds`` stretch
+  (the whole clip if shorter), so a movement that fills only part of a long
+  video still counts;
+* ``detected``: clip score >= the model's calibrated threshold;
+* intervals: runs of frames scoring >= the threshold (gaps shorter than half a
+  window closed, runs shorter than a window dropped), ``[first, last]`` frame
+  indices, both included.
+
+Examples
+--------
+>>> result = detect("wave.kfm", "clip.mp4")  # doctest: +SKIP
+>>> result.detected, result.intervals  # doctest: +SKIP
+(True, [[12, 140]])
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from keyframe.errors import fail
+from keyframe.motion.features import FeatureExtractor, Region, as_source
+from keyframe.motion.model import MovementModel, load_model
+from keyframe.motion.predictor import match, window_errors
+from keyframe.motion.windows import check_length, make_windows, window_count
+from keyframe.progress import report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """Settings of :func:`detect`.
+
+    Attributes
+    ----------
+    chunk : windows scored per :func:`score_range` call (memory stays flat for long videos).
+    span_seconds : length of the stretch the clip score is taken over.
+    default_fps : frame rate assumed when the video does not say.
+    """
+
+    chunk: int = 512
+    span_seconds: float = 2.0
+    default_fps: float = 25.0
+
+
+@dataclass
+class Detection:
+    """The result of :func:`detect`; :meth:`to_dict` gives the JSON."""
+
+    path: str
+    score: float
+    detected: bool
+    threshold: float
+    frame_scores: np.ndarray
+    window_scores: np.ndarray
+    intervals: list[list[int]]
+    fps: float
+    region: Region
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "video": self.path,
+            "score": round(float(self.score), 6),
+            "detected": bool(self.detected),
+            "threshold": round(float(self.threshold), 6),
+            "frame_scores": [round(float(v), 5) for v in self.frame_scores],
+            "intervals": [[int(a), int(b)] for a, b in self.intervals],
+            "fps": self.fps,
+            "frames": int(len(self.frame_scores)),
+            "region": {"x": round(self.region.x, 1), "y": round(self.region.y, 1), "side": round(self.region.side, 1)},
+            "seconds": round(self.seconds, 3),
+            **self.extra,
+        }
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        from keyframe.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=1))
+
+
+def _extractor(model: MovementModel) -> FeatureExtractor:
+    extractor = getattr(model, "_extractor", None)
+    if extractor is None or extractor.config != model.features:
+        extractor = FeatureExtractor(model.features)
+        model._extractor = extractor
+    return extractor
+
+
+def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
+    """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
+    x, y = make_windows(features, model.window.length)
+    errors = window_errors(model.predictor(), x, y, image_shape=model.image_shape)
+    return match(errors, model.ref_mse, model.ref_dssim)
+
+
+def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:
+    """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``).
+
+    Examples
+    --------
+    >>> scores = score_range(model, open_frames("clip.mp4"), 0, 100, region)  # doctest: +SKIP
+    >>> scores.shape  # doctest: +SKIP
+    (100,)
+    """
+    length = model.window.length
+    features = _extractor(model).extract(source, first, last + length, region=region).features
+    return window_scores(model, features)
+
+
+def frame_scores(scores: np.ndarray, frames: int, length: int) -> np.ndarray:
+    """Per-frame score: the mean of the scores of the windows (each ``length + 1`` frames) containing it.
+
+    Examples
+    --------
+    >>> frame_scores(np.array([1.0, 0.0]), frames=4, length=2).tolist()
+    [1.0, 0.5, 0.5, 0.0]
+    """
+    total = np.zeros(frames + 1)
+    count = np.zeros(frames + 1)
+    starts = np.arange(len(scores))
+    np.add.at(total, starts, scores)
+    np.add.at(total, starts + length + 1, -scores)
+    np.add.at(count, starts, 1)
+    np.add.at(count, starts + length + 1, -1)
+    total, count = np.cumsum(total)[:frames], np.cumsum(count)[:frames]
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def intervals(scores: np.ndarray, threshold: float, min_length: int, max_gap: int) -> list[list[int]]:
+    """Runs of ``scores >= threshold`` as ``[first, last]`` pairs (gaps <= ``max_gap`` closed, runs < ``min_length`` dropped).
+
+    Examples
+    --------
+    >>> intervals(np.array([0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1]), 0.5, min_length=3, max_gap=1)
+    [[1, 6]]
+    """
+    above = np.nan_to_num(scores, nan=-np.inf) >= threshold
+    runs, start = [], None
+    for index, value in enumerate(above):
+        if value and start is None:
+            start = index
+        elif not value and start is not None:
+            runs.append([start, index - 1])
+            start = None
+    if start is not None:
+        runs.append([start, len(above) - 1])
+    merged: list[list[int]] = []
+    for run in runs:
+        if merged and run[0] - merged[-1][1] - 1 <= max_gap:
+            merged[-1][1] = run[1]
+        else:
+            merged.append(run)
+    return [run for run in merged if run[1] - run[0] + 1 >= min_length]
+
+
+def clip_score(scores: np.ndarray, span: int) -> float:
+    """The best mean of ``span`` consecutive window scores (the mean of all if there are fewer)."""
+    if len(scores) <= span:
+        return float(np.mean(scores))
+    sums = np.convolve(scores, np.ones(span), mode="valid")
+    return float(sums.max() / span)
+
+
+def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -> Detection:
+    """Score ``video`` (a path, frame source or uint8 array) for the movement ``model`` (a model or its path).
+
+    Raises
+    ------
+    KeyframeError
+        For a video without frames or shorter than one window, or a bad model file.
+    """
+    started = time.perf_counter()
+    model = model if isinstance(model, MovementModel) else load_model(model)
+    source = as_source(video)
+    path = str(getattr(source, "path", "<frames>"))
+    if len(source) == 0:
+        raise fail(path, "has no frames")
+    length = model.window.length
+    check_length(len(source), length, path)
+    extractor = _extractor(model)
+    report(progress, 0, None, "finding the moving region")
+    region = extractor.region_for(source)
+    total = window_count(len(source), length)
+    scores = []
+    for first in range(0, total, config.chunk):
+        last = min(total, first + config.chunk)
+        scores.append(score_range(model, source, first, last, region))
+        report(progress, last, total, "scoring windows")
+    scores = np.concatenate(scores)
+    fps = float(source.fps or config.default_fps)
+    per_frame = frame_scores(scores, len(source), length)
+    span = max(length, int(round(config.span_seconds * fps)))
+    score = clip_score(scores, span)
+    found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
+    elapsed = time.perf_counter() - started
+    log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, len(source), elapsed, len(source) / max(elapsed, 1e-9))
+    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, elapsed)

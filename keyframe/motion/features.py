@@ -1,0 +1,296 @@
+"""Per-frame features the movement predictor works on: ``pixels``, ``cnn`` or ``pose``.
+
+* ``pixels``: the frame in grey, cropped to the square around the moving
+  region and shrunk to ``size x size`` (values in ``[0, 1]``).
+* ``cnn``: the pooled EfficientNet-Lite0 embedding (1280 values) of the same
+  square crop in colour, the seed's transfer learning.
+* ``pose``: MediaPipe's 33 body landmarks, centred on the hips and scaled by
+  the torso (an optional extra: ``pip install mediapipe==0.10.21``).
+
+The moving region is found once per clip from frame differences (see
+:func:`moving_region`) and is passed along explicitly, so features of any
+frame range are a pure function of (frames, region).
+
+Examples
+--------
+>>> import numpy as np
+>>> frames = np.zeros((4, 60, 80, 3), np.uint8); frames[:, 20:40, 30:50] = 200
+>>> extractor = FeatureExtractor(FeatureConfig("pixels", size=16))
+>>> extractor.extract(ArrayFrames(frames)).features.shape
+(4, 256)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from typing import Iterator, NamedTuple
+
+import cv2
+import numpy as np
+import torch
+
+from keyframe.errors import KeyframeError, fail
+from keyframe.progress import report
+
+log = logging.getLogger(__name__)
+
+KINDS = ("pixels", "cnn", "pose")
+POSE_INSTALL = "install mediapipe==0.10.21 for --features pose"
+ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Which features, and how they are made.
+
+    Attributes
+    ----------
+    kind : ``"pixels"``, ``"cnn"`` or ``"pose"``.
+    size : side of the grey square for ``pixels``.
+    crop : crop to the moving region (else the whole frame, padded to a square).
+    cnn_size : side of the colour square the backbone sees for ``cnn``.
+    backbone : backbone name for ``cnn`` (see :func:`keyframe.nets.available_backbones`).
+    batch : frames per backbone batch.
+    """
+
+    kind: str = "pixels"
+    size: int = 16
+    crop: bool = True
+    cnn_size: int = 128
+    backbone: str = "efficientnet_lite0"
+    batch: int = 32
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise KeyframeError(f"--features must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if not 8 <= self.size <= 256:
+            raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
+        if not 32 <= self.cnn_size <= 512:
+            raise KeyframeError(f"the cnn input size must be between 32 and 512, got {self.cnn_size}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Region(NamedTuple):
+    """A square ``side`` pixels wide with its top-left corner at ``(x, y)`` in frame pixels (may overhang)."""
+
+    x: float
+    y: float
+    side: float
+
+
+class ArrayFrames:
+    """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB, read like a :class:`keyframe.io.FrameSource`."""
+
+    def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = "<frames>"):
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}")
+        self.frames, self.fps, self.path = frames, fps, path
+        self.size = frames.shape[1:3]
+        self.stems = [f"{i:06d}" for i in range(len(frames))]
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
+        from keyframe.io import Frame
+
+        for index in range(start, len(self) if stop is None else min(stop, len(self)), step):
+            yield Frame(index, self.stems[index], self.frames[index])
+
+
+def as_source(frames, fps: float | None = None):
+    """A frame source from a path (folder or video), an existing source, or an ``(N, H, W, 3)`` array."""
+    if isinstance(frames, np.ndarray):
+        return ArrayFrames(frames, fps)
+    if hasattr(frames, "iter_frames"):
+        return frames
+    from keyframe.io import open_frames
+
+    return open_frames(frames)
+
+
+def _grey_small(rgb: np.ndarray) -> tuple[np.ndarray, float]:
+    height, width = rgb.shape[:2]
+    factor = min(1.0, ANALYSIS_SIDE / max(height, width))
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if factor < 1.0:
+        grey = cv2.resize(grey, (max(1, round(width * factor)), max(1, round(height * factor))), interpolation=cv2.INTER_AREA)
+    return grey, factor
+
+
+def moving_region(source, start: int = 0, stop: int | None = None, threshold: int = 12, mass: float = 0.02) -> Region:
+    """The square around what moves in frames ``start:stop``, from consecutive-frame differences.
+
+    Pixels whose grey level changes by more than ``threshold`` between frames
+    count as moving; the box keeps all but ``mass`` of that motion on each
+    side, grows by 15% and is squared. A clip without motion gives the whole
+    frame (squared around its centre).
+
+    Examples
+    --------
+    >>> frames = np.zeros((3, 100, 200, 3), np.uint8)
+    >>> frames[1, 40:60, 20:40] = 255; frames[2, 40:60, 30:50] = 255
+    >>> [round(v) for v in moving_region(ArrayFrames(frames))]
+    [16, 32, 36]
+    """
+    height, width = source.size
+    energy = None
+    previous = None
+    factor = 1.0
+    for frame in source.iter_frames(start, stop):
+        grey, factor = _grey_small(frame.rgb)
+        if previous is not None:
+            moving = cv2.absdiff(grey, previous) > threshold
+            energy = moving.astype(np.float32) if energy is None else energy + moving
+        previous = grey
+    if energy is None or energy.sum() < 4:
+        side = max(height, width)
+        return Region((width - side) / 2, (height - side) / 2, float(side))
+
+    def bounds(profile: np.ndarray) -> tuple[float, float]:
+        cumulative = np.cumsum(profile) / profile.sum()
+        low = int(np.searchsorted(cumulative, mass))
+        high = int(np.searchsorted(cumulative, 1 - mass))
+        return low / factor, (high + 1) / factor
+
+    x0, x1 = bounds(energy.sum(axis=0))
+    y0, y1 = bounds(energy.sum(axis=1))
+    side = max(x1 - x0, y1 - y0) * 1.15
+    side = max(side, 0.1 * max(height, width))
+    return Region((x0 + x1) / 2 - side / 2, (y0 + y1) / 2 - side / 2, float(side))
+
+
+def crop_square(image: np.ndarray, region: Region, out_side: int) -> np.ndarray:
+    """``image`` cut to ``region`` (edges replicated where it overhangs) and resized to ``out_side`` square."""
+    height, width = image.shape[:2]
+    x0, y0 = int(round(region.x)), int(round(region.y))
+    side = max(1, int(round(region.side)))
+    pad_left, pad_top = max(0, -x0), max(0, -y0)
+    pad_right, pad_bottom = max(0, x0 + side - width), max(0, y0 + side - height)
+    crop = image[max(0, y0) : min(height, y0 + side), max(0, x0) : min(width, x0 + side)]
+    if pad_left or pad_top or pad_right or pad_bottom:
+        crop = cv2.copyMakeBorder(crop, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_REPLICATE)
+    interpolation = cv2.INTER_AREA if side > out_side else cv2.INTER_LINEAR
+    return cv2.resize(crop, (out_side, out_side), interpolation=interpolation)
+
+
+class Extracted(NamedTuple):
+    """Features ``(N, D)`` float32 of a frame range, and the region they were cut from."""
+
+    features: np.ndarray
+    region: Region
+
+
+class FeatureExtractor:
+    """Turns frames into feature vectors according to a :class:`FeatureConfig`.
+
+    Examples
+    --------
+    >>> extractor = FeatureExtractor(FeatureConfig("pixels", size=32))
+    >>> extractor.dim, extractor.image_shape
+    (1024, (1, 32, 32))
+    """
+
+    def __init__(self, config: FeatureConfig = FeatureConfig()):
+        self.config = config
+        self._backbone = None
+        self._pose = None
+        if config.kind == "pose":
+            try:
+                import mediapipe  # noqa: F401
+            except ImportError:
+                raise KeyframeError(POSE_INSTALL) from None
+
+    @property
+    def dim(self) -> int:
+        """Length of one frame's feature vector."""
+        if self.config.kind == "pixels":
+            return self.config.size**2
+        if self.config.kind == "cnn":
+            return int(self._get_backbone().embedding_dim)
+        return 33 * 3
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """``(1, size, size)`` when a feature vector is a grey image (SSIM applies), else None."""
+        return (1, self.config.size, self.config.size) if self.config.kind == "pixels" else None
+
+    def _get_backbone(self):
+        if self._backbone is None:
+            from keyframe.nets import get_backbone
+
+            self._backbone = get_backbone(self.config.backbone)
+        return self._backbone
+
+    def region_for(self, source, start: int = 0, stop: int | None = None) -> Region:
+        """The crop region used for frames ``start:stop`` of ``source`` (the whole frame, squared, without crop)."""
+        if self.config.crop and self.config.kind != "pose":
+            return moving_region(source, start, stop)
+        height, width = source.size
+        side = max(height, width)
+        return Region((width - side) / 2, (height - side) / 2, float(side))
+
+    def extract(self, source, start: int = 0, stop: int | None = None, region: Region | None = None, progress=None) -> Extracted:
+        """Features of frames ``start:stop`` of ``source`` (a frame source or :class:`ArrayFrames`).
+
+        ``region`` defaults to :meth:`region_for` the same range.
+        """
+        stop = len(source) if stop is None else min(stop, len(source))
+        if stop <= start:
+            raise fail(getattr(source, "path", "clip"), "has no frames to read")
+        region = self.region_for(source, start, stop) if region is None else region
+        total = stop - start
+        out = []
+        done = 0
+        for batch in _batches(source.iter_frames(start, stop), self.config.batch):
+            out.append(self._features(batch, region))
+            done += len(batch)
+            report(progress, done, total, "features")
+        features = np.concatenate(out).astype(np.float32)
+        if len(features) != total:
+            raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
+        return Extracted(features, region)
+
+    def _features(self, frames: list[np.ndarray], region: Region) -> np.ndarray:
+        kind = self.config.kind
+        if kind == "pixels":
+            size = self.config.size
+            greys = [crop_square(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), region, size) for rgb in frames]
+            return np.stack(greys).reshape(len(frames), -1).astype(np.float32) / 255.0
+        if kind == "cnn":
+            from keyframe.nets import images_to_tensor
+
+            crops = np.stack([crop_square(rgb, region, self.config.cnn_size) for rgb in frames])
+            with torch.inference_mode():
+                return self._get_backbone().embed(images_to_tensor(crops)).numpy()
+        return np.stack([self._pose_landmarks(rgb) for rgb in frames])
+
+    def _pose_landmarks(self, rgb: np.ndarray) -> np.ndarray:
+        """33 landmarks ``(x, y, z)`` centred on the mid-hip and divided by the torso length; zeros if no body."""
+        if self._pose is None:
+            import mediapipe as mp
+
+            self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+        result = self._pose.process(np.ascontiguousarray(rgb))
+        if result.pose_landmarks is None:
+            return np.zeros(33 * 3, np.float32)
+        points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
+        hips = (points[23] + points[24]) / 2
+        shoulders = (points[11] + points[12]) / 2
+        torso = float(np.linalg.norm(shoulders[:2] - hips[:2])) or 1.0
+        return ((points - hips) / torso).reshape(-1)
+
+
+def _batches(frames: Iterator, size: int) -> Iterator[list[np.ndarray]]:
+    batch = []
+    for frame in frames:
+        batch.append(frame.rgb)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

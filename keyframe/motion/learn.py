@@ -1,0 +1,319 @@
+"""Learn one movement from one or a few clips: features, windows, predictor, threshold.
+
+A fifth of each clip's windows, in a few blocks spread over it, is held out (half a
+window of frames around each block is not trained on); training stops early on those
+windows' loss, and their scores calibrate the decision threshold, together
+with the windows of negative clips (other movements) when some are given.
+``trials > 1`` searches the hyper-parameters with Optuna (TPE, seeded; the
+defaults are the first trial).
+
+Examples
+--------
+>>> from keyframe.sample import make_sample
+>>> clip = make_sample("wave", frames=60, size=(96, 96), seed=0).frames
+>>> model = learn([clip], LearnConfig(net=NetConfig(epochs=5)))
+>>> model.features.kind, model.window.length
+('pixels', 9)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from keyframe.errors import KeyframeError, fail
+from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
+from keyframe.motion.model import MovementModel
+from keyframe.motion.predictor import NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
+from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
+from keyframe.progress import report
+
+log = logging.getLogger(__name__)
+
+# How far below the held-out windows' lower quartile the threshold sits without negatives (a factor e in error).
+OUTSIDE_MARGIN = 1.0
+
+
+@dataclass(frozen=True)
+class LearnConfig:
+    """Settings of :func:`learn`.
+
+    Attributes
+    ----------
+    features : feature settings (``FeatureConfig("cnn")`` for the backbone's embeddings).
+    window : window length and stride.
+    net : predictor and training hyper-parameters (the search's starting point).
+    trials : Optuna trials; 1 trains the defaults only.
+    holdout : fraction of each clip's windows held out for early stopping and calibration.
+    search_epochs : epochs per trial during the search (the final model trains ``net.epochs``).
+    """
+
+    features: FeatureConfig = field(default_factory=FeatureConfig)
+    window: WindowConfig = field(default_factory=WindowConfig)
+    net: NetConfig = field(default_factory=NetConfig)
+    trials: int = 1
+    holdout: float = 0.2
+    search_epochs: int = 60
+
+    def __post_init__(self):
+        if self.trials < 1:
+            raise KeyframeError(f"--trials must be at least 1, got {self.trials}")
+        if not 0.05 <= self.holdout <= 0.5:
+            raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
+
+
+@dataclass
+class _Data:
+    """Windows prepared for training and calibration."""
+
+    train: tuple[np.ndarray, np.ndarray]
+    val: tuple[np.ndarray, np.ndarray]
+    plain_train: tuple[np.ndarray, np.ndarray]
+    negatives: tuple[np.ndarray, np.ndarray] | None
+    normalise_on: np.ndarray
+    frames: int
+
+
+def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> tuple[list, list, list, np.ndarray]:
+    """Training windows (at every speed), held-out windows and plain training windows of one clip.
+
+    The held-out windows are a few blocks spread over the clip rather than its
+    end: a movement done once (a bow) ends differently from how it goes on, so
+    a held-out tail would be a phase the model never saw. Half a window of
+    frames around every block is left out of training, so the training windows
+    share at most half their frames with a held-out one.
+    """
+    total = window_count(len(features), length)
+    n_val = max(1, int(round(total * holdout)))
+    blocks = max(1, min(3, n_val // length))
+    gap = length // 2
+    if total - n_val - 2 * gap * blocks < 2:
+        raise fail(path, f"has {len(features)} frames: too few to train on and hold some out with windows of {length}; "
+                         f"give at least {2 * length + 8} frames")
+    size = n_val // blocks
+    # Block b is centred at (b + 0.5) / blocks of the clip.
+    starts = [min(total - size, max(0, int(round((b + 0.5) * total / blocks - size / 2)))) for b in range(blocks)]
+    held = np.zeros(total, bool)
+    excluded = np.zeros(len(features), bool)
+    for start in starts:
+        held[start : start + size] = True
+        excluded[max(0, start + gap) : start + size + length - gap] = True
+    val_index = np.flatnonzero(held)
+    inputs, targets = make_windows(features, length)
+    val = inputs[val_index], targets[val_index]
+    # Training segments: the runs of frames outside the excluded stretches.
+    segments, run = [], []
+    for index, out in enumerate(excluded):
+        if out:
+            if run:
+                segments.append(features[run[0] : run[-1] + 1])
+            run = []
+        else:
+            run.append(index)
+    if run:
+        segments.append(features[run[0] : run[-1] + 1])
+    segments = [seg for seg in segments if window_count(len(seg), length) > 0]
+    if not segments:
+        raise fail(path, f"has {len(features)} frames: too few to train on with windows of {length}")
+    plain = tuple(np.concatenate(parts) for parts in zip(*(make_windows(seg, length) for seg in segments)))
+    warped = [make_windows(w, length) for seg in segments for w in (time_warp(seg, s) for s in speeds)
+              if window_count(len(w), length) > 0]
+    return warped, val, [plain], np.concatenate(segments)
+
+
+def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Data:
+    length = config.window.length
+    train_parts, val_parts, plain_parts, normalise, frames = [], [], [], [], 0
+    for number, clip in enumerate(clips):
+        source = as_source(clip)
+        path = getattr(source, "path", f"clip {number + 1}")
+        if len(source) == 0:
+            raise fail(path, "has no frames")
+        check_length(len(source), length, path)
+        features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, f"features {number + 1}/{len(clips)}")).features
+        frames += len(features)
+        warped, val, plain, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
+        train_parts += warped
+        val_parts.append(val)
+        plain_parts += plain
+        normalise.append(train_frames)
+    negative_parts = []
+    for number, clip in enumerate(negatives):
+        source = as_source(clip)
+        path = getattr(source, "path", f"negative {number + 1}")
+        check_length(len(source), length, path)
+        features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, f"negatives {number + 1}/{len(negatives)}")).features
+        negative_parts.append(make_windows(features, length))
+
+    def stack(parts):
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    return _Data(
+        train=stack(train_parts),
+        val=stack(val_parts),
+        plain_train=stack(plain_parts),
+        negatives=stack(negative_parts) if negative_parts else None,
+        normalise_on=np.concatenate(normalise),
+        frames=frames,
+    )
+
+
+def _scores(net, windows, image_shape, ref_mse, ref_dssim) -> np.ndarray:
+    return match(window_errors(net, *windows, image_shape=image_shape), ref_mse, ref_dssim)
+
+
+def _reference(net, data: _Data, image_shape) -> tuple[float, float]:
+    """The model's median errors on the held-out windows: the errors that score 0."""
+    errors = window_errors(net, *data.val, image_shape=image_shape)
+    ref_mse = float(np.median(errors.model_mse))
+    ref_dssim = float(np.median(errors.model_dssim)) if errors.model_dssim is not None else 0.0
+    return max(ref_mse, 1e-8), max(ref_dssim, 1e-8)
+
+
+def separation(positive: np.ndarray, negative: np.ndarray) -> float:
+    """How far apart two score samples are: difference of means over the pooled spread (d')."""
+    spread = math.sqrt((positive.var() + negative.var()) / 2) + 1e-6
+    return float((positive.mean() - negative.mean()) / spread)
+
+
+def calibrate(positive: np.ndarray, negative: np.ndarray | None = None) -> tuple[float, dict]:
+    """The decision threshold from held-out positive window scores (and negative ones, if any).
+
+    Without negatives the threshold sits one unit (a factor e in prediction
+    error) below the lower quartile of the held-out scores: a clip in another
+    style or seen from another angle is predicted worse than held-out frames of
+    the very clip that was learned. With negatives it is the midpoint of the
+    range of thresholds that best separates the two (balanced accuracy).
+
+    Examples
+    --------
+    >>> calibrate(np.array([0.6, 0.7, 0.8]), np.array([0.0, 0.1]))[0]
+    0.35
+    >>> round(calibrate(np.array([-0.5, 0.0, 0.5]))[0], 2)
+    -1.25
+    """
+    stats = {"positive_median": float(np.median(positive)), "positive_q25": float(np.quantile(positive, 0.25)),
+             "positive_windows": int(len(positive))}
+    if negative is None or len(negative) == 0:
+        threshold = float(np.quantile(positive, 0.25)) - OUTSIDE_MARGIN
+        return threshold, {"method": "held-out lower quartile - 1", **stats}
+    candidates = np.unique(np.concatenate([positive, negative]))
+    cuts = np.concatenate([[candidates[0] - 1e-6], (candidates[:-1] + candidates[1:]) / 2, [candidates[-1] + 1e-6]])
+    accuracy = np.array([((positive >= c).mean() + (negative < c).mean()) / 2 for c in cuts])
+    best = np.flatnonzero(accuracy >= accuracy.max() - 1e-12)
+    threshold = float((cuts[best[0]] + cuts[best[-1]]) / 2)
+    stats.update({"negative_median": float(np.median(negative)), "negative_windows": int(len(negative)),
+                  "balanced_accuracy": float(accuracy.max()), "separation": separation(positive, negative)})
+    return threshold, {"method": "best balanced accuracy, held-out vs negatives", **stats}
+
+
+def _train(data: _Data, net_config: NetConfig, image_shape, progress, note) -> TrainResult:
+    return train_predictor(data.train, data.val, data.normalise_on, net_config, image_shape, progress=progress, note=note)
+
+
+def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[NetConfig, dict]:
+    """Optuna TPE over the predictor's hyper-parameters; returns the best configuration and a summary."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    has_negatives = data.negatives is not None
+    base = config.net
+
+    def objective(trial: "optuna.Trial") -> float:
+        params = {
+            "hidden": trial.suggest_categorical("hidden", [32, 64, 96, 128, 192]),
+            "layers": trial.suggest_int("layers", 1, 3),
+            "kernel": trial.suggest_categorical("kernel", [2, 3, 5]),
+            "dropout": trial.suggest_float("dropout", 0.0, 0.4),
+            "lr": trial.suggest_float("lr", 5e-4, 1e-2, log=True),
+            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
+            "noise": trial.suggest_float("noise", 0.0, 0.2),
+        }
+        if image_shape is not None:
+            params["shift"] = trial.suggest_float("shift", 0.0, 0.12)
+        net_config = with_params(base, {**params, "epochs": config.search_epochs})
+        result = _train(data, net_config, image_shape, progress, f"trial {trial.number + 1}/{config.trials}")
+        if not has_negatives:
+            return result.val_loss
+        ref = _reference(result.net, data, image_shape)
+        return separation(_scores(result.net, data.val, image_shape, *ref), _scores(result.net, data.negatives, image_shape, *ref))
+
+    sampler = optuna.samplers.TPESampler(seed=base.seed)
+    study = optuna.create_study(direction="maximize" if has_negatives else "minimize", sampler=sampler)
+    defaults = {"hidden": base.hidden, "layers": base.layers, "kernel": base.kernel, "dropout": base.dropout, "lr": base.lr,
+                "weight_decay": base.weight_decay, "noise": base.noise}
+    if image_shape is not None:
+        defaults["shift"] = base.shift
+    study.enqueue_trial(defaults)
+    study.optimize(objective, n_trials=config.trials)
+    summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
+               "best_value": float(study.best_value), "best_params": study.best_params}
+    log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
+    return with_params(base, study.best_params), summary
+
+
+def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, progress=None) -> MovementModel:
+    """Learn a movement from ``clips`` (paths to videos or frame folders, frame sources, or uint8 arrays).
+
+    Parameters
+    ----------
+    clips : one or more clips of the movement.
+    config : features, window, network and search settings.
+    negatives : optional clips of *other* movements, used to calibrate the threshold (and as the search objective).
+    out : if given, the model is also saved there (atomically).
+    progress : ``progress(done, total, note)`` callable.
+
+    Raises
+    ------
+    KeyframeError
+        For a clip without frames or shorter than needed, or a feature kind that cannot run here.
+    """
+    started = time.perf_counter()
+    clips = list(clips) if isinstance(clips, (list, tuple)) else [clips]
+    negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
+    if not clips:
+        raise KeyframeError("learn needs at least one clip of the movement")
+    extractor = FeatureExtractor(config.features)
+    image_shape = extractor.image_shape
+    data = _prepare(clips, negatives, config, extractor, progress)
+    log.info("training windows: %d (with time warps), held out: %d", len(data.train[0]), len(data.val[0]))
+    search = {}
+    net_config = config.net
+    if config.trials > 1:
+        net_config, search = _search(data, config, image_shape, progress)
+    result = _train(data, net_config, image_shape, progress, "training")
+    ref_mse, ref_dssim = _reference(result.net, data, image_shape)
+    positive = _scores(result.net, data.val, image_shape, ref_mse, ref_dssim)
+    negative = _scores(result.net, data.negatives, image_shape, ref_mse, ref_dssim) if data.negatives is not None else None
+    threshold, calibration = calibrate(positive, negative)
+    model = MovementModel(
+        features=config.features,
+        window=config.window,
+        net=net_config,
+        dim=data.train[0].shape[-1],
+        image_shape=image_shape,
+        state={k: v.detach().clone() for k, v in result.net.state_dict().items()},
+        ref_mse=ref_mse,
+        ref_dssim=ref_dssim,
+        threshold=threshold,
+        calibration=calibration,
+        info={
+            "clips": [str(getattr(c, "path", c)) if not isinstance(c, np.ndarray) else "<frames>" for c in clips],
+            "negatives": len(negatives),
+            "frames": data.frames,
+            "train_windows": int(len(data.train[0])),
+            "held_out_windows": int(len(data.val[0])),
+            "epochs": result.epochs,
+            "held_out_loss": result.val_loss,
+            "search": search,
+            "seconds": round(time.perf_counter() - started, 2),
+        },
+    )
+    model._predictor = result.net
+    if out is not None:
+        model.save(out)
+    return model

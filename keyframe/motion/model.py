@@ -1,0 +1,137 @@
+"""A learned movement: predictor weights, feature settings and the calibrated threshold, in one versioned file.
+
+The file is a ``torch.save`` archive of plain data (tensors, numbers, strings,
+lists and dicts) read back with ``weights_only=True``, so loading a model never
+runs code. A file that is not such an archive, is cut short, or was written by
+an incompatible format version gives one clear error.
+
+Examples
+--------
+>>> model = load_model("wave.kfm")  # doctest: +SKIP
+>>> model.features.kind, model.window.length, round(model.threshold, 3)  # doctest: +SKIP
+('pixels', 9, 0.214)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from keyframe.errors import fail
+from keyframe.motion.features import FeatureConfig
+from keyframe.motion.predictor import NetConfig, Predictor
+from keyframe.motion.windows import WindowConfig
+
+log = logging.getLogger(__name__)
+
+FORMAT = "keyframe-movement"
+VERSION = 2
+
+
+@dataclass
+class MovementModel:
+    """Everything :func:`keyframe.motion.detect` needs to score a video for one movement.
+
+    Attributes
+    ----------
+    features, window, net : the settings it was learned with.
+    dim : feature length per frame; image_shape : ``(C, H, W)`` for pixel features, else None.
+    state : the predictor's weights (a state dict).
+    ref_mse, ref_dssim : the model's median errors on the held-out windows (a score of 0).
+    threshold : scores at or above it count as the movement.
+    calibration : how the threshold was chosen (method, score statistics).
+    info : what it was learned from, and how long it took.
+    """
+
+    features: FeatureConfig
+    window: WindowConfig
+    net: NetConfig
+    dim: int
+    image_shape: tuple[int, int, int] | None
+    state: dict
+    ref_mse: float
+    ref_dssim: float
+    threshold: float
+    calibration: dict = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+    _predictor: Predictor | None = field(default=None, repr=False, compare=False)
+
+    def predictor(self) -> Predictor:
+        """The predictor network in eval mode (built once)."""
+        if self._predictor is None:
+            net = Predictor(self.dim, self.net)
+            net.load_state_dict(self.state)
+            self._predictor = net.eval()
+        return self._predictor
+
+    def to_dict(self) -> dict:
+        return {
+            "format": FORMAT,
+            "version": VERSION,
+            "features": self.features.to_dict(),
+            "window": {"length": self.window.length, "stride": self.window.stride},
+            "net": self.net.to_dict(),
+            "dim": self.dim,
+            "image_shape": list(self.image_shape) if self.image_shape else None,
+            "state": {k: v.detach().cpu().contiguous() for k, v in self.state.items()},
+            "ref_mse": float(self.ref_mse),
+            "ref_dssim": float(self.ref_dssim),
+            "threshold": float(self.threshold),
+            "calibration": self.calibration,
+            "info": self.info,
+        }
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path`` atomically (temporary name, then rename)."""
+        from keyframe.io import atomic_path
+
+        path = Path(path)
+        with atomic_path(path) as tmp:
+            torch.save(self.to_dict(), tmp)
+        log.info("saved movement model to %s", path)
+        return path
+
+
+def load_model(path: str | os.PathLike) -> MovementModel:
+    """Read a model written by :meth:`MovementModel.save`.
+
+    Raises
+    ------
+    KeyframeError
+        If the file is missing, damaged, not a movement model, or from another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise fail(path, "no such model file")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError) as error:
+        raise fail(path, f"not a readable movement model (damaged or another kind of file: {type(error).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise fail(path, "not a keyframe movement model")
+    if data.get("version") != VERSION:
+        raise fail(path, f"movement model format version {data.get('version')!r}; this keyframe reads version {VERSION}: learn it again")
+    try:
+        model = MovementModel(
+            features=FeatureConfig(**data["features"]),
+            window=WindowConfig(**data["window"]),
+            net=NetConfig.from_dict(data["net"]),
+            dim=int(data["dim"]),
+            image_shape=tuple(data["image_shape"]) if data["image_shape"] else None,
+            state=data["state"],
+            ref_mse=float(data["ref_mse"]),
+            ref_dssim=float(data["ref_dssim"]),
+            threshold=float(data["threshold"]),
+            calibration=data.get("calibration", {}),
+            info=data.get("info", {}),
+        )
+        model.predictor()
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise fail(path, f"damaged movement model ({type(error).__name__}: {str(error).splitlines()[0][:120]})") from None
+    return model

@@ -1,0 +1,104 @@
+"""The score-curve plot of a detection, drawn with OpenCV (no plotting library needed).
+
+Examples
+--------
+>>> import numpy as np
+>>> image = draw_scores(np.linspace(-0.2, 0.8, 50), threshold=0.3, intervals=[[20, 49]], fps=10)
+>>> image.shape
+(300, 800, 3)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+import cv2
+import numpy as np
+
+CURVE = (40, 90, 200)
+THRESHOLD = (200, 60, 40)
+INTERVAL = (205, 235, 205)
+AXIS = (60, 60, 60)
+GRID = (225, 225, 225)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _nice_step(span: float, target: int) -> float:
+    raw = span / max(target, 1)
+    power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
+    return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def draw_scores(
+    scores: np.ndarray,
+    threshold: float,
+    intervals: list[list[int]],
+    fps: float | None = None,
+    title: str = "",
+    size: tuple[int, int] = (800, 300),
+) -> np.ndarray:
+    """An RGB image of the per-frame score curve, the threshold (dashed) and the detected intervals (shaded)."""
+    width, height = size
+    image = np.full((height, width, 3), 255, np.uint8)
+    left, right, top, bottom = 58, 16, 30 if title else 14, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = np.asarray(scores, np.float64)
+    finite = values[np.isfinite(values)]
+    low = min(float(finite.min()) if len(finite) else 0.0, threshold, 0.0)
+    high = max(float(finite.max()) if len(finite) else 1.0, threshold, 0.1)
+    pad = (high - low) * 0.06
+    low, high = low - pad, high + pad
+    count = max(len(values), 2)
+
+    def px(i):
+        return left + plot_w * i / (count - 1)
+
+    def py(v):
+        return top + plot_h * (high - v) / (high - low)
+
+    for first, last in intervals:
+        cv2.rectangle(image, (int(px(first)), top), (int(math.ceil(px(last))), top + plot_h), INTERVAL, -1)
+    step = _nice_step(high - low, 5)
+    tick = math.ceil(low / step) * step
+    while tick <= high:
+        y = int(round(py(tick)))
+        cv2.line(image, (left, y), (left + plot_w, y), GRID, 1)
+        cv2.putText(image, f"{tick:.2g}", (4, y + 4), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
+        tick += step
+    seconds = fps is not None and fps > 0
+    span = (count - 1) / fps if seconds else count - 1
+    xstep = _nice_step(max(span, 1e-9), 8)
+    mark = 0.0
+    while mark <= span + 1e-9:
+        x = int(round(px(mark * fps if seconds else mark)))
+        cv2.line(image, (x, top + plot_h), (x, top + plot_h + 4), AXIS, 1)
+        label = f"{mark:g}s" if seconds else f"{int(mark)}"
+        cv2.putText(image, label, (x - 10, top + plot_h + 18), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
+        mark += xstep
+    y = py(threshold)
+    for x in range(left, left + plot_w, 12):
+        cv2.line(image, (x, int(round(y))), (min(x + 6, left + plot_w), int(round(y))), THRESHOLD, 2, cv2.LINE_AA)
+    cv2.putText(image, f"threshold {threshold:.3f}", (left + plot_w - 130, int(round(y)) - 6), FONT, 0.4, THRESHOLD, 1, cv2.LINE_AA)
+    points = [(px(i), py(v)) for i, v in enumerate(values) if np.isfinite(v)]
+    if len(points) > 1:
+        polyline = np.round(np.array(points) * 16).astype(np.int32)
+        cv2.polylines(image, [polyline], False, CURVE, 2, cv2.LINE_AA, shift=4)
+    cv2.rectangle(image, (left, top), (left + plot_w, top + plot_h), AXIS, 1)
+    cv2.putText(image, "time" if seconds else "frame", (left + plot_w // 2 - 15, height - 6), FONT, 0.45, AXIS, 1, cv2.LINE_AA)
+    if title:
+        cv2.putText(image, title, (left, 20), FONT, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
+    return image
+
+
+def plot_detection(detection, path: str | os.PathLike, title: str | None = None, size: tuple[int, int] = (800, 300)) -> None:
+    """Write the score-curve PNG of a :class:`~keyframe.motion.detect.Detection` to ``path`` (atomically)."""
+    from keyframe.io import atomic_path
+
+    if title is None:
+        verdict = "detected" if detection.detected else "not detected"
+        title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"
+    image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size)
+    with atomic_path(path) as tmp:
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"{path}: could not write the PNG")

@@ -1,0 +1,81 @@
+"""BVH parsing and forward kinematics: channel order as listed, clear errors, the real takes."""
+
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.motion.bvh import euler_matrices, parse_bvh, read_bvh
+from tests.conftest import shared
+
+ARM = """HIERARCHY
+ROOT Hips
+{{
+  OFFSET 0 0 0
+  CHANNELS 6 Xposition Yposition Zposition {order}
+  JOINT Arm
+  {{
+    OFFSET 0 10 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {{
+      OFFSET 0 5 0
+    }}
+  }}
+}}
+MOTION
+Frames: 2
+Frame Time: 0.5
+0 0 0 0 0 0 0 0 0
+5 0 0 {angles} 0 0 0
+"""
+
+
+def test_channel_order_is_the_files():
+    # The same three angles in two orders give two different poses, each matching its own matrix product.
+    angles = "90 90 0"
+    zxy = parse_bvh(ARM.format(order="Zrotation Xrotation Yrotation", angles=angles))
+    xzy = parse_bvh(ARM.format(order="Xrotation Zrotation Yrotation", angles=angles))
+    tip_zxy, tip_xzy = zxy.positions()[1, 2], xzy.positions()[1, 2]
+    assert not np.allclose(tip_zxy, tip_xzy)
+    expected = np.array([5, 0, 0]) + euler_matrices(np.array([[90.0, 90.0, 0.0]]), "ZXY")[0] @ [0, 15, 0]
+    np.testing.assert_allclose(tip_zxy, expected, atol=1e-9)
+    # Frame 0 is the rest pose; the root's position channels move everything.
+    np.testing.assert_allclose(zxy.positions()[0, :, 1], [0, 10, 15])
+    assert zxy.fps == 2.0 and zxy.joints[1].rotation_order == "ZXY"
+
+
+def test_euler_matrix_rotates_right_handed():
+    np.testing.assert_allclose(euler_matrices(np.array([[90.0]]), "X")[0] @ [0, 1, 0], [0, 0, 1], atol=1e-12)
+    np.testing.assert_allclose(euler_matrices(np.array([[90.0]]), "Y")[0] @ [0, 0, 1], [1, 0, 0], atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "mutate, problem",
+    [
+        (lambda t: t.replace("MOTION", "MOVES"), "no MOTION section"),
+        (lambda t: t.replace("Frames: 2", "Frames: 3"), "declares 3 frames but has 2"),
+        (lambda t: t.replace("0 0 0 0 0 0 0 0 0", "0 0 0 0 0 0 0 0"), "motion row has 8 values"),
+        (lambda t: t.replace("Zrotation Xrotation Yrotation\n  JOINT", "Zrotation Xrotation Wrotation\n  JOINT"), "unknown channel"),
+        (lambda t: t.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"), "line 8: expected an OFFSET value"),
+    ],
+)
+def test_malformed_files_give_one_clear_error(mutate, problem):
+    text = mutate(ARM.format(order="Zrotation Xrotation Yrotation", angles="0 0 0"))
+    with pytest.raises(KeyframeError, match="broken.bvh: .*" + problem):
+        parse_bvh(text, "broken.bvh")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(KeyframeError, match="no such file"):
+        read_bvh(tmp_path / "none.bvh")
+
+
+def test_real_take_has_a_standing_skeleton():
+    motion = read_bvh(shared("motion", "bandai-namco-1", "dataset-1_bow_normal_001.bvh"))
+    positions = motion.positions()
+    assert positions.shape == (len(motion), len(motion.joints), 3)
+    assert round(motion.fps) == 30
+    names = motion.names
+    head, toe = positions[0, names.index("Head")], positions[0, names.index("Toes_L")]
+    # Y is up: the head is well above the toes, about a body height (cm).
+    assert 120 < head[1] - toe[1] < 200

@@ -1,0 +1,44 @@
+"""`keyframe movement learn / detect` as a user runs them, bad input included."""
+
+import json
+
+import numpy as np
+
+from keyframe.io import write_video
+from keyframe.sample import make_sample, write_sample
+from tests.conftest import run_cli
+
+
+def assert_error(result, *fragments):
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    message = result.stderr.strip().splitlines()[-1]
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_learn_then_detect(tmp_path):
+    clip = tmp_path / "wave"
+    write_sample(clip, make_sample("wave", frames=40, size=(96, 96), seed=3))
+    squat = tmp_path / "squat.mp4"
+    write_video(iter(make_sample("squat", frames=30, size=(96, 96), seed=4).frames), squat, fps=25)
+    model = tmp_path / "wave.kfm"
+    learned = run_cli("movement", "learn", clip / "frames", "-o", model, "--negatives", squat)
+    assert learned.returncode == 0, learned.stderr
+    assert "threshold" in learned.stdout and model.is_file()
+
+    report, plot = tmp_path / "out.json", tmp_path / "out.png"
+    found = run_cli("movement", "detect", model, clip / "video.mp4", "--json", report, "--plot", plot)
+    assert found.returncode == 0, found.stderr
+    data = json.loads(report.read_text())
+    assert set(data) >= {"score", "detected", "threshold", "frame_scores", "intervals"}
+    assert len(data["frame_scores"]) == 40
+    assert ("detected" in found.stdout) and plot.stat().st_size > 1000
+
+    # Bad input: one line naming the file, exit 2 (more cases go through the Python API in test_learn_detect).
+    short = tmp_path / "short.mp4"
+    write_video(iter(np.zeros((5, 32, 32, 3), np.uint8)), short, fps=25)
+    assert_error(run_cli("movement", "detect", model, short), "short.mp4", "has 5 frames")
+    damaged = tmp_path / "damaged.kfm"
+    damaged.write_bytes(model.read_bytes()[:500])
+    assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

@@ -1,0 +1,129 @@
+"""Learning a movement, the model file, detection and its outputs."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from keyframe.errors import KeyframeError
+from keyframe.motion import calibrate, detect, frame_scores, intervals, learn, load_model
+from keyframe.motion.detect import clip_score
+from keyframe.motion.learn import _split
+from keyframe.motion.model import VERSION
+from keyframe.motion.plot import plot_detection
+from keyframe.sample import make_sample
+from tests.motion.conftest import FAST
+
+
+def test_holdout_blocks_are_not_trained_on():
+    features = np.arange(100, dtype=np.float32)[:, None]
+    warped, val, plain, train_frames = _split(features, 9, 0.2, (1.0,), "clip")
+    held = set(val[0][:, :, 0].ravel().tolist()) | set(val[1][:, :, 0].ravel().tolist())
+    trained = set(train_frames[:, 0].tolist())
+    # Held-out blocks are spread over the clip, not only its end.
+    starts = val[0][:, 0, 0]
+    assert starts.min() < 30 and starts.max() > 60
+    # Training windows share at most half a window with any held-out window.
+    for window in plain[0][0][:, :, 0]:
+        overlap = max(len(set(window.tolist()) & set(v.tolist())) for v in val[0][:, :, 0])
+        assert overlap <= 9 // 2 + 1
+    assert len(held - trained) > 0
+
+
+def test_model_round_trip_gives_the_same_scores(wave_model, wave_clip):
+    model, path = wave_model
+    loaded = load_model(path)
+    assert loaded.threshold == pytest.approx(model.threshold)
+    assert loaded.features == model.features and loaded.window == model.window
+    a, b = detect(model, wave_clip[:40]), detect(loaded, wave_clip[:40])
+    np.testing.assert_allclose(a.frame_scores, b.frame_scores, rtol=1e-5, atol=1e-6)
+
+
+def test_learned_movement_outscores_another(wave_model):
+    model, _ = wave_model
+    # Same performer and background: the wave scores above a squat.
+    wave = detect(model, make_sample("wave", frames=60, size=(96, 96), seed=100).frames[10:])
+    squat = detect(model, make_sample("squat", frames=60, size=(96, 96), seed=100).frames)
+    assert wave.score > squat.score
+    assert model.calibration["positive_windows"] > 0 and np.isfinite(model.threshold)
+
+
+def test_detection_json_has_the_contract(wave_model, wave_clip, tmp_path):
+    model, _ = wave_model
+    result = detect(model, wave_clip[:30])
+    data = result.to_dict()
+    for key in ("score", "detected", "threshold", "frame_scores", "intervals"):
+        assert key in data
+    assert len(data["frame_scores"]) == 30 and isinstance(data["detected"], bool)
+    assert data["detected"] == (data["score"] >= data["threshold"])
+    result.write_json(tmp_path / "r.json")
+    plot_detection(result, tmp_path / "r.png")
+    assert (tmp_path / "r.png").stat().st_size > 1000
+
+
+def test_frame_scores_and_intervals():
+    scores = frame_scores(np.array([1.0, 1.0, 0.0, 0.0]), frames=7, length=3)
+    assert scores.tolist() == [1.0, 1.0, 2 / 3, 0.5, 1 / 3, 0.0, 0.0]
+    assert intervals(np.array([0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9]), 0.5, 3, 1) == [[0, 5]]
+    assert intervals(np.array([np.nan, 0.9, 0.9]), 0.5, 3, 0) == []
+    assert clip_score(np.array([0.0, 1.0, 1.0, 0.0]), span=2) == 1.0
+
+
+def test_calibrate_separates_positives_from_negatives():
+    threshold, stats = calibrate(np.array([0.5, 0.6, 0.7]), np.array([-0.2, 0.0, 0.1]))
+    assert 0.1 < threshold < 0.5 and stats["balanced_accuracy"] == 1.0
+    # Without negatives: a factor e in prediction error below the held-out lower quartile.
+    threshold, stats = calibrate(np.array([0.4, 0.6, 0.8]))
+    assert threshold == pytest.approx(0.5 - 1.0) and stats["positive_windows"] == 3
+
+
+def test_negatives_and_search(wave_clip):
+    squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
+    config = replace(FAST, trials=2, search_epochs=3, net=replace(FAST.net, epochs=3, min_epochs=1))
+    model = learn([wave_clip[:50]], config, negatives=[squat])
+    assert model.calibration["negative_windows"] == len(squat) - 9
+    assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
+
+
+def test_short_and_empty_clips_are_refused(wave_clip, wave_model):
+    with pytest.raises(KeyframeError, match="has 12 frames"):
+        learn([wave_clip[:12]], FAST)
+    with pytest.raises(KeyframeError, match="has 9 frames; a window of 9"):
+        detect(wave_model[0], wave_clip[:9])
+
+
+def test_damaged_and_foreign_models(tmp_path, wave_model):
+    _, path = wave_model
+    data = path.read_bytes()
+    (tmp_path / "cut.kfm").write_bytes(data[: len(data) // 2])
+    with pytest.raises(KeyframeError, match="cut.kfm: not a readable movement model"):
+        load_model(tmp_path / "cut.kfm")
+    archive = torch.load(path, weights_only=True)
+    torch.save({**archive, "version": VERSION + 1}, tmp_path / "future.kfm")
+    with pytest.raises(KeyframeError, match=f"future.kfm: movement model format version {VERSION + 1}"):
+        load_model(tmp_path / "future.kfm")
+    torch.save({**archive, "state": {"encode.weight": torch.zeros(1)}}, tmp_path / "broken.kfm")
+    with pytest.raises(KeyframeError, match="broken.kfm: damaged movement model"):
+        load_model(tmp_path / "broken.kfm")
+    torch.save({"weights": 1}, tmp_path / "other.kfm")
+    with pytest.raises(KeyframeError, match="other.kfm: not a keyframe movement model"):
+        load_model(tmp_path / "other.kfm")
+
+
+def test_pose_features_need_mediapipe():
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError:
+        from keyframe.motion import FeatureConfig, FeatureExtractor
+
+        with pytest.raises(KeyframeError, match="mediapipe"):
+            FeatureExtractor(FeatureConfig("pose"))
+    else:
+        pytest.skip("mediapipe is installed")
+
+
+def test_folder_without_frames(tmp_path, wave_model):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KeyframeError, match="empty"):
+        detect(wave_model[0], tmp_path / "empty")
