@@ -268,6 +268,52 @@ def render_motion_cmd(
     out.print(f"{summary['frames']} frames {size} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
 
 
+# --- stylize --------------------------------------------------------------
+
+
+@app.command("stylize")
+def stylize_cmd(
+    frames: Annotated[Path, typer.Argument(help="Frame folder or video to stylize.")],
+    keys: Annotated[Path, typer.Option(help="Painted keyframes: <stem>.png, or per segment <segment-id>/<stem>.png.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for <stem>.png of every frame (and models/).")],
+    masks: Annotated[Optional[Path], typer.Option(help="Segmentation (label maps named as the frames) for per-segment keyframes.")] = None,
+    iterations: Annotated[Optional[int], typer.Option(help="Training iterations per model (default 1000); more continues a finished run.")] = None,
+    video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
+    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet.")] = 4.0,
+    guides: Annotated[bool, typer.Option(help="Feed a flow-advected blob guide to the network (steadier, slower).")] = False,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+):
+    """Learn the look of painted keyframes and apply it to every frame (resumable)."""
+    from keyframe.progress import progress_bar
+    from keyframe.stylize import StyleConfig, TrainConfig, stylize
+
+    with progress_bar("stylizing") as progress:
+        result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
+                         train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
+    trained = ", ".join(f"{name} {count} it" for name, count in result.iterations.items())
+    out.print(f"{result.frames} frames -> {out_dir} ({trained}; training {result.train_seconds:.0f} s, "
+              f"rendering {result.frames_per_second:.1f} frames/s)" + (f"; video {video}" if video else ""))
+
+
+@app.command("composite")
+def composite_cmd(
+    frames: Annotated[Path, typer.Argument(help="The original frames (folder or video): what segments without a layer show.")],
+    masks: Annotated[Path, typer.Option(help="Segmentation: a label map per frame, named as the frames.")],
+    layers: Annotated[list[str], typer.Option("--layer", help="SEGMENT_ID=DIR: that segment's stylized frames; repeat per segment.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the composited <stem>.png.")],
+    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet.")] = 4.0,
+    video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
+):
+    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks."""
+    from keyframe.progress import progress_bar
+    from keyframe.stylize import composite, parse_layers
+
+    segments = parse_layers(layers)
+    with progress_bar("compositing") as progress:
+        count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
+    out.print(f"{count} frames -> {out_dir}" + (f"; video {video}" if video else ""))
+
+
 def main() -> None:
     """Console-script entry point."""
     try:

@@ -1,0 +1,466 @@
+"""Whole-video stylization from painted keyframes, per segment, and compositing of per-segment results.
+
+Keyframe layout (``STYLED_DIR``)
+--------------------------------
+* Whole frame: ``STYLED_DIR/<stem>.png``, one painted image per keyframe, named
+  as the frame it paints. One model learns all of them.
+* Per segment (needs a segmentation, ``masks``): ``STYLED_DIR/<segment-id>/<stem>.png``.
+  The segment id is the mask value: label maps from ``keyframe segment`` use
+  ``0`` for the background and ``1..K`` for segments; **binary 0/255 masks use
+  ``255`` for the foreground and ``0`` for the background**. Each segment with
+  keyframes gets its own model, trained only inside that segment (grown by a few
+  pixels); the results are blended with feathered masks, and a segment without
+  keyframes keeps the original frame.
+
+Outputs: ``OUT_DIR/<stem>.png`` for every frame (same size as the frame), and
+the trained models under ``OUT_DIR/models/`` (``style.pt``, or
+``segment-<id>.pt``). Running again with the same keyframes resumes from those
+models, so a larger ``iterations`` continues training instead of restarting.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import numpy as np
+import torch
+
+from keyframe.errors import fail
+from keyframe.io import encode_frames, list_images, open_frames, read_image, read_mask, staged_dir, write_image
+from keyframe.io.frames import FrameSource
+from keyframe.progress import report
+from keyframe.stylize import functional as SF
+from keyframe.stylize.guides import BlobTrack, track_blobs
+from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, torch_threads, train_style
+
+log = logging.getLogger(__name__)
+
+DEFAULT_FEATHER = 4.0
+CROP_MARGIN = 32
+MODELS_DIR = "models"
+WHOLE = None  # the "segment" of whole-frame keyframes
+
+
+@dataclass(frozen=True)
+class Keyframes:
+    """Painted keyframes found in a ``STYLED_DIR``.
+
+    Attributes
+    ----------
+    folder : Path
+        The ``STYLED_DIR``.
+    segmented : bool
+        True for the per-segment layout.
+    files : dict
+        Segment id (``None`` for whole-frame keyframes) -> ``{frame stem: painted image path}``.
+    """
+
+    folder: Path
+    segmented: bool
+    files: dict[int | None, dict[str, Path]]
+
+
+def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
+    """Find and check the painted keyframes of ``keys`` against the frames of ``source``.
+
+    Raises a KeyframeError for a missing or empty folder, a folder mixing both
+    layouts, a segment folder that is not a mask value, a keyframe named after
+    no frame, and a keyframe whose size differs from its frame's.
+    """
+    folder = Path(keys)
+    if not folder.is_dir():
+        raise fail(folder, "no such folder of keyframes")
+    images = list_images(folder)
+    subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if images and subdirs:
+        raise fail(folder, f"mixes keyframe images with segment folders ({subdirs[0].name}/); use one layout")
+    if not images and not subdirs:
+        raise fail(folder, "contains no keyframes (expected <stem>.png or <segment-id>/<stem>.png)")
+    files: dict[int | None, dict[str, Path]] = {}
+    if images:
+        files[WHOLE] = _check_images(images, source)
+    for sub in subdirs:
+        if not sub.name.isdigit() or not 0 <= int(sub.name) <= 255:
+            raise fail(sub, "is not a segment id (a mask value 0-255; binary masks: 255 foreground, 0 background)")
+        found = list_images(sub)
+        if not found:
+            raise fail(sub, "contains no keyframes")
+        files[int(sub.name)] = _check_images(found, source)
+    return Keyframes(folder, bool(subdirs), files)
+
+
+def _check_images(paths: list[Path], source: FrameSource) -> dict[str, Path]:
+    height, width = source.size
+    stems = set(source.stems)
+    checked = {}
+    for path in paths:
+        if path.stem not in stems:
+            raise fail(path, f"names no frame of {source.path} (keyframes are named as the frame they paint)")
+        shape = read_image(path).shape[:2]
+        if shape != (height, width):
+            raise fail(path, f"is {shape[1]}x{shape[0]} but frame {path.stem!r} is {width}x{height}")
+        checked[path.stem] = path
+    return checked
+
+
+class SegmentMasks:
+    """Label maps of a segmentation folder, one per frame stem, read on demand.
+
+    Parameters
+    ----------
+    folder
+        Masks named as the frames (``<stem>.png``): 0 background, 1..K segment
+        ids, or binary 0/255.
+    source
+        The frames; every frame needs a mask of the same size.
+    """
+
+    def __init__(self, folder: str | os.PathLike, source: FrameSource):
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise fail(self.folder, "no such folder of masks")
+        self.paths = {p.stem: p for p in list_images(self.folder)}
+        if not self.paths:
+            raise fail(self.folder, "contains no mask images")
+        missing = [stem for stem in source.stems if stem not in self.paths]
+        if missing:
+            raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
+        self.size = source.size
+
+    def labels(self, stem: str) -> np.ndarray:
+        """The uint8 ``(H, W)`` label map of frame ``stem``."""
+        path = self.paths[stem]
+        labels = read_mask(path)
+        if labels.shape != self.size:
+            raise fail(path, f"is {labels.shape[1]}x{labels.shape[0]} but the frames are {self.size[1]}x{self.size[0]}")
+        return labels
+
+
+@dataclass
+class StylizeResult:
+    """What :func:`stylize` did."""
+
+    out_dir: Path
+    frames: int
+    segments: list[int | None]
+    iterations: dict[str, int]
+    train_seconds: float
+    render_seconds: float
+    video: Path | None = None
+    models: dict[str, Path] = field(default_factory=dict)
+    rendered: int = 0
+    resumed_from: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def frames_per_second(self) -> float:
+        """Frames rendered (read, stylized, written) per second in this run."""
+        return self.rendered / self.render_seconds if self.render_seconds > 0 and self.rendered else float("nan")
+
+
+def _write_manifest(stage: Path, source: FrameSource) -> None:
+    """Record the frame rate beside the frames, as ``keyframe frames extract`` does, so encoding keeps it."""
+    if source.fps:
+        (stage / "video.json").write_text(json.dumps({"fps": source.fps, "source": str(source.path)}))
+
+
+def parse_layers(specs: list[str]) -> dict[int, Path]:
+    """``["255=fig/", "0=bg/"]`` -> ``{255: Path("fig"), 0: Path("bg")}`` (the ``--layer`` option of ``keyframe composite``).
+
+    Examples
+    --------
+    >>> parse_layers(["255=styled_figure", "0=styled_background"])
+    {255: PosixPath('styled_figure'), 0: PosixPath('styled_background')}
+    """
+    layers: dict[int, Path] = {}
+    for spec in specs:
+        segment, sep, folder = spec.partition("=")
+        if not sep or not segment.strip().isdigit() or not folder or not 0 <= int(segment) <= 255:
+            raise fail("--layer", f"expected SEGMENT_ID=DIR with an id 0-255 (the mask value), got {spec!r}")
+        if int(segment) in layers:
+            raise fail("--layer", f"segment {int(segment)} is given twice")
+        layers[int(segment)] = Path(folder)
+    return layers
+
+
+def model_name(segment: int | None) -> str:
+    """File name of a segment's model: ``style.pt`` for whole frames, ``segment-<id>.pt`` otherwise."""
+    return "style.pt" if segment is WHOLE else f"segment-{segment}.pt"
+
+
+def stylize_frame(
+    models: Mapping[int | None, StyleModel],
+    frame: np.ndarray,
+    labels: np.ndarray | None = None,
+    feather: float = DEFAULT_FEATHER,
+    guide: np.ndarray | None = None,
+) -> np.ndarray:
+    """Stylize one frame: whole-frame model, or per-segment models blended with feathered masks.
+
+    Each segment's model runs only on the bounding box of its (feathered)
+    segment, grown by a margin for the network's context; pixels of segments
+    without a model keep the frame.
+
+    Parameters
+    ----------
+    models
+        ``{None: model}`` for whole-frame keyframes, else segment id -> model.
+    frame
+        uint8 RGB ``(H, W, 3)``.
+    labels
+        uint8 ``(H, W)`` label map (needed for per-segment models).
+    feather
+        Feather radius of the segment masks, pixels.
+    guide
+        float32 ``(H, W, 3)`` guide image for models that use guides.
+
+    Examples
+    --------
+    >>> frame = np.zeros((16, 16, 3), np.uint8); labels = np.zeros((16, 16), np.uint8)
+    >>> stylize_frame({255: StyleModel()}, frame, labels).shape  # segment 255 absent: frame kept
+    (16, 16, 3)
+    """
+    if WHOLE in models:
+        return models[WHOLE].apply(frame, guide)
+    if labels is None:
+        raise ValueError("per-segment models need the frame's label map")
+    total = np.zeros(frame.shape, np.float32)
+    weights = np.zeros(frame.shape[:2], np.float32)
+    for segment, model in models.items():
+        weight = SF.feather(labels == segment, feather)
+        inner = SF.bounding_box(weight > 0)
+        if inner is None:
+            continue
+        # The network sees a margin around the segment: its output near a crop edge lacks context.
+        outer = SF.bounding_box(weight > 0, margin=CROP_MARGIN)
+        crop_guide = guide[outer] if guide is not None else None
+        layer = model.apply(frame[outer], crop_guide)
+        rows = slice(inner[0].start - outer[0].start, inner[0].stop - outer[0].start)
+        cols = slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start)
+        SF.blend_layer(total, weights, layer[rows, cols], weight[inner], inner)
+    return SF.finish_blend(frame, total, weights)
+
+
+def render_frames(
+    models: Mapping[int | None, StyleModel],
+    source: FrameSource,
+    start: int = 0,
+    stop: int | None = None,
+    masks: SegmentMasks | None = None,
+    feather: float = DEFAULT_FEATHER,
+    track: BlobTrack | None = None,
+) -> Iterator[tuple[str, np.ndarray]]:
+    """Yield ``(stem, stylized frame)`` for frames ``start:stop``: a pure function of the models and the range."""
+    for frame in source.iter_frames(start, stop):
+        labels = masks.labels(frame.stem) if masks is not None else None
+        guide = track.render(frame.index) if track is not None else None
+        yield frame.stem, stylize_frame(models, frame.rgb, labels, feather, guide)
+
+
+def _resume_source(stage: Path, out_dir: Path, name: str) -> Path:
+    """Checkpoint path in the staging folder, seeded from a finished run's model if there is one."""
+    target = stage / MODELS_DIR / name
+    finished = out_dir / MODELS_DIR / name
+    if not target.exists() and finished.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(finished, target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def stylize(
+    frames,
+    keys: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    masks: str | os.PathLike | None = None,
+    iterations: int | None = None,
+    *,
+    style: StyleConfig = StyleConfig(),
+    train: TrainConfig = TrainConfig(),
+    feather: float = DEFAULT_FEATHER,
+    video: str | os.PathLike | None = None,
+    progress=None,
+) -> StylizeResult:
+    """Learn the look of painted keyframes and apply it to every frame.
+
+    Parameters
+    ----------
+    frames
+        Frame folder or video file (anything :func:`keyframe.io.open_frames` opens).
+    keys
+        ``STYLED_DIR`` in one of the two layouts of this module's docstring.
+    out_dir
+        Gets ``<stem>.png`` for every frame and ``models/``; built under
+        ``<out_dir>.partial`` and published when complete.
+    masks
+        Segmentation folder (label maps named as the frames); required for,
+        and only allowed with, per-segment keyframes.
+    iterations
+        Training iterations per model (default ``train.iterations``).
+    style, train
+        Model and training configuration.
+    feather
+        Feather radius (pixels) of segment masks when compositing.
+    video
+        Also encode the result to this mp4 (at the source's frame rate, else 25).
+    progress
+        ``progress(done, total, note)``: training (with the loss), then rendering.
+
+    Returns
+    -------
+    StylizeResult
+
+    Examples
+    --------
+    >>> stylize("frames/", "keys/", "styled/", iterations=1000)  # doctest: +SKIP
+    >>> stylize("frames/", "keys/", "styled/", masks="masks/")  # keys/255/00040.png, keys/0/00040.png  # doctest: +SKIP
+    """
+    source = open_frames(frames)
+    keyframes = find_keyframes(keys, source)
+    if keyframes.segmented and masks is None:
+        raise fail(keyframes.folder, "holds per-segment keyframe folders; pass the segmentation with --masks")
+    if not keyframes.segmented and masks is not None:
+        raise fail(
+            keyframes.folder,
+            "with --masks, put keyframes in <segment-id>/<stem>.png (the mask value; binary masks: 255 foreground, 0 background)",
+        )
+    segment_masks = SegmentMasks(masks, source) if masks is not None else None
+    if iterations is not None:
+        if iterations < 1:
+            raise fail("--iterations", f"must be at least 1, got {iterations}")
+        train = TrainConfig(**{**train.__dict__, "iterations": iterations})
+    out_dir = Path(out_dir)
+
+    track = None
+    if style.guides:
+        anchor = min(source.index_of(stem) for stems in keyframes.files.values() for stem in stems)
+        track = track_blobs(source, anchor, style.guide, progress)
+
+    pairs_by_segment = {segment: _pairs(keyframes, segment, source, segment_masks, track) for segment in keyframes.files}
+    models: dict[int | None, StyleModel] = {}
+    result = StylizeResult(out_dir, len(source), list(keyframes.files), {}, 0.0, 0.0)
+    resumed = result.resumed_from
+    with staged_dir(out_dir) as stage:
+        started = time.perf_counter()
+        for segment, pairs in pairs_by_segment.items():
+            name = model_name(segment)
+            checkpoint = _resume_source(stage, out_dir, name)
+            note = "whole frame" if segment is WHOLE else f"segment {segment}"
+            log.info("training %s on %d keyframe(s)", note, len(pairs))
+            models[segment], stats = train_style(pairs, style, train, checkpoint, progress, note)
+            result.iterations[note] = stats.iterations
+            resumed[note] = stats.resumed_from
+            result.models[note] = out_dir / MODELS_DIR / name
+        result.train_seconds = time.perf_counter() - started
+
+        # Frames left in the staging folder by an interrupted run came from these
+        # same models unless this run trained further, so only then are they kept.
+        retrained = any(result.iterations[n] > resumed[n] for n in result.iterations)
+        started = time.perf_counter()
+        rendered = 0
+        with torch.inference_mode(), torch_threads(train.threads):
+            # One sequential pass over the source (a video decodes once, never seeks).
+            for frame in source.iter_frames():
+                target = stage / f"{frame.stem}.png"
+                if not target.is_file() or retrained:
+                    labels = segment_masks.labels(frame.stem) if segment_masks is not None else None
+                    guide = track.render(frame.index) if track is not None else None
+                    write_image(target, stylize_frame(models, frame.rgb, labels, feather, guide))
+                    rendered += 1
+                report(progress, frame.index + 1, len(source), "rendering")
+        result.render_seconds = time.perf_counter() - started
+        result.rendered = rendered
+        _write_manifest(stage, source)
+    log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
+    if video is not None:
+        encode_frames(out_dir, video, fps=source.fps or 25.0)
+        result.video = Path(video)
+    return result
+
+
+def _pairs(keyframes: Keyframes, segment, source: FrameSource, masks: SegmentMasks | None, track: BlobTrack | None) -> list[KeyPair]:
+    pairs = []
+    for stem, path in keyframes.files[segment].items():
+        index = source.index_of(stem)
+        region = None
+        if segment is not WHOLE:
+            region = masks.labels(stem) == segment
+            if not region.any():
+                hint = " (binary masks: the foreground is 255)" if segment not in (0, 255) else ""
+                raise fail(path, f"segment {segment} does not occur in the mask of frame {stem!r}{hint}")
+        guide = track.render(index) if track is not None else None
+        pairs.append(KeyPair(source.read(index), read_image(path), region, guide, stem))
+    return pairs
+
+
+def composite(
+    frames,
+    layers: Mapping[int, str | os.PathLike],
+    masks: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    feather: float = DEFAULT_FEATHER,
+    video: str | os.PathLike | None = None,
+    progress=None,
+) -> int:
+    """Assemble per-segment results into one video with feathered masks.
+
+    Parameters
+    ----------
+    frames
+        The original frames (what segments without a layer show).
+    layers
+        Segment id (mask value) -> folder (or video) of that segment's stylized
+        frames, named as the frames.
+    masks
+        Segmentation folder: a label map per frame.
+    out_dir
+        Gets ``<stem>.png`` per frame (staged under ``<out_dir>.partial``).
+    feather
+        Feather radius of the masks, pixels.
+    video
+        Also encode the result to this mp4.
+    progress
+        ``progress(done, total, note)``.
+
+    Returns
+    -------
+    int
+        Frames written.
+
+    Examples
+    --------
+    >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
+    """
+    source = open_frames(frames)
+    segment_masks = SegmentMasks(masks, source)
+    if not layers:
+        raise fail("--layer", "give at least one SEGMENT_ID=DIR")
+    opened = {}
+    for segment, folder in layers.items():
+        if not 0 <= int(segment) <= 255:
+            raise fail(folder, f"segment id {segment} is not a mask value (0-255)")
+        layer = open_frames(folder)
+        if layer.size != source.size:
+            raise fail(folder, f"frames are {layer.size[1]}x{layer.size[0]} but the originals are {source.size[1]}x{source.size[0]}")
+        available = set(layer.stems)
+        missing = [stem for stem in source.stems if stem not in available]
+        if missing:
+            raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
+        opened[int(segment)] = layer
+    out_dir = Path(out_dir)
+    with staged_dir(out_dir) as stage:
+        for frame in source.iter_frames():
+            images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
+            image = SF.composite_frame(frame.rgb, segment_masks.labels(frame.stem), images, feather)
+            write_image(stage / f"{frame.stem}.png", image)
+            report(progress, frame.index + 1, len(source), "compositing")
+        _write_manifest(stage, source)
+    if video is not None:
+        encode_frames(out_dir, video, fps=source.fps or 25.0)
+    return len(source)

@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import open_frames, read_image, write_image, write_mask
+from keyframe.stylize import GeneratorConfig, StyleConfig, TrainConfig, composite, stylize
+from keyframe.stylize.filters import cartoon
+
+SMALL = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1))
+FAST = TrainConfig(iterations=20, batch_size=8, patch_size=16, perceptual_weight=0.0, learning_rate=3e-3, threads=1)
+FRAMES = 8
+
+
+@pytest.fixture
+def clip(tmp_path, small_sample):
+    """8 frames of the sample as a folder, their masks, and the middle frame's cartoon as the keyframe."""
+    for stem, frame, mask in zip(small_sample.stems[:FRAMES], small_sample.frames, small_sample.masks):
+        write_image(tmp_path / "frames" / f"{stem}.png", frame)
+        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    stem = small_sample.stems[4]
+    painted = cartoon(small_sample.frames[4])
+    return tmp_path, stem, painted
+
+
+def test_whole_frame_stylize_writes_every_frame_and_a_video(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+    result = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST, video=root / "out.mp4")
+    out = open_frames(root / "out")
+    assert out.stems == open_frames(root / "frames").stems and out.size == (120, 160)
+    assert (root / "out" / "models" / "style.pt").is_file() and not (root / "out.partial").exists()
+    assert len(open_frames(root / "out.mp4")) == FRAMES and result.video == root / "out.mp4"
+    assert result.iterations == {"whole frame": 20} and result.rendered == FRAMES
+
+
+def test_rerun_resumes_the_model_and_more_iterations_continue(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+    first = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    image = read_image(root / "out" / f"{stem}.png")
+    again = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    np.testing.assert_array_equal(read_image(root / "out" / f"{stem}.png"), image)
+    assert first.resumed_from == {"whole frame": 0} and again.resumed_from == {"whole frame": 20}
+    more = stylize(root / "frames", root / "keys", root / "out", iterations=30, style=SMALL, train=FAST)
+    assert more.iterations == {"whole frame": 30} and more.resumed_from == {"whole frame": 20}
+
+
+def test_per_segment_keyframes_train_one_model_each_and_keep_unpainted_segments(clip, small_sample):
+    root, stem, painted = clip
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)  # only the figure is painted
+    result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
+    assert result.segments == [255] and (root / "out" / "models" / "segment-255.pt").is_file()
+    frame, mask = small_sample.frames[2], small_sample.masks[2]
+    out = read_image(root / "out" / f"{small_sample.stems[2]}.png")
+    far = np.ones_like(mask, bool)
+    far[max(0, np.flatnonzero(mask.any(1))[0] - 8) :, :] = False  # rows well above the figure
+    np.testing.assert_array_equal(out[far], frame[far])  # the background keeps the original frame
+    assert np.abs(out[mask > 0].astype(int) - frame[mask > 0]).mean() > 1  # the figure changed
+
+
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (lambda r, s, p: write_image(r / "keys" / "99999.png", p), "names no frame"),
+        (lambda r, s, p: write_image(r / "keys" / f"{s}.png", p[:60]), "is 160x60 but frame"),
+        (lambda r, s, p: (r / "keys").mkdir(), "contains no keyframes"),
+        (lambda r, s, p: write_image(r / "keys" / "7" / f"{s}.png", p), "pass the segmentation with --masks"),
+        (lambda r, s, p: write_image(r / "keys" / "fg" / f"{s}.png", p), "is not a segment id"),
+        (lambda r, s, p: (write_image(r / "keys" / f"{s}.png", p), write_image(r / "keys" / "0" / f"{s}.png", p)), "mixes"),
+    ],
+)
+def test_bad_keyframes_are_clear_errors(clip, setup, message):
+    root, stem, painted = clip
+    setup(root, stem, painted)
+    with pytest.raises(KeyframeError, match=message):
+        stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    assert not (root / "out").exists()
+
+
+def test_segment_absent_from_the_mask_and_missing_masks_are_errors(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / "7" / f"{stem}.png", painted)
+    with pytest.raises(KeyframeError, match="segment 7 does not occur"):
+        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
+    (root / "masks" / f"{stem}.png").unlink()
+    with pytest.raises(KeyframeError, match="has no mask for frame"):
+        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
+
+
+def test_composite_assembles_per_segment_folders(clip, small_sample):
+    root, _, _ = clip
+    stems = small_sample.stems[:FRAMES]
+    for stem in stems:
+        write_image(root / "fig" / f"{stem}.png", np.full((120, 160, 3), 250, np.uint8))
+        write_image(root / "bg" / f"{stem}.png", np.full((120, 160, 3), 10, np.uint8))
+    count = composite(root / "frames", {255: root / "fig", 0: root / "bg"}, root / "masks", root / "final", feather=0, video=root / "f.mp4")
+    assert count == FRAMES and len(open_frames(root / "f.mp4")) == FRAMES
+    out, mask = read_image(root / "final" / f"{stems[3]}.png"), small_sample.masks[3]
+    assert np.all(out[mask > 0] == 250) and np.all(out[mask == 0] == 10)
+    (root / "bg" / f"{stems[5]}.png").unlink()
+    with pytest.raises(KeyframeError, match="has no frame"):
+        composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final2")
+
+
+def test_interrupted_rendering_resumes_without_redoing_frames(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+
+    def interrupt(done, total, note):
+        if note == "rendering" and done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST, progress=interrupt)
+    assert (root / "out.partial").is_dir() and not (root / "out").exists()  # nothing looks finished
+    result = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    assert result.resumed_from == {"whole frame": 20} and result.rendered == FRAMES - 3
+    assert len(open_frames(root / "out")) == FRAMES
+
+
+def test_blob_guides_run_through_the_pipeline(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+    style = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1), guides=True)
+    result = stylize(root / "frames", root / "keys", root / "out", style=style, train=FAST)
+    assert result.rendered == FRAMES and read_image(root / "out" / f"{stem}.png").shape == (120, 160, 3)

@@ -1,0 +1,93 @@
+import numpy as np
+import pytest
+import torch
+
+from keyframe.errors import KeyframeError
+from keyframe.stylize import GeneratorConfig, KeyPair, StyleConfig, StyleModel, TrainConfig, train_style
+
+SMALL = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1))
+# One thread: tiny tensors gain nothing from two, and lose a lot when other jobs share the CPU.
+FAST = TrainConfig(iterations=40, batch_size=8, patch_size=16, perceptual_weight=0.0, learning_rate=3e-3, threads=1)
+
+
+def _pair(seed=0, size=(48, 64)):
+    rng = np.random.default_rng(seed)
+    frame = rng.integers(0, 256, (*size, 3)).astype(np.uint8)
+    # A colour look: swap red and blue, darken.
+    painted = (frame[..., ::-1] * 0.7).astype(np.uint8)
+    return KeyPair(frame, painted, stem=f"k{seed}")
+
+
+def _weights(model):
+    return torch.cat([p.detach().flatten() for p in model.generator.parameters()])
+
+
+def test_training_learns_the_look_on_an_unseen_frame():
+    model, stats = train_style([_pair(0)], SMALL, TrainConfig(**{**FAST.__dict__, "iterations": 200, "batch_size": 16}))
+    assert stats.iterations == 200 and stats.losses[-1] < stats.losses[0] * 0.7
+    test = _pair(1)
+    before = np.abs(test.frame.astype(float) - test.painted).mean()
+    after = np.abs(model.apply(test.frame).astype(float) - test.painted).mean()
+    assert after < 0.6 * before, (after, before)
+
+
+def test_interrupted_training_resumes_to_the_same_model(tmp_path):
+    straight, _ = train_style([_pair()], SMALL, FAST)
+    checkpoint = tmp_path / "style.pt"
+
+    def interrupt(done, total, note):
+        if done == 30:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        train_style([_pair()], SMALL, TrainConfig(**{**FAST.__dict__, "checkpoint_every": 20}), checkpoint, progress=interrupt)
+    resumed, stats = train_style([_pair()], SMALL, TrainConfig(**{**FAST.__dict__, "checkpoint_every": 20}), checkpoint)
+    assert stats.resumed_from == 20 and stats.iterations == 40
+    torch.testing.assert_close(_weights(resumed), _weights(straight), rtol=0, atol=1e-6)
+    # Done already: a further call trains nothing and loads the same weights.
+    again, stats = train_style([_pair()], SMALL, FAST, checkpoint)
+    assert stats.resumed_from == 40
+    assert torch.equal(_weights(again), _weights(resumed))
+    assert torch.equal(_weights(StyleModel.load(checkpoint)), _weights(resumed))
+
+
+def test_checkpoint_of_other_keyframes_is_not_resumed(tmp_path):
+    checkpoint = tmp_path / "style.pt"
+    train_style([_pair(0)], SMALL, FAST, checkpoint)
+    _, stats = train_style([_pair(1)], SMALL, FAST, checkpoint)
+    assert stats.resumed_from == 0
+
+
+def test_mask_limits_what_is_learned():
+    pair = _pair()
+    pair.mask = np.zeros(pair.frame.shape[:2], bool)
+    pair.mask[:, :32] = True
+    train = TrainConfig(**{**FAST.__dict__, "mask_dilation": 0})
+    model, _ = train_style([pair], SMALL, train)
+    assert model.apply(pair.frame).shape == pair.frame.shape
+    pair.mask[:] = False
+    with pytest.raises(ValueError, match="empty"):
+        train_style([pair], SMALL, train)
+
+
+def test_guided_model_needs_its_guide():
+    style = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1), guides=True)
+    pair = _pair()
+    pair.guide = np.random.default_rng(0).random((*pair.frame.shape[:2], 3)).astype(np.float32)
+    model, _ = train_style([pair], style, TrainConfig(**{**FAST.__dict__, "iterations": 5}))
+    assert model.apply(pair.frame, pair.guide).shape == pair.frame.shape
+    with pytest.raises(ValueError, match="guide"):
+        model.apply(pair.frame)
+
+
+def test_reduced_scale_model_returns_full_resolution():
+    style = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1), scale=0.5)
+    model, _ = train_style([_pair()], style, TrainConfig(**{**FAST.__dict__, "iterations": 5}))
+    assert model.apply(_pair(2).frame).shape == (48, 64, 3)
+
+
+def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "style.pt"
+    bad.write_text("not a checkpoint")
+    with pytest.raises(KeyframeError, match="style.pt"):
+        StyleModel.load(bad)
