@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from keyframe.io import ExtractOptions, atomic_path, encode_frames, extract_frames, open_frames
 from keyframe.metrics import psnr
 from keyframe.sample import make_sample, write_sample
+
+
+def pipeline_demos() -> list[tuple[str, Callable[..., dict]]]:
+    """Each pipeline's demo, in the order the toolkit is used: ``(name, demo(out_dir, log) -> summary)``."""
+    from keyframe.motion.demo import demo as movement_demo
+    from keyframe.stylize.demo import demo as stylize_demo
+
+    return [("stylize", stylize_demo), ("movement", movement_demo)]
 
 
 def run_demo(out_dir: str | Path, log=print) -> dict:
@@ -32,6 +41,9 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
         "round_trip_psnr_db": round(round_trip, 2),
     }
     log(f"sample: {len(clip.frames)} frames, extract -> encode round trip PSNR {summary['sample']['round_trip_psnr_db']} dB")
+
+    for name, run in pipeline_demos():
+        summary[name] = run(out_dir / name, log=log)
 
     summary["seconds"] = round(time.perf_counter() - started, 1)
     with atomic_path(out_dir / "summary.json") as tmp:
