@@ -107,7 +107,7 @@ def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
     """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
     x, y = make_windows(features, model.window.length)
     errors = window_errors(model.predictor(), x, y, image_shape=model.image_shape)
-    return match(errors, model.ref_mse, model.ref_dssim)
+    return match(errors, model.ref_mse, model.ref_dssim, model.ref_still, model.motion_weight)
 
 
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:

@@ -28,7 +28,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, fail
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
-from keyframe.motion.predictor import NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
+from keyframe.motion.predictor import MOTION_WEIGHT, NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
 from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
 from keyframe.progress import report
 
@@ -162,16 +162,17 @@ def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor,
     )
 
 
-def _scores(net, windows, image_shape, ref_mse, ref_dssim) -> np.ndarray:
-    return match(window_errors(net, *windows, image_shape=image_shape), ref_mse, ref_dssim)
+def _scores(net, windows, image_shape, ref_mse, ref_dssim, ref_still) -> np.ndarray:
+    return match(window_errors(net, *windows, image_shape=image_shape), ref_mse, ref_dssim, ref_still)
 
 
-def _reference(net, data: _Data, image_shape) -> tuple[float, float]:
-    """The model's median errors on the held-out windows: the errors that score 0."""
+def _reference(net, data: _Data, image_shape) -> tuple[float, float, float]:
+    """Median errors on the held-out windows: the model's MSE and SSIM ones (a score of 0) and persistence's."""
     errors = window_errors(net, *data.val, image_shape=image_shape)
     ref_mse = float(np.median(errors.model_mse))
     ref_dssim = float(np.median(errors.model_dssim)) if errors.model_dssim is not None else 0.0
-    return max(ref_mse, 1e-8), max(ref_dssim, 1e-8)
+    ref_still = float(np.median(errors.still_mse))
+    return max(ref_mse, 1e-8), max(ref_dssim, 1e-8), max(ref_still, 1e-8)
 
 
 def separation(positive: np.ndarray, negative: np.ndarray) -> float:
@@ -286,9 +287,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     if config.trials > 1:
         net_config, search = _search(data, config, image_shape, progress)
     result = _train(data, net_config, image_shape, progress, "training")
-    ref_mse, ref_dssim = _reference(result.net, data, image_shape)
-    positive = _scores(result.net, data.val, image_shape, ref_mse, ref_dssim)
-    negative = _scores(result.net, data.negatives, image_shape, ref_mse, ref_dssim) if data.negatives is not None else None
+    ref_mse, ref_dssim, ref_still = _reference(result.net, data, image_shape)
+    positive = _scores(result.net, data.val, image_shape, ref_mse, ref_dssim, ref_still)
+    negative = _scores(result.net, data.negatives, image_shape, ref_mse, ref_dssim, ref_still) if data.negatives is not None else None
     threshold, calibration = calibrate(positive, negative)
     model = MovementModel(
         features=config.features,
@@ -299,6 +300,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         state={k: v.detach().clone() for k, v in result.net.state_dict().items()},
         ref_mse=ref_mse,
         ref_dssim=ref_dssim,
+        ref_still=ref_still,
+        motion_weight=MOTION_WEIGHT,
         threshold=threshold,
         calibration=calibration,
         info={

@@ -31,7 +31,7 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 2
+VERSION = 3
 
 
 @dataclass
@@ -45,6 +45,8 @@ class MovementModel:
     state : the predictor's weights (a state dict).
     ref_mse, ref_dssim : the model's median errors on the held-out windows (a score of 0).
     threshold : scores at or above it count as the movement.
+    ref_still, motion_weight : persistence's median error on the held-out windows and the weight of the
+        penalty on windows that move more or less than that (see :func:`keyframe.motion.predictor.match`).
     calibration : how the threshold was chosen (method, score statistics).
     info : what it was learned from, and how long it took.
     """
@@ -58,6 +60,8 @@ class MovementModel:
     ref_mse: float
     ref_dssim: float
     threshold: float
+    ref_still: float = 0.0
+    motion_weight: float = 0.0
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     _predictor: Predictor | None = field(default=None, repr=False, compare=False)
@@ -83,6 +87,8 @@ class MovementModel:
             "ref_mse": float(self.ref_mse),
             "ref_dssim": float(self.ref_dssim),
             "threshold": float(self.threshold),
+            "ref_still": float(self.ref_still),
+            "motion_weight": float(self.motion_weight),
             "calibration": self.calibration,
             "info": self.info,
         }
@@ -128,6 +134,8 @@ def load_model(path: str | os.PathLike) -> MovementModel:
             ref_mse=float(data["ref_mse"]),
             ref_dssim=float(data["ref_dssim"]),
             threshold=float(data["threshold"]),
+            ref_still=float(data["ref_still"]),
+            motion_weight=float(data["motion_weight"]),
             calibration=data.get("calibration", {}),
             info=data.get("info", {}),
         )

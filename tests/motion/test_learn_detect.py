@@ -127,3 +127,13 @@ def test_folder_without_frames(tmp_path, wave_model):
     (tmp_path / "empty").mkdir()
     with pytest.raises(KeyframeError, match="empty"):
         detect(wave_model[0], tmp_path / "empty")
+
+
+def test_a_still_clip_is_marked_down_by_the_motion_penalty(wave_model, wave_clip):
+    model, _ = wave_model
+    assert model.ref_still > 0 and model.motion_weight > 0
+    still = np.repeat(wave_clip[:1], 30, axis=0)  # the first frame held: persistence is perfect
+    penalised = detect(model, still)
+    plain = detect(replace(model, motion_weight=0.0), still)
+    assert penalised.score < plain.score - 1.0
+    assert not penalised.detected
