@@ -126,6 +126,28 @@ segment_app = typer.Typer(
 app.add_typer(segment_app, name="segment")
 
 
+@segment_app.command("run")
+def segment_run(
+    frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
+    masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames (0 = background).")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for <stem>.png per frame (built as OUT.partial).")],
+    methods: Annotated[str, typer.Option(help="Comma-separated members: backsub,gmm,grabcut,cnn,unet,flow.")] = "flow,backsub,gmm,grabcut,cnn,unet",
+    trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
+    soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,
+    keep_members: Annotated[bool, typer.Option("--keep-members", help="Also write each member's masks under OUT/members/<name>/.")] = False,
+):
+    """Mask every frame of FRAMES from a few hand-made masks (usage: keyframe segment FRAMES --masks M --out O)."""
+    from keyframe.progress import progress_bar
+    from keyframe.segment import segment
+
+    with progress_bar("segmenting") as progress:
+        summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
+    out.print(
+        f"{summary['frames']} frames ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "
+        f"in {summary['seconds']:.0f} s ({summary['seconds_per_frame']:.2f} s/frame) -> {out_dir}"
+    )
+
+
 @segment_app.command("eval")
 def segment_eval(
     pred_dir: Annotated[Path, typer.Argument(help="Predicted masks (PNG).")],

@@ -15,9 +15,10 @@ from keyframe.sample import make_sample, write_sample
 def pipeline_demos() -> list[tuple[str, Callable[..., dict]]]:
     """Each pipeline's demo, in the order the toolkit is used: ``(name, demo(out_dir, log) -> summary)``."""
     from keyframe.motion.demo import demo as movement_demo
+    from keyframe.segment.demo import demo as segment_demo
     from keyframe.stylize.demo import demo as stylize_demo
 
-    return [("stylize", stylize_demo), ("movement", movement_demo)]
+    return [("segment", segment_demo), ("stylize", stylize_demo), ("movement", movement_demo)]
 
 
 def run_demo(out_dir: str | Path, log=print) -> dict:

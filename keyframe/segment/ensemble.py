@@ -1,0 +1,442 @@
+"""Learned stacking of the members' soft masks, temporal smoothing and a held-out threshold.
+
+The stacker is a per-pixel classifier (logistic regression without intercept
+by default: a weighted vote of the members' logits; or a small MLP). Its
+inputs are the members' soft masks as logits, optionally (``extra_features``)
+with their mean and spread and simple image features (edge strength, and the
+members' mean gated by it). It is trained on annotated pixels that the members
+did *not* train on:
+
+* with two or more masks, the annotated frames are split into a part the
+  members are fitted on and a held-out part (every other annotated frame, so
+  with first/middle/last the middle one is held out) — the seed's
+  ``nn``/``ensemble`` split;
+* with a single mask there is no such frame, so a short synthetic clip is
+  made from the annotated frame: the cut-out object moved and bent over its
+  inpainted background (:func:`synthetic_clip`), on which members fitted on
+  the original frame are scored.
+
+The threshold is the one that maximises IoU on the held-out frames. At
+inference the stacked probability of each frame is averaged with its
+neighbours' (``+-k`` frames), each warped onto it with DIS optical flow and
+weighted down where the warp does not match the image."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from keyframe.io.frames import Frame, FrameSource
+
+log = logging.getLogger(__name__)
+
+MODELS = ("logistic", "mlp")
+EPS = 1e-3
+
+
+@dataclass
+class EnsembleConfig:
+    """Settings of the stacking ensemble.
+
+    Attributes
+    ----------
+    model : ``"logistic"`` (default) or ``"mlp"`` (one hidden layer of ``hidden`` units).
+    C : inverse regularisation strength of the logistic regression.
+    hidden : hidden units of the MLP.
+    image_features : add edge strength (and its product with the members' mean) to the inputs.
+    keep_within : members whose held-out IoU is more than this below the best
+        member's are left out of the stack.
+    fallback_margin : the sequential members (flow, background subtraction)
+        join the stack when the best frame-wise member's held-out IoU is more
+        than this below theirs.
+    extra_features : let the stacker use the columns after the member logits
+        (the members' mean and spread, and the image features). Off by default:
+        with the few held-out frames a video has, the extra columns overfit
+        (measured on DAVIS); on, they help when many frames are annotated.
+    max_side : resolution (longer side) at which stacking and smoothing run.
+    samples : held-out pixels sampled per held-out frame (a third of them from the boundary band).
+    synthetic : frames of the synthetic held-out clip made when only one frame is annotated.
+    smooth : temporal window half-width ``k`` (0 = off).
+    smooth_weight : total weight of the neighbours (the frame itself keeps ``1 - smooth_weight``).
+    seed : seeds pixel sampling and the synthetic clip.
+    """
+
+    model: str = "logistic"
+    C: float = 1.0
+    hidden: int = 16
+    image_features: bool = True
+    extra_features: bool = False
+    keep_within: float = 0.1
+    fallback_margin: float = 0.2
+    max_side: int = 384
+    samples: int = 8000
+    synthetic: int = 4
+    smooth: int = 1
+    smooth_weight: float = 0.4
+    seed: int = 0
+
+    @classmethod
+    def suggest(cls, trial) -> "EnsembleConfig":
+        """A configuration drawn by an Optuna ``trial`` (the stacker's own settings only)."""
+        model = trial.suggest_categorical("ens_model", list(MODELS))
+        return cls(
+            model=model,
+            C=trial.suggest_float("ens_C", 0.01, 100.0, log=True) if model == "logistic" else 1.0,
+            hidden=trial.suggest_categorical("ens_hidden", [8, 16, 32]) if model == "mlp" else 16,
+            image_features=trial.suggest_categorical("ens_image_features", [True, False]),
+            extra_features=trial.suggest_categorical("ens_extra_features", [True, False]),
+        )
+
+
+# --- features ----------------------------------------------------------------
+
+
+def edge_strength(rgb: np.ndarray) -> np.ndarray:
+    """Sobel gradient magnitude of the grey image, float32 scaled to about [0, 1]."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    gx = cv2.Sobel(grey, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(grey, cv2.CV_32F, 0, 1, ksize=3)
+    return np.clip(np.sqrt(gx * gx + gy * gy), 0, 1)
+
+
+def stack_features(probs: np.ndarray, rgb: np.ndarray, image_features: bool = True) -> np.ndarray:
+    """Per-pixel stacking inputs ``(H * W, F)`` from member probabilities ``(M, H, W)`` and the RGB frame.
+
+    Columns: each member's logit, the members' mean probability and standard
+    deviation, then (with ``image_features``) edge strength and edge strength
+    times the centred mean.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> stack_features(np.full((2, 4, 5), 0.5, np.float32), np.zeros((4, 5, 3), np.uint8)).shape
+    (20, 6)
+    """
+    probs = np.clip(np.asarray(probs, np.float32), EPS, 1 - EPS)
+    logits = np.log(probs / (1 - probs)) / 4.0
+    mean, spread = probs.mean(axis=0), probs.std(axis=0)
+    columns = [*logits, mean, spread]
+    if image_features:
+        edges = edge_strength(rgb)
+        columns += [edges, edges * (mean - 0.5)]
+    return np.stack([c.reshape(-1) for c in columns], axis=1)
+
+
+def sample_pixels(truth: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of up to ``count`` pixels: a third from the band around the true boundary, the rest anywhere."""
+    truth = np.asarray(truth, bool)
+    flat = truth.size
+    band = cv2.dilate(truth.astype(np.uint8), np.ones((7, 7), np.uint8)) != cv2.erode(truth.astype(np.uint8), np.ones((7, 7), np.uint8))
+    band_idx = np.flatnonzero(band)
+    n_band = min(len(band_idx), count // 3)
+    picked = [rng.choice(band_idx, n_band, replace=False)] if n_band else []
+    picked.append(rng.choice(flat, min(flat, count - n_band), replace=False))
+    return np.concatenate(picked)
+
+
+# --- the stacker ---------------------------------------------------------------
+
+
+class Stacker:
+    """Per-pixel classifier over :func:`stack_features`, with the IoU-optimal threshold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> truth = rng.random(500) > 0.5
+    >>> probs = np.stack([np.where(truth, 0.8, 0.2), rng.random(500)])[:, None, :]
+    >>> x = stack_features(probs, np.zeros((1, 500, 3), np.uint8), image_features=False)
+    >>> s = Stacker(EnsembleConfig(image_features=False)).fit(x, truth)
+    >>> float(((s.predict_proba(x) > s.threshold) == truth).mean())
+    1.0
+    """
+
+    def __init__(self, config: EnsembleConfig):
+        self.config = config
+        self.model = None
+        self.threshold = 0.5
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, members: int | None = None) -> "Stacker":
+        """Fit on held-out pixels; ``members`` = how many leading columns are member logits.
+
+        A logistic model over correlated members often gives one of them a
+        negative weight that the held-out frames happen to reward; such a
+        member (and a negative weight on the members' mean) is dropped and the
+        model refitted, so every member can only pull towards its own answer.
+        """
+        labels = np.asarray(labels, bool)
+        self.columns = np.ones(features.shape[1], bool)
+        if labels.all() or not labels.any():
+            # One class only (e.g. a held-out frame where the object is absent):
+            # fall back to the members' mean.
+            self.model = None
+            return self
+        members = features.shape[1] - (4 if self.config.image_features else 2) if members is None else members
+        self.columns[members:] = self.config.extra_features
+        guarded = list(range(members + 1)) if self.config.extra_features else list(range(members))
+        while True:
+            self.model = self._new_model().fit(features[:, self.columns], labels)
+            coef = getattr(self.model, "coef_", None)
+            if coef is None:
+                break
+            weights = np.zeros(features.shape[1])
+            weights[self.columns] = coef[0]
+            negative = [c for c in guarded if self.columns[c] and weights[c] < 0]
+            if not negative or self.columns[:members].sum() <= 1:
+                break
+            self.columns[min(negative, key=lambda c: weights[c])] = False
+        self.threshold = best_threshold(self.predict_proba(features), labels)
+        return self
+
+    def _new_model(self):
+        if self.config.model == "mlp":
+            from sklearn.neural_network import MLPClassifier
+
+            return MLPClassifier((self.config.hidden,), max_iter=300, early_stopping=False, random_state=self.config.seed)
+        from sklearn.linear_model import LogisticRegression
+
+        # No intercept: a weighted vote of the members' logits, so a stack of one
+        # member decides exactly where that member does, and the held-out models'
+        # bias (they saw fewer masks than the final ones) is not carried over.
+        return LogisticRegression(C=self.config.C, max_iter=500, fit_intercept=False)
+
+    def predict_proba(self, features: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            column = -4 if self.config.image_features else -2
+            return features[:, column].astype(np.float32)
+        return self.model.predict_proba(features[:, self.columns])[:, 1].astype(np.float32)
+
+    def weights(self) -> list[float] | None:
+        """Logistic coefficients per input column (0 for dropped ones), or None for other models."""
+        coef = getattr(self.model, "coef_", None)
+        if coef is None:
+            return None
+        weights = np.zeros(len(self.columns))
+        weights[self.columns] = coef[0]
+        return [round(float(v), 3) for v in weights]
+
+
+def best_threshold(prob: np.ndarray, truth: np.ndarray, candidates: np.ndarray | None = None) -> float:
+    """The threshold in ``candidates`` (default 0.4..0.6) with the highest IoU of ``prob > t`` against ``truth``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> best_threshold(np.array([0.1, 0.45, 0.6, 0.9]), np.array([False, True, True, True]))
+    0.4
+    """
+    candidates = np.round(np.arange(0.4, 0.61, 0.05), 2) if candidates is None else candidates
+    truth = np.asarray(truth, bool)
+    scores = []
+    for t in candidates:
+        pred = prob > t
+        union = np.count_nonzero(pred | truth)
+        scores.append(1.0 if union == 0 else np.count_nonzero(pred & truth) / union)
+    # Among equally good thresholds take the middle one: the safest margin both ways.
+    best = np.flatnonzero(np.isclose(scores, max(scores)))
+    return float(candidates[best[len(best) // 2]])
+
+
+# --- held-out data ----------------------------------------------------------------
+
+
+def holdout_split(indices: list[int]) -> tuple[list[int], list[int]]:
+    """Split annotated frames into ``(fit, held_out)``: every other one is held out, the first never.
+
+    With one annotated frame nothing can be held out (``held_out`` is empty).
+
+    Examples
+    --------
+    >>> holdout_split([0, 40, 79])
+    ([0, 79], [40])
+    >>> holdout_split([0, 10, 20, 30])
+    ([0, 20], [10, 30])
+    >>> holdout_split([5])
+    ([5], [])
+    """
+    ordered = sorted(indices)
+    if len(ordered) == 3:
+        return [ordered[0], ordered[2]], [ordered[1]]
+    return ordered[0::2], ordered[1::2]
+
+
+class ArraySource(FrameSource):
+    """Frames held in memory (e.g. a synthetic clip), with the :class:`FrameSource` interface.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> src = ArraySource([np.zeros((4, 5, 3), np.uint8)] * 3)
+    >>> len(src), src.size, src.read(2).shape
+    (3, (4, 5), (4, 5, 3))
+    """
+
+    def __init__(self, frames: list[np.ndarray], name: str = "memory"):
+        if not frames:
+            raise ValueError("ArraySource needs at least one frame")
+        self.frames = [np.ascontiguousarray(f) for f in frames]
+        self.path = Path(f"<{name}>")
+        self.stems = [f"{i:06d}" for i in range(len(frames))]
+        self.size = self.frames[0].shape[:2]
+        self.fps = None
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        stop = len(self) if stop is None else min(stop, len(self))
+        for index in range(start, stop, step):
+            yield Frame(index, self.stems[index], self.frames[index])
+
+
+def synthetic_clip(rgb: np.ndarray, mask: np.ndarray, count: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """The annotated frame followed by ``count`` made-up later frames, with their masks.
+
+    The object is cut out, the hole in the background filled by inpainting,
+    and each step moves the object and the background *independently*: the
+    object by a growing rotation, zoom, shift and a smooth elastic deformation,
+    the background by a smaller pan; colours drift a little. A frame ``j``
+    steps on thus differs from the original roughly as a real frame some way
+    on might, with the errors that propagation makes at moving boundaries.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((40, 60, 3), np.uint8); m = np.zeros((40, 60), bool); m[10:30, 20:40] = True
+    >>> frames, masks = synthetic_clip(img, m, 3)
+    >>> len(frames), masks[3].shape, masks[3].dtype
+    (4, (40, 60), dtype('bool'))
+    """
+    rng = np.random.default_rng(seed)
+    mask = np.asarray(mask, bool)
+    height, width = mask.shape
+    side = max(height, width)
+    ys, xs = np.nonzero(mask)
+    center = (float(xs.mean()), float(ys.mean())) if len(xs) else (width / 2, height / 2)
+    background = fill_background(rgb, mask)
+    object_step = rng.normal(0, 0.02 * side, 2)
+    camera_step = rng.normal(0, 0.008 * side, 2)
+    spin, grow = rng.normal(0, 3.0), rng.normal(0, 0.03)
+    gain_step = rng.normal(0, 0.03, 3)
+    # One smooth random displacement field, scaled up step by step (a bending, stretching object).
+    smooth = max(3.0, side / 12)
+    field = np.stack([cv2.GaussianBlur(rng.normal(0, 1, (height, width)).astype(np.float32), (0, 0), smooth) for _ in range(2)], -1)
+    field /= max(float(np.abs(field).max()), 1e-6)
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    alpha0 = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 0.7)
+    frames, masks = [rgb], [mask]
+    for j in range(1, count + 1):
+        camera = np.float32([[1, 0, camera_step[0] * j], [0, 1, camera_step[1] * j]])
+        scene = cv2.warpAffine(background, camera, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        motion = cv2.getRotationMatrix2D(center, spin * j, 1 + grow * j)
+        motion[:, 2] += object_step * j
+        bend = field * (0.012 * side * j)
+        moved_rgb = cv2.warpAffine(rgb, motion, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        moved_alpha = cv2.warpAffine(alpha0, motion, (width, height), flags=cv2.INTER_LINEAR)
+        map_x, map_y = grid_x + bend[..., 0], grid_y + bend[..., 1]
+        moved_rgb = cv2.remap(moved_rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        alpha = cv2.remap(moved_alpha, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)[..., None]
+        composed = scene.astype(np.float32) * (1 - alpha) + moved_rgb.astype(np.float32) * alpha
+        drifted = composed * (1 + gain_step * j) + rng.normal(0, 2.0, composed.shape)
+        frames.append(np.clip(drifted, 0, 255).astype(np.uint8))
+        masks.append(alpha[..., 0] > 0.5)
+    return frames, masks
+
+
+def fill_background(rgb: np.ndarray, mask: np.ndarray, max_side: int = 320) -> np.ndarray:
+    """``rgb`` with the (slightly grown) masked object inpainted; inpainting runs at a reduced size for speed."""
+    height, width = mask.shape
+    grow = max(3, round(max(height, width) / 100)) | 1
+    hole = cv2.dilate(mask.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1)))
+    scale = min(1.0, max_side / max(height, width))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    small_hole = (cv2.resize(hole, size, interpolation=cv2.INTER_NEAREST) > 0).astype(np.uint8)
+    filled = cv2.resize(cv2.inpaint(small, small_hole, 5, cv2.INPAINT_TELEA), (width, height), interpolation=cv2.INTER_LINEAR)
+    return np.where(hole[..., None] > 0, filled, rgb)
+
+
+# --- temporal smoothing -------------------------------------------------------------
+
+
+def flow_align(prob: np.ndarray, grey_target: np.ndarray, grey_source: np.ndarray, flow: cv2.DISOpticalFlow) -> tuple[np.ndarray, np.ndarray]:
+    """Warp ``prob`` (of the source frame) onto the target frame; also return a per-pixel confidence in [0, 1].
+
+    The confidence falls off with the photometric error of the warp, so
+    occluded or badly tracked pixels count less. Frames too small for DIS
+    (under 16 pixels a side) are taken as not moving.
+    """
+    if min(grey_target.shape[:2]) < 16:
+        motion = np.zeros((*grey_target.shape[:2], 2), np.float32)
+    else:
+        motion = flow.calc(grey_target, grey_source, None)
+    height, width = motion.shape[:2]
+    gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    map_x, map_y = gx + motion[..., 0], gy + motion[..., 1]
+    warped = cv2.remap(prob, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped_grey = cv2.remap(grey_source, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    error = np.abs(warped_grey.astype(np.float32) - grey_target.astype(np.float32))
+    confidence = np.exp(-cv2.blur(error, (5, 5)) / 12.0)
+    return warped, confidence
+
+
+class TemporalSmoother:
+    """Streaming flow-aligned average over ``+-k`` frames.
+
+    Feed frames in order with :meth:`push`; it yields ``(index, smoothed)`` as
+    soon as a frame's later neighbours have arrived; :meth:`flush` yields the
+    rest at the end. Frames in ``anchors`` (annotated frames) are passed
+    through unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> s = TemporalSmoother(k=1, weight=0.5)
+    >>> g = np.zeros((8, 8), np.uint8); p = np.full((8, 8), 0.8, np.float32)
+    >>> out = [i for i, _ in s.push(0, g, p)] + [i for i, _ in s.push(1, g, p)] + [i for i, _ in s.flush()]
+    >>> out
+    [0, 1]
+    """
+
+    def __init__(self, k: int = 1, weight: float = 0.4, anchors: frozenset[int] = frozenset()):
+        self.k, self.weight, self.anchors = k, weight, anchors
+        self.window: deque[tuple[int, np.ndarray, np.ndarray]] = deque()
+        self.flow = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self.next_out = 0  # position in the window of the next frame to emit
+
+    def push(self, index: int, grey: np.ndarray, prob: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+        self.window.append((index, grey, prob))
+        # A frame is ready once its k later neighbours are in the window.
+        yield from self._emit_ready(self.k)
+
+    def flush(self) -> Iterator[tuple[int, np.ndarray]]:
+        yield from self._emit_ready(0)
+
+    def _emit_ready(self, lag: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Emit frames that have at least ``lag`` frames after them in the window."""
+        while self.next_out < len(self.window) - lag:
+            yield self._smoothed(self.next_out)
+            self.next_out += 1
+            # Keep only the k frames before the next one to emit.
+            while self.next_out > self.k:
+                self.window.popleft()
+                self.next_out -= 1
+
+    def _smoothed(self, position: int) -> tuple[int, np.ndarray]:
+        index, grey, prob = self.window[position]
+        if self.k == 0 or index in self.anchors:
+            return index, prob
+        total = np.full(prob.shape, 1.0 - self.weight, np.float32)
+        acc = prob * total
+        neighbours = [p for p in range(position - self.k, position + self.k + 1) if p != position and 0 <= p < len(self.window)]
+        for p in neighbours:
+            other_index, other_grey, other_prob = self.window[p]
+            warped, confidence = flow_align(other_prob, grey, other_grey, self.flow)
+            w = confidence * (self.weight / (2 * self.k)) / abs(other_index - index)
+            acc += w * warped
+            total += w
+        return index, acc / total

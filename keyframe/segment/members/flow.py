@@ -1,0 +1,195 @@
+"""Optical-flow propagation: annotated masks carried to every frame with DIS optical flow.
+
+Between two annotated frames the mask is propagated forwards from the earlier
+one and backwards from the later one, each step warping the previous result
+with the flow between neighbouring frames; the two are blended by temporal
+distance. Frames before the first (after the last) annotated frame get the
+backward (forward) propagation only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Iterator
+
+import cv2
+import numpy as np
+
+from keyframe.errors import KeyframeError
+from keyframe.io.frames import FrameSource
+from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.members.morphology import sharpen
+
+log = logging.getLogger(__name__)
+
+PRESETS = {
+    "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
+    "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+    "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
+}
+
+
+@dataclass
+class FlowConfig:
+    """Settings of :class:`FlowMember`.
+
+    Attributes
+    ----------
+    max_side : frames are processed with their longer side scaled to this.
+    preset : DIS preset, ``ultrafast``, ``fast`` or ``medium``.
+    sharpen : gain of the logistic curve applied after every warp; it stops
+        the soft mask from blurring out over many bilinear warps (0 = off).
+    """
+
+    max_side: int = 480
+    preset: str = "medium"
+    sharpen: float = 8.0
+
+
+def dis_flow(preset: str = "medium") -> cv2.DISOpticalFlow:
+    """A DIS optical-flow object for a named preset."""
+    if preset not in PRESETS:
+        raise KeyframeError(f"unknown DIS preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return cv2.DISOpticalFlow_create(PRESETS[preset])
+
+
+def to_gray(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A uint8 grey frame at ``size = (height, width)`` (area-averaged when shrinking)."""
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    if gray.shape != size:
+        gray = cv2.resize(gray, (size[1], size[0]), interpolation=cv2.INTER_AREA)
+    return gray
+
+
+def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
+    """Backward warp: ``out(x) = image(x + flow(x))``, bilinear, borders replicated.
+
+    ``flow`` is the flow from the target frame to the frame ``image`` belongs to.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = np.zeros((4, 6), np.float32); img[:, 3] = 1
+    >>> shift = np.zeros((4, 6, 2), np.float32); shift[..., 0] = 1  # look one pixel to the right
+    >>> warp(img, shift)[0].tolist()
+    [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]
+    """
+    height, width = flow.shape[:2]
+    grid_x, grid_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def propagate(grays: list[np.ndarray], start_prob: np.ndarray, flow: cv2.DISOpticalFlow, gain: float) -> list[np.ndarray]:
+    """Carry ``start_prob`` (belonging to ``grays[0]``) through ``grays[1:]``; returns one soft mask per frame."""
+    probs = [start_prob.astype(np.float32)]
+    for previous, current in zip(grays, grays[1:]):
+        motion = flow.calc(current, previous, None)
+        probs.append(sharpen(warp(probs[-1], motion), gain))
+    return probs
+
+
+def propagate_flow_baseline(source: FrameSource, first_mask: np.ndarray, start: int = 0, preset: str = "medium") -> Iterator[tuple[int, np.ndarray]]:
+    """What a user could do with OpenCV alone: a mask pushed frame to frame with DIS flow.
+
+    The mask of frame ``start`` is warped to each next frame with the DIS flow
+    between the two (full resolution, nearest-neighbour, so it stays binary);
+    yields ``(index, bool mask)`` for frames ``start, start+1, ...`` including
+    ``start`` itself.
+
+    Examples
+    --------
+    >>> from keyframe.io import open_frames, read_mask  # doctest: +SKIP
+    >>> source = open_frames("davis/bear/frames")  # doctest: +SKIP
+    >>> masks = dict(propagate_flow_baseline(source, read_mask("davis/bear/masks/00000.png") > 0))  # doctest: +SKIP
+    """
+    flow = dis_flow(preset)
+    mask = np.asarray(first_mask, bool)
+    previous = None
+    for frame in source.iter_frames(start):
+        gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        if previous is not None:
+            motion = flow.calc(gray, previous, None)
+            mask = warp(mask.astype(np.float32), motion) >= 0.5
+        previous = gray
+        yield frame.index, mask
+
+
+def keyframe_spans(keyframes: dict[int, np.ndarray], length: int) -> list[tuple[int | None, int | None, int, int]]:
+    """Cut ``0..length-1`` into spans ``(before, after, first, stop)`` around the annotated frames.
+
+    ``before``/``after`` are the annotated frames bounding the span (None at the
+    ends of the video); the span covers frames ``first..stop-1``, annotated
+    frames included as the first frame of the span they start.
+
+    Examples
+    --------
+    >>> keyframe_spans({0: None, 10: None}, 15)
+    [(0, 10, 0, 10), (10, None, 10, 15)]
+    >>> keyframe_spans({5: None}, 8)
+    [(None, 5, 0, 5), (5, None, 5, 8)]
+    """
+    marks = sorted(keyframes)
+    spans = []
+    if marks[0] > 0:
+        spans.append((None, marks[0], 0, marks[0]))
+    for i, mark in enumerate(marks):
+        after = marks[i + 1] if i + 1 < len(marks) else None
+        stop = after if after is not None else length
+        if stop > mark:
+            spans.append((mark, after, mark, stop))
+    return spans
+
+
+@register_member
+class FlowMember(Member):
+    """Annotated masks propagated with DIS optical flow, forwards and backwards, blended by distance.
+
+    Examples
+    --------
+    >>> member = FlowMember().fit(source, {0: mask0, 40: mask40})  # doctest: +SKIP
+    >>> for index, prob in member.predict(source):  # doctest: +SKIP
+    ...     binary = prob > 0.5
+    """
+
+    name = "flow"
+
+    def __init__(self, config: FlowConfig | None = None):
+        self.config = config or FlowConfig()
+        self.keyframes: dict[int, np.ndarray] = {}
+
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "FlowMember":
+        if not keyframes:
+            raise KeyframeError("flow propagation needs at least one annotated frame")
+        self.size = work_size(*source.size, self.config.max_side)
+        self.keyframes = {i: resize_prob(np.asarray(m, np.float32), *self.size) for i, m in keyframes.items()}
+        self.flow = dis_flow(self.config.preset)
+        return self
+
+    def predict(self, source: FrameSource, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        stop = len(source) if stop is None else min(stop, len(source))
+        height, width = source.size
+        for before, after, first, end in keyframe_spans(self.keyframes, len(source)):
+            if end <= start or first >= stop:
+                continue
+            for index, prob in self._span(source, before, after, first, end):
+                if start <= index < stop:
+                    yield index, resize_prob(prob, height, width)
+
+    def _span(self, source: FrameSource, before: int | None, after: int | None, first: int, end: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Soft masks of frames ``first..end-1``, blending the propagations from ``before`` and ``after``."""
+        last = after if after is not None else end - 1
+        grays = [to_gray(f.rgb, self.size) for f in source.iter_frames(first, last + 1)]
+        gain = self.config.sharpen
+        forward = propagate(grays, self.keyframes[before], self.flow, gain) if before is not None else None
+        backward = propagate(grays[::-1], self.keyframes[after], self.flow, gain)[::-1] if after is not None else None
+        log.debug("flow: frames %d..%d propagated (from %s, from %s)", first, end - 1, before, after)
+        for offset in range(end - first):
+            index = first + offset
+            if backward is None:
+                yield index, forward[offset]
+            elif forward is None:
+                yield index, backward[offset]
+            else:
+                weight = (after - index) / (after - before)
+                yield index, weight * forward[offset] + (1 - weight) * backward[offset]

@@ -1,0 +1,296 @@
+"""UNet members: a small UNet trained from scratch, or a decoder on the pretrained EfficientNet-Lite0.
+
+Two encoders, one member:
+
+* ``encoder="efficientnet"`` (default, the strongest): the frozen ImageNet
+  EfficientNet-Lite0 from :mod:`keyframe.nets` gives features at strides 2 to
+  32; a light top-down decoder with skip connections is trained on them.
+  Because the encoder is frozen, the features of a fixed set of augmented
+  copies of the annotated frames are computed once and the decoder is
+  trained on that cache, which keeps training to seconds on a CPU.
+* ``encoder="plain"``: the classic UNet with ``levels`` (1 to 3) down/up
+  steps, trained end to end on augmented crops (no pretrained weights needed).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from keyframe.errors import KeyframeError
+from keyframe.io.frames import FrameSource
+from keyframe.segment.augment import (
+    AugmentConfig,
+    colour_jitter,
+    dice_bce,
+    foreground_centers,
+    foreground_pixels,
+    mask_tensor,
+    random_affines,
+    to_tensor,
+    warp_batch,
+)
+from keyframe.segment.base import Member, register_member, resize_prob, work_size
+
+log = logging.getLogger(__name__)
+
+ENCODERS = ("efficientnet", "plain")
+
+
+@dataclass
+class UNetConfig:
+    """Settings of :class:`UNetMember` (fast defaults; ``--trials`` searches around them).
+
+    Attributes
+    ----------
+    encoder : ``"efficientnet"`` (frozen pretrained Lite0) or ``"plain"`` (trained from scratch).
+    max_side : frames are segmented with their longer side scaled to this.
+    levels : down/up steps of the plain UNet (1 to 3).
+    base : channels of the plain UNet's first level (doubling per level).
+    decoder : channels of the pretrained decoder's finest levels (coarser ones get twice as many).
+    copies : augmented copies of the annotated frames whose encoder features are cached
+        (pretrained encoder; at least 4 per annotated frame, at most ``max_copies``).
+    max_copies : cap on ``copies`` when there are many annotated frames.
+    crop : side of the square training crops of the plain UNet.
+    batch, steps, lr : optimiser batch size, number of steps and Adam learning rate.
+    augment : flips, rotations, zoom, shift and colour jitter.
+    seed : seeds the initialisation and the augmentation.
+    """
+
+    encoder: str = "efficientnet"
+    max_side: int = 352
+    levels: int = 3
+    base: int = 16
+    decoder: int = 16
+    copies: int = 16
+    max_copies: int = 48
+    crop: int = 128
+    batch: int = 4
+    steps: int = 150
+    lr: float = 5e-3
+    augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotate=10.0, scale=0.2, shift=0.1))
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.encoder not in ENCODERS:
+            raise KeyframeError(f"unknown UNet encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
+        if not 1 <= self.levels <= 3:
+            raise KeyframeError(f"a UNet has 1 to 3 levels, got {self.levels}")
+
+    @classmethod
+    def suggest(cls, trial) -> "UNetConfig":
+        """A configuration drawn by an Optuna ``trial`` (the encoder stays the pretrained one)."""
+        return cls(
+            decoder=trial.suggest_categorical("unet_decoder", [12, 16, 24, 32]),
+            copies=trial.suggest_int("unet_copies", 8, 32, step=8),
+            steps=trial.suggest_int("unet_steps", 100, 400, step=50),
+            lr=trial.suggest_float("unet_lr", 1e-3, 2e-2, log=True),
+            augment=AugmentConfig(
+                rotate=trial.suggest_float("unet_rotate", 0.0, 25.0),
+                scale=trial.suggest_float("unet_scale", 0.0, 0.35),
+                jitter=trial.suggest_float("unet_jitter", 0.0, 0.3),
+            ),
+        )
+
+
+def _block(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+        nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+    )
+
+
+class PlainUNet(nn.Module):
+    """The classic UNet with ``levels`` down/up steps and skip connections; one logit per pixel.
+
+    Examples
+    --------
+    >>> PlainUNet(levels=2, base=4)(torch.rand(1, 3, 30, 42)).shape
+    torch.Size([1, 1, 30, 42])
+    """
+
+    def __init__(self, levels: int = 3, base: int = 16, in_channels: int = 3):
+        super().__init__()
+        widths = [base * 2**i for i in range(levels + 1)]
+        self.down = nn.ModuleList([_block(in_channels, widths[0])] + [_block(widths[i], widths[i + 1]) for i in range(levels)])
+        self.up = nn.ModuleList(nn.Conv2d(widths[i + 1], widths[i], 1) for i in reversed(range(levels)))
+        self.merge = nn.ModuleList(_block(2 * widths[i], widths[i]) for i in reversed(range(levels)))
+        self.head = nn.Conv2d(widths[0], 1, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for i, block in enumerate(self.down):
+            x = block(x if i == 0 else F.max_pool2d(x, 2, ceil_mode=True))
+            skips.append(x)
+        x = skips.pop()
+        for up, merge in zip(self.up, self.merge):
+            skip = skips.pop()
+            x = up(F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
+            x = merge(torch.cat([x, skip], 1))
+        return self.head(x)
+
+
+class FeatureDecoder(nn.Module):
+    """Top-down decoder over multi-scale encoder features (finest first); logits at the finest stride.
+
+    Examples
+    --------
+    >>> dec = FeatureDecoder((16, 24, 40, 112, 320), width=8)
+    >>> feats = [torch.rand(1, c, 48 // s, 64 // s) for c, s in zip((16, 24, 40, 112, 320), (2, 4, 8, 16, 32))]
+    >>> dec(feats).shape
+    torch.Size([1, 1, 24, 32])
+    """
+
+    def __init__(self, channels: tuple[int, ...], width: int = 16):
+        super().__init__()
+        widths = [width if i < 2 else 2 * width for i in range(len(channels))]
+        self.lateral = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(c, w, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)) for c, w in zip(channels, widths)
+        )
+        self.reduce = nn.ModuleList(nn.Conv2d(widths[i + 1], widths[i], 1) for i in range(len(channels) - 1))
+        self.smooth = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)) for w in widths[:-1]
+        )
+        self.head = nn.Conv2d(widths[0], 1, 1)
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        x = self.lateral[-1](features[-1])
+        for i in reversed(range(len(features) - 1)):
+            skip = self.lateral[i](features[i])
+            x = self.reduce[i](F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False))
+            x = self.smooth[i](x + skip)
+        return self.head(x)
+
+
+def load_encoder() -> nn.Module:
+    """The frozen pretrained EfficientNet-Lite0 (``keyframe.nets.get_backbone``)."""
+    try:
+        from keyframe.nets import get_backbone
+    except ImportError:  # the nets package without its convenience entry point
+        from keyframe.nets.efficientnet_lite import efficientnet_lite0 as get_backbone
+    return get_backbone()
+
+
+def augmented_copies(
+    images: torch.Tensor, masks: torch.Tensor, count: int, augment: AugmentConfig, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` augmented copies of ``images`` ``(K, 3, H, W)`` and ``masks`` ``(K, 1, H, W)``, the originals first.
+
+    Examples
+    --------
+    >>> g = torch.Generator().manual_seed(0)
+    >>> x, y = augmented_copies(torch.rand(2, 3, 20, 30), torch.rand(2, 1, 20, 30), 5, AugmentConfig(), g)
+    >>> x.shape, y.shape
+    (torch.Size([5, 3, 20, 30]), torch.Size([5, 1, 20, 30]))
+    """
+    keep = min(count, len(images))
+    extra = count - keep
+    picks = torch.arange(extra) % len(images)
+    theta = random_affines(extra, augment, generator, tuple(images.shape[-2:]))
+    warped = warp_batch(torch.cat([images, masks], 1)[picks], theta, tuple(images.shape[-2:]))
+    rgb = colour_jitter(warped[:, :3], augment.jitter, generator)
+    return torch.cat([images[:keep], rgb]), torch.cat([masks[:keep], warped[:, 3:]])
+
+
+@torch.inference_mode()
+def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 8) -> list[torch.Tensor]:
+    """Encoder features of ``images`` ``(N, 3, H, W)``, computed in batches and concatenated per scale."""
+    parts = [encoder.features(images[i : i + batch].contiguous(memory_format=torch.channels_last)) for i in range(0, len(images), batch)]
+    return [torch.cat([p[s] for p in parts]).contiguous() for s in range(len(parts[0]))]
+
+
+def train_decoder(features: list[torch.Tensor], masks: torch.Tensor, channels: tuple[int, ...], config: UNetConfig) -> FeatureDecoder:
+    """Fit a :class:`FeatureDecoder` on cached ``features`` of augmented frames and their ``masks`` ``(N, 1, H, W)``."""
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    decoder = FeatureDecoder(channels, config.decoder)
+    optimiser = torch.optim.Adam(decoder.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(1, config.steps), pct_start=0.15)
+    target_size = features[0].shape[-2:]
+    targets = F.interpolate(masks, size=target_size, mode="area")
+    decoder.train()
+    for _ in range(config.steps):
+        picks = torch.randint(len(masks), (min(config.batch, len(masks)),), generator=generator)
+        loss = dice_bce(decoder([f[picks] for f in features]), targets[picks])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    return decoder.eval()
+
+
+def train_plain_unet(images: torch.Tensor, masks: torch.Tensor, config: UNetConfig) -> PlainUNet:
+    """Fit a :class:`PlainUNet` on augmented crops of ``images`` ``(K, 3, H, W)`` and ``masks`` ``(K, 1, H, W)``."""
+    generator = torch.Generator().manual_seed(config.seed)
+    torch.manual_seed(config.seed)
+    net = PlainUNet(config.levels, config.base)
+    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(1, config.steps), pct_start=0.15)
+    height, width = images.shape[-2:]
+    crop = (min(config.crop, height), min(config.crop, width))
+    stacked = torch.cat([images, masks], 1)
+    pixels = foreground_pixels(masks)
+    net.train()
+    for _ in range(config.steps):
+        picks = torch.randint(len(images), (config.batch,), generator=generator)
+        theta = random_affines(config.batch, config.augment, generator, (height, width), crop, foreground_centers(pixels, picks, generator))
+        batch = warp_batch(stacked[picks], theta, crop)
+        loss = dice_bce(net(colour_jitter(batch[:, :3], config.augment.jitter, generator)), batch[:, 3:])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+    return net.eval()
+
+
+@register_member
+class UNetMember(Member):
+    """UNet segmentation trained on the annotated frames; pretrained EfficientNet-Lite0 encoder by default.
+
+    Examples
+    --------
+    >>> member = UNetMember().fit(source, {0: mask0})  # doctest: +SKIP
+    >>> member_plain = UNetMember(UNetConfig(encoder="plain", levels=2))  # doctest: +SKIP
+    """
+
+    name = "unet"
+
+    def __init__(self, config: UNetConfig | None = None):
+        self.config = config or UNetConfig()
+        self.net: nn.Module | None = None
+
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "UNetMember":
+        config = self.config
+        self.size = work_size(*source.size, config.max_side)
+        order = sorted(keyframes)
+        images = torch.stack([to_tensor(source.read(i), self.size) for i in order])
+        masks = torch.stack([mask_tensor(keyframes[i], self.size) for i in order])
+        if config.encoder == "plain":
+            self.encoder = None
+            self.net = train_plain_unet(images, masks, config)
+        else:
+            self.encoder = load_encoder()
+            generator = torch.Generator().manual_seed(config.seed)
+            count = min(max(config.copies, 4 * len(order)), max(config.max_copies, len(order)))
+            inputs, targets = augmented_copies(images, masks, count, config.augment, generator)
+            features = encode(self.encoder, inputs)
+            self.net = train_decoder(features, targets, tuple(self.encoder.feature_channels), config)
+        log.info("unet (%s): trained on %d frames at %dx%d", config.encoder, len(order), self.size[1], self.size[0])
+        return self
+
+    @torch.inference_mode()
+    def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
+        if self.net is None:
+            raise RuntimeError("UNetMember.fit must be called before predicting")
+        x = to_tensor(rgb, self.size)[None]
+        if self.encoder is None:
+            logits = self.net(x)
+        else:
+            logits = self.net(self.encoder.features(x.contiguous(memory_format=torch.channels_last)))
+            logits = F.interpolate(logits, size=self.size, mode="bilinear", align_corners=False)
+        return resize_prob(torch.sigmoid(logits)[0, 0].numpy(), *rgb.shape[:2])

@@ -1,0 +1,508 @@
+"""The segmentation pipeline: validate the input, train the members and the stacker, write a mask per frame.
+
+For every segment of the given masks (one-vs-rest when they hold ids 1..K):
+
+1. **held-out stage** — the annotated frames are split into a part the members
+   are fitted on and a held-out part (:func:`~keyframe.segment.ensemble.holdout_split`);
+   with a single mask a synthetic clip made from it is the held-out part. The
+   members' soft masks on the held-out frames train the stacker and pick its
+   threshold; with ``trials > 0`` Optuna also tunes the CNN, the UNet and the
+   stacker there.
+2. **final stage** — the members are fitted on every annotated frame and run
+   over the whole video in one streaming pass; the stacker combines them, a
+   flow-aligned temporal smoother averages neighbouring frames.
+
+Soft results are staged under ``OUT.partial/.work/`` per segment (a finished
+segment is not redone when an interrupted run is resumed); the final pass
+turns them into label masks, and ``OUT.partial`` becomes ``OUT`` only at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+import torch
+
+from keyframe.errors import KeyframeError, fail
+from keyframe.io import list_images, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io.frames import FrameSource
+from keyframe.progress import ProgressFn, report
+from keyframe.segment import members as _members  # noqa: F401  (registers the members)
+from keyframe.segment.base import MEMBERS, Member, resize_prob, work_size
+from keyframe.segment.tuning import columns_for
+from keyframe.segment.ensemble import (
+    ArraySource,
+    EnsembleConfig,
+    Stacker,
+    TemporalSmoother,
+    best_threshold,
+    holdout_split,
+    sample_pixels,
+    stack_features,
+    synthetic_clip,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_METHODS = ("flow", "backsub", "gmm", "grabcut", "cnn", "unet")
+WORK = ".work"
+ENSEMBLE = "ensemble"
+
+
+@dataclass
+class SegmentConfig:
+    """What :func:`segment` does.
+
+    Attributes
+    ----------
+    methods : member names (see ``keyframe.segment.MEMBERS``), in any order.
+    trials : Optuna trials for each of the CNN, the UNet and the stacker
+        (0 = the fast defaults; the seed used 50).
+    soft : also write probabilities under ``OUT/soft/``.
+    keep_members : also write each member's masks under ``OUT/members/<name>/``.
+    ensemble : settings of the stacker and the temporal smoother.
+    threads : torch threads while segmenting (None = torch's choice). One is the
+        default because on a busy 2-core machine two threads are many times
+        slower than one.
+    member_options : per-member config objects, e.g. ``{"unet": UNetConfig(max_side=256)}``.
+    seed : seeds every random choice.
+    """
+
+    methods: tuple[str, ...] = DEFAULT_METHODS
+    trials: int = 0
+    soft: bool = False
+    keep_members: bool = False
+    ensemble: EnsembleConfig = field(default_factory=EnsembleConfig)
+    threads: int | None = 1
+    member_options: dict = field(default_factory=dict)
+    seed: int = 0
+
+
+@dataclass
+class Annotations:
+    """The validated masks: raw values by frame index, their files, and the segment ids."""
+
+    masks: dict[int, np.ndarray]
+    paths: dict[int, Path]
+    labels: list[int]
+
+    def binary(self, label: int) -> dict[int, np.ndarray]:
+        """Boolean masks of one segment by frame index."""
+        return {i: m == label for i, m in self.masks.items()}
+
+
+# --- input ---------------------------------------------------------------------------
+
+
+def check_methods(methods) -> tuple[str, ...]:
+    """Member names as a tuple, from a tuple or a comma-separated string; unknown names are an error."""
+    if isinstance(methods, str):
+        methods = [m.strip() for m in methods.split(",") if m.strip()]
+    methods = tuple(dict.fromkeys(methods))
+    if not methods:
+        raise KeyframeError("--methods: name at least one method")
+    unknown = [m for m in methods if m not in MEMBERS]
+    if unknown:
+        raise KeyframeError(f"--methods: unknown method {unknown[0]!r}; choose from {', '.join(sorted(MEMBERS))}")
+    return methods
+
+
+def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
+    """Read and check every mask of ``masks_dir`` against the frames of ``source``.
+
+    Each mask must be named as a frame, have its size, and mark something;
+    the segment ids are the non-zero values found (a 0/255 mask is one segment).
+    """
+    masks_dir = Path(masks_dir)
+    if not masks_dir.is_dir():
+        raise fail(masks_dir, "no such folder of masks")
+    files = list_images(masks_dir)
+    if not files:
+        raise fail(masks_dir, "contains no mask images (PNG named as the frames they annotate)")
+    stems = set(source.stems)
+    height, width = source.size
+    masks, paths = {}, {}
+    for path in files:
+        if path.stem not in stems:
+            raise fail(path, f"has no frame of that name in {source.path}")
+        mask = read_mask(path)
+        if mask.shape != (height, width):
+            raise fail(path, f"is {mask.shape[1]}x{mask.shape[0]} but its frame is {width}x{height}")
+        if not mask.any():
+            raise fail(path, "is all background (0); a mask must mark the segment to learn")
+        index = source.index_of(path.stem)
+        masks[index], paths[index] = mask, path
+    labels = sorted(int(v) for v in np.unique(np.concatenate([np.unique(m) for m in masks.values()])) if v != 0)
+    if len(labels) > 64:
+        raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments")
+    return Annotations(masks, paths, labels)
+
+
+# --- members on held-out frames ------------------------------------------------------------------
+
+
+def is_sequential(member: Member) -> bool:
+    """True for members whose output depends on other frames (they override ``predict``)."""
+    return type(member).predict is not Member.predict
+
+
+def member_outputs(member: Member, source: FrameSource, indices) -> dict[int, np.ndarray]:
+    """Soft masks of ``member`` on the frames ``indices`` only."""
+    if is_sequential(member):
+        out = {}
+        for i in indices:
+            out.update(member.predict(source, i, i + 1))
+        return out
+    return {i: member.predict_frame(i, source.read(i)) for i in indices}
+
+
+def make_member(name: str, config: SegmentConfig, override=None) -> Member:
+    """A fresh member, with its config from ``override`` or ``config.member_options``."""
+    options = override if override is not None else config.member_options.get(name)
+    return MEMBERS[name](options) if options is not None else MEMBERS[name]()
+
+
+def iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    union = np.count_nonzero(pred | truth)
+    return 1.0 if union == 0 else np.count_nonzero(pred & truth) / union
+
+
+@dataclass
+class HeldOut:
+    """Where the members are scored before the final fit: a source, its fit masks and its held-out masks."""
+
+    source: FrameSource
+    fit: dict[int, np.ndarray]
+    truth: dict[int, np.ndarray]
+    synthetic: bool
+
+
+def held_out(source: FrameSource, keyframes: dict[int, np.ndarray], config: SegmentConfig) -> HeldOut:
+    """The seed's split of the annotated frames, or a synthetic clip when there is only one."""
+    fit_idx, held_idx = holdout_split(list(keyframes))
+    if held_idx:
+        return HeldOut(source, {i: keyframes[i] for i in fit_idx}, {i: keyframes[i] for i in held_idx}, False)
+    first = fit_idx[0]
+    frames, masks = synthetic_clip(source.read(first), keyframes[first], config.ensemble.synthetic, config.seed)
+    truth = {j: masks[j] for j in range(1, len(masks))}
+    return HeldOut(ArraySource(frames, "synthetic"), {0: masks[0]}, truth, True)
+
+
+# --- one segment --------------------------------------------------------------------------
+
+
+class SegmentModel:
+    """Members plus stacker for one segment: :meth:`train`, then :meth:`run` over the video."""
+
+    def __init__(self, source: FrameSource, keyframes: dict[int, np.ndarray], config: SegmentConfig):
+        self.source, self.keyframes, self.config = source, keyframes, config
+        self.base = [m for m in config.methods if not MEMBERS[m].needs_consensus]
+        # A consensus member refines the others' mean; alone, it runs on its own seed member.
+        self.refiners = [m for m in config.methods if MEMBERS[m].needs_consensus] if self.base else []
+        if not self.base:
+            self.base = list(config.methods)
+        self.size = work_size(*source.size, config.ensemble.max_side)
+        self.members: dict[str, Member] = {}
+        self.tuned: dict[str, dict] = {}
+
+    def _outputs(self, members: dict[str, Member], source: FrameSource, indices) -> dict[str, dict[int, np.ndarray]]:
+        outputs = {name: member_outputs(members[name], source, indices) for name in self.base}
+        for name in self.refiners:
+            outputs[name] = {}
+            for i in indices:
+                consensus = np.mean([outputs[b][i] for b in self.base], axis=0)
+                outputs[name][i] = members[name].refine(i, source.read(i), consensus)
+        return outputs
+
+    def _small(self, prob: np.ndarray) -> np.ndarray:
+        return resize_prob(prob, *self.size)
+
+    def _features(self, probs: list[np.ndarray], rgb: np.ndarray, ensemble: EnsembleConfig) -> np.ndarray:
+        small_rgb = cv2.resize(rgb, (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
+        return stack_features(np.stack([self._small(p) for p in probs]), small_rgb, ensemble.image_features)
+
+    def train(self, progress: Callable[[str], None] = lambda note: None) -> "SegmentModel":
+        """Fit the members on the held-out split, train the stacker, then fit the members on every mask."""
+        config = self.config
+        split = held_out(self.source, self.keyframes, config)
+        chosen: dict[str, object] = {}
+        first: dict[str, Member] = {}
+        for name in self.base + self.refiners:
+            progress(f"held-out fit: {name}")
+            first[name] = make_member(name, config).fit(split.source, split.fit)
+        outputs = self._outputs(first, split.source, list(split.truth))
+        if config.trials > 0:
+            from keyframe.segment.tuning import tune_member
+
+            for name in (n for n in ("cnn", "unet") if n in self.base):
+                progress(f"tuning {name} ({config.trials} trials)")
+                default_score = float(np.mean([iou(outputs[name][i] > 0.5, t) for i, t in split.truth.items()]))
+                best = tune_member(name, split, config.trials, default_score, config.seed)
+                if best is not None:
+                    chosen[name], self.tuned[name] = best
+                    first[name] = make_member(name, config, chosen[name]).fit(split.source, split.fit)
+                    outputs = self._outputs(first, split.source, list(split.truth))
+        # The stacker combines the frame-wise members. The few held-out frames
+        # cannot show how far propagation drifts over a real video (a synthetic
+        # clip is tracked almost perfectly; a single real frame can favour any
+        # member by chance: measured on DAVIS), so the sequential members act
+        # through GrabCut's consensus and the temporal smoother instead, unless
+        # every frame-wise member clearly fails where they succeed.
+        self.held_out_iou = {n: float(np.mean([iou(outputs[n][i] > 0.5, t) for i, t in split.truth.items()])) for n in self.names}
+        framewise = [n for n in self.names if not is_sequential(first[n])]
+        sequential = [n for n in self.names if n not in framewise]
+        best_of = lambda names: max((self.held_out_iou[n] for n in names), default=0.0)  # noqa: E731
+        failing = best_of(framewise) < best_of(sequential) - config.ensemble.fallback_margin
+        stackable = framewise if framewise and not failing else self.names
+        # Members far behind the best one on the held-out frames only add noise
+        # that a stacker fitted on so few frames cannot learn to ignore.
+        best = max(self.held_out_iou[n] for n in stackable)
+        self.stacked = [n for n in stackable if self.held_out_iou[n] >= best - config.ensemble.keep_within]
+        progress("training the stacker")
+        rng = np.random.default_rng(config.seed)
+        features, labels, groups, frames = [], [], [], []
+        for i, truth in split.truth.items():
+            x = self._features([outputs[n][i] for n in self.stacked], split.source.read(i), config.ensemble)
+            small_truth = resize_prob(truth.astype(np.float32), *self.size) >= 0.5
+            pick = sample_pixels(small_truth, config.ensemble.samples, rng)
+            features.append(x[pick]), labels.append(small_truth.reshape(-1)[pick]), groups.append(np.full(len(pick), i))
+            frames.append((x, small_truth.reshape(-1)))
+        features, labels, groups = np.concatenate(features), np.concatenate(labels), np.concatenate(groups)
+        ensemble = config.ensemble
+        if config.trials > 0:
+            from keyframe.segment.tuning import tune_ensemble
+
+            progress(f"tuning the stacker ({config.trials} trials)")
+            found = tune_ensemble(features, labels, groups, ensemble, config.trials, config.seed)
+            if found is not None:
+                ensemble, self.tuned[ENSEMBLE] = found
+                features = columns_for(features, config.ensemble, ensemble)
+        self.ensemble = ensemble
+        self.stacker = Stacker(ensemble).fit(features, labels)
+        # The pixel sample over-represents boundaries; the threshold is chosen on whole frames.
+        whole = [(columns_for(x, config.ensemble, ensemble), t) for x, t in frames]
+        self.stacker.threshold = best_threshold(
+            np.concatenate([self.stacker.predict_proba(x) for x, _ in whole]), np.concatenate([t for _, t in whole])
+        )
+        log.info("stacker over %s: weights %s, threshold %.2f", self.stacked, self.stacker.weights(), self.stacker.threshold)
+        # Final members on every annotated frame. Frame-wise members fitted on the
+        # single mask (synthetic split) already are exactly that model.
+        for name in self.base + self.refiners:
+            member = first[name]
+            if split.synthetic and not is_sequential(member) and not MEMBERS[name].needs_consensus:
+                self.members[name] = member
+            else:
+                progress(f"fitting {name}")
+                self.members[name] = make_member(name, config, chosen.get(name)).fit(self.source, self.keyframes)
+        return self
+
+    @property
+    def names(self) -> list[str]:
+        return self.base + self.refiners
+
+    def run(self, member_sink: Callable[[int, str, np.ndarray], None] | None = None) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, prob)`` for every frame: the stacked, smoothed probability at the work size,
+        rescaled so that the stacker's threshold sits at 0.5. Annotated frames give their mask.
+
+        ``member_sink(index, name, prob)`` receives each member's soft mask (work size) as it is made.
+        """
+        source, height, width = self.source, *self.size
+        sequential = {n: self.members[n].predict(source) for n in self.base if is_sequential(self.members[n])}
+        smoother = TemporalSmoother(self.ensemble.smooth, self.ensemble.smooth_weight, anchors=frozenset(self.keyframes))
+        for frame in source.iter_frames():
+            index = frame.index
+            probs = {}
+            for name, generator in sequential.items():
+                at, prob = next(generator)
+                if at != index:
+                    raise RuntimeError(f"member {name} yielded frame {at} for frame {index}")
+                probs[name] = prob
+            if index in self.keyframes:
+                prob = self._small(self.keyframes[index].astype(np.float32))
+            else:
+                for name in self.base:
+                    if name not in probs:
+                        probs[name] = self.members[name].predict_frame(index, frame.rgb)
+                for name in self.refiners:
+                    consensus = np.mean([self._small(probs[b]) for b in self.base], axis=0)
+                    probs[name] = self.members[name].refine(index, frame.rgb, consensus)
+                x = self._features([probs[n] for n in self.stacked], frame.rgb, self.ensemble)
+                prob = calibrate(self.stacker.predict_proba(x).reshape(height, width), self.stacker.threshold)
+                if member_sink is not None:
+                    for name in self.names:
+                        member_sink(index, name, self._small(probs[name]))
+            grey = cv2.resize(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY), (width, height), interpolation=cv2.INTER_AREA)
+            yield from smoother.push(index, grey, prob)
+        yield from smoother.flush()
+
+
+def calibrate(prob: np.ndarray, threshold: float) -> np.ndarray:
+    """Piecewise-linear rescaling of ``prob`` that maps ``threshold`` to 0.5 (and keeps 0 and 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> calibrate(np.array([0.0, 0.3, 0.65, 1.0]), 0.3).tolist()
+    [0.0, 0.5, 0.75, 1.0]
+    """
+    prob = np.asarray(prob, np.float32)
+    t = float(np.clip(threshold, 1e-3, 1 - 1e-3))
+    return np.where(prob < t, prob * (0.5 / t), 0.5 + (prob - t) * (0.5 / (1 - t))).astype(np.float32)
+
+
+# --- the whole run --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None):
+    """Run the block with ``count`` torch threads (unchanged if None)."""
+    if count is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def to_u8(prob: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(prob * 255.0), 0, 255).astype(np.uint8)
+
+
+def segment(frames, masks, out, config: SegmentConfig | None = None, progress: ProgressFn | None = None, **options) -> dict:
+    """Write a mask for every frame of ``frames`` from the hand-made ``masks``.
+
+    Parameters
+    ----------
+    frames : a frame folder or a video file (or an opened ``FrameSource``).
+    masks : a folder of PNG masks named as the frames they annotate: 0 is
+        background, other values are segment ids (0/255 = one segment).
+    out : output folder: ``<stem>.png`` per frame, same size and values as the
+        given masks; given masks come back unchanged; ``soft/`` and
+        ``members/<name>/`` on request. Built as ``<out>.partial`` and resumable.
+    config : a :class:`SegmentConfig`; ``options`` override its fields
+        (``methods``, ``trials``, ``soft``, ``keep_members``, ...).
+    progress : ``progress(done, total, note)`` callable.
+
+    Returns
+    -------
+    dict: ``frames``, ``labels``, ``methods``, ``seconds``, ``seconds_per_frame``,
+    and per segment the stacker's weights, threshold and any tuned settings.
+
+    Examples
+    --------
+    >>> summary = segment("davis/bear/frames", "my_masks", "out/bear", methods="flow,gmm,unet")  # doctest: +SKIP
+    >>> summary["seconds_per_frame"]  # doctest: +SKIP
+    0.41
+    """
+    started = time.perf_counter()
+    config = config or SegmentConfig()
+    unknown = set(options) - {f.name for f in fields(SegmentConfig)}
+    if unknown:
+        raise TypeError(f"segment() got unknown option(s) {sorted(unknown)}")
+    config = replace(config, **options)
+    config = replace(config, methods=check_methods(config.methods))
+    if config.trials < 0:
+        raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
+    source = open_frames(frames)
+    notes = load_annotations(source, masks)
+    out = Path(out)
+    total = len(source)
+    summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}
+    with torch_threads(config.threads), staged_dir(out) as stage:
+        work = stage / WORK
+        for number, label in enumerate(notes.labels, 1):
+            where = work / str(label)
+            done_file = where / "done.json"
+            run_key = {"methods": list(config.methods), "keep_members": config.keep_members, "trials": config.trials}
+            if done_file.is_file():
+                info = json.loads(done_file.read_text())
+                # Reuse a segment finished by an interrupted run only if it was made the same way.
+                if info.get("run", run_key) == run_key:
+                    summary["segments"][str(label)] = info
+                    continue
+            shutil.rmtree(where, ignore_errors=True)
+            prefix = f"segment {label} ({number}/{len(notes.labels)})"
+            report(progress, 0, total, f"{prefix}: training")
+            model = SegmentModel(source, notes.binary(label), config).train(lambda note: report(progress, 0, total, f"{prefix}: {note}"))
+
+            def sink(index: int, name: str, prob: np.ndarray) -> None:
+                write_mask(where / name / f"{source.stems[index]}.png", to_u8(prob))
+
+            for done, (index, prob) in enumerate(model.run(sink if config.keep_members else None), 1):
+                write_mask(where / ENSEMBLE / f"{source.stems[index]}.png", to_u8(prob))
+                report(progress, done, total, prefix)
+            info = {
+                "threshold": model.stacker.threshold,
+                "weights": model.stacker.weights(),
+                "inputs": model.stacked,
+                "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
+                "tuned": model.tuned,
+                "run": run_key,
+            }
+            done_file.write_text(json.dumps(info, default=str))
+            summary["segments"][str(label)] = info
+        report(progress, total, total, "writing masks")
+        channels = [ENSEMBLE] + (list(model_names(config)) if config.keep_members else [])
+        for channel in channels:
+            target = stage if channel == ENSEMBLE else stage / "members" / channel
+            write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
+        shutil.rmtree(work)
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
+    log.info("segment: %d frames in %.1f s", total, summary["seconds"])
+    return summary
+
+
+def model_names(config: SegmentConfig) -> list[str]:
+    """Names of the members whose outputs a run produces."""
+    base = [m for m in config.methods if not MEMBERS[m].needs_consensus]
+    return list(config.methods) if not base else base + [m for m in config.methods if MEMBERS[m].needs_consensus]
+
+
+def write_channel(source: FrameSource, notes: Annotations, work: Path, channel: str, target: Path, soft_dir: Path | None) -> None:
+    """Turn the staged soft masks of one channel (ensemble or a member) into label masks.
+
+    A pixel gets the segment whose probability is highest, if that is at least
+    0.5, else 0. Annotated frames get their given mask unchanged.
+    """
+    height, width = source.size
+    labels = notes.labels
+    for index, stem in enumerate(source.stems):
+        path = target / f"{stem}.png"
+        if index in notes.masks:
+            write_mask(path, notes.masks[index])
+            if soft_dir is not None:
+                for label in labels:
+                    write_mask(soft_path(soft_dir, labels, label, stem), (notes.masks[index] == label).astype(np.uint8) * 255)
+            continue
+        probs = np.stack([upsample(read_mask(work / str(label) / channel / f"{stem}.png"), height, width) for label in labels])
+        best = probs.argmax(axis=0)
+        mask = np.where(probs.max(axis=0) >= 128, np.asarray(labels, np.uint8)[best], 0).astype(np.uint8)
+        write_mask(path, mask)
+        if soft_dir is not None:
+            for label, prob in zip(labels, probs):
+                write_mask(soft_path(soft_dir, labels, label, stem), prob)
+
+
+def soft_path(soft_dir: Path, labels: list[int], label: int, stem: str) -> Path:
+    """``soft/<stem>.png`` for one segment, ``soft/<label>/<stem>.png`` for several."""
+    return soft_dir / f"{stem}.png" if len(labels) == 1 else soft_dir / str(label) / f"{stem}.png"
+
+
+def upsample(prob_u8: np.ndarray, height: int, width: int) -> np.ndarray:
+    """A staged uint8 soft mask at the frame size (bilinear)."""
+    if prob_u8.shape == (height, width):
+        return prob_u8
+    return cv2.resize(prob_u8, (width, height), interpolation=cv2.INTER_LINEAR)

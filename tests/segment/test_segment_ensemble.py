@@ -1,0 +1,85 @@
+"""The stacker, the held-out split, the synthetic clip and the temporal smoother."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keyframe.segment.ensemble import (
+    EnsembleConfig,
+    Stacker,
+    TemporalSmoother,
+    best_threshold,
+    holdout_split,
+    stack_features,
+    synthetic_clip,
+)
+from keyframe.segment.pipeline import calibrate
+from keyframe.segment.tuning import tune_ensemble
+
+
+def test_holdout_split_keeps_first_and_holds_middle():
+    assert holdout_split([0, 40, 79]) == ([0, 79], [40])
+    assert holdout_split([3]) == ([3], [])
+    fit, held = holdout_split(list(range(0, 150, 10)))
+    assert set(fit) | set(held) == set(range(0, 150, 10)) and not set(fit) & set(held) and 0 in fit
+
+
+def test_stacker_trusts_the_informative_member_and_drops_a_contrary_one():
+    rng = np.random.default_rng(0)
+    truth = rng.random(4000) > 0.6
+    good = np.where(truth, 0.85, 0.15) + rng.normal(0, 0.1, 4000)
+    noise = rng.random(4000)
+    contrary = np.where(truth, 0.45, 0.55)  # weakly anti-correlated: must not get a negative vote
+    probs = np.clip(np.stack([good, noise, contrary]), 0, 1)[:, None, :]
+    features = stack_features(probs, np.zeros((1, 4000, 3), np.uint8))
+    stacker = Stacker(EnsembleConfig()).fit(features, truth, members=3)
+    weights = stacker.weights()
+    assert weights[0] > 1.0 and abs(weights[1]) < 0.5 and weights[2] >= 0.0
+    assert ((stacker.predict_proba(features) > stacker.threshold) == truth).mean() > 0.9
+
+
+def test_stacker_one_class_falls_back_to_mean():
+    features = stack_features(np.full((2, 1, 10), 0.7, np.float32), np.zeros((1, 10, 3), np.uint8))
+    stacker = Stacker(EnsembleConfig()).fit(features, np.zeros(10, bool))
+    np.testing.assert_allclose(stacker.predict_proba(features), 0.7, atol=1e-6)
+
+
+def test_threshold_and_calibration():
+    assert best_threshold(np.array([0.1, 0.45, 0.6, 0.9]), np.array([False, True, True, True])) == 0.4
+    out = calibrate(np.array([0.0, 0.4, 0.7, 1.0]), 0.4)
+    np.testing.assert_allclose(out, [0.0, 0.5, 0.75, 1.0], atol=1e-6)
+
+
+def test_synthetic_clip_moves_the_object(small_sample):
+    frames, masks = synthetic_clip(small_sample.frames[0], small_sample.masks[0] > 0, 3, seed=1)
+    assert len(frames) == len(masks) == 4
+    assert frames[3].shape == frames[0].shape and frames[3].dtype == np.uint8
+    overlap = (masks[0] & masks[3]).sum() / (masks[0] | masks[3]).sum()
+    assert 0.2 < overlap < 0.99 and masks[3].sum() > 0.5 * masks[0].sum()
+
+
+def test_smoother_emits_every_frame_once_in_order_and_keeps_anchors():
+    rng = np.random.default_rng(0)
+    smoother = TemporalSmoother(k=2, weight=0.5, anchors=frozenset({3}))
+    grey = (rng.random((32, 40)) * 255).astype(np.uint8)
+    probs = [np.full((32, 40), v, np.float32) for v in (0.2, 0.4, 0.6, 1.0, 0.3, 0.1, 0.9)]
+    out = []
+    for i, p in enumerate(probs):
+        out += list(smoother.push(i, grey, p))
+    out += list(smoother.flush())
+    assert [i for i, _ in out] == list(range(len(probs)))
+    np.testing.assert_array_equal(out[3][1], probs[3])
+    # A still scene: the smoothed value lies between the frame's own and its neighbours'.
+    assert 0.2 < float(out[1][1].mean()) < 0.6
+
+
+def test_tune_ensemble_never_worse_than_defaults():
+    rng = np.random.default_rng(0)
+    truth = rng.random(1200) > 0.5
+    probs = np.clip(np.stack([np.where(truth, 0.7, 0.3) + rng.normal(0, 0.2, 1200), rng.random(1200)]), 0, 1)
+    features = stack_features(probs[:, None, :], np.zeros((1, 1200, 3), np.uint8))
+    groups = np.repeat([0, 1], 600)
+    found = tune_ensemble(features, truth, groups, EnsembleConfig(), trials=3, seed=0)
+    if found is not None:
+        config, info = found
+        assert info["iou"] > info["default_iou"]

@@ -1,0 +1,151 @@
+"""``keyframe.segment.segment`` and ``keyframe segment``: outputs, labels, bad input, resume."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import list_images, partial_dir, read_mask, write_image, write_mask
+from keyframe.segment import segment
+from keyframe.segment.members.gmm import GMMConfig
+from tests.conftest import run_cli
+from tests.segment.conftest import give_masks, iou
+
+FAST = "flow,gmm"  # the quickest members: these tests are about the pipeline, not the members
+LIGHT = {"gmm": GMMConfig(components=(4,), samples=3000, max_side=96)}
+
+
+def test_binary_masks_every_frame_same_values_given_unchanged(tmp_path, sample_dirs, small_sample):
+    frames, truth = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12, 23])
+    out = tmp_path / "out"
+    summary = segment(frames, masks, out, methods=FAST, soft=True, keep_members=True, member_options=LIGHT)
+    assert summary["frames"] == 24 and summary["labels"] == [255]
+    stems = [p.stem for p in list_images(frames)]
+    assert [p.stem for p in list_images(out)] == stems
+    scores = []
+    for i, stem in enumerate(stems):
+        mask = read_mask(out / f"{stem}.png")
+        assert mask.shape == (120, 160) and set(np.unique(mask)) <= {0, 255}
+        if i in (0, 12, 23):
+            np.testing.assert_array_equal(mask, small_sample.masks[i])
+        else:
+            scores.append(iou(mask, small_sample.masks[i]))
+    assert np.mean(scores) > 0.8
+    assert len(list_images(out / "soft")) == 24
+    for name in ("flow", "gmm"):
+        assert len(list_images(out / "members" / name)) == 24
+    assert not partial_dir(out).exists() and not (out / ".work").exists()
+
+
+def test_segment_ids_come_back_as_given(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    # Two segments: the figure's left half is 1, its right half 2.
+    labelled = np.zeros_like(small_sample.masks)
+    for i, mask in enumerate(small_sample.masks):
+        xs = np.nonzero(mask)[1]
+        middle = int(np.median(xs))
+        labelled[i][:, :middle][mask[:, :middle] > 0] = 1
+        labelled[i][:, middle:][mask[:, middle:] > 0] = 2
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12], labelled)
+    out = tmp_path / "out"
+    # Flow carries each segment on its own; colour alone could not tell two halves of one figure apart.
+    summary = segment(frames, masks, out, methods="flow", soft=True)
+    assert summary["labels"] == [1, 2]
+    result = read_mask(out / f"{small_sample.stems[6]}.png")
+    assert set(np.unique(result)) <= {0, 1, 2} and {1, 2} <= set(np.unique(result))
+    np.testing.assert_array_equal(read_mask(out / f"{small_sample.stems[12]}.png"), labelled[12])
+    assert len(list_images(out / "soft" / "1")) == 24 and len(list_images(out / "soft" / "2")) == 24
+
+
+def test_one_mask_and_a_video_input(tmp_path, sample_video, small_sample):
+    masks = tmp_path / "given"
+    write_mask(masks / "000000.png", small_sample.masks[0])
+    out = tmp_path / "out"
+    segment(sample_video, masks, out, methods="flow,gmm,grabcut", member_options=LIGHT)
+    assert len(list_images(out)) == 24
+    assert iou(read_mask(out / "000005.png"), small_sample.masks[5]) > 0.6
+
+
+def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    out = tmp_path / "out"
+    # A run interrupted after segment 255 was finished: its staged soft masks are reused.
+    done = partial_dir(out) / ".work" / "255"
+    for stem in small_sample.stems:
+        write_mask(done / "ensemble" / f"{stem}.png", np.zeros((120, 160), np.uint8))
+    (done / "done.json").write_text(json.dumps({"threshold": 0.5, "weights": None, "inputs": ["flow"], "tuned": {}}))
+    segment(frames, masks, out, methods="flow")
+    assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (empty) masks
+    assert not partial_dir(out).exists()
+
+
+@pytest.mark.parametrize(
+    "case, fragment",
+    [
+        ("size", "is 80x60 but its frame is 160x120"),
+        ("stem", "has no frame of that name"),
+        ("none", "contains no mask images"),
+        ("empty", "all background"),
+        ("unreadable", "not a readable mask image"),
+    ],
+)
+def test_bad_masks_raise_and_write_nothing(tmp_path, sample_dirs, small_sample, case, fragment):
+    frames, _ = sample_dirs
+    masks = tmp_path / "given"
+    masks.mkdir()
+    if case != "none":
+        give_masks(small_sample, masks, [0])
+    if case == "size":
+        write_mask(masks / f"{small_sample.stems[3]}.png", np.full((60, 80), 255, np.uint8))
+    elif case == "stem":
+        write_mask(masks / "nosuchframe.png", small_sample.masks[0])
+    elif case == "empty":
+        write_mask(masks / f"{small_sample.stems[3]}.png", np.zeros((120, 160), np.uint8))
+    elif case == "unreadable":
+        (masks / f"{small_sample.stems[3]}.png").write_bytes(b"not a png")
+    out = tmp_path / "out"
+    with pytest.raises(KeyframeError, match=fragment):
+        segment(frames, masks, out, methods="flow")
+    assert not out.exists() and not partial_dir(out).exists()
+
+
+def test_unreadable_frame_and_unknown_method(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    with pytest.raises(KeyframeError, match="unknown method 'magic'"):
+        segment(frames, masks, tmp_path / "out", methods="flow,magic")
+    broken = tmp_path / "frames"
+    for i, frame in enumerate(small_sample.frames[:3]):
+        write_image(broken / f"{small_sample.stems[i]}.png", frame)
+    (broken / f"{small_sample.stems[2]}.png").write_bytes(b"garbage")
+    with pytest.raises(KeyframeError, match="not a readable image"):
+        segment(broken, masks, tmp_path / "out", methods="flow")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_runs_and_reports_bad_input(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12])
+    out = tmp_path / "out"
+    result = run_cli("segment", frames, "--masks", masks, "--out", out, "--methods", "flow", "--keep-members")
+    assert result.returncode == 0, result.stderr
+    assert "24 frames" in result.stdout
+    assert len(list_images(out)) == 24 and len(list_images(out / "members" / "flow")) == 24
+    write_mask(masks / "zzz.png", small_sample.masks[0])
+    bad = run_cli("segment", frames, "--masks", masks, "--out", tmp_path / "out2", "--methods", "flow")
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "zzz.png" in bad.stderr and "has no frame of that name" in bad.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def test_trials_run_an_optuna_search(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12, 23])
+    summary = segment(frames, masks, tmp_path / "out", methods="flow,gmm", trials=2, member_options=LIGHT)
+    assert len(list_images(tmp_path / "out")) == 24
+    assert "255" in summary["segments"]
