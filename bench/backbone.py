@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from bench.report import markdown_table, write_section
+from bench.report import load_note, markdown_table, write_section
 from keyframe.nets import get_backbone
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def measure() -> list[list]:
 def main() -> None:
     torch.set_num_threads(min(MAX_THREADS, torch.get_num_threads()))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    load = load_note()
     rows = measure()
     table = markdown_table(["input (HxW)", "batch", "weights layout", "ms / batch", "images / s", "speed-up"], rows)
     body = (
@@ -71,8 +72,7 @@ def main() -> None:
         "Speed-up is against contiguous NCHW weights at the same size and batch. `get_backbone()` builds "
         "channels-last by default.\n\n"
         f"{table}\n\n"
-        "The CPU is shared with other developers' jobs, so these numbers may be pessimistic and noisy; "
-        "compare rows of the same run rather than runs."
+        f"{load}."
     )
     write_section("backbone", "Backbone: EfficientNet-Lite0 inference", body)
     print(table)

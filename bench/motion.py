@@ -30,7 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from bench.report import SHARED_DATA, markdown_table, write_section
+from bench.report import SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import open_frames
 from keyframe.motion import DetectConfig, FeatureConfig, LearnConfig, RenderOptions, detect, learn, plot_detection, render_motion
 
@@ -197,6 +197,7 @@ def cnn_speed(all_takes, pool, log=print) -> dict:
 
 
 def main(log=print) -> None:
+    load = load_note()
     all_takes = takes()
     pool = test_pool(all_takes)
     for take, azimuth in pool:
@@ -229,8 +230,7 @@ With `cnn` features (EfficientNet-Lite0 pooled embeddings of 128x128 crops): lea
 Targets: mean AUC >= 0.95: {pixels["auc"]:.3f}, {met(pixels["auc"] >= 0.95)}; accuracy >= 0.9: {pixels["accuracy"]:.3f},
 {met(pixels["accuracy"] >= 0.9)}; beating DTW ({pixels["dtw_auc"]:.3f}): {met(pixels["auc"] > pixels["dtw_auc"])};
 detect >= 100 frames/s with pixels: {pixels["fps"]:.0f}, {met(pixels["fps"] >= 100)}; >= 20 frames/s with cnn:
-{cnn["fps"]:.1f}, {met(cnn["fps"] >= 20)}. Timings were taken on a 2-core machine shared with other jobs
-and are pessimistic.
+{cnn["fps"]:.1f}, {met(cnn["fps"] >= 20)}. Timings: {load}.
 
 How to read it: the score is `log(held-out error / error)` of the next-frame predictor, so 0 means "predicted
 as well as unseen stretches of the learned take" and -1 "e times worse", less half the (capped) log-ratio of

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import time
@@ -24,6 +25,13 @@ def machine() -> str:
         f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
+
+
+def load_note() -> str:
+    """The machine's load when called (call it before the work), so readers can tell contended timings apart."""
+    load = os.getloadavg()[0]
+    busy = "other jobs were running, so times are pessimistic" if load > 0.5 else "no other jobs were running"
+    return f"1-minute load average {load:.1f} on {os.cpu_count()} cores when the run started ({busy})"
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:

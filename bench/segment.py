@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.report import SHARED_DATA, machine, markdown_table, write_section
+from bench.report import SHARED_DATA, load_note, machine, markdown_table, write_section
 from keyframe.io import list_images, open_frames, read_mask
 from keyframe.metrics import boundary_f, jaccard
 from keyframe.segment import DEFAULT_METHODS, segment
@@ -115,6 +115,7 @@ def main(sequences: list[str] | None = None, cdnet: bool = True) -> None:
     if not DAVIS.is_dir():
         print(f"bench.segment: skipped, no data at {DAVIS}")
         return
+    load = load_note()
     names = sequences or sorted(p.name for p in DAVIS.iterdir() if (p / "frames").is_dir())
     results = {}
     for protocol in PROTOCOLS:
@@ -161,7 +162,7 @@ def main(sequences: list[str] | None = None, cdnet: bool = True) -> None:
         "Members are scored from the ensemble's own run (`--keep-members`); the ensemble's seconds per frame "
         "cover the whole run: validation, training the members twice when there are several masks (held-out "
         "split, then all masks), the stacker, every member's inference, smoothing and writing every mask. "
-        f"Measured on: {machine()}; the machine was shared with other jobs, so times are pessimistic.\n\n"
+        f"Measured on: {machine()}; {load}.\n\n"
         + "\n\n".join(sections)
         + "\n\n"
         + " ".join(LIMITS.split())

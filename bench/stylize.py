@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bench.report import SHARED_DATA, markdown_table, write_section
+from bench.report import SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import atomic_path, open_frames, write_image
 from keyframe.metrics import psnr, ssim
 from keyframe.stylize import FILTERS, ColorTransfer, stylize
@@ -140,6 +140,7 @@ def main() -> None:
     # The library lowers threads itself on a busy machine (auto_threads); set it here so the report says so.
     torch.set_num_threads(min(MAX_THREADS, auto_threads()))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    load = load_note()
     sequences = [s for s in SEQUENCES if (SHARED_DATA / "davis" / s / "frames").is_dir()]
     if not sequences:
         print(f"no DAVIS sequences under {SHARED_DATA / 'davis'}; skipping")
@@ -174,7 +175,7 @@ def main() -> None:
         f"{summary}\n\n{table}\n\n"
         f"Targets: beat both baselines in SSIM on every style; training <= 180 s (slowest here: {train:.0f} s) and "
         f"rendering >= 4 frames/s at 854x480 (slowest here: {fps:.1f} frames/s, reading the frame, the network, "
-        "writing the PNG). The CPU was shared with other jobs while this ran, so the timings are pessimistic and noisy; "
+        f"writing the PNG). {load}; "
         f"torch threads per case: {sorted({c.get('threads', '?') for c in cases})} (`auto_threads`: one when the machine was "
         "already busy, as two threads contending with other jobs for two cores ran 3-10x slower)."
     )
