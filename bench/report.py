@@ -30,7 +30,7 @@ def machine() -> str:
 def load_note() -> str:
     """The machine's load when called (call it before the work), so readers can tell contended timings apart."""
     load = os.getloadavg()[0]
-    busy = "other jobs were running, so times are pessimistic" if load > 0.5 else "no other jobs were running"
+    busy = "other jobs were running, so times are pessimistic" if load > 1.0 else "no other jobs were running"
     return f"1-minute load average {load:.1f} on {os.cpu_count()} cores when the run started ({busy})"
 
 
