@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -14,7 +13,6 @@ import time
 from pathlib import Path
 
 import av
-import numpy as np
 
 from bench.report import SHARED_DATA, markdown_table, write_section
 from keyframe.io import ExtractOptions, VideoWriter, extract_frames, probe

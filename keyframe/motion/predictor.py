@@ -26,7 +26,6 @@ torch.Size([2, 9, 16])
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 from dataclasses import asdict, dataclass, field, replace
@@ -36,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from keyframe.nets.threads import torch_threads
 from keyframe.metrics import ssim_torch
 from keyframe.progress import report
 
@@ -95,7 +95,6 @@ class NetConfig:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-@contextlib.contextmanager
 def single_thread():
     """Run torch on one thread inside the block.
 
@@ -103,12 +102,7 @@ def single_thread():
     synchronisation costs far more than the work (100x slower on a busy
     2-core machine), so training and scoring run on one.
     """
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+    return torch_threads(1)
 
 
 class CausalBlock(nn.Module):

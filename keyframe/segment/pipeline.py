@@ -19,7 +19,6 @@ turns them into label masks, and ``OUT.partial`` becomes ``OUT`` only at the end
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import shutil
@@ -30,11 +29,11 @@ from typing import Callable, Iterator
 
 import cv2
 import numpy as np
-import torch
 
 from keyframe.errors import KeyframeError, fail
 from keyframe.io import list_images, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource
+from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
 from keyframe.segment import members as _members  # noqa: F401  (registers the members)
 from keyframe.segment.base import MEMBERS, Member, resize_prob, work_size
@@ -360,20 +359,6 @@ def calibrate(prob: np.ndarray, threshold: float) -> np.ndarray:
 
 
 # --- the whole run --------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def torch_threads(count: int | None):
-    """Run the block with ``count`` torch threads (unchanged if None)."""
-    if count is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def to_u8(prob: np.ndarray) -> np.ndarray:

@@ -38,7 +38,8 @@ from keyframe.io.frames import FrameSource
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
 from keyframe.stylize.guides import BlobTrack, track_blobs
-from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, torch_threads, train_style
+from keyframe.nets.threads import auto_threads, torch_threads
+from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, train_style
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +365,7 @@ def stylize(
         retrained = any(result.iterations[n] > resumed[n] for n in result.iterations)
         started = time.perf_counter()
         rendered = 0
-        with torch.inference_mode(), torch_threads(train.threads):
+        with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
             # One sequential pass over the source (a video decodes once, never seeks).
             for frame in source.iter_frames():
                 target = stage / f"{frame.stem}.png"

@@ -10,20 +10,20 @@ and one with a larger ``iterations`` continues training where the last one stopp
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from keyframe.errors import fail
 from keyframe.io import atomic_path
+from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
 from keyframe.stylize.guides import GUIDE_CHANNELS, GuideConfig
@@ -238,39 +238,6 @@ def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig) -> str:
     return digest.hexdigest()
 
 
-def auto_threads() -> int:
-    """Torch threads for this machine now: the process setting, lowered to the cores other jobs leave free.
-
-    Torch threads meet at every operation; when other processes already hold the
-    cores they wait for each other, and two threads on a busy 2-core CPU were
-    measured 3-10x slower per training step than one. On an idle machine this
-    returns the process setting unchanged.
-
-    Examples
-    --------
-    >>> 1 <= auto_threads() <= torch.get_num_threads()
-    True
-    """
-    current = torch.get_num_threads()
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # Windows has no load average
-        return current
-    free = round((os.cpu_count() or 1) - load)
-    return max(1, min(current, free))
-
-
-@contextlib.contextmanager
-def torch_threads(count: int | None) -> Iterator[None]:
-    """Run a block with ``count`` torch CPU threads (None: :func:`auto_threads`), restoring the previous setting after."""
-    if count is None:
-        count = auto_threads()
-    before = torch.get_num_threads()
-    torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):
@@ -400,7 +367,7 @@ def train_style(
         generator.train()
         running = None
         prefix = f"{note} " if note else ""
-        with torch_threads(train.threads):
+        with torch_threads(auto_threads() if train.threads is None else train.threads):
             while iteration < train.iterations:
                 lr = _learning_rate(train.learning_rate, iteration, train.iterations)
                 for group in opt_g.param_groups:
