@@ -17,12 +17,12 @@ from keyframe.io import write_mask
 from keyframe.metrics import evaluate_masks
 from keyframe.sample import make_sample, write_sample
 from keyframe.segment.members.gmm import GMMConfig
-from keyframe.segment.members.unet import UNetConfig
 from keyframe.segment.pipeline import segment
 
 # Members that keep the demo well under a minute on a 2-core laptop.
 DEMO_METHODS = ("flow", "gmm", "grabcut", "unet")
-DEMO_OPTIONS = {"unet": UNetConfig(max_side=224, steps=100, copies=12), "gmm": GMMConfig(components=(4, 8), samples=8000)}
+# The UNet keeps its defaults: shrunk to 224 px and 100 steps it saved 20 s but fell from J&F 0.97 to 0.73 here.
+DEMO_OPTIONS = {"gmm": GMMConfig(components=(4, 8), samples=8000)}
 
 
 def demo(
