@@ -24,6 +24,7 @@ from keyframe.segment.augment import (
     AugmentConfig,
     colour_jitter,
     dice_bce,
+    fit_segmenter,
     foreground_centers,
     foreground_pixels,
     mask_tensor,
@@ -118,29 +119,22 @@ def train_pixel_cnn(images: torch.Tensor, masks: torch.Tensor, config: CNNConfig
     >>> m = torch.zeros(1, 1, 40, 48); m[..., 10:30, 12:36] = 1
     >>> net = train_pixel_cnn(imgs, m, CNNConfig(width=8, depth=2, frequencies=1, crop=32, steps=3))
     """
-    generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    net = PixelCNN(images.shape[1], config.width, config.depth).to(memory_format=torch.channels_last)
-    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(1, config.steps), pct_start=0.15)
     stacked = torch.cat([images, masks], 1)
     pixels = foreground_pixels(masks)
     height, width = images.shape[-2:]
     crop = (min(config.crop, height), min(config.crop, width))
-    net.train()
-    for _ in range(config.steps):
+
+    def batch_loss(net: PixelCNN, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(images), (config.batch,), generator=generator)
         centers = foreground_centers(pixels, picks, generator)
         theta = random_affines(config.batch, config.augment, generator, (height, width), crop, centers)
         batch = warp_batch(stacked[picks], theta, crop)
         rgb = colour_jitter(batch[:, :3], config.augment.jitter, generator)
         inputs = torch.cat([rgb, batch[:, 3:-1]], 1)
-        loss = dice_bce(net(inputs.contiguous(memory_format=torch.channels_last)), batch[:, -1:])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    return net.eval()
+        return dice_bce(net(inputs.contiguous(memory_format=torch.channels_last)), batch[:, -1:])
+
+    build = lambda: PixelCNN(images.shape[1], config.width, config.depth).to(memory_format=torch.channels_last)  # noqa: E731
+    return fit_segmenter(build, batch_loss, config.steps, config.lr, config.seed)
 
 
 @register_member

@@ -28,6 +28,7 @@ from keyframe.segment.augment import (
     AugmentConfig,
     colour_jitter,
     dice_bce,
+    fit_segmenter,
     foreground_centers,
     foreground_pixels,
     mask_tensor,
@@ -206,46 +207,29 @@ def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 8) -> list[tor
 
 def train_decoder(features: list[torch.Tensor], masks: torch.Tensor, channels: tuple[int, ...], config: UNetConfig) -> FeatureDecoder:
     """Fit a :class:`FeatureDecoder` on cached ``features`` of augmented frames and their ``masks`` ``(N, 1, H, W)``."""
-    generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    decoder = FeatureDecoder(channels, config.decoder)
-    optimiser = torch.optim.Adam(decoder.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(1, config.steps), pct_start=0.15)
-    target_size = features[0].shape[-2:]
-    targets = F.interpolate(masks, size=target_size, mode="area")
-    decoder.train()
-    for _ in range(config.steps):
+    targets = F.interpolate(masks, size=features[0].shape[-2:], mode="area")
+
+    def batch_loss(decoder: FeatureDecoder, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(masks), (min(config.batch, len(masks)),), generator=generator)
-        loss = dice_bce(decoder([f[picks] for f in features]), targets[picks])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    return decoder.eval()
+        return dice_bce(decoder([f[picks] for f in features]), targets[picks])
+
+    return fit_segmenter(lambda: FeatureDecoder(channels, config.decoder), batch_loss, config.steps, config.lr, config.seed)
 
 
 def train_plain_unet(images: torch.Tensor, masks: torch.Tensor, config: UNetConfig) -> PlainUNet:
     """Fit a :class:`PlainUNet` on augmented crops of ``images`` ``(K, 3, H, W)`` and ``masks`` ``(K, 1, H, W)``."""
-    generator = torch.Generator().manual_seed(config.seed)
-    torch.manual_seed(config.seed)
-    net = PlainUNet(config.levels, config.base)
-    optimiser = torch.optim.Adam(net.parameters(), lr=config.lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.lr, total_steps=max(1, config.steps), pct_start=0.15)
     height, width = images.shape[-2:]
     crop = (min(config.crop, height), min(config.crop, width))
     stacked = torch.cat([images, masks], 1)
     pixels = foreground_pixels(masks)
-    net.train()
-    for _ in range(config.steps):
+
+    def batch_loss(net: PlainUNet, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(images), (config.batch,), generator=generator)
         theta = random_affines(config.batch, config.augment, generator, (height, width), crop, foreground_centers(pixels, picks, generator))
         batch = warp_batch(stacked[picks], theta, crop)
-        loss = dice_bce(net(colour_jitter(batch[:, :3], config.augment.jitter, generator)), batch[:, 3:])
-        optimiser.zero_grad(set_to_none=True)
-        loss.backward()
-        optimiser.step()
-        schedule.step()
-    return net.eval()
+        return dice_bce(net(colour_jitter(batch[:, :3], config.augment.jitter, generator)), batch[:, 3:])
+
+    return fit_segmenter(lambda: PlainUNet(config.levels, config.base), batch_loss, config.steps, config.lr, config.seed)
 
 
 @register_member
