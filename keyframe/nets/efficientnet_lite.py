@@ -154,14 +154,20 @@ class EfficientNetLite(nn.Module):
 
     # -- forward passes ---------------------------------------------------
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Feature maps at ``feature_strides`` with ``feature_channels`` channels, finest first."""
+    def features(self, x: torch.Tensor, max_maps: int | None = None) -> list[torch.Tensor]:
+        """Feature maps at ``feature_strides`` with ``feature_channels`` channels, finest first.
+
+        ``max_maps`` stops after that many maps, skipping the deeper stages
+        (a perceptual loss needs only the early ones).
+        """
         x = self.stem(self._prepare(x))
         out = []
         for index, stage in enumerate(self.stages):
             x = stage(x)
             if index in self.taps:
                 out.append(x)
+                if len(out) == max_maps:
+                    break
         return out
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:

@@ -35,9 +35,8 @@ class PerceptualLoss(nn.Module):
     Parameters
     ----------
     backbone
-        A module with ``features(x) -> list of maps`` taking RGB in [0, 1]
-        (``keyframe.nets.get_backbone("efficientnet_lite0")``). When it also
-        exposes ``stem``, ``stages`` and ``taps`` (EfficientNet-Lite), only the
+        A module with ``features(x, max_maps) -> list of maps`` taking RGB in
+        [0, 1] (``keyframe.nets.get_backbone("efficientnet_lite0")``); only the
         stages up to the last map used are run.
     maps
         How many of the finest feature maps to compare.
@@ -56,18 +55,7 @@ class PerceptualLoss(nn.Module):
         self.maps = maps
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        net = self.backbone
-        if all(hasattr(net, name) for name in ("stem", "stages", "taps", "_prepare")):
-            h = net.stem(net._prepare(x))
-            out = []
-            for index, stage in enumerate(net.stages):
-                h = stage(h)
-                if index in net.taps:
-                    out.append(h)
-                    if len(out) == self.maps:
-                        break
-            return out
-        return list(net.features(x))[: self.maps]
+        return self.backbone.features(x, max_maps=self.maps)
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         both = self.features(torch.cat([prediction, target]))

@@ -25,3 +25,11 @@ def test_unknown_backbone():
 def test_registry_is_read_only():
     with pytest.raises(TypeError):
         BACKBONES["mine"] = torch.nn.Identity
+
+
+def test_max_maps_stops_early_with_the_same_maps():
+    net = get_backbone(pretrained=False)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():
+        every, first_two = net.features(x), net.features(x, max_maps=2)
+    assert len(first_two) == 2 and all(torch.equal(a, b) for a, b in zip(every, first_two))
