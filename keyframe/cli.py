@@ -47,7 +47,7 @@ def frames_extract(
     end: Annotated[Optional[int], typer.Option(help="Stop before this frame index.")] = None,
     max_side: Annotated[Optional[int], typer.Option(help="Shrink so the longer side is at most N pixels.")] = None,
     gamma: Annotated[Optional[float], typer.Option(help="Gamma correction; > 1 brightens mid-tones.")] = None,
-    png_level: Annotated[int, typer.Option(help="PNG zlib level: 0 stores (fastest, largest) ... 9 smallest.")] = 1,
+    png_level: Annotated[int, typer.Option(help="PNG level: 0 stores (fastest, largest); 1-3 ISA-L deflate; 4-9 zlib (smallest, slowest).")] = 1,
 ):
     """Write a video's frames as numbered PNGs (resumable; built under OUT_DIR.partial)."""
     from keyframe.io import ExtractOptions, extract_frames
