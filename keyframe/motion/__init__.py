@@ -17,8 +17,8 @@ Examples
 
 from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematics, parse_bvh, read_bvh
 from keyframe.motion.demo import demo
-from keyframe.motion.detect import DetectConfig, Detection, detect, frame_scores, intervals, score_range
-from keyframe.motion.features import ArrayFrames, FeatureConfig, FeatureExtractor, Region, moving_region
+from keyframe.motion.detect import DetectConfig, Detection, detect, detect_features, frame_scores, intervals, score_range
+from keyframe.motion.features import ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, moving_region, pose_features
 from keyframe.motion.learn import LearnConfig, calibrate, learn
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.plot import draw_scores, plot_detection
@@ -29,6 +29,7 @@ from keyframe.motion.windows import WindowConfig, make_windows, shifted_sequence
 __all__ = [
     "ArrayFrames",
     "DetectConfig",
+    "Extracted",
     "Detection",
     "FeatureConfig",
     "FeatureExtractor",
@@ -45,6 +46,7 @@ __all__ = [
     "calibrate",
     "demo",
     "detect",
+    "detect_features",
     "draw_scores",
     "euler_matrices",
     "forward_kinematics",
@@ -56,6 +58,7 @@ __all__ = [
     "moving_region",
     "parse_bvh",
     "plot_detection",
+    "pose_features",
     "read_bvh",
     "render_frames",
     "render_motion",

@@ -203,12 +203,44 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         last = min(total, first + config.chunk)
         scores.append(score_range(model, source, first, last, region))
         report(progress, last, total, "scoring windows")
-    scores = np.concatenate(scores)
     fps = float(source.fps or config.default_fps)
-    per_frame = frame_scores(scores, len(source), length)
+    return _verdict(model, np.concatenate(scores), len(source), fps, path, region, started, config)
+
+
+def detect_features(model, features, fps: float | None = None, config: DetectConfig = DetectConfig(),
+                    path: str = "<features>") -> Detection:
+    """:func:`detect` on features already extracted with the model's feature settings.
+
+    A clip's features depend only on its frames and the feature settings, so a
+    clip can be extracted once (:meth:`FeatureExtractor.extract`, an
+    :class:`~keyframe.motion.features.Extracted`) and scored against several
+    models learned with the same settings, which saves the slow part when
+    the features are ``pose`` or ``cnn``.
+
+    Examples
+    --------
+    >>> extracted = FeatureExtractor(model.features).extract(open_frames("clip.mp4"))  # doctest: +SKIP
+    >>> [detect_features(m, extracted, fps=30).score for m in (bow, wave)]  # doctest: +SKIP
+    [-0.4, -2.1]
+    """
+    started = time.perf_counter()
+    model = model if isinstance(model, MovementModel) else load_model(model)
+    features, region = features
+    if features.ndim != 2 or features.shape[1] != model.dim:
+        raise fail(path, f"features of shape {features.shape} do not fit a model of {model.dim} values per frame")
+    check_length(len(features), model.window.length, path)
+    scores = window_scores(model, features)
+    return _verdict(model, scores, len(features), float(fps or config.default_fps), path, region, started, config)
+
+
+def _verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region,
+             started: float, config: DetectConfig) -> Detection:
+    """Frame scores, clip score, verdict and intervals from the window scores."""
+    length = model.window.length
+    per_frame = frame_scores(scores, frames, length)
     span = max(length, int(round(config.span_seconds * fps)))
     score = clip_score(scores, span)
     found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
     elapsed = time.perf_counter() - started
-    log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, len(source), elapsed, len(source) / max(elapsed, 1e-9))
+    log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, elapsed, frames / max(elapsed, 1e-9))
     return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, elapsed)

@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 KINDS = ("pixels", "cnn", "pose")
 POSE_INSTALL = "install mediapipe==0.10.21 for --features pose"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
+POSE_POINTS = 33  # MediaPipe's body landmarks
 
 
 @dataclass(frozen=True)
@@ -212,7 +213,7 @@ class FeatureExtractor:
             return self.config.size**2
         if self.config.kind == "cnn":
             return int(self._get_backbone().embedding_dim)
-        return 33 * 3
+        return POSE_POINTS * 3
 
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
@@ -246,11 +247,19 @@ class FeatureExtractor:
         total = stop - start
         out = []
         done = 0
+        if self.config.kind == "pose":
+            # The landmark tracker follows the body from frame to frame: start it afresh for every range, so the
+            # features of a range do not depend on what was read before.
+            self._close_pose()
         for batch in _batches(source.iter_frames(start, stop), self.config.batch):
             out.append(self._features(batch, region))
             done += len(batch)
             report(progress, done, total, "features")
         features = np.concatenate(out).astype(np.float32)
+        if self.config.kind == "pose":
+            # Landmarks per frame so far; missing bodies are filled over the whole range at once.
+            features = pose_features(features)
+            self._close_pose()
         if len(features) != total:
             raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
         return Extracted(features, region)
@@ -267,22 +276,63 @@ class FeatureExtractor:
             crops = np.stack([crop_square(rgb, region, self.config.cnn_size) for rgb in frames])
             with torch.inference_mode():
                 return self._get_backbone().embed(images_to_tensor(crops)).numpy()
-        return np.stack([self._pose_landmarks(rgb) for rgb in frames])
+        return self._pose_points(frames)
 
-    def _pose_landmarks(self, rgb: np.ndarray) -> np.ndarray:
-        """33 landmarks ``(x, y, z)`` centred on the mid-hip and divided by the torso length; zeros if no body."""
-        if self._pose is None:
-            import mediapipe as mp
+    def _close_pose(self) -> None:
+        if self._pose is not None:
+            self._pose.close()
+            self._pose = None
 
-            self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
-        result = self._pose.process(np.ascontiguousarray(rgb))
-        if result.pose_landmarks is None:
-            return np.zeros(33 * 3, np.float32)
-        points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
-        hips = (points[23] + points[24]) / 2
-        shoulders = (points[11] + points[12]) / 2
-        torso = float(np.linalg.norm(shoulders[:2] - hips[:2])) or 1.0
-        return ((points - hips) / torso).reshape(-1)
+    def _pose_points(self, frames: list[np.ndarray]) -> np.ndarray:
+        """MediaPipe's 33 landmarks per frame in pixels ``(N, 33, 3)``; NaN where no body was found."""
+        import mediapipe as mp
+
+        out = np.full((len(frames), POSE_POINTS, 3), np.nan, np.float32)
+        for index, rgb in enumerate(frames):
+            height, width = rgb.shape[:2]
+            if self._pose is None:
+                # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
+                self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+            result = self._pose.process(np.ascontiguousarray(rgb))
+            if result.pose_landmarks is not None:
+                points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
+                # x, y are fractions of the width and height, z is on the scale of x: all to pixels.
+                out[index] = points * np.array([width, height, width], np.float32)
+        return out
+
+
+def pose_features(points: np.ndarray) -> np.ndarray:
+    """Landmarks ``(N, 33, 3)`` in pixels (NaN rows: no body) to features ``(N, 99)``.
+
+    Each frame is centred on the mid-hip and divided by its torso length
+    (mid-shoulder to mid-hip, in the image plane), so where the performer
+    stands and how large they appear drop out. Frames without a body are
+    filled from the nearest frames with one (linear in between), zeros when
+    none has one.
+
+    Examples
+    --------
+    >>> points = np.zeros((3, 33, 3), np.float32)
+    >>> points[:, 11:13, 1] = -2.0            # shoulders 2 px above the hips
+    >>> points[1] = np.nan                    # no body in frame 1
+    >>> f = pose_features(points).reshape(3, 33, 3)
+    >>> f[:, 11, 1].tolist()
+    [-1.0, -1.0, -1.0]
+    """
+    points = np.asarray(points, np.float32)
+    hips = (points[:, 23] + points[:, 24]) / 2
+    shoulders = (points[:, 11] + points[:, 12]) / 2
+    torso = np.linalg.norm(shoulders[:, :2] - hips[:, :2], axis=1)
+    found = np.isfinite(torso) & (torso > 1e-6)
+    out = np.zeros((len(points), POSE_POINTS * 3), np.float32)
+    if not found.any():
+        return out
+    out[found] = ((points[found] - hips[found, None]) / torso[found, None, None]).reshape(int(found.sum()), -1)
+    if not found.all():
+        good = np.flatnonzero(found)
+        steps = np.arange(len(points))
+        out = np.stack([np.interp(steps, good, column[good]) for column in out.T], axis=1).astype(np.float32)
+    return out
 
 
 def _batches(frames: Iterator, size: int) -> Iterator[list[np.ndarray]]:

@@ -1,0 +1,81 @@
+"""Pose features (MediaPipe landmarks, an optional extra) and scoring features extracted beforehand."""
+
+from dataclasses import replace
+from itertools import islice
+
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions, detect,
+                             detect_features, learn, pose_features, read_bvh, render_frames)
+from tests.conftest import shared
+from tests.motion.conftest import FAST
+
+
+def _skeleton(frames: int, seed: int = 0) -> np.ndarray:
+    points = np.random.default_rng(seed).normal(size=(frames, 33, 3)).astype(np.float32)
+    points[:, 23], points[:, 24] = (-1, 0, 0), (1, 0, 0)   # hips
+    points[:, 11], points[:, 12] = (-1, -3, 0), (1, -3, 0)  # shoulders, a torso of 3 above the hips
+    return points
+
+
+def test_pose_features_ignore_where_and_how_large_the_body_is():
+    points = _skeleton(5)
+    moved = points * 2.5 + np.array([40.0, -7.0, 3.0], np.float32)
+    np.testing.assert_allclose(pose_features(points), pose_features(moved), atol=1e-5)
+    features = pose_features(points).reshape(5, 33, 3)
+    np.testing.assert_allclose(features[:, 11], [[-1 / 3, -1, 0]] * 5, atol=1e-6)
+
+
+def test_pose_features_fill_frames_without_a_body():
+    points = _skeleton(5)
+    points[1:4] = np.nan
+    features = pose_features(points)
+    assert np.isfinite(features).all()
+    # Missing frames lie on the line between the nearest frames with a body.
+    np.testing.assert_allclose(features[2], (features[0] + features[4]) / 2, atol=1e-5)
+    assert not pose_features(np.full((3, 33, 3), np.nan, np.float32)).any()
+
+
+def test_detect_features_matches_detect(wave_model, wave_clip):
+    model, _ = wave_model
+    clip = wave_clip[:40]
+    extracted = FeatureExtractor(model.features).extract(ArrayFrames(clip))
+    direct, reused = detect(model, clip), detect_features(model, extracted, fps=25.0)
+    np.testing.assert_allclose(direct.window_scores, reused.window_scores, rtol=1e-5, atol=1e-6)
+    assert direct.score == pytest.approx(reused.score) and direct.intervals == reused.intervals
+    with pytest.raises(KeyframeError, match="do not fit a model"):
+        detect_features(model, extracted._replace(features=extracted.features[:, :10]))
+    with pytest.raises(KeyframeError, match="too short|shorter|at least"):
+        detect_features(model, extracted._replace(features=extracted.features[:5]))
+
+
+@pytest.fixture(scope="module")
+def bow_frames():
+    pytest.importorskip("mediapipe")
+    motion = read_bvh(shared("motion", "bandai-namco-1", "dataset-1_bow_normal_001.bvh"))
+    frames = islice(render_frames(motion, RenderOptions(size=(256, 256), azimuth=0.0, follow=True)), 70)
+    return np.stack(list(frames))
+
+
+def test_pose_landmarks_find_the_rendered_humanoid(bow_frames):
+    extractor = FeatureExtractor(FeatureConfig("pose"))
+    features = extractor.extract(ArrayFrames(bow_frames), 0, 30).features
+    assert features.shape == (30, 99)
+    points = features.reshape(30, 33, 3)
+    # Hips at the origin, the head (nose) about one torso above them (y points down), feet below.
+    assert np.abs(points[:, 23:25].mean(1)).max() < 1e-4
+    assert -2.0 < np.median(points[:, 0, 1]) < -0.8
+    assert np.median(points[:, 27:29, 1]) > 1.0
+    # Each range starts the landmark tracker afresh, so a range reads the same every time.
+    np.testing.assert_array_equal(features, extractor.extract(ArrayFrames(bow_frames), 0, 30).features)
+
+
+def test_learn_and_detect_with_pose(bow_frames, tmp_path):
+    config = LearnConfig(features=FeatureConfig("pose"), net=replace(FAST.net, speeds=(1.0,)))
+    model = learn([bow_frames], config, out=tmp_path / "bow.kfm")
+    assert model.features.kind == "pose" and model.dim == 99
+    result = detect(tmp_path / "bow.kfm", bow_frames)
+    assert np.isfinite(result.frame_scores).all()
+    assert result.score > model.threshold
