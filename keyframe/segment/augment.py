@@ -203,12 +203,15 @@ def fit_segmenter(
     steps: int,
     lr: float,
     seed: int,
+    lr_scale: Callable[[torch.nn.Module], list[tuple[list[torch.nn.Parameter], float]]] | None = None,
 ) -> torch.nn.Module:
     """Train the network ``build()`` makes for ``steps`` Adam steps on a one-cycle schedule; return it in eval mode.
 
     ``batch_loss(net, generator)`` draws one augmented batch with ``generator``
     and returns its loss. The network is built after seeding torch, so its
     initial weights, like the batches, follow from ``seed`` alone.
+    ``lr_scale(net)`` may split the parameters into ``(params, factor)``
+    groups, each trained at ``factor * lr`` (e.g. pretrained layers slower).
 
     Examples
     --------
@@ -219,8 +222,10 @@ def fit_segmenter(
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     net = build()
-    optimiser = torch.optim.Adam(net.parameters(), lr=lr)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=max(1, steps), pct_start=0.15)
+    groups = lr_scale(net) if lr_scale is not None else [(list(net.parameters()), 1.0)]
+    optimiser = torch.optim.Adam([{"params": params, "lr": lr * factor} for params, factor in groups], lr=lr)
+    max_lr = [lr * factor for _, factor in groups]
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=max_lr, total_steps=max(1, steps), pct_start=0.15)
     net.train()
     for _ in range(steps):
         loss = batch_loss(net, generator)

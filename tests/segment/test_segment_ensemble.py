@@ -83,3 +83,29 @@ def test_tune_ensemble_never_worse_than_defaults():
     if found is not None:
         config, info = found
         assert info["iou"] > info["default_iou"]
+
+
+def test_vote_lets_a_confident_member_overrule_only_an_unsure_stack():
+    from keyframe.segment.ensemble import vote
+
+    stack = np.array([0.55, 0.995, 0.45, 0.005])
+    member = np.array([0.0, 0.0, 1.0, 1.0])
+    out = vote(stack, [(0.57, member)])
+    assert out[0] < 0.5 and out[1] > 0.5 and out[2] > 0.5 and out[3] < 0.5
+    np.testing.assert_allclose(vote(stack, []), stack, atol=1e-6)
+
+
+def test_propagating_members_vote_less_far_from_the_given_masks():
+    from keyframe.segment.ensemble import ArraySource
+    from keyframe.segment.members.flow import FlowMember
+    from keyframe.segment.members.grabcut import GrabCutMember
+    from keyframe.segment.pipeline import SegmentConfig, SegmentModel
+
+    mask = np.zeros((16, 16), bool)
+    mask[4:12, 4:12] = True
+    model = SegmentModel(ArraySource([np.zeros((16, 16, 3), np.uint8)] * 50), {0: mask, 40: mask}, SegmentConfig())
+    model.ensemble = EnsembleConfig(votes={"flow": 0.5, "grabcut": 0.2}, vote_decay=20.0)
+    model.members = {"flow": FlowMember(), "grabcut": GrabCutMember()}
+    assert model._vote_weight("flow", 40) == 0.5
+    np.testing.assert_allclose(model._vote_weight("flow", 20), 0.5 * np.exp(-1.0), rtol=1e-6)
+    assert model._vote_weight("grabcut", 20) == 0.2 and model._vote_weight("cnn", 20) == 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from keyframe.segment import MEMBERS
 from keyframe.segment.ensemble import ArraySource
@@ -69,3 +70,29 @@ def test_clean_mask_fills_holes_and_drops_specks():
     cleaned = clean_mask(mask)
     assert cleaned[30, 30] and not cleaned[2, 57]
     assert fill_holes(mask)[30, 30]
+
+
+def test_unet_fine_tunes_its_deepest_stages_and_leaves_the_shared_encoder_alone(source, small_sample):
+    truth = small_sample.masks > 0
+    member = MEMBERS["unet"](UNetConfig(steps=30, copies=4, max_side=96, tune_stages=1))
+    member.fit(source, {0: truth[0], 16: truth[16]})
+    tail = member.net.stages[0][0].project.conv.weight
+    original = member.encoder.stages[-1][0].project.conv.weight
+    member_encoder_weights = original.detach().clone()
+    assert not original.requires_grad and not torch.equal(tail.detach(), original.detach())
+    scores = [iou(member.predict_frame(i, small_sample.frames[i]) > 0.5, truth[i]) for i in (4, 8, 12, 20)]
+    assert np.mean(scores) >= FLOOR["unet"], scores
+    np.testing.assert_array_equal(member.encoder.stages[-1][0].project.conv.weight.detach(), member_encoder_weights)
+
+
+def test_fit_segmenter_trains_parameter_groups_at_their_own_rates():
+    from keyframe.segment.augment import fit_segmenter
+
+    torch.manual_seed(0)
+    start = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 1), torch.nn.Conv2d(4, 1, 1))
+    copy_a = lambda: __import__("copy").deepcopy(start)  # noqa: E731
+    loss = lambda net, g: (net(torch.rand(2, 3, 4, 4, generator=g)) - 1).pow(2).mean()  # noqa: E731
+    frozen = fit_segmenter(copy_a, loss, 5, 1e-2, 0, lambda net: [(list(net[1].parameters()), 1.0), (list(net[0].parameters()), 0.0)])
+    moved = fit_segmenter(copy_a, loss, 5, 1e-2, 0)
+    assert torch.equal(frozen[0].weight, start[0].weight) and not torch.equal(frozen[1].weight, start[1].weight)
+    assert not torch.equal(moved[0].weight, start[0].weight)

@@ -43,8 +43,8 @@ class GMMConfig:
     """
 
     max_side: int = 200
-    components: tuple[int, ...] = (4, 8, 12, 16)
-    samples: int = 20000
+    components: tuple[int, ...] = (4, 8, 12)
+    samples: int = 8000
     bic_samples: int = 6000
     position_weight: float = 0.3
     blur: float = 1.0

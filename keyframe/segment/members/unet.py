@@ -8,12 +8,16 @@ Two encoders, one member:
   Because the encoder is frozen, the features of a fixed set of augmented
   copies of the annotated frames are computed once and the decoder is
   trained on that cache, which keeps training to seconds on a CPU.
+  With ``tune_stages > 0`` the deepest encoder stages are fine-tuned too
+  (OSVOS-style, at a lower learning rate): they run at strides 16 and 32,
+  so on the cached input of the first tuned stage this costs little more.
 * ``encoder="plain"``: the classic UNet with ``levels`` (1 to 3) down/up
   steps, trained end to end on augmented crops (no pretrained weights needed).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 from dataclasses import dataclass, field
 
@@ -59,12 +63,15 @@ class UNetConfig:
     max_copies : cap on ``copies`` when there are many annotated frames.
     crop : side of the square training crops of the plain UNet.
     batch, steps, lr : optimiser batch size, number of steps and Adam learning rate.
+    tune_stages : the last this many block stages of the pretrained encoder
+        (of 7) are fine-tuned with the decoder; 0 keeps the encoder frozen.
+    tune_lr : learning-rate factor of the fine-tuned encoder stages.
     augment : flips, rotations, zoom, shift and colour jitter.
     seed : seeds the initialisation and the augmentation.
     """
 
     encoder: str = "efficientnet"
-    max_side: int = 352
+    max_side: int = 448
     levels: int = 3
     base: int = 16
     decoder: int = 16
@@ -74,6 +81,8 @@ class UNetConfig:
     batch: int = 4
     steps: int = 150
     lr: float = 5e-3
+    tune_stages: int = 0
+    tune_lr: float = 0.1
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotate=10.0, scale=0.2, shift=0.1))
     seed: int = 0
 
@@ -82,6 +91,8 @@ class UNetConfig:
             raise KeyframeError(f"unknown UNet encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
         if not 1 <= self.levels <= 3:
             raise KeyframeError(f"a UNet has 1 to 3 levels, got {self.levels}")
+        if not 0 <= self.tune_stages <= 7:
+            raise KeyframeError(f"tune_stages is 0 to 7 (the encoder's block stages), got {self.tune_stages}")
 
     @classmethod
     def suggest(cls, trial) -> "UNetConfig":
@@ -91,6 +102,7 @@ class UNetConfig:
             copies=trial.suggest_int("unet_copies", 8, 32, step=8),
             steps=trial.suggest_int("unet_steps", 100, 400, step=50),
             lr=trial.suggest_float("unet_lr", 1e-3, 2e-2, log=True),
+            tune_stages=trial.suggest_categorical("unet_tune_stages", [0, 1, 2]),
             augment=AugmentConfig(
                 rotate=trial.suggest_float("unet_rotate", 0.0, 25.0),
                 scale=trial.suggest_float("unet_scale", 0.0, 0.35),
@@ -168,6 +180,55 @@ class FeatureDecoder(nn.Module):
         return self.head(x)
 
 
+class TunedTail(nn.Module):
+    """A trainable copy of the encoder's last ``count`` block stages followed by a :class:`FeatureDecoder`.
+
+    Its input is what the frozen part of the encoder gives (:func:`encode_prefix`):
+    the feature maps tapped before the tuned stages, and the input of the first
+    tuned one. Batch norm keeps the pretrained statistics (a few copies of one
+    frame would drift them).
+
+    Examples
+    --------
+    >>> from keyframe.nets.efficientnet_lite import EfficientNetLite
+    >>> enc = EfficientNetLite()
+    >>> tail = TunedTail(enc, 2, FeatureDecoder(enc.feature_channels, 8))
+    >>> tail(encode_prefix(enc, torch.rand(1, 3, 64, 96), tail.first)).shape
+    torch.Size([1, 1, 32, 48])
+    """
+
+    def __init__(self, encoder: nn.Module, count: int, decoder: FeatureDecoder):
+        super().__init__()
+        self.first = len(encoder.stages) - count
+        self.taps = tuple(encoder.taps)
+        self.stages = copy.deepcopy(nn.ModuleList(encoder.stages[self.first :])).requires_grad_(True)
+        self.decoder = decoder
+
+    def train(self, mode: bool = True) -> "TunedTail":
+        super().train(mode)
+        self.stages.eval()
+        return self
+
+    def forward(self, prefix: list[torch.Tensor]) -> torch.Tensor:
+        maps, x = list(prefix[:-1]), prefix[-1]
+        for offset, stage in enumerate(self.stages):
+            x = stage(x)
+            if self.first + offset in self.taps:
+                maps.append(x)
+        return self.decoder(maps)
+
+
+def encode_prefix(encoder: nn.Module, images: torch.Tensor, first: int) -> list[torch.Tensor]:
+    """The frozen encoder up to block stage ``first``: the feature maps tapped before it, then its input."""
+    x = encoder.stem(encoder._prepare(images.contiguous(memory_format=torch.channels_last)))
+    maps = []
+    for index, stage in enumerate(encoder.stages[:first]):
+        x = stage(x)
+        if index in encoder.taps:
+            maps.append(x)
+    return [*maps, x]
+
+
 def load_encoder() -> nn.Module:
     """The frozen pretrained EfficientNet-Lite0 (``keyframe.nets.get_backbone``)."""
     try:
@@ -199,20 +260,34 @@ def augmented_copies(
 
 
 @torch.inference_mode()
-def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 8) -> list[torch.Tensor]:
-    """Encoder features of ``images`` ``(N, 3, H, W)``, computed in batches and concatenated per scale."""
-    parts = [encoder.features(images[i : i + batch].contiguous(memory_format=torch.channels_last)) for i in range(0, len(images), batch)]
+def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 8, first: int | None = None) -> list[torch.Tensor]:
+    """Encoder features of ``images`` ``(N, 3, H, W)``, computed in batches and concatenated per scale
+    (with ``first``, those of :func:`encode_prefix`)."""
+    if first is None:
+        parts = [encoder.features(images[i : i + batch].contiguous(memory_format=torch.channels_last)) for i in range(0, len(images), batch)]
+    else:
+        parts = [encode_prefix(encoder, images[i : i + batch], first) for i in range(0, len(images), batch)]
     return [torch.cat([p[s] for p in parts]).contiguous() for s in range(len(parts[0]))]
 
 
-def train_decoder(features: list[torch.Tensor], masks: torch.Tensor, channels: tuple[int, ...], config: UNetConfig) -> FeatureDecoder:
-    """Fit a :class:`FeatureDecoder` on cached ``features`` of augmented frames and their ``masks`` ``(N, 1, H, W)``."""
+def train_decoder(
+    features: list[torch.Tensor], masks: torch.Tensor, channels: tuple[int, ...], config: UNetConfig, encoder: nn.Module | None = None
+) -> nn.Module:
+    """Fit a :class:`FeatureDecoder` on cached ``features`` of augmented frames and their ``masks`` ``(N, 1, H, W)``.
+
+    With ``config.tune_stages`` (and the ``encoder``), ``features`` are those of
+    :func:`encode_prefix` and a :class:`TunedTail` is fitted instead.
+    """
     targets = F.interpolate(masks, size=features[0].shape[-2:], mode="area")
 
-    def batch_loss(decoder: FeatureDecoder, generator: torch.Generator) -> torch.Tensor:
+    def batch_loss(decoder: nn.Module, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(masks), (min(config.batch, len(masks)),), generator=generator)
         return dice_bce(decoder([f[picks] for f in features]), targets[picks])
 
+    if config.tune_stages and encoder is not None:
+        build = lambda: TunedTail(encoder, config.tune_stages, FeatureDecoder(channels, config.decoder))  # noqa: E731
+        groups = lambda tail: [(list(tail.decoder.parameters()), 1.0), (list(tail.stages.parameters()), config.tune_lr)]  # noqa: E731
+        return fit_segmenter(build, batch_loss, config.steps, config.lr, config.seed, groups)
     return fit_segmenter(lambda: FeatureDecoder(channels, config.decoder), batch_loss, config.steps, config.lr, config.seed)
 
 
@@ -262,8 +337,9 @@ class UNetMember(Member):
             generator = torch.Generator().manual_seed(config.seed)
             count = min(max(config.copies, 4 * len(order)), max(config.max_copies, len(order)))
             inputs, targets = augmented_copies(images, masks, count, config.augment, generator)
-            features = encode(self.encoder, inputs)
-            self.net = train_decoder(features, targets, tuple(self.encoder.feature_channels), config)
+            self.first = len(self.encoder.stages) - config.tune_stages if config.tune_stages else None
+            features = encode(self.encoder, inputs, first=self.first)
+            self.net = train_decoder(features, targets, tuple(self.encoder.feature_channels), config, self.encoder)
         log.info("unet (%s): trained on %d frames at %dx%d", config.encoder, len(order), self.size[1], self.size[0])
         return self
 
@@ -275,6 +351,9 @@ class UNetMember(Member):
         if self.encoder is None:
             logits = self.net(x)
         else:
-            logits = self.net(self.encoder.features(x.contiguous(memory_format=torch.channels_last)))
+            if self.first is None:
+                logits = self.net(self.encoder.features(x.contiguous(memory_format=torch.channels_last)))
+            else:
+                logits = self.net(encode_prefix(self.encoder, x, self.first))
             logits = F.interpolate(logits, size=self.size, mode="bilinear", align_corners=False)
         return resize_prob(torch.sigmoid(logits)[0, 0].numpy(), *rgb.shape[:2])
