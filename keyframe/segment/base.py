@@ -44,6 +44,14 @@ class Member(ABC):
     def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "Member":
         """Learn from the annotated frames; returns ``self``."""
 
+    def fit_from(self, earlier: "Member", source: FrameSource, keyframes: dict[int, np.ndarray]) -> "Member":
+        """:meth:`fit` on ``keyframes``, given ``earlier``, the same kind of member fitted on some of them.
+
+        Members that train a network may start from ``earlier``'s and train
+        less; the others simply fit.
+        """
+        return self.fit(source, keyframes)
+
     def predict(self, source: FrameSource, start: int = 0, stop: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, prob)`` for frames ``start..stop-1`` in order."""
         for frame in source.iter_frames(start, stop):

@@ -307,7 +307,7 @@ class SegmentModel:
                 self.members[name] = member
             else:
                 progress(f"fitting {name}")
-                self.members[name] = make_member(name, config, chosen.get(name)).fit(self.source, self.keyframes)
+                self.members[name] = make_member(name, config, chosen.get(name)).fit_from(member, self.source, self.keyframes)
         return self
 
     def _vote_weight(self, name: str, index: int) -> float:

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from keyframe.nets import get_backbone
 from keyframe.segment import MEMBERS
 from keyframe.segment.ensemble import ArraySource
 from keyframe.segment.members.cnn import CNNConfig
@@ -76,13 +77,13 @@ def test_unet_fine_tunes_its_deepest_stages_and_leaves_the_shared_encoder_alone(
     truth = small_sample.masks > 0
     member = MEMBERS["unet"](UNetConfig(steps=30, copies=4, max_side=96, tune_stages=1))
     member.fit(source, {0: truth[0], 16: truth[16]})
-    tail = member.net.stages[0][0].project.conv.weight
-    original = member.encoder.stages[-1][0].project.conv.weight
-    member_encoder_weights = original.detach().clone()
-    assert not original.requires_grad and not torch.equal(tail.detach(), original.detach())
+    tuned = member.net.stages[0][0].project.conv.weight.detach()
+    shared = member.encoder.stages[-1][0].project.conv.weight
+    pretrained = get_backbone().stages[-1][0].project.conv.weight.detach()
+    assert not shared.requires_grad and not torch.equal(tuned, pretrained)
     scores = [iou(member.predict_frame(i, small_sample.frames[i]) > 0.5, truth[i]) for i in (4, 8, 12, 20)]
     assert np.mean(scores) >= FLOOR["unet"], scores
-    np.testing.assert_array_equal(member.encoder.stages[-1][0].project.conv.weight.detach(), member_encoder_weights)
+    np.testing.assert_array_equal(shared.detach(), pretrained)  # the tuned copy is the member's own
 
 
 def test_fit_segmenter_trains_parameter_groups_at_their_own_rates():
@@ -96,3 +97,22 @@ def test_fit_segmenter_trains_parameter_groups_at_their_own_rates():
     moved = fit_segmenter(copy_a, loss, 5, 1e-2, 0)
     assert torch.equal(frozen[0].weight, start[0].weight) and not torch.equal(frozen[1].weight, start[1].weight)
     assert not torch.equal(moved[0].weight, start[0].weight)
+
+
+def test_unet_refit_continues_from_the_earlier_network(source, small_sample):
+    from dataclasses import replace
+
+    truth = small_sample.masks > 0
+    config = UNetConfig(steps=30, warm_steps=10, copies=4, max_side=96)
+    earlier = MEMBERS["unet"](config).fit(source, {0: truth[0]})
+    masks = {0: truth[0], 16: truth[16]}
+    warm = MEMBERS["unet"](config).fit_from(earlier, source, masks)
+    fresh = MEMBERS["unet"](replace(config, warm_steps=0)).fit_from(earlier, source, masks)  # 0: train afresh
+
+    def distance(a, b) -> float:
+        return float(sum((p - q).abs().sum() for p, q in zip(a.net.parameters(), b.net.parameters())))
+
+    assert distance(warm, earlier) < 0.7 * distance(fresh, earlier)
+    assert distance(warm, earlier) > 0  # it did train on the new masks
+    scores = [iou(warm.predict_frame(i, small_sample.frames[i]) > 0.5, truth[i]) for i in (4, 8, 12, 20)]
+    assert np.mean(scores) >= FLOOR["unet"], scores

@@ -63,6 +63,8 @@ class UNetConfig:
     max_copies : cap on ``copies`` when there are many annotated frames.
     crop : side of the square training crops of the plain UNet.
     batch, steps, lr : optimiser batch size, number of steps and Adam learning rate.
+    warm_steps : steps of a refit that starts from a network trained on some
+        of the same frames (:meth:`UNetMember.fit_from`; 0 trains afresh).
     tune_stages : the last this many block stages of the pretrained encoder
         (of 7) are fine-tuned with the decoder; 0 keeps the encoder frozen.
     tune_lr : learning-rate factor of the fine-tuned encoder stages.
@@ -81,6 +83,7 @@ class UNetConfig:
     batch: int = 4
     steps: int = 150
     lr: float = 5e-3
+    warm_steps: int = 50
     tune_stages: int = 0
     tune_lr: float = 0.1
     augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(rotate=10.0, scale=0.2, shift=0.1))
@@ -231,10 +234,8 @@ def encode_prefix(encoder: nn.Module, images: torch.Tensor, first: int) -> list[
 
 def load_encoder() -> nn.Module:
     """The frozen pretrained EfficientNet-Lite0 (``keyframe.nets.get_backbone``)."""
-    try:
-        from keyframe.nets import get_backbone
-    except ImportError:  # the nets package without its convenience entry point
-        from keyframe.nets.efficientnet_lite import efficientnet_lite0 as get_backbone
+    from keyframe.nets import get_backbone
+
     return get_backbone()
 
 
@@ -271,14 +272,24 @@ def encode(encoder: nn.Module, images: torch.Tensor, batch: int = 8, first: int 
 
 
 def train_decoder(
-    features: list[torch.Tensor], masks: torch.Tensor, channels: tuple[int, ...], config: UNetConfig, encoder: nn.Module | None = None
+    features: list[torch.Tensor],
+    masks: torch.Tensor,
+    channels: tuple[int, ...],
+    config: UNetConfig,
+    encoder: nn.Module | None = None,
+    start: nn.Module | None = None,
 ) -> nn.Module:
     """Fit a :class:`FeatureDecoder` on cached ``features`` of augmented frames and their ``masks`` ``(N, 1, H, W)``.
 
     With ``config.tune_stages`` (and the ``encoder``), ``features`` are those of
-    :func:`encode_prefix` and a :class:`TunedTail` is fitted instead.
+    :func:`encode_prefix` and a :class:`TunedTail` is fitted instead. With
+    ``start`` (a network of the same kind), a copy of it is trained for
+    ``config.warm_steps`` steps instead of a new one for ``config.steps``.
     """
     targets = F.interpolate(masks, size=features[0].shape[-2:], mode="area")
+    steps = config.steps
+    if start is not None:
+        steps = config.warm_steps
 
     def batch_loss(decoder: nn.Module, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(masks), (min(config.batch, len(masks)),), generator=generator)
@@ -287,8 +298,11 @@ def train_decoder(
     if config.tune_stages and encoder is not None:
         build = lambda: TunedTail(encoder, config.tune_stages, FeatureDecoder(channels, config.decoder))  # noqa: E731
         groups = lambda tail: [(list(tail.decoder.parameters()), 1.0), (list(tail.stages.parameters()), config.tune_lr)]  # noqa: E731
-        return fit_segmenter(build, batch_loss, config.steps, config.lr, config.seed, groups)
-    return fit_segmenter(lambda: FeatureDecoder(channels, config.decoder), batch_loss, config.steps, config.lr, config.seed)
+    else:
+        build, groups = (lambda: FeatureDecoder(channels, config.decoder)), None
+    if start is not None:
+        build = lambda: copy.deepcopy(start)  # noqa: E731
+    return fit_segmenter(build, batch_loss, steps, config.lr, config.seed, groups)
 
 
 def train_plain_unet(images: torch.Tensor, masks: torch.Tensor, config: UNetConfig) -> PlainUNet:
@@ -323,7 +337,7 @@ class UNetMember(Member):
         self.config = config or UNetConfig()
         self.net: nn.Module | None = None
 
-    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "UNetMember":
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray], start: nn.Module | None = None) -> "UNetMember":
         config = self.config
         self.size = work_size(*source.size, config.max_side)
         order = sorted(keyframes)
@@ -339,9 +353,27 @@ class UNetMember(Member):
             inputs, targets = augmented_copies(images, masks, count, config.augment, generator)
             self.first = len(self.encoder.stages) - config.tune_stages if config.tune_stages else None
             features = encode(self.encoder, inputs, first=self.first)
-            self.net = train_decoder(features, targets, tuple(self.encoder.feature_channels), config, self.encoder)
+            self.net = train_decoder(features, targets, tuple(self.encoder.feature_channels), config, self.encoder, start)
         log.info("unet (%s): trained on %d frames at %dx%d", config.encoder, len(order), self.size[1], self.size[0])
         return self
+
+    def fit_from(self, earlier: Member, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "UNetMember":
+        """Fit on ``keyframes`` starting from ``earlier``'s network (a UNet fitted on some of them, same settings).
+
+        The held-out stage of the ensemble trains a UNet on all but the
+        held-out masks; the final UNet continues from it for ``warm_steps``
+        instead of training a new one for ``steps``, which with several masks
+        saves a third of the run's time.
+        """
+        same = (
+            isinstance(earlier, UNetMember)
+            and earlier.net is not None
+            and earlier.config == self.config
+            and self.config.encoder != "plain"
+            and self.config.warm_steps > 0
+            and earlier.size == work_size(*source.size, self.config.max_side)
+        )
+        return self.fit(source, keyframes, start=earlier.net if same else None)
 
     @torch.inference_mode()
     def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
