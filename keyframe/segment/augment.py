@@ -180,6 +180,36 @@ def foreground_centers(pixels: list[torch.Tensor], picks: torch.Tensor, generato
     return centers
 
 
+def augmented_crops(
+    stacked: torch.Tensor,
+    pixels: list[torch.Tensor],
+    count: int,
+    augment: AugmentConfig,
+    generator: torch.Generator,
+    crop: tuple[int, int],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``count`` random crops of ``stacked`` ``(K, 3 + C, H, W)`` (RGB first, then any other channels).
+
+    Each crop picks a frame, is centred on its foreground often enough
+    (:func:`foreground_centers`), warped by a random affine and its RGB
+    colour-jittered. Returns the jittered RGB ``(count, 3, h, w)`` and the
+    other channels ``(count, C, h, w)`` (e.g. positional channels and the mask).
+
+    Examples
+    --------
+    >>> m = torch.zeros(1, 1, 16, 16); m[..., 4:12, 4:12] = 1
+    >>> rgb, rest = augmented_crops(torch.cat([torch.rand(1, 3, 16, 16), m], 1), foreground_pixels(m), 2,
+    ...                             AugmentConfig(), torch.Generator().manual_seed(0), (8, 8))
+    >>> rgb.shape, rest.shape
+    (torch.Size([2, 3, 8, 8]), torch.Size([2, 1, 8, 8]))
+    """
+    picks = torch.randint(len(stacked), (count,), generator=generator)
+    centers = foreground_centers(pixels, picks, generator)
+    theta = random_affines(count, augment, generator, tuple(stacked.shape[-2:]), crop, centers)
+    batch = warp_batch(stacked[picks], theta, crop)
+    return colour_jitter(batch[:, :3], augment.jitter, generator), batch[:, 3:]
+
+
 def dice_bce(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Binary cross-entropy plus soft Dice loss (Dice per sample, averaged).
 

@@ -22,16 +22,13 @@ from torch import nn
 from keyframe.io.frames import FrameSource
 from keyframe.segment.augment import (
     AugmentConfig,
-    colour_jitter,
+    augmented_crops,
     dice_bce,
     fit_segmenter,
-    foreground_centers,
     foreground_pixels,
     mask_tensor,
     positional_channels,
-    random_affines,
     to_tensor,
-    warp_batch,
 )
 from keyframe.segment.base import Member, register_member, resize_prob, work_size
 
@@ -125,13 +122,9 @@ def train_pixel_cnn(images: torch.Tensor, masks: torch.Tensor, config: CNNConfig
     crop = (min(config.crop, height), min(config.crop, width))
 
     def batch_loss(net: PixelCNN, generator: torch.Generator) -> torch.Tensor:
-        picks = torch.randint(len(images), (config.batch,), generator=generator)
-        centers = foreground_centers(pixels, picks, generator)
-        theta = random_affines(config.batch, config.augment, generator, (height, width), crop, centers)
-        batch = warp_batch(stacked[picks], theta, crop)
-        rgb = colour_jitter(batch[:, :3], config.augment.jitter, generator)
-        inputs = torch.cat([rgb, batch[:, 3:-1]], 1)
-        return dice_bce(net(inputs.contiguous(memory_format=torch.channels_last)), batch[:, -1:])
+        rgb, rest = augmented_crops(stacked, pixels, config.batch, config.augment, generator, crop)
+        inputs = torch.cat([rgb, rest[:, :-1]], 1)
+        return dice_bce(net(inputs.contiguous(memory_format=torch.channels_last)), rest[:, -1:])
 
     build = lambda: PixelCNN(images.shape[1], config.width, config.depth).to(memory_format=torch.channels_last)  # noqa: E731
     return fit_segmenter(build, batch_loss, config.steps, config.lr, config.seed)

@@ -30,10 +30,10 @@ from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
 from keyframe.segment.augment import (
     AugmentConfig,
+    augmented_crops,
     colour_jitter,
     dice_bce,
     fit_segmenter,
-    foreground_centers,
     foreground_pixels,
     mask_tensor,
     random_affines,
@@ -311,10 +311,8 @@ def train_plain_unet(images: torch.Tensor, masks: torch.Tensor, config: UNetConf
     pixels = foreground_pixels(masks)
 
     def batch_loss(net: PlainUNet, generator: torch.Generator) -> torch.Tensor:
-        picks = torch.randint(len(images), (config.batch,), generator=generator)
-        theta = random_affines(config.batch, config.augment, generator, (height, width), crop, foreground_centers(pixels, picks, generator))
-        batch = warp_batch(stacked[picks], theta, crop)
-        return dice_bce(net(colour_jitter(batch[:, :3], config.augment.jitter, generator)), batch[:, 3:])
+        rgb, masks_crop = augmented_crops(stacked, pixels, config.batch, config.augment, generator, crop)
+        return dice_bce(net(rgb), masks_crop)
 
     return fit_segmenter(lambda: PlainUNet(config.levels, config.base), batch_loss, config.steps, config.lr, config.seed)
 
