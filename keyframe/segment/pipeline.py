@@ -345,18 +345,19 @@ class SegmentModel:
                 for name in self.base:
                     if name not in probs:
                         probs[name] = self.members[name].predict_frame(index, frame.rgb)
+                small = {name: self._small(p) for name, p in probs.items()}  # each member resized once per frame
                 for name in self.refiners:
-                    consensus = np.mean([self._small(probs[b]) for b in self.base], axis=0)
-                    probs[name] = self.members[name].refine(index, frame.rgb, consensus)
-                x = self._features([probs[n] for n in self.stacked], frame.rgb, self.ensemble)
+                    consensus = np.mean([small[b] for b in self.base], axis=0)
+                    small[name] = self._small(self.members[name].refine(index, frame.rgb, consensus))
+                x = self._features([small[n] for n in self.stacked], frame.rgb, self.ensemble)
                 prob = calibrate(self.stacker.predict_proba(x).reshape(height, width), self.stacker.threshold)
-                voters = [(self._vote_weight(n, index), self._small(probs[n])) for n in self.ensemble.votes if n in probs and n not in self.stacked]
+                voters = [(self._vote_weight(n, index), small[n]) for n in self.ensemble.votes if n in small and n not in self.stacked]
                 voters = [(w, p) for w, p in voters if w > 0]
                 if voters:
                     prob = vote(prob, voters)
                 if member_sink is not None:
                     for name in self.names:
-                        member_sink(index, name, self._small(probs[name]))
+                        member_sink(index, name, small[name])
             grey = cv2.resize(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY), (width, height), interpolation=cv2.INTER_AREA)
             yield from smoother.push(index, grey, prob)
         yield from smoother.flush()
