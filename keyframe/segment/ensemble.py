@@ -59,6 +59,11 @@ class EnsembleConfig:
     image_features : add edge strength (and its product with the members' mean) to the inputs.
     keep_within : members whose held-out IoU is more than this below the best
         member's are left out of the stack.
+    always_stack : members stacked whatever their held-out IoU. The pretrained
+        UNet carries ImageNet features to views the annotated frames do not
+        show; a held-out frame or a synthetic clip (one mask) is too close to
+        the training frames to show that, and can rank a member trained from
+        scratch above it.
     fallback_margin : the sequential members (flow, background subtraction)
         join the stack when the best frame-wise member's held-out IoU is more
         than this below theirs.
@@ -90,6 +95,7 @@ class EnsembleConfig:
     image_features: bool = True
     extra_features: bool = False
     keep_within: float = 0.05
+    always_stack: tuple[str, ...] = ("unet",)
     fallback_margin: float = 0.2
     max_side: int = 384
     samples: int = 8000

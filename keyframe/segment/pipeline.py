@@ -171,6 +171,20 @@ def make_member(name: str, config: SegmentConfig, override=None) -> Member:
     return MEMBERS[name](options) if options is not None else MEMBERS[name]()
 
 
+def for_annotated(config: SegmentConfig, annotated: int) -> SegmentConfig:
+    """``config`` with the member settings that depend on the number of given masks fixed for ``annotated``.
+
+    The held-out fits see fewer masks than the final ones; resolving such
+    settings once (e.g. the UNet's work size) keeps both at the same size.
+    """
+    options = dict(config.member_options)
+    for name in config.methods:
+        settings = options.get(name, getattr(MEMBERS[name](), "config", None))
+        if hasattr(settings, "for_annotated"):
+            options[name] = settings.for_annotated(annotated)
+    return replace(config, member_options=options)
+
+
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
     union = np.count_nonzero(pred | truth)
     return 1.0 if union == 0 else np.count_nonzero(pred & truth) / union
@@ -204,7 +218,7 @@ class SegmentModel:
     """Members plus stacker for one segment: :meth:`train`, then :meth:`run` over the video."""
 
     def __init__(self, source: FrameSource, keyframes: dict[int, np.ndarray], config: SegmentConfig):
-        self.source, self.keyframes, self.config = source, keyframes, config
+        self.source, self.keyframes, self.config = source, keyframes, for_annotated(config, len(keyframes))
         self.base = [m for m in config.methods if not MEMBERS[m].needs_consensus]
         # A consensus member refines the others' mean; alone, it runs on its own seed member.
         self.refiners = [m for m in config.methods if MEMBERS[m].needs_consensus] if self.base else []
@@ -249,6 +263,8 @@ class SegmentModel:
                 best = tune_member(name, split, config.trials, default_score, config.seed)
                 if best is not None:
                     chosen[name], self.tuned[name] = best
+                    if hasattr(chosen[name], "for_annotated"):
+                        chosen[name] = chosen[name].for_annotated(len(self.keyframes))
                     first[name] = make_member(name, config, chosen[name]).fit(split.source, split.fit)
                     outputs = self._outputs(first, split.source, list(split.truth))
         # The stacker combines the frame-wise members. The few held-out frames
@@ -266,7 +282,9 @@ class SegmentModel:
         # Members far behind the best one on the held-out frames only add noise
         # that a stacker fitted on so few frames cannot learn to ignore.
         best = max(self.held_out_iou[n] for n in stackable)
-        self.stacked = [n for n in stackable if self.held_out_iou[n] >= best - config.ensemble.keep_within]
+        self.stacked = [
+            n for n in stackable if self.held_out_iou[n] >= best - config.ensemble.keep_within or n in config.ensemble.always_stack
+        ]
         progress("training the stacker")
         rng = np.random.default_rng(config.seed)
         features, labels, groups, frames = [], [], [], []

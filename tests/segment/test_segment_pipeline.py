@@ -149,3 +149,19 @@ def test_trials_run_an_optuna_search(tmp_path, sample_dirs, small_sample):
     summary = segment(frames, masks, tmp_path / "out", methods="flow,gmm", trials=2, member_options=LIGHT)
     assert len(list_images(tmp_path / "out")) == 24
     assert "255" in summary["segments"]
+
+
+def test_unet_work_size_follows_the_number_of_given_masks():
+    from keyframe.segment.members.unet import UNetConfig
+    from keyframe.segment.pipeline import SegmentConfig, for_annotated
+
+    config = SegmentConfig(methods=("gmm", "unet"))
+    # One mask: the UNet trains once and works at 512; several: it trains twice, at 448 (the held-out
+    # fits, on fewer masks, must use the final size so the final network can continue from theirs).
+    assert for_annotated(config, 1).member_options["unet"].max_side == 512
+    assert for_annotated(config, 2).member_options["unet"].max_side == 448
+    assert for_annotated(config, 3).member_options["unet"].max_side == 448
+    assert "gmm" not in for_annotated(config, 1).member_options
+    fixed = SegmentConfig(methods=("unet",), member_options={"unet": UNetConfig(max_side=256, steps=7)})
+    resolved = for_annotated(fixed, 1).member_options["unet"]
+    assert resolved.max_side == 256 and resolved.steps == 7
