@@ -131,7 +131,7 @@ def segment_run(
     frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
     masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames (0 = background).")],
     out_dir: Annotated[Path, typer.Option("--out", help="Folder for <stem>.png per frame (built as OUT.partial).")],
-    methods: Annotated[str, typer.Option(help="Comma-separated members: backsub,gmm,grabcut,cnn,unet,flow.")] = "flow,backsub,gmm,grabcut,cnn,unet",
+    methods: Annotated[str, typer.Option(help="Comma-separated members: backsub,gmm,grabcut,cnn,unet,flow; selfie (MediaPipe, for people) if mediapipe is installed.")] = "flow,backsub,gmm,grabcut,cnn,unet",
     trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
     soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,
     keep_members: Annotated[bool, typer.Option("--keep-members", help="Also write each member's masks under OUT/members/<name>/.")] = False,

@@ -437,6 +437,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     config = replace(config, methods=check_methods(config.methods))
     if config.trials < 0:
         raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
+    for name in config.methods:  # a member whose optional package is missing says so before anything is written
+        make_member(name, config)
     source = open_frames(frames)
     notes = load_annotations(source, masks)
     out = Path(out)

@@ -1,0 +1,114 @@
+"""MediaPipe selfie segmentation: a pretrained person segmenter, for videos of people (optional).
+
+MediaPipe 0.10.21 ships its selfie-segmentation models in the wheel, so
+nothing is downloaded. The model is not trained on the given masks: it marks
+people (and, in practice, other large salient foreground) in every frame on
+its own. ``fit`` only measures how well that agrees with the given masks; the
+ensemble's stacker decides how far to trust it, and leaves it out on videos
+whose segment is not what the model sees. Frames are independent, so any
+range can be segmented on its own.
+
+Install with ``pip install --no-deps mediapipe==0.10.21`` plus ``absl-py
+attrs flatbuffers 'protobuf<5' matplotlib`` (mediapipe's own pins would
+downgrade numpy).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from keyframe.errors import KeyframeError
+from keyframe.io.frames import FrameSource
+from keyframe.segment.base import Member, register_member
+
+log = logging.getLogger(__name__)
+
+INSTALL = (
+    "the selfie member needs mediapipe==0.10.21: pip install --no-deps mediapipe==0.10.21 "
+    "absl-py attrs flatbuffers 'protobuf<5' matplotlib"
+)
+MODELS = {"general": 0, "landscape": 1}
+
+
+@dataclass
+class SelfieConfig:
+    """Settings of :class:`SelfieMember`.
+
+    Attributes
+    ----------
+    model : ``"general"`` (256x256 input, the more accurate) or
+        ``"landscape"`` (144x256, about a third faster).
+    """
+
+    model: str = "general"
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise KeyframeError(f"unknown selfie model {self.model!r}; choose one of {', '.join(MODELS)}")
+
+
+def agreement(prob: np.ndarray, mask: np.ndarray) -> float:
+    """IoU of ``prob > 0.5`` with the boolean ``mask`` (1.0 when both are empty).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> prob = np.zeros((4, 4), np.float32); prob[:2] = 0.9
+    >>> mask = np.zeros((4, 4), bool); mask[:1] = True
+    >>> agreement(prob, mask)
+    0.5
+    """
+    pred = prob > 0.5
+    union = np.count_nonzero(pred | mask)
+    return 1.0 if union == 0 else np.count_nonzero(pred & mask) / union
+
+
+@register_member
+class SelfieMember(Member):
+    """Person probability from MediaPipe's selfie-segmentation model (no training).
+
+    Examples
+    --------
+    >>> member = SelfieMember().fit(source, {0: mask0})  # doctest: +SKIP
+    >>> member.agreement  # IoU with the given masks  # doctest: +SKIP
+    0.82
+    """
+
+    name = "selfie"
+
+    def __init__(self, config: SelfieConfig | None = None):
+        try:
+            import mediapipe  # noqa: F401
+        except ImportError:
+            raise KeyframeError(INSTALL) from None
+        self.config = config or SelfieConfig()
+        self._segmenter = None
+        self.agreement: float | None = None
+
+    def _model(self):
+        if self._segmenter is None:
+            import mediapipe as mp
+
+            self._segmenter = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=MODELS[self.config.model])
+        return self._segmenter
+
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "SelfieMember":
+        scores = [agreement(self.predict_frame(i, source.read(i)), mask) for i, mask in sorted(keyframes.items())]
+        self.agreement = float(np.mean(scores))
+        if self.agreement < 0.3:
+            log.warning("selfie: the given masks barely match what MediaPipe takes for people (IoU %.2f)", self.agreement)
+        log.info("selfie (%s): IoU %.3f with the %d given masks", self.config.model, self.agreement, len(keyframes))
+        return self
+
+    def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
+        result = self._model().process(np.ascontiguousarray(rgb))
+        if result.segmentation_mask is None:
+            return np.zeros(rgb.shape[:2], np.float32)
+        return np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
+
+    def __getstate__(self) -> dict:
+        # The MediaPipe graph cannot be pickled; a copy (e.g. sent to another worker) makes its own.
+        return {**self.__dict__, "_segmenter": None}
