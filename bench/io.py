@@ -66,6 +66,17 @@ def peak_memory_mb(video: Path, out: Path) -> float:
     return float(result.stdout.strip())
 
 
+LIMITS = """What limits the default level: PNG's deflate, not decoding. On mmaction2 one frame costs about 0.6 ms to
+decode and 0.15 ms to convert, but about 0.85 ms to filter and deflate with ISA-L, the fastest deflate we
+could measure here; the plain loop uses one core, extraction keeps both busy (about 3.2 ms of CPU per frame,
+since decoding and compressing on the same cores also slow each other down), so on 2 cores it lands at
+0.7-0.8x of the plain loop. Measured per mmaction2 frame and not adopted: fpng 0.70 ms (files 13% larger),
+libdeflate level 1 1.9 ms, OpenCV 5's libpng with a fixed filter and any zlib strategy 3.8-6.5 ms, imagecodecs'
+png/spng 8-10 ms, ISA-L level 0 0.74 ms (files 19% larger); pinning the decoder to one core and the writer to
+the other gave 0.64-0.79x. Level 0 (stored, no deflate) keeps up with decoding on the small clip; a noisy
+1080p frame needs 9-14 ms of deflate against about 4 ms to decode."""
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="keyframe-bench-io-"))
     load = load_note()
@@ -95,6 +106,7 @@ def main() -> None:
             f"(swscale); each the best of {REPEATS} runs. Target: at least 0.8x of the plain decode.\n\n"
             f"{speed}\n\n"
             f"{load}.\n\n"
+            f"{' '.join(LIMITS.split())}\n\n"
             "Memory while extracting a short and a ten times longer clip (flat means streaming):\n\n"
             f"{memory}\n"
         )
