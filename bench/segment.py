@@ -56,22 +56,26 @@ def score_dir(pred_dir: Path, truth: dict[str, Path], skip: set[str]) -> dict:
     return {"J": j, "F": f, "JF": (j + f) / 2}
 
 
-def run_sequence(name: str, protocol: str) -> dict:
-    """Segment one sequence under one protocol (cached); scores of the ensemble, members and baseline."""
-    cache = CACHE / f"{name}-{protocol.replace(' ', '')}.json"
+def run_sequence(name: str, protocol: str, extra: tuple[str, ...] = ()) -> dict:
+    """Segment one sequence under one protocol (cached); scores of the ensemble, members and baseline.
+
+    ``extra`` members run next to the default ones (cached apart).
+    """
+    tag = "".join(f"-{m}" for m in extra)
+    cache = CACHE / f"{name}-{protocol.replace(' ', '')}{tag}.json"
     if cache.is_file():
         return json.loads(cache.read_text())
     root = DAVIS / name
     frames = list_images(root / "frames")
     truth = {p.stem: p for p in list_images(root / "masks")}
     given = [frames[i].stem for i in given_frames(len(frames), protocol)]
-    work = CACHE / "work" / f"{name}-{protocol.replace(' ', '')}"
+    work = CACHE / "work" / f"{name}-{protocol.replace(' ', '')}{tag}"
     shutil.rmtree(work, ignore_errors=True)
     (work / "masks").mkdir(parents=True)
     for stem in given:
         os.symlink(truth[stem], work / "masks" / f"{stem}.png")
     started = time.perf_counter()
-    summary = segment(root / "frames", work / "masks", work / "out", keep_members=True)
+    summary = segment(root / "frames", work / "masks", work / "out", keep_members=True, methods=(*DEFAULT_METHODS, *extra))
     seconds = time.perf_counter() - started
     result = {
         "frames": len(frames),
@@ -188,11 +192,31 @@ def main(sequences: list[str] | None = None, cdnet: bool = True) -> None:
         + "\n\n"
         + " ".join(LIMITS.split())
     )
+    body += selfie_section(names, results)
     write_section("segment", "Segmentation: ensemble vs members (DAVIS)", body)
     if cdnet:
         from bench import cdnet as cdnet_bench
 
         cdnet_bench.main()
+
+
+def selfie_section(names: list[str], results: dict) -> str:
+    """With mediapipe installed: the one-mask protocol again with the optional selfie member added."""
+    try:
+        import mediapipe  # noqa: F401
+    except ImportError:
+        return ""
+    runs = {n: run_sequence(n, "1 mask", ("selfie",)) for n in names}
+    shown = ["ensemble", "selfie", "grabcut", "unet"]
+    rows = [[n, results[(n, "1 mask")]["scores"]["ensemble"]["JF"], *[runs[n]["scores"][m]["JF"] for m in shown]] for n in names]
+    seconds = sum(r["seconds"] for r in runs.values()) / sum(r["frames"] for r in runs.values())
+    rows.append(["**mean**", *np.mean([row[1:] for row in rows], axis=0)])
+    return (
+        "\n\n### 1 mask, with the optional MediaPipe selfie member\n\n"
+        f"`--methods {','.join(DEFAULT_METHODS)},selfie` ({seconds:.2f} s/frame). The selfie model is not trained; it "
+        "finds people (and other large foreground), so it helps mostly through GrabCut's consensus. Members are scored from the run with selfie.\n\n"
+        + markdown_table(["sequence", "ensemble (default)", "ensemble + selfie", *shown[1:]], rows)
+    )
 
 
 if __name__ == "__main__":

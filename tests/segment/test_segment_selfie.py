@@ -10,7 +10,7 @@ import pytest
 from keyframe.errors import KeyframeError
 from keyframe.io import open_frames, read_mask
 from keyframe.segment import segment
-from keyframe.segment.members.selfie import SelfieConfig, SelfieMember, agreement
+from keyframe.segment.members.selfie import SelfieConfig, SelfieMember
 from tests.conftest import shared
 from tests.segment.conftest import give_masks, iou
 
@@ -27,13 +27,6 @@ def test_without_mediapipe_the_run_stops_before_writing(monkeypatch, tmp_path, s
 def test_unknown_model_name():
     with pytest.raises(KeyframeError, match="selfie model 'portrait'"):
         SelfieConfig(model="portrait")
-
-
-def test_agreement_is_iou_of_the_thresholded_probability():
-    prob = np.array([[0.2, 0.6], [0.9, 0.4]], np.float32)
-    mask = np.array([[False, True], [False, False]])
-    assert agreement(prob, mask) == 0.5
-    assert agreement(np.zeros((2, 2), np.float32), np.zeros((2, 2), bool)) == 1.0
 
 
 def test_selfie_finds_a_walking_woman():

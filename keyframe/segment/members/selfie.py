@@ -22,6 +22,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
+from keyframe.metrics import jaccard
 from keyframe.segment.base import Member, register_member
 
 log = logging.getLogger(__name__)
@@ -48,22 +49,6 @@ class SelfieConfig:
     def __post_init__(self):
         if self.model not in MODELS:
             raise KeyframeError(f"unknown selfie model {self.model!r}; choose one of {', '.join(MODELS)}")
-
-
-def agreement(prob: np.ndarray, mask: np.ndarray) -> float:
-    """IoU of ``prob > 0.5`` with the boolean ``mask`` (1.0 when both are empty).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> prob = np.zeros((4, 4), np.float32); prob[:2] = 0.9
-    >>> mask = np.zeros((4, 4), bool); mask[:1] = True
-    >>> agreement(prob, mask)
-    0.5
-    """
-    pred = prob > 0.5
-    union = np.count_nonzero(pred | mask)
-    return 1.0 if union == 0 else np.count_nonzero(pred & mask) / union
 
 
 @register_member
@@ -96,7 +81,7 @@ class SelfieMember(Member):
         return self._segmenter
 
     def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "SelfieMember":
-        scores = [agreement(self.predict_frame(i, source.read(i)), mask) for i, mask in sorted(keyframes.items())]
+        scores = [jaccard(self.predict_frame(i, source.read(i)) > 0.5, mask) for i, mask in sorted(keyframes.items())]
         self.agreement = float(np.mean(scores))
         if self.agreement < 0.3:
             log.warning("selfie: the given masks barely match what MediaPipe takes for people (IoU %.2f)", self.agreement)

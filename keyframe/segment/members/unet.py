@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 ENCODERS = ("efficientnet", "plain")
 # Work sizes (longer side) when ``max_side`` is left to the member. With one
 # annotated frame the UNet trains once, and 512 px gave +0.025 J&F over 448 on
-# DAVIS (one mask, 0.82 s per frame for the whole run); with several it trains
+# DAVIS (one mask, 0.88 s per frame for the whole run); with several it trains
 # twice (held-out split, then every mask) and 512 px would cost 1.04 instead of
 # 0.91 s per frame on bear.
 ONE_MASK_SIDE, SEVERAL_MASKS_SIDE = 512, 448
