@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, fail
+from keyframe.native import stderr_silenced
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -292,8 +293,11 @@ class FeatureExtractor:
             height, width = rgb.shape[:2]
             if self._pose is None:
                 # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
-                self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
-            result = self._pose.process(np.ascontiguousarray(rgb))
+                with stderr_silenced():  # TFLite's start-up lines, printed while the graph starts and first runs
+                    self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+                    result = self._pose.process(np.ascontiguousarray(rgb))
+            else:
+                result = self._pose.process(np.ascontiguousarray(rgb))
             if result.pose_landmarks is not None:
                 points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
                 # x, y are fractions of the width and height, z is on the scale of x: all to pixels.

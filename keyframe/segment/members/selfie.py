@@ -23,6 +23,7 @@ import numpy as np
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
 from keyframe.metrics import jaccard
+from keyframe.native import stderr_silenced
 from keyframe.segment.base import Member, register_member
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,14 @@ class SelfieMember(Member):
         self._segmenter = None
         self.agreement: float | None = None
 
-    def _model(self):
-        if self._segmenter is None:
-            import mediapipe as mp
+    def _segment(self, rgb: np.ndarray):
+        if self._segmenter is not None:
+            return self._segmenter.process(rgb)
+        import mediapipe as mp
 
+        with stderr_silenced():  # TFLite's start-up lines, printed while the graph starts and first runs
             self._segmenter = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=MODELS[self.config.model])
-        return self._segmenter
+            return self._segmenter.process(rgb)
 
     def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "SelfieMember":
         scores = [jaccard(self.predict_frame(i, source.read(i)) > 0.5, mask) for i, mask in sorted(keyframes.items())]
@@ -89,7 +92,7 @@ class SelfieMember(Member):
         return self
 
     def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
-        result = self._model().process(np.ascontiguousarray(rgb))
+        result = self._segment(np.ascontiguousarray(rgb))
         if result.segmentation_mask is None:
             return np.zeros(rgb.shape[:2], np.float32)
         return np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
