@@ -357,11 +357,9 @@ class UNetMember(Member):
         self.config = config or UNetConfig()
         self.net: nn.Module | None = None
 
-    def fit(
-        self, source: FrameSource, keyframes: dict[int, np.ndarray], start: nn.Module | None = None, side: int | None = None
-    ) -> "UNetMember":
+    def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray], start: nn.Module | None = None) -> "UNetMember":
         config = self.config
-        self.size = work_size(*source.size, side or config.side_for(len(keyframes)))
+        self.size = work_size(*source.size, config.side_for(len(keyframes)))
         order = sorted(keyframes)
         images = torch.stack([to_tensor(source.read(i), self.size) for i in order])
         masks = torch.stack([mask_tensor(keyframes[i], self.size) for i in order])
@@ -394,9 +392,9 @@ class UNetMember(Member):
             and earlier.config == self.config
             and self.config.encoder != "plain"
             and self.config.warm_steps > 0
+            and earlier.size == work_size(*source.size, self.config.side_for(len(keyframes)))
         )
-        # The network continues at the size it was trained at (an automatic size may differ with more frames).
-        return self.fit(source, keyframes, start=earlier.net, side=max(earlier.size)) if same else self.fit(source, keyframes)
+        return self.fit(source, keyframes, start=earlier.net if same else None)
 
     @torch.inference_mode()
     def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
