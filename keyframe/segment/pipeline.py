@@ -179,7 +179,7 @@ def for_annotated(config: SegmentConfig, annotated: int) -> SegmentConfig:
     """
     options = dict(config.member_options)
     for name in config.methods:
-        settings = options.get(name, getattr(MEMBERS[name](), "config", None))
+        settings = getattr(make_member(name, config), "config", None)
         if hasattr(settings, "for_annotated"):
             options[name] = settings.for_annotated(annotated)
     return replace(config, member_options=options)
