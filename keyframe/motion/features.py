@@ -291,13 +291,14 @@ class FeatureExtractor:
         out = np.full((len(frames), POSE_POINTS, 3), np.nan, np.float32)
         for index, rgb in enumerate(frames):
             height, width = rgb.shape[:2]
+            rgb = np.ascontiguousarray(rgb)
             if self._pose is None:
                 # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
                 with stderr_silenced():  # TFLite's start-up lines, printed while the graph starts and first runs
                     self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
-                    result = self._pose.process(np.ascontiguousarray(rgb))
+                    result = self._pose.process(rgb)
             else:
-                result = self._pose.process(np.ascontiguousarray(rgb))
+                result = self._pose.process(rgb)
             if result.pose_landmarks is not None:
                 points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
                 # x, y are fractions of the width and height, z is on the scale of x: all to pixels.
