@@ -2,7 +2,9 @@
 
 A window's score is a pure function of the model and the frames it covers
 (plus the crop region, found once per video), so :func:`score_range` can score
-any stretch of windows independently, e.g. on several machines.
+any stretch of windows independently, e.g. on several machines. A model
+learned with negatives scores windows relative to its cohort of negative-clip
+predictors (:mod:`keyframe.motion.cohort`).
 
 * frame score: the mean score of the windows that contain the frame;
 * clip score: the best mean window score over any ``span_seconds`` stretch
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keyframe.errors import fail
+from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import FeatureExtractor, Region, as_source
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import match, window_errors
@@ -105,9 +108,18 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
 
 def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
     """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
-    x, y = make_windows(features, model.window.length)
-    errors = window_errors(model.predictor(), x, y, image_shape=model.image_shape)
-    return match(errors, model.ref_mse, model.ref_dssim, model.ref_still, model.motion_weight)
+    return scores_of_windows(model, *make_windows(features, model.window.length))
+
+
+def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Scores of windows ``x`` with next frames ``y``: the model's own, or relative to its cohort if it has one."""
+    own = match(window_errors(model.predictor(), x, y, image_shape=model.image_shape),
+                model.ref_mse, model.ref_dssim, model.ref_still, model.motion_weight)
+    if not model.cohort:
+        return own
+    others = [match(window_errors(member.predictor(model.dim, model.net), x, y, image_shape=model.image_shape),
+                    member.ref_mse, member.ref_dssim, member.ref_still, model.motion_weight) for member in model.cohort]
+    return relative_scores(own, (model.impostor_mean, model.impostor_spread), others, [m.stats for m in model.cohort])
 
 
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:

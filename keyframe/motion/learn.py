@@ -3,7 +3,9 @@
 A fifth of each clip's windows, in a few blocks spread over it, is held out (half a
 window of frames around each block is not trained on); training stops early on those
 windows' loss, and their scores calibrate the decision threshold, together
-with the windows of negative clips (other movements) when some are given.
+with the held-out windows of negative clips (other movements) when some are
+given. Each negative clip also gets a predictor of its own, the cohort that
+the movement's scores are then measured against (:mod:`keyframe.motion.cohort`).
 ``trials > 1`` searches the hyper-parameters with Optuna (TPE, seeded; the
 defaults are the first trial).
 
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
+from keyframe.motion.cohort import CohortMember, impostor_stats
+from keyframe.motion.detect import scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
 from keyframe.motion.predictor import MOTION_WEIGHT, NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
@@ -66,16 +70,41 @@ class LearnConfig:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
 
-@dataclass
-class _Data:
-    """Windows prepared for training and calibration."""
+Windows = tuple[np.ndarray, np.ndarray]  # inputs and next frames, (M, L, D) each
 
-    train: tuple[np.ndarray, np.ndarray]
-    val: tuple[np.ndarray, np.ndarray]
-    plain_train: tuple[np.ndarray, np.ndarray]
-    negatives: tuple[np.ndarray, np.ndarray] | None
+
+def _stack(parts: list[Windows]) -> Windows:
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+@dataclass
+class _Clip:
+    """One clip's windows: training (at every speed), held out, plain training, and all of them."""
+
+    path: str
+    train: Windows
+    val: Windows
+    plain_train: Windows
+    every: Windows
     normalise_on: np.ndarray
     frames: int
+
+
+@dataclass
+class _Data:
+    """Windows prepared for training and calibration: the movement's clips and the negative ones."""
+
+    positives: list[_Clip]
+    negatives: list[_Clip]
+
+    def __post_init__(self):
+        self.train = _stack([c.train for c in self.positives])
+        self.val = _stack([c.val for c in self.positives])
+        self.plain_train = _stack([c.plain_train for c in self.positives])
+        self.every = _stack([c.every for c in self.positives])
+        self.normalise_on = np.concatenate([c.normalise_on for c in self.positives])
+        self.frames = sum(c.frames for c in self.positives)
+        self.negative_windows = _stack([c.every for c in self.negatives]) if self.negatives else None
 
 
 def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> tuple[list, list, list, np.ndarray]:
@@ -125,50 +154,34 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Data:
+def _prepare_clip(clip, name: str, what: str, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Clip:
+    """Features of one clip and its windows, split into training and held-out ones."""
     length = config.window.length
-    train_parts, val_parts, plain_parts, normalise, frames = [], [], [], [], 0
-    for number, clip in enumerate(clips):
-        source = as_source(clip)
-        path = getattr(source, "path", f"clip {number + 1}")
-        if len(source) == 0:
-            raise fail(path, "has no frames")
-        check_length(len(source), length, path)
-        features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, f"features {number + 1}/{len(clips)}")).features
-        frames += len(features)
-        warped, val, plain, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
-        train_parts += warped
-        val_parts.append(val)
-        plain_parts += plain
-        normalise.append(train_frames)
-    negative_parts = []
-    for number, clip in enumerate(negatives):
-        source = as_source(clip)
-        path = getattr(source, "path", f"negative {number + 1}")
-        check_length(len(source), length, path)
-        features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, f"negatives {number + 1}/{len(negatives)}")).features
-        negative_parts.append(make_windows(features, length))
+    source = as_source(clip)
+    path = str(getattr(source, "path", name))
+    if len(source) == 0:
+        raise fail(path, "has no frames")
+    check_length(len(source), length, path)
+    features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, what)).features
+    warped, val, plain, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
+    return _Clip(path, _stack(warped), val, _stack(plain), make_windows(features, length), train_frames, len(features))
 
-    def stack(parts):
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
-    return _Data(
-        train=stack(train_parts),
-        val=stack(val_parts),
-        plain_train=stack(plain_parts),
-        negatives=stack(negative_parts) if negative_parts else None,
-        normalise_on=np.concatenate(normalise),
-        frames=frames,
-    )
+def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Data:
+    positives = [_prepare_clip(clip, f"clip {n + 1}", f"features {n + 1}/{len(clips)}", config, extractor, progress)
+                 for n, clip in enumerate(clips)]
+    others = [_prepare_clip(clip, f"negative {n + 1}", f"negatives {n + 1}/{len(negatives)}", config, extractor, progress)
+              for n, clip in enumerate(negatives)]
+    return _Data(positives, others)
 
 
 def _scores(net, windows, image_shape, ref_mse, ref_dssim, ref_still) -> np.ndarray:
     return match(window_errors(net, *windows, image_shape=image_shape), ref_mse, ref_dssim, ref_still)
 
 
-def _reference(net, data: _Data, image_shape) -> tuple[float, float, float]:
+def _reference(net, held_out: Windows, image_shape) -> tuple[float, float, float]:
     """Median errors on the held-out windows: the model's MSE and SSIM ones (a score of 0) and persistence's."""
-    errors = window_errors(net, *data.val, image_shape=image_shape)
+    errors = window_errors(net, *held_out, image_shape=image_shape)
     ref_mse = float(np.median(errors.model_mse))
     ref_dssim = float(np.median(errors.model_dssim)) if errors.model_dssim is not None else 0.0
     ref_still = float(np.median(errors.still_mse))
@@ -221,7 +234,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    has_negatives = data.negatives is not None
+    has_negatives = data.negative_windows is not None
     base = config.net
 
     def objective(trial: "optuna.Trial") -> float:
@@ -240,8 +253,9 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
         result = _train(data, net_config, image_shape, progress, f"trial {trial.number + 1}/{config.trials}")
         if not has_negatives:
             return result.val_loss
-        ref = _reference(result.net, data, image_shape)
-        return separation(_scores(result.net, data.val, image_shape, *ref), _scores(result.net, data.negatives, image_shape, *ref))
+        ref = _reference(result.net, data.val, image_shape)
+        return separation(_scores(result.net, data.val, image_shape, *ref),
+                          _scores(result.net, data.negative_windows, image_shape, *ref))
 
     sampler = optuna.samplers.TPESampler(seed=base.seed)
     study = optuna.create_study(direction="maximize" if has_negatives else "minimize", sampler=sampler)
@@ -257,6 +271,29 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
     return with_params(base, study.best_params), summary
 
 
+def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape, progress) -> tuple[list[CohortMember], tuple[float, float]]:
+    """One predictor per negative clip, and every model's impostor statistics (see :mod:`keyframe.motion.cohort`).
+
+    A model's impostors are the clips it was not trained on: for the movement's
+    model every negative clip, for a negative's model the movement's clips and
+    the other negatives.
+    """
+    if not data.negatives:
+        return [], (0.0, 1.0)
+    own_stats = impostor_stats(np.concatenate([_scores(net, clip.every, image_shape, *refs) for clip in data.negatives]))
+    cohort = []
+    for number, clip in enumerate(data.negatives):
+        trained = train_predictor(clip.train, clip.val, clip.normalise_on, net_config, image_shape, progress=progress,
+                                  note=f"negative {number + 1}/{len(data.negatives)}")
+        member_refs = _reference(trained.net, clip.val, image_shape)
+        impostors = [data.every] + [other.every for other in data.negatives if other is not clip]
+        mean, spread = impostor_stats(np.concatenate([_scores(trained.net, w, image_shape, *member_refs) for w in impostors]))
+        state = {k: v.detach().clone() for k, v in trained.net.state_dict().items()}
+        cohort.append(CohortMember(state, *member_refs, mean, spread, source=clip.path, _predictor=trained.net))
+        log.info("cohort model of %s: %d epochs, impostor scores %.3g +- %.3g", clip.path, trained.epochs, mean, spread)
+    return cohort, own_stats
+
+
 def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, progress=None) -> MovementModel:
     """Learn a movement from ``clips`` (paths to videos or frame folders, frame sources, or uint8 arrays).
 
@@ -264,7 +301,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     ----------
     clips : one or more clips of the movement.
     config : features, window, network and search settings.
-    negatives : optional clips of *other* movements, used to calibrate the threshold (and as the search objective).
+    negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
+        predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
+        search objective). Learning takes about one extra model's time per negative clip.
     out : if given, the model is also saved there (atomically).
     progress : ``progress(done, total, note)`` callable.
 
@@ -287,10 +326,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     if config.trials > 1:
         net_config, search = _search(data, config, image_shape, progress)
     result = _train(data, net_config, image_shape, progress, "training")
-    ref_mse, ref_dssim, ref_still = _reference(result.net, data, image_shape)
-    positive = _scores(result.net, data.val, image_shape, ref_mse, ref_dssim, ref_still)
-    negative = _scores(result.net, data.negatives, image_shape, ref_mse, ref_dssim, ref_still) if data.negatives is not None else None
-    threshold, calibration = calibrate(positive, negative)
+    ref_mse, ref_dssim, ref_still = _reference(result.net, data.val, image_shape)
+    cohort, (impostor_mean, impostor_spread) = _learn_cohort(data, result.net, (ref_mse, ref_dssim, ref_still), net_config,
+                                                             image_shape, progress)
     model = MovementModel(
         features=config.features,
         window=config.window,
@@ -302,8 +340,10 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         ref_dssim=ref_dssim,
         ref_still=ref_still,
         motion_weight=MOTION_WEIGHT,
-        threshold=threshold,
-        calibration=calibration,
+        threshold=math.nan,
+        cohort=cohort,
+        impostor_mean=impostor_mean,
+        impostor_spread=impostor_spread,
         info={
             "clips": [str(getattr(c, "path", c)) if not isinstance(c, np.ndarray) else "<frames>" for c in clips],
             "negatives": len(negatives),
@@ -317,6 +357,12 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         },
     )
     model._predictor = result.net
+    # Every window is scored as detect will score it: relative to the cohort when there is one. The negatives'
+    # windows come from the stretches their own cohort model held out, so none of them was trained on.
+    positive = scores_of_windows(model, *data.val)
+    negative = np.concatenate([scores_of_windows(model, *clip.val) for clip in data.negatives]) if data.negatives else None
+    model.threshold, model.calibration = calibrate(positive, negative)
+    model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         model.save(out)
     return model

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 
 from keyframe.errors import fail
+from keyframe.motion.cohort import CohortMember
 from keyframe.motion.features import FeatureConfig
 from keyframe.motion.predictor import NetConfig, Predictor
 from keyframe.motion.windows import WindowConfig
@@ -31,7 +32,9 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 3
+VERSION = 4
+# Version 3 files (before cohorts) read as models without one.
+READABLE_VERSIONS = (3, VERSION)
 
 
 @dataclass
@@ -47,6 +50,9 @@ class MovementModel:
     threshold : scores at or above it count as the movement.
     ref_still, motion_weight : persistence's median error on the held-out windows and the weight of the
         penalty on windows that move more or less than that (see :func:`keyframe.motion.predictor.match`).
+    cohort : predictors of the negative clips it was learned with; when there are some, window
+        scores are relative to them (see :mod:`keyframe.motion.cohort`).
+    impostor_mean, impostor_spread : this model's raw scores' mean and spread on the negative clips.
     calibration : how the threshold was chosen (method, score statistics).
     info : what it was learned from, and how long it took.
     """
@@ -62,6 +68,9 @@ class MovementModel:
     threshold: float
     ref_still: float = 0.0
     motion_weight: float = 0.0
+    cohort: list[CohortMember] = field(default_factory=list)
+    impostor_mean: float = 0.0
+    impostor_spread: float = 1.0
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     _predictor: Predictor | None = field(default=None, repr=False, compare=False)
@@ -89,6 +98,8 @@ class MovementModel:
             "threshold": float(self.threshold),
             "ref_still": float(self.ref_still),
             "motion_weight": float(self.motion_weight),
+            "cohort": [member.to_dict() for member in self.cohort],
+            "impostor": [float(self.impostor_mean), float(self.impostor_spread)],
             "calibration": self.calibration,
             "info": self.info,
         }
@@ -121,8 +132,9 @@ def load_model(path: str | os.PathLike) -> MovementModel:
         raise fail(path, f"not a readable movement model (damaged or another kind of file: {type(error).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise fail(path, "not a keyframe movement model")
-    if data.get("version") != VERSION:
-        raise fail(path, f"movement model format version {data.get('version')!r}; this keyframe reads version {VERSION}: learn it again")
+    if data.get("version") not in READABLE_VERSIONS:
+        raise fail(path, f"movement model format version {data.get('version')!r}; this keyframe reads versions "
+                         f"{', '.join(map(str, READABLE_VERSIONS))}: learn it again")
     try:
         model = MovementModel(
             features=FeatureConfig(**data["features"]),
@@ -136,10 +148,15 @@ def load_model(path: str | os.PathLike) -> MovementModel:
             threshold=float(data["threshold"]),
             ref_still=float(data["ref_still"]),
             motion_weight=float(data["motion_weight"]),
+            cohort=[CohortMember.from_dict(member) for member in data.get("cohort", [])],
+            impostor_mean=float(data.get("impostor", [0.0, 1.0])[0]),
+            impostor_spread=float(data.get("impostor", [0.0, 1.0])[1]),
             calibration=data.get("calibration", {}),
             info=data.get("info", {}),
         )
         model.predictor()
+        for member in model.cohort:
+            member.predictor(model.dim, model.net)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise fail(path, f"damaged movement model ({type(error).__name__}: {str(error).splitlines()[0][:120]})") from None
     return model

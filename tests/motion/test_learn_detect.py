@@ -8,6 +8,7 @@ import torch
 
 from keyframe.errors import KeyframeError
 from keyframe.motion import calibrate, detect, frame_scores, intervals, learn, load_model
+from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
 from keyframe.motion.detect import clip_score
 from keyframe.motion.learn import _split
 from keyframe.motion.model import VERSION
@@ -82,8 +83,48 @@ def test_negatives_and_search(wave_clip):
     squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
     config = replace(FAST, trials=2, search_epochs=3, net=replace(FAST.net, epochs=3, min_epochs=1))
     model = learn([wave_clip[:50]], config, negatives=[squat])
-    assert model.calibration["negative_windows"] == len(squat) - 9
+    # The threshold sees only the negative's held-out windows: its own cohort model trained on the rest.
+    assert 0 < model.calibration["negative_windows"] < len(squat) - 9
+    assert len(model.cohort) == 1
     assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
+
+
+@pytest.fixture(scope="module")
+def cohort_model(wave_clip, tmp_path_factory):
+    negatives = [make_sample(name, frames=70, size=(96, 96), seed=100).frames for name in ("squat", "jumping_jack", "march")]
+    path = tmp_path_factory.mktemp("cohort") / "wave.kfm"
+    return learn([wave_clip], FAST, negatives=negatives, out=path), path
+
+
+def test_cohort_scores_rank_the_movement_first_on_a_new_performer(cohort_model):
+    model, path = cohort_model
+    assert len(model.cohort) == 3 and all(member.spread > 0 for member in model.cohort)
+    # Another seed: another figure, background and timing than any clip learned from.
+    scores = {name: detect(model, make_sample(name, frames=60, size=(96, 96), seed=7).frames).score
+              for name in ("wave", "squat", "jumping_jack", "march")}
+    assert max(scores, key=scores.get) == "wave", scores
+    assert model.calibration["balanced_accuracy"] == 1.0
+    # The cohort travels with the file: the same scores after loading.
+    clip = make_sample("squat", frames=30, size=(96, 96), seed=7).frames
+    np.testing.assert_allclose(detect(load_model(path), clip).frame_scores, detect(model, clip).frame_scores, rtol=1e-5, atol=1e-6)
+
+
+def test_relative_scores_are_z_scores_against_the_best_cohort_model():
+    own = np.array([1.0, 1.0])
+    others = [np.array([0.0, 3.0]), np.array([1.0, 0.0])]
+    scores = relative_scores(own, (0.0, 1.0), others, [(0.0, 1.0), (0.0, 2.0)])
+    # Window 1: cohort z-scores 0 and 0.5; window 2: 3 and 0.
+    np.testing.assert_allclose(scores, [0.5, -2.0])
+    assert impostor_stats(np.zeros(5)) == (0.0, MIN_SPREAD)
+
+
+def test_model_files_from_before_cohorts_still_load(wave_model, tmp_path):
+    _, path = wave_model
+    archive = torch.load(path, weights_only=True)
+    old = {k: v for k, v in archive.items() if k not in ("cohort", "impostor")}
+    torch.save({**old, "version": 3}, tmp_path / "v3.kfm")
+    model = load_model(tmp_path / "v3.kfm")
+    assert model.cohort == [] and model.threshold == pytest.approx(archive["threshold"])
 
 
 def test_short_and_empty_clips_are_refused(wave_clip, wave_model):
