@@ -70,7 +70,8 @@ LIMITS = """What limits the default level: PNG's deflate, not decoding. On mmact
 decode and 0.15 ms to convert, but about 0.85 ms to filter and deflate with ISA-L, the fastest deflate we
 could measure here; the plain loop uses one core, extraction keeps both busy (about 3.2 ms of CPU per frame,
 since decoding and compressing on the same cores also slow each other down), so on 2 cores it lands at
-0.7-0.8x of the plain loop. Measured per mmaction2 frame and not adopted: fpng 0.70 ms (files 13% larger),
+0.68-0.86x of the plain loop, varying from run to run on this shared machine (five runs over two days; the
+two are timed in turns so that a slow spell hits both). Measured per mmaction2 frame and not adopted: fpng 0.70 ms (files 13% larger),
 libdeflate level 1 1.9 ms, OpenCV 5's libpng with a fixed filter and any zlib strategy 3.8-6.5 ms, imagecodecs'
 png/spng 8-10 ms, ISA-L level 0 0.74 ms (files 19% larger); pinning the decoder to one core and the writer to
 the other gave 0.64-0.79x. Level 0 (stored, no deflate) keeps up with decoding on the small clip; a noisy

@@ -221,7 +221,9 @@ def movement_learn(
     clips: Annotated[list[Path], typer.Argument(help="Videos or frame folders of the movement.")],
     model_out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (e.g. wave.kfm).")],
     features: Annotated[str, typer.Option(help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe).")] = "pixels",
-    negatives: Annotated[Optional[list[Path]], typer.Option(help="A clip of another movement; repeat for more.")] = None,
+    negatives: Annotated[Optional[list[Path]], typer.Option(
+        help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
+             "relative to them (learning takes about one model's time more per clip).")] = None,
     trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults.")] = 1,
     window: Annotated[int, typer.Option(help="Frames per window.")] = 9,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
@@ -239,7 +241,8 @@ def movement_learn(
     with progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
-    out.print(f"learned from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs); "
+    cohort = f"; scores relative to {len(model.cohort)} negative clips' models" if model.cohort else ""
+    out.print(f"learned from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 
 
