@@ -241,7 +241,8 @@ def movement_learn(
     with progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
-    cohort = f"; scores relative to {len(model.cohort)} negative clips' models" if model.cohort else ""
+    count = len(model.cohort)
+    cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""
     out.print(f"learned from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

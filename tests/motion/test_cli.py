@@ -25,7 +25,8 @@ def test_learn_then_detect(tmp_path):
     model = tmp_path / "wave.kfm"
     learned = run_cli("movement", "learn", clip / "frames", "-o", model, "--negatives", squat)
     assert learned.returncode == 0, learned.stderr
-    assert "threshold" in learned.stdout and model.is_file()
+    assert "threshold" in learned.stdout and "relative to 1 model of the negatives" in " ".join(learned.stdout.split())
+    assert model.is_file()
 
     report, plot = tmp_path / "out.json", tmp_path / "out.png"
     found = run_cli("movement", "detect", model, clip / "video.mp4", "--json", report, "--plot", plot)
