@@ -138,29 +138,42 @@ def roc_auc(scores: list[float], labels: list[bool]) -> float:
 
 
 class PoolScorer:
-    """``detect`` on the pool; ``pose`` features of a clip are extracted once and scored against every target.
+    """``detect`` on the pool; features other than ``pixels`` are extracted once per clip and scored against every target.
 
-    The extraction time of a clip still counts towards the detection time of every target it is scored for.
+    ``features`` is a kind or kinds joined by ``+``. The extraction time of a clip still counts towards the
+    detection time of every target it is scored for. ``cache`` may be shared between scorers.
     """
 
-    def __init__(self, features: str):
-        self.extractor = FeatureExtractor(FeatureConfig(features)) if features == "pose" else None
-        self.cache: dict[Path, tuple] = {}
+    def __init__(self, features: str, cache: dict | None = None):
+        kinds = features.split("+")
+        self.extractors = [FeatureExtractor(FeatureConfig(kind)) for kind in kinds] if kinds != ["pixels"] else []
+        self.cache = {} if cache is None else cache
 
     def __call__(self, model, video: Path):
-        if self.extractor is None:
+        if not self.extractors:
             return detect(model, video, DetectConfig())
-        if video not in self.cache:
-            started = time.perf_counter()
-            source = open_frames(video)
-            self.cache[video] = (self.extractor.extract(source), source.fps, time.perf_counter() - started)
-        extracted, fps, seconds = self.cache[video]
-        result = detect_features(model, extracted, fps, path=str(video))
+        extractions, seconds = [], 0.0
+        for extractor in self.extractors:
+            key = (extractor.config, video)
+            if key not in self.cache:
+                started = time.perf_counter()
+                self.cache[key] = (extractor.extract(open_frames(video)), time.perf_counter() - started)
+            extracted, spent = self.cache[key]
+            extractions.append(extracted)
+            seconds += spent
+        fps = open_frames(video).fps
+        result = detect_features(model, extractions if len(extractions) > 1 else extractions[0], fps, path=str(video))
         result.seconds += seconds
         return result
 
 
-def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False) -> tuple[list[list], dict]:
+def learn_config(features: str) -> LearnConfig:
+    """Default settings for ``features``, a kind or kinds joined by ``+`` (the first one leads)."""
+    first, *partners = features.split("+")
+    return LearnConfig(features=FeatureConfig(first), partners=tuple(FeatureConfig(kind) for kind in partners))
+
+
+def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False, cache: dict | None = None) -> tuple[list[list], dict]:
     """Learn every target and score the pool; rows for the table and the totals.
 
     With ``negatives`` each target also learns from the training takes of the other movements as
@@ -168,13 +181,13 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False)
     """
     rows, aucs, dtw_aucs, correct, total, speeds = [], [], [], 0, 0, []
     label = f"{features}, negatives" if negatives else features
-    size = POSE_SIZE if features == "pose" else SIZE
-    score = PoolScorer(features)
+    size = POSE_SIZE if "pose" in features.split("+") else SIZE
+    score = PoolScorer(features, cache)
     for target in TARGETS:
         train = training_take(all_takes, target)
         started = time.perf_counter()
         others = [training_take(all_takes, m) for m in sorted(all_takes) if m != target] if negatives else []
-        model = learn([rendered(train, 0.0, size)], LearnConfig(features=FeatureConfig(features)),
+        model = learn([rendered(train, 0.0, size)], learn_config(features),
                       negatives=[rendered(other, 0.0, size) for other in others])
         learn_s = time.perf_counter() - started
         train_grey = grey_small(rendered(train, 0.0))
@@ -246,12 +259,14 @@ def main(log=print) -> None:
         rendered(training_take(all_takes, movement), 0.0)
     rows, pixels = evaluate("pixels", all_takes, pool, log)
     negative_rows, pixels_neg = evaluate("pixels", all_takes, pool, log, negatives=True)
-    pose = pose_neg = None
+    pose = pose_neg = fused = None
     if importlib.util.find_spec("mediapipe") is not None:
-        pose_rows, pose = evaluate("pose", all_takes, pool, log)
+        cache: dict = {}
+        pose_rows, pose = evaluate("pose", all_takes, pool, log, cache=cache)
         rows += pose_rows
-        pose_negative_rows, pose_neg = evaluate("pose", all_takes, pool, log, negatives=True)
-        negative_rows += pose_negative_rows
+        pose_negative_rows, pose_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache)
+        fused_rows, fused = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache)
+        negative_rows += pose_negative_rows + fused_rows
     cnn = cnn_speed(all_takes, pool, log)
     ex = exercise(log)
     table = markdown_table(
@@ -268,7 +283,8 @@ def main(log=print) -> None:
                 f"detect {totals['fps']:.0f} frames/s")
 
     negative_targets = "; ".join(targets_line(f"{kind}, negatives", totals)
-                                 for kind, totals in (("pixels", pixels_neg), ("pose", pose_neg)) if totals)
+                                 for kind, totals in (("pixels", pixels_neg), ("pose", pose_neg), ("pixels+pose", fused))
+                                 if totals)
     result = ex["result"]
     if pose is None:
         pose_text = "`pose` rows: skipped, mediapipe is not installed here."

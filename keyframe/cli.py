@@ -220,7 +220,9 @@ app.add_typer(movement_app, name="movement")
 def movement_learn(
     clips: Annotated[list[Path], typer.Argument(help="Videos or frame folders of the movement.")],
     model_out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (e.g. wave.kfm).")],
-    features: Annotated[str, typer.Option(help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe).")] = "pixels",
+    features: Annotated[str, typer.Option(
+        help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe); join kinds with + (pixels+pose) to learn "
+             "a model of each and average their scores.")] = "pixels",
     negatives: Annotated[Optional[list[Path]], typer.Option(
         help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
              "relative to them (learning takes about one model's time more per clip).")] = None,
@@ -236,14 +238,15 @@ def movement_learn(
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
-    config = LearnConfig(features=FeatureConfig(features), window=WindowConfig(window), net=replace(NetConfig(), seed=seed),
-                         trials=trials)
+    first, *partners = features.split("+")
+    config = LearnConfig(features=FeatureConfig(first), partners=tuple(FeatureConfig(kind) for kind in partners),
+                         window=WindowConfig(window), net=replace(NetConfig(), seed=seed), trials=trials)
     with progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
     count = len(model.cohort)
     cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""
-    out.print(f"learned from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
+    out.print(f"learned {info.get('features', model.features.kind)} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 
 

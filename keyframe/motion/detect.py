@@ -122,6 +122,13 @@ def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.
     return relative_scores(own, (model.impostor_mean, model.impostor_spread), others, [m.stats for m in model.cohort])
 
 
+def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
+    """Window scores of every part of ``model`` (:meth:`MovementModel.parts`) as one: their weighted mean."""
+    if not model.partners:
+        return scores[0]
+    return sum(weight * part for weight, part in zip(model.weights, scores))
+
+
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:
     """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``).
 
@@ -206,17 +213,17 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         raise fail(path, "has no frames")
     length = model.window.length
     check_length(len(source), length, path)
-    extractor = _extractor(model)
+    parts = model.parts()
     report(progress, 0, None, "finding the moving region")
-    region = extractor.region_for(source)
+    regions = [_extractor(part).region_for(source) for part in parts]
     total = window_count(len(source), length)
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        scores.append(score_range(model, source, first, last, region))
+        scores.append(fuse(model, [score_range(part, source, first, last, region) for part, region in zip(parts, regions)]))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
-    return _verdict(model, np.concatenate(scores), len(source), fps, path, region, started, config)
+    return _verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], started, config)
 
 
 def detect_features(model, features, fps: float | None = None, config: DetectConfig = DetectConfig(),
@@ -227,7 +234,8 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
     clip can be extracted once (:meth:`FeatureExtractor.extract`, an
     :class:`~keyframe.motion.features.Extracted`) and scored against several
     models learned with the same settings, which saves the slow part when
-    the features are ``pose`` or ``cnn``.
+    the features are ``pose`` or ``cnn``. A model of several feature kinds
+    takes a list of extractions, one per part (:meth:`MovementModel.parts`).
 
     Examples
     --------
@@ -237,12 +245,20 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
     """
     started = time.perf_counter()
     model = model if isinstance(model, MovementModel) else load_model(model)
-    features, region = features
-    if features.ndim != 2 or features.shape[1] != model.dim:
-        raise fail(path, f"features of shape {features.shape} do not fit a model of {model.dim} values per frame")
-    check_length(len(features), model.window.length, path)
-    scores = window_scores(model, features)
-    return _verdict(model, scores, len(features), float(fps or config.default_fps), path, region, started, config)
+    parts = model.parts()
+    extractions = list(features) if isinstance(features, list) else [features]
+    if len(extractions) != len(parts):
+        raise fail(path, f"{len(extractions)} feature extractions for a model of {len(parts)} feature kinds "
+                         f"({'+'.join(part.features.kind for part in parts)})")
+    for part, (array, _) in zip(parts, extractions):
+        if array.ndim != 2 or array.shape[1] != part.dim:
+            raise fail(path, f"features of shape {array.shape} do not fit a {part.features.kind} model of {part.dim} values per frame")
+    frames = len(extractions[0].features)
+    if any(len(array) != frames for array, _ in extractions):
+        raise fail(path, "the feature extractions cover different numbers of frames")
+    check_length(frames, model.window.length, path)
+    scores = fuse(model, [window_scores(part, array) for part, (array, _) in zip(parts, extractions)])
+    return _verdict(model, scores, frames, float(fps or config.default_fps), path, extractions[0][1], started, config)
 
 
 def _verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region,

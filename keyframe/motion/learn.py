@@ -23,13 +23,13 @@ from __future__ import annotations
 import logging
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
 from keyframe.motion.cohort import CohortMember, impostor_stats
-from keyframe.motion.detect import scores_of_windows
+from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
 from keyframe.motion.predictor import MOTION_WEIGHT, NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
@@ -49,6 +49,8 @@ class LearnConfig:
     Attributes
     ----------
     features : feature settings (``FeatureConfig("cnn")`` for the backbone's embeddings).
+    partners : more feature kinds, each learned as a model of its own; the window scores of all kinds are
+        averaged (``(FeatureConfig("pose"),)`` with pixels: the two fail on different movements).
     window : window length and stride.
     net : predictor and training hyper-parameters (the search's starting point).
     trials : Optuna trials; 1 trains the defaults only.
@@ -57,6 +59,7 @@ class LearnConfig:
     """
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
+    partners: tuple[FeatureConfig, ...] = ()
     window: WindowConfig = field(default_factory=WindowConfig)
     net: NetConfig = field(default_factory=NetConfig)
     trials: int = 1
@@ -66,6 +69,9 @@ class LearnConfig:
     def __post_init__(self):
         if self.trials < 1:
             raise KeyframeError(f"--trials must be at least 1, got {self.trials}")
+        kinds = [self.features.kind, *(partner.kind for partner in self.partners)]
+        if len(set(kinds)) < len(kinds):
+            raise KeyframeError(f"--features lists a kind twice: {'+'.join(kinds)}")
         if not 0.05 <= self.holdout <= 0.5:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
@@ -300,7 +306,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     Parameters
     ----------
     clips : one or more clips of the movement.
-    config : features, window, network and search settings.
+    config : features, window, network and search settings; ``config.partners`` adds feature kinds whose
+        models are learned alongside and whose window scores are averaged with the first one's.
     negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
         predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
         search objective). Learning takes about one extra model's time per negative clip.
@@ -317,15 +324,43 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
+    for kind in config.partners:
+        FeatureExtractor(kind)  # a partner that cannot run here (pose without mediapipe) fails before any work
+    learned = [_learn_kind(clips, negatives, replace(config, features=kind, partners=()), progress)
+               for kind in (config.features, *config.partners)]
+    model, data = learned[0]
+    if config.partners:
+        model.partners = [part for part, _ in learned[1:]]
+        model.weights = [1.0 / len(learned)] * len(learned)
+        model.info["features"] = "+".join(part.features.kind for part in model.parts())
+    # Every window is scored as detect will score it: relative to the cohort when there is one, fused over the
+    # feature kinds when there are several. The negatives' windows come from the stretches their own cohort
+    # model held out, so none of them was trained on. All kinds split a clip's windows alike.
+    positive = fuse(model, [scores_of_windows(part, *part_data.val) for part, part_data in learned])
+    negative = None
+    if negatives:
+        negative = np.concatenate([fuse(model, [scores_of_windows(part, *part_data.negatives[n].val) for part, part_data in learned])
+                                   for n in range(len(negatives))])
+    model.threshold, model.calibration = calibrate(positive, negative)
+    model.info["seconds"] = round(time.perf_counter() - started, 2)
+    if out is not None:
+        model.save(out)
+    return model
+
+
+def _learn_kind(clips, negatives, config: LearnConfig, progress) -> tuple[MovementModel, _Data]:
+    """The model of one feature kind (threshold not yet set) and the windows it learned from."""
+    started = time.perf_counter()
     extractor = FeatureExtractor(config.features)
     image_shape = extractor.image_shape
     data = _prepare(clips, negatives, config, extractor, progress)
-    log.info("training windows: %d (with time warps), held out: %d", len(data.train[0]), len(data.val[0]))
+    log.info("%s: training windows: %d (with time warps), held out: %d", config.features.kind, len(data.train[0]),
+             len(data.val[0]))
     search = {}
     net_config = config.net
     if config.trials > 1:
         net_config, search = _search(data, config, image_shape, progress)
-    result = _train(data, net_config, image_shape, progress, "training")
+    result = _train(data, net_config, image_shape, progress, f"training ({config.features.kind})")
     ref_mse, ref_dssim, ref_still = _reference(result.net, data.val, image_shape)
     cohort, (impostor_mean, impostor_spread) = _learn_cohort(data, result.net, (ref_mse, ref_dssim, ref_still), net_config,
                                                              image_shape, progress)
@@ -357,12 +392,4 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         },
     )
     model._predictor = result.net
-    # Every window is scored as detect will score it: relative to the cohort when there is one. The negatives'
-    # windows come from the stretches their own cohort model held out, so none of them was trained on.
-    positive = scores_of_windows(model, *data.val)
-    negative = np.concatenate([scores_of_windows(model, *clip.val) for clip in data.negatives]) if data.negatives else None
-    model.threshold, model.calibration = calibrate(positive, negative)
-    model.info["seconds"] = round(time.perf_counter() - started, 2)
-    if out is not None:
-        model.save(out)
-    return model
+    return model, data

@@ -53,6 +53,8 @@ class MovementModel:
     cohort : predictors of the negative clips it was learned with; when there are some, window
         scores are relative to them (see :mod:`keyframe.motion.cohort`).
     impostor_mean, impostor_spread : this model's raw scores' mean and spread on the negative clips.
+    partners : models of other feature kinds learned on the same clips; window scores are then the
+        ``weights``-weighted mean over :meth:`parts` (and ``threshold`` applies to that mean).
     calibration : how the threshold was chosen (method, score statistics).
     info : what it was learned from, and how long it took.
     """
@@ -71,6 +73,8 @@ class MovementModel:
     cohort: list[CohortMember] = field(default_factory=list)
     impostor_mean: float = 0.0
     impostor_spread: float = 1.0
+    partners: list["MovementModel"] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
     _predictor: Predictor | None = field(default=None, repr=False, compare=False)
@@ -82,6 +86,10 @@ class MovementModel:
             net.load_state_dict(self.state)
             self._predictor = net.eval()
         return self._predictor
+
+    def parts(self) -> list["MovementModel"]:
+        """This model and its partners, in the order of ``weights``."""
+        return [self, *self.partners]
 
     def to_dict(self) -> dict:
         return {
@@ -100,6 +108,8 @@ class MovementModel:
             "motion_weight": float(self.motion_weight),
             "cohort": [member.to_dict() for member in self.cohort],
             "impostor": [float(self.impostor_mean), float(self.impostor_spread)],
+            "partners": [partner.to_dict() for partner in self.partners],
+            "weights": [float(w) for w in self.weights],
             "calibration": self.calibration,
             "info": self.info,
         }
@@ -136,27 +146,37 @@ def load_model(path: str | os.PathLike) -> MovementModel:
         raise fail(path, f"movement model format version {data.get('version')!r}; this keyframe reads versions "
                          f"{', '.join(map(str, READABLE_VERSIONS))}: learn it again")
     try:
-        model = MovementModel(
-            features=FeatureConfig(**data["features"]),
-            window=WindowConfig(**data["window"]),
-            net=NetConfig.from_dict(data["net"]),
-            dim=int(data["dim"]),
-            image_shape=tuple(data["image_shape"]) if data["image_shape"] else None,
-            state=data["state"],
-            ref_mse=float(data["ref_mse"]),
-            ref_dssim=float(data["ref_dssim"]),
-            threshold=float(data["threshold"]),
-            ref_still=float(data["ref_still"]),
-            motion_weight=float(data["motion_weight"]),
-            cohort=[CohortMember.from_dict(member) for member in data.get("cohort", [])],
-            impostor_mean=float(data.get("impostor", [0.0, 1.0])[0]),
-            impostor_spread=float(data.get("impostor", [0.0, 1.0])[1]),
-            calibration=data.get("calibration", {}),
-            info=data.get("info", {}),
-        )
-        model.predictor()
-        for member in model.cohort:
-            member.predictor(model.dim, model.net)
+        model = _from_dict(data)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise fail(path, f"damaged movement model ({type(error).__name__}: {str(error).splitlines()[0][:120]})") from None
+    return model
+
+
+def _from_dict(data: dict) -> MovementModel:
+    """A model (and its partners) from :meth:`MovementModel.to_dict`'s output, every network built to check it."""
+    model = MovementModel(
+        features=FeatureConfig(**data["features"]),
+        window=WindowConfig(**data["window"]),
+        net=NetConfig.from_dict(data["net"]),
+        dim=int(data["dim"]),
+        image_shape=tuple(data["image_shape"]) if data["image_shape"] else None,
+        state=data["state"],
+        ref_mse=float(data["ref_mse"]),
+        ref_dssim=float(data["ref_dssim"]),
+        threshold=float(data["threshold"]),
+        ref_still=float(data["ref_still"]),
+        motion_weight=float(data["motion_weight"]),
+        cohort=[CohortMember.from_dict(member) for member in data.get("cohort", [])],
+        impostor_mean=float(data.get("impostor", [0.0, 1.0])[0]),
+        impostor_spread=float(data.get("impostor", [0.0, 1.0])[1]),
+        partners=[_from_dict(partner) for partner in data.get("partners", [])],
+        weights=[float(w) for w in data.get("weights", [])],
+        calibration=data.get("calibration", {}),
+        info=data.get("info", {}),
+    )
+    if len(model.weights) != (len(model.partners) + 1 if model.partners else 0):
+        raise ValueError(f"{len(model.weights)} weights for {len(model.partners)} partners")
+    model.predictor()
+    for member in model.cohort:
+        member.predictor(model.dim, model.net)
     return model

@@ -7,9 +7,10 @@ import pytest
 import torch
 
 from keyframe.errors import KeyframeError
-from keyframe.motion import calibrate, detect, frame_scores, intervals, learn, load_model
+from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, calibrate, detect, detect_features, frame_scores,
+                             intervals, learn, load_model)
 from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
-from keyframe.motion.detect import clip_score
+from keyframe.motion.detect import clip_score, window_scores
 from keyframe.motion.learn import _split
 from keyframe.motion.model import VERSION
 from keyframe.motion.plot import plot_detection
@@ -116,6 +117,29 @@ def test_relative_scores_are_z_scores_against_the_best_cohort_model():
     # Window 1: cohort z-scores 0 and 0.5; window 2: 3 and 0.
     np.testing.assert_allclose(scores, [0.5, -2.0])
     assert impostor_stats(np.zeros(5)) == (0.0, MIN_SPREAD)
+
+
+def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path):
+    squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
+    config = replace(FAST, partners=(FeatureConfig("cnn", cnn_size=64),))
+    model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "fused.kfm")
+    pixels, cnn = model.parts()
+    assert (pixels.features.kind, cnn.features.kind) == ("pixels", "cnn") and model.weights == [0.5, 0.5]
+    assert len(pixels.cohort) == len(cnn.cohort) == 1 and model.info["features"] == "pixels+cnn"
+    clip = wave_clip[50:]
+    result = detect(model, clip)
+    # The fused window scores are the mean of each kind's own, and survive the round trip through the file.
+    extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
+    own = [window_scores(part, features) for part, (features, _) in zip(model.parts(), extracted)]
+    np.testing.assert_allclose(result.window_scores, (own[0] + own[1]) / 2, rtol=1e-5, atol=1e-5)
+    loaded = load_model(tmp_path / "fused.kfm")
+    np.testing.assert_allclose(detect(loaded, clip).window_scores, result.window_scores, rtol=1e-5, atol=1e-6)
+    # Features extracted once per kind give the same verdict; one extraction for two kinds is refused.
+    assert detect_features(model, extracted, fps=25).score == pytest.approx(result.score, abs=1e-5)
+    with pytest.raises(KeyframeError, match="1 feature extractions for a model of 2 feature kinds"):
+        detect_features(model, extracted[0], fps=25)
+    with pytest.raises(KeyframeError, match="lists a kind twice"):
+        replace(FAST, partners=(FeatureConfig("pixels"),))
 
 
 def test_model_files_from_before_cohorts_still_load(wave_model, tmp_path):

@@ -45,7 +45,7 @@ def test_detect_features_matches_detect(wave_model, wave_clip):
     direct, reused = detect(model, clip), detect_features(model, extracted, fps=25.0)
     np.testing.assert_allclose(direct.window_scores, reused.window_scores, rtol=1e-5, atol=1e-6)
     assert direct.score == pytest.approx(reused.score) and direct.intervals == reused.intervals
-    with pytest.raises(KeyframeError, match="do not fit a model"):
+    with pytest.raises(KeyframeError, match="do not fit a pixels model of 256 values"):
         detect_features(model, extracted._replace(features=extracted.features[:, :10]))
     with pytest.raises(KeyframeError, match="too short|shorter|at least"):
         detect_features(model, extracted._replace(features=extracted.features[:5]))
