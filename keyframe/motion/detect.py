@@ -4,7 +4,8 @@ A window's score is a pure function of the model and the frames it covers
 (plus the crop region, found once per video), so :func:`score_range` can score
 any stretch of windows independently, e.g. on several machines. A model
 learned with negatives scores windows relative to its cohort of negative-clip
-predictors (:mod:`keyframe.motion.cohort`).
+predictors (:mod:`keyframe.motion.cohort`); a model of several feature kinds
+averages the window scores of its parts.
 
 * frame score: the mean score of the windows that contain the frame;
 * clip score: the best mean window score over any ``span_seconds`` stretch
@@ -253,7 +254,7 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
     for part, (array, _) in zip(parts, extractions):
         if array.ndim != 2 or array.shape[1] != part.dim:
             raise fail(path, f"features of shape {array.shape} do not fit a {part.features.kind} model of {part.dim} values per frame")
-    frames = len(extractions[0].features)
+    frames = len(extractions[0][0])
     if any(len(array) != frames for array, _ in extractions):
         raise fail(path, "the feature extractions cover different numbers of frames")
     check_length(frames, model.window.length, path)

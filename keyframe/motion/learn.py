@@ -85,12 +85,11 @@ def _stack(parts: list[Windows]) -> Windows:
 
 @dataclass
 class _Clip:
-    """One clip's windows: training (at every speed), held out, plain training, and all of them."""
+    """One clip's windows: training (at every speed), held out, and all of them."""
 
     path: str
     train: Windows
     val: Windows
-    plain_train: Windows
     every: Windows
     normalise_on: np.ndarray
     frames: int
@@ -106,7 +105,6 @@ class _Data:
     def __post_init__(self):
         self.train = _stack([c.train for c in self.positives])
         self.val = _stack([c.val for c in self.positives])
-        self.plain_train = _stack([c.plain_train for c in self.positives])
         self.every = _stack([c.every for c in self.positives])
         self.normalise_on = np.concatenate([c.normalise_on for c in self.positives])
         self.frames = sum(c.frames for c in self.positives)
@@ -169,8 +167,8 @@ def _prepare_clip(clip, name: str, what: str, config: LearnConfig, extractor: Fe
         raise fail(path, "has no frames")
     check_length(len(source), length, path)
     features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, what)).features
-    warped, val, plain, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
-    return _Clip(path, _stack(warped), val, _stack(plain), make_windows(features, length), train_frames, len(features))
+    warped, val, _, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
+    return _Clip(path, _stack(warped), val, make_windows(features, length), train_frames, len(features))
 
 
 def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Data:
