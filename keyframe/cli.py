@@ -246,7 +246,8 @@ def movement_learn(
     info = model.info
     count = len(model.cohort)
     cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""
-    out.print(f"learned {info.get('features', model.features.kind)} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
+    kinds = info.get("features", model.features.kind)
+    out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 
 

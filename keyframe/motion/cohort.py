@@ -75,7 +75,8 @@ class CohortMember:
     Attributes
     ----------
     state : the predictor's weights.
-    ref_mse, ref_dssim, ref_still : median errors on its clip's held-out windows (see :func:`~keyframe.motion.predictor.match`).
+    ref_mse, ref_dssim, ref_still : median errors on its clip's held-out windows
+        (see :func:`~keyframe.motion.predictor.match`).
     mean, spread : its raw scores' mean and spread on the other clips (the movement's and the other negatives').
     source : the clip it was learned from.
     """

@@ -133,6 +133,9 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:
     """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``).
 
+    For a model of several feature kinds this scores one part; the model's scores are
+    ``fuse(model, [score_range(part, source, first, last, region_of_part) for part in model.parts()])``.
+
     Examples
     --------
     >>> scores = score_range(model, open_frames("clip.mp4"), 0, 100, region)  # doctest: +SKIP
@@ -253,7 +256,8 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
                          f"({'+'.join(part.features.kind for part in parts)})")
     for part, (array, _) in zip(parts, extractions):
         if array.ndim != 2 or array.shape[1] != part.dim:
-            raise fail(path, f"features of shape {array.shape} do not fit a {part.features.kind} model of {part.dim} values per frame")
+            raise fail(path, f"features of shape {array.shape} do not fit a {part.features.kind} model of "
+                             f"{part.dim} values per frame")
     frames = len(extractions[0][0])
     if any(len(array) != frames for array, _ in extractions):
         raise fail(path, "the feature extractions cover different numbers of frames")

@@ -275,7 +275,8 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
     return with_params(base, study.best_params), summary
 
 
-def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape, progress) -> tuple[list[CohortMember], tuple[float, float]]:
+def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
+                  progress) -> tuple[list[CohortMember], tuple[float, float]]:
     """One predictor per negative clip, and every model's impostor statistics (see :mod:`keyframe.motion.cohort`).
 
     A model's impostors are the clips it was not trained on: for the movement's
