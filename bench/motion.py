@@ -366,11 +366,12 @@ with `pixels`, `bow` (0.56: every model predicts the slow bows well, the bow mod
 fail on different targets, so `--features pixels+pose` learns a model of each (with its cohort) and
 averages their window scores. In the rows above it lifts `walk`, `run` and `raise-up-both-hands` but not the
 mean (0.86, as `pose` alone), because `bow` drops to 0.50: the clips are rendered at 256x256 for `pose`, and
-from those the `pixels` model ranks `bow` at 0.24 against 0.56 from the 128x128 renders (both find the
-moving region on frames shrunk to 128 pixels and feed 16x16 grey crops, so why the render size matters this
-much is not yet understood; with 4 positives, a few clips changing places move the AUC that far). Averaged
-with the `pixels` scores of the 128x128 renders, a side run reached a mean AUC of 0.91 (pixel weight
-0.25-0.5), so making `pixels` steady across frame sizes is the next step.
+from those the `pixels` model ranks `bow` at 0.24 against 0.56 from the 128x128 renders. It is not the
+feature pipeline's resolution: the 256x256 renders shrunk to 128x128 before learning and detecting still give
+0.20, so the pixel ranking of `bow` hangs on details of how the clips are drawn and encoded (with 4 positives,
+a few clips changing places move the AUC that far). Averaged with the `pixels` scores of the 128x128 renders,
+a side run reached a mean AUC of 0.91 (pixel weight 0.25-0.5); that is how much fusing can give when
+`pixels` holds up.
 
 ### A real video: exercise.avi
 
