@@ -335,7 +335,7 @@ take is marked down (this penalty raised the mean AUC from 0.69 to 0.75, mostly 
 negatives were still clips that any predictor draws well). Another style seen from another angle still costs
 the learned movement a factor e or more, about as much as a different movement costs, so from one take the
 ranking is only partly right and a threshold set without counter-examples (`held-out lower quartile - 1`)
-mostly says "not detected" (the rows with negatives below do better). `bye` is
+mostly says "not detected" (the rows with negatives above do better). `bye` is
 also up against `byebye`, the same gesture with both hands, and is below chance without negatives. Tried without gain on this
 bench: whole-frame crops, frame-difference, background-subtracted or edge images, a residual predictor,
 horizontal stretch augmentation, `cnn` features, normalising by the copy-last-frame error alone; with
@@ -358,11 +358,11 @@ relative to it, a likelihood ratio (0.72-0.79: `bye` rises to 0.87 but `bow` fal
 negatives setting only the threshold left the accuracy at 0.84.
 
 With negatives, as measured above: one predictor per negative clip and z-scored scores (the cohort) lift the
-mean AUC by about 0.1 with either feature and beat DTW, the accuracy still falls short. In side runs on the
+mean AUC by about 0.1 with either feature and beat DTW, but the accuracy still falls short. In side runs on the
 same clips, the raw difference to the cohort's mean or best score did worse (0.76-0.78 with `pixels`), as did
 z-scores against the cohort's spread per clip (0.81). What remains is mostly one target per feature:
 with `pixels`, `bow` (0.56: every model predicts the slow bows well, the bow model no better than the
-`bye` one); with `pose`, `bye` (0.60, the gesture changes with the style, see below). The two features
+`bye` one); with `pose`, `bye` (0.60, the gesture changes with the style, see above). The two features
 fail on different targets, so `--features pixels+pose` learns a model of each (with its cohort) and
 averages their window scores. In the rows above it lifts `walk`, `run` and `raise-up-both-hands` but not the
 mean (0.86, as `pose` alone), because `bow` drops to 0.50: the clips are rendered at 256x256 for `pose`, and
