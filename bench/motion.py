@@ -34,7 +34,7 @@ import numpy as np
 from bench.report import SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import open_frames
 from keyframe.motion import (DetectConfig, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions, detect,
-                             detect_features, learn, plot_detection, render_motion)
+                             detect_features, feature_kinds, learn, plot_detection, render_motion)
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +157,11 @@ class PoolScorer:
             key = (extractor.config, video)
             if key not in self.cache:
                 started = time.perf_counter()
-                self.cache[key] = (extractor.extract(open_frames(video)), time.perf_counter() - started)
-            extracted, spent = self.cache[key]
+                source = open_frames(video)
+                self.cache[key] = (extractor.extract(source), source.fps, time.perf_counter() - started)
+            extracted, fps, spent = self.cache[key]
             extractions.append(extracted)
             seconds += spent
-        fps = open_frames(video).fps
         result = detect_features(model, extractions if len(extractions) > 1 else extractions[0], fps, path=str(video))
         result.seconds += seconds
         return result
@@ -169,8 +169,8 @@ class PoolScorer:
 
 def learn_config(features: str) -> LearnConfig:
     """Default settings for ``features``, a kind or kinds joined by ``+`` (the first one leads)."""
-    first, *partners = features.split("+")
-    return LearnConfig(features=FeatureConfig(first), partners=tuple(FeatureConfig(kind) for kind in partners))
+    lead, partners = feature_kinds(features)
+    return LearnConfig(features=lead, partners=partners)
 
 
 def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False, cache: dict | None = None) -> tuple[list[list], dict]:

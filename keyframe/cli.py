@@ -233,14 +233,14 @@ def movement_learn(
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
 
-    from keyframe.motion import FeatureConfig, LearnConfig, NetConfig, WindowConfig, learn
+    from keyframe.motion import LearnConfig, NetConfig, WindowConfig, feature_kinds, learn
     from keyframe.progress import progress_bar
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
-    first, *partners = features.split("+")
-    config = LearnConfig(features=FeatureConfig(first), partners=tuple(FeatureConfig(kind) for kind in partners),
-                         window=WindowConfig(window), net=replace(NetConfig(), seed=seed), trials=trials)
+    lead, partners = feature_kinds(features)
+    config = LearnConfig(features=lead, partners=partners, window=WindowConfig(window), net=replace(NetConfig(), seed=seed),
+                         trials=trials)
     with progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info

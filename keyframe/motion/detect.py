@@ -37,7 +37,7 @@ from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import FeatureExtractor, Region, as_source
 from keyframe.motion.model import MovementModel, load_model
-from keyframe.motion.predictor import match, window_errors
+from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
 from keyframe.progress import report
 
@@ -114,12 +114,12 @@ def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
 
 def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Scores of windows ``x`` with next frames ``y``: the model's own, or relative to its cohort if it has one."""
-    own = match(window_errors(model.predictor(), x, y, image_shape=model.image_shape),
-                model.ref_mse, model.ref_dssim, model.ref_still, model.motion_weight)
+    own = predictor_scores(model.predictor(), x, y, (model.ref_mse, model.ref_dssim, model.ref_still), model.image_shape,
+                           model.motion_weight)
     if not model.cohort:
         return own
-    others = [match(window_errors(member.predictor(model.dim, model.net), x, y, image_shape=model.image_shape),
-                    member.ref_mse, member.ref_dssim, member.ref_still, model.motion_weight) for member in model.cohort]
+    others = [predictor_scores(member.predictor(model.dim, model.net), x, y, (member.ref_mse, member.ref_dssim, member.ref_still),
+                               model.image_shape, model.motion_weight) for member in model.cohort]
     return relative_scores(own, (model.impostor_mean, model.impostor_spread), others, [m.stats for m in model.cohort])
 
 

@@ -32,7 +32,8 @@ from keyframe.motion.cohort import CohortMember, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
-from keyframe.motion.predictor import MOTION_WEIGHT, NetConfig, TrainResult, match, time_warp, train_predictor, window_errors, with_params
+from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
+                                       train_predictor, window_errors, with_params)
 from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
 from keyframe.progress import report
 
@@ -74,6 +75,19 @@ class LearnConfig:
             raise KeyframeError(f"--features lists a kind twice: {'+'.join(kinds)}")
         if not 0.05 <= self.holdout <= 0.5:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
+
+
+def feature_kinds(spec: str) -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
+    """Feature kinds joined by ``+`` (``--features``) as the leading kind's settings and its partners'.
+
+    Examples
+    --------
+    >>> lead, partners = feature_kinds("pixels+pose")
+    >>> lead.kind, [partner.kind for partner in partners]
+    ('pixels', ['pose'])
+    """
+    lead, *partners = spec.split("+")
+    return FeatureConfig(lead), tuple(FeatureConfig(kind) for kind in partners)
 
 
 Windows = tuple[np.ndarray, np.ndarray]  # inputs and next frames, (M, L, D) each
@@ -179,10 +193,6 @@ def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor,
     return _Data(positives, others)
 
 
-def _scores(net, windows, image_shape, ref_mse, ref_dssim, ref_still) -> np.ndarray:
-    return match(window_errors(net, *windows, image_shape=image_shape), ref_mse, ref_dssim, ref_still)
-
-
 def _reference(net, held_out: Windows, image_shape) -> tuple[float, float, float]:
     """Median errors on the held-out windows: the model's MSE and SSIM ones (a score of 0) and persistence's."""
     errors = window_errors(net, *held_out, image_shape=image_shape)
@@ -258,8 +268,8 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
         if not has_negatives:
             return result.val_loss
         ref = _reference(result.net, data.val, image_shape)
-        return separation(_scores(result.net, data.val, image_shape, *ref),
-                          _scores(result.net, data.negative_windows, image_shape, *ref))
+        return separation(predictor_scores(result.net, *data.val, ref, image_shape),
+                          predictor_scores(result.net, *data.negative_windows, ref, image_shape))
 
     sampler = optuna.samplers.TPESampler(seed=base.seed)
     study = optuna.create_study(direction="maximize" if has_negatives else "minimize", sampler=sampler)
@@ -285,16 +295,15 @@ def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
     """
     if not data.negatives:
         return [], (0.0, 1.0)
-    own_stats = impostor_stats(np.concatenate([_scores(net, clip.every, image_shape, *refs) for clip in data.negatives]))
+    own_stats = impostor_stats(np.concatenate([predictor_scores(net, *clip.every, refs, image_shape) for clip in data.negatives]))
     cohort = []
     for number, clip in enumerate(data.negatives):
         trained = train_predictor(clip.train, clip.val, clip.normalise_on, net_config, image_shape, progress=progress,
                                   note=f"negative {number + 1}/{len(data.negatives)}")
         member_refs = _reference(trained.net, clip.val, image_shape)
         impostors = [data.every] + [other.every for other in data.negatives if other is not clip]
-        mean, spread = impostor_stats(np.concatenate([_scores(trained.net, w, image_shape, *member_refs) for w in impostors]))
-        state = {k: v.detach().clone() for k, v in trained.net.state_dict().items()}
-        cohort.append(CohortMember(state, *member_refs, mean, spread, source=clip.path, _predictor=trained.net))
+        mean, spread = impostor_stats(np.concatenate([predictor_scores(trained.net, *w, member_refs, image_shape) for w in impostors]))
+        cohort.append(CohortMember(state_copy(trained.net), *member_refs, mean, spread, source=clip.path, _predictor=trained.net))
         log.info("cohort model of %s: %d epochs, impostor scores %.3g +- %.3g", clip.path, trained.epochs, mean, spread)
     return cohort, own_stats
 
@@ -323,10 +332,10 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
-    for kind in config.partners:
-        FeatureExtractor(kind)  # a partner that cannot run here (pose without mediapipe) fails before any work
-    learned = [_learn_kind(clips, negatives, replace(config, features=kind, partners=()), progress)
-               for kind in (config.features, *config.partners)]
+    # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
+    extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
+    learned = [_learn_kind(clips, negatives, replace(config, features=extractor.config, partners=()), extractor, progress)
+               for extractor in extractors]
     model, data = learned[0]
     if config.partners:
         model.partners = [part for part, _ in learned[1:]]
@@ -347,10 +356,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     return model
 
 
-def _learn_kind(clips, negatives, config: LearnConfig, progress) -> tuple[MovementModel, _Data]:
-    """The model of one feature kind (threshold not yet set) and the windows it learned from."""
+def _learn_kind(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> tuple[MovementModel, _Data]:
+    """The model of ``extractor``'s feature kind (threshold not yet set) and the windows it learned from."""
     started = time.perf_counter()
-    extractor = FeatureExtractor(config.features)
     image_shape = extractor.image_shape
     data = _prepare(clips, negatives, config, extractor, progress)
     log.info("%s: training windows: %d (with time warps), held out: %d", config.features.kind, len(data.train[0]),
@@ -369,7 +377,7 @@ def _learn_kind(clips, negatives, config: LearnConfig, progress) -> tuple[Moveme
         net=net_config,
         dim=data.train[0].shape[-1],
         image_shape=image_shape,
-        state={k: v.detach().clone() for k, v in result.net.state_dict().items()},
+        state=state_copy(result.net),
         ref_mse=ref_mse,
         ref_dssim=ref_dssim,
         ref_still=ref_still,

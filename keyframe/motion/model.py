@@ -154,6 +154,7 @@ def load_model(path: str | os.PathLike) -> MovementModel:
 
 def _from_dict(data: dict) -> MovementModel:
     """A model (and its partners) from :meth:`MovementModel.to_dict`'s output, every network built to check it."""
+    impostor_mean, impostor_spread = data.get("impostor", [0.0, 1.0])
     model = MovementModel(
         features=FeatureConfig(**data["features"]),
         window=WindowConfig(**data["window"]),
@@ -167,8 +168,8 @@ def _from_dict(data: dict) -> MovementModel:
         ref_still=float(data["ref_still"]),
         motion_weight=float(data["motion_weight"]),
         cohort=[CohortMember.from_dict(member) for member in data.get("cohort", [])],
-        impostor_mean=float(data.get("impostor", [0.0, 1.0])[0]),
-        impostor_spread=float(data.get("impostor", [0.0, 1.0])[1]),
+        impostor_mean=float(impostor_mean),
+        impostor_spread=float(impostor_spread),
         partners=[_from_dict(partner) for partner in data.get("partners", [])],
         weights=[float(w) for w in data.get("weights", [])],
         calibration=data.get("calibration", {}),

@@ -170,6 +170,11 @@ def set_normalisation(net: Predictor, features: np.ndarray, per_dim: bool) -> No
         net.scale.fill_(max(float(x.std()), 1e-6))
 
 
+def state_copy(net: nn.Module) -> dict:
+    """A detached copy of ``net``'s weights, unaffected by later training."""
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
 def time_warp(features: np.ndarray, speed: float) -> np.ndarray:
     """The clip replayed ``speed`` times faster, by linear interpolation between frames.
 
@@ -276,7 +281,7 @@ def _train_predictor(
         history.append(val_loss)
         if val_loss < best - 1e-6 or epoch < config.min_epochs:
             best, best_epoch = val_loss, epoch
-            best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            best_state = state_copy(net)
         report(progress, epoch + 1, config.epochs, note)
         if epoch >= config.min_epochs and epoch - best_epoch >= config.patience:
             break
@@ -370,6 +375,13 @@ def match(errors: Errors, ref_mse: float, ref_dssim: float, ref_still: float = 0
         mismatch = np.abs(np.log((errors.still_mse + 1e-12) / (ref_still + 1e-12)))
         scores = scores - motion_weight * np.minimum(mismatch, cap)
     return scores
+
+
+def predictor_scores(net: Predictor, x: np.ndarray, y: np.ndarray, refs: tuple[float, float, float], image_shape=None,
+                     motion_weight: float = MOTION_WEIGHT) -> np.ndarray:
+    """:func:`match` scores of ``net`` on windows ``x`` with next frames ``y``, against its reference errors ``refs``
+    (held-out MSE, SSIM and persistence medians)."""
+    return match(window_errors(net, x, y, image_shape=image_shape), *refs, motion_weight=motion_weight)
 
 
 def with_params(config: NetConfig, params: dict) -> NetConfig:
