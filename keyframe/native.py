@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 
 @contextmanager
@@ -36,3 +36,47 @@ def stderr_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+class QuietSolution:
+    """A MediaPipe solution built on first use, its start-up lines silenced.
+
+    ``factory()`` builds the solution; the lines come while it is built and
+    during its first :meth:`process`, so both run inside :func:`stderr_silenced`.
+    :meth:`close` frees it; the next :meth:`process` builds a fresh one.
+
+    Examples
+    --------
+    >>> class Echo:
+    ...     def process(self, x): return x
+    ...     def close(self): pass
+    >>> solution = QuietSolution(Echo)
+    >>> solution.process(3), solution.started
+    (3, True)
+    >>> solution.close(); solution.started
+    False
+    """
+
+    def __init__(self, factory: Callable[[], Any]):
+        self._factory = factory
+        self._solution = None
+
+    @property
+    def started(self) -> bool:
+        return self._solution is not None
+
+    def process(self, image: Any) -> Any:
+        if self._solution is not None:
+            return self._solution.process(image)
+        with stderr_silenced():
+            self._solution = self._factory()
+            return self._solution.process(image)
+
+    def close(self) -> None:
+        if self._solution is not None:
+            self._solution.close()
+            self._solution = None
+
+    def __getstate__(self) -> dict:
+        # A MediaPipe graph cannot be pickled; a copy (e.g. sent to another worker) builds its own.
+        return {**self.__dict__, "_solution": None}

@@ -91,6 +91,10 @@ class CohortMember:
     _predictor: Predictor | None = field(default=None, repr=False, compare=False)
 
     @property
+    def refs(self) -> tuple[float, float, float]:
+        return self.ref_mse, self.ref_dssim, self.ref_still
+
+    @property
     def stats(self) -> tuple[float, float]:
         return self.mean, self.spread
 

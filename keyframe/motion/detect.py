@@ -107,6 +107,18 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
     return extractor
 
 
+def _regions(parts: list[MovementModel], source) -> list[Region]:
+    """Each part's crop region; the moving region, a pass over the whole video, is found once for all parts."""
+    found: dict[bool, Region] = {}
+    regions = []
+    for part in parts:
+        extractor = _extractor(part)
+        if extractor.crops_to_motion not in found:
+            found[extractor.crops_to_motion] = extractor.region_for(source)
+        regions.append(found[extractor.crops_to_motion])
+    return regions
+
+
 def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
     """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
     return scores_of_windows(model, *make_windows(features, model.window.length))
@@ -114,13 +126,12 @@ def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
 
 def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Scores of windows ``x`` with next frames ``y``: the model's own, or relative to its cohort if it has one."""
-    own = predictor_scores(model.predictor(), x, y, (model.ref_mse, model.ref_dssim, model.ref_still), model.image_shape,
-                           model.motion_weight)
+    own = predictor_scores(model.predictor(), x, y, model.refs, model.image_shape, model.motion_weight)
     if not model.cohort:
         return own
-    others = [predictor_scores(member.predictor(model.dim, model.net), x, y, (member.ref_mse, member.ref_dssim, member.ref_still),
-                               model.image_shape, model.motion_weight) for member in model.cohort]
-    return relative_scores(own, (model.impostor_mean, model.impostor_spread), others, [m.stats for m in model.cohort])
+    others = [predictor_scores(member.predictor(model.dim, model.net), x, y, member.refs, model.image_shape,
+                               model.motion_weight) for member in model.cohort]
+    return relative_scores(own, model.stats, others, [member.stats for member in model.cohort])
 
 
 def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
@@ -219,7 +230,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
     check_length(len(source), length, path)
     parts = model.parts()
     report(progress, 0, None, "finding the moving region")
-    regions = [_extractor(part).region_for(source) for part in parts]
+    regions = _regions(parts, source)
     total = window_count(len(source), length)
     scores = []
     for first in range(0, total, config.chunk):

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.native import stderr_silenced
+from keyframe.native import QuietSolution
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -200,7 +200,7 @@ class FeatureExtractor:
     def __init__(self, config: FeatureConfig = FeatureConfig()):
         self.config = config
         self._backbone = None
-        self._pose = None
+        self._pose = QuietSolution(_pose_tracker)
         if config.kind == "pose":
             try:
                 import mediapipe  # noqa: F401
@@ -228,9 +228,14 @@ class FeatureExtractor:
             self._backbone = get_backbone(self.config.backbone)
         return self._backbone
 
+    @property
+    def crops_to_motion(self) -> bool:
+        """Whether :meth:`region_for` is the moving region (a pass over the frames), else the whole frame."""
+        return self.config.crop and self.config.kind != "pose"
+
     def region_for(self, source, start: int = 0, stop: int | None = None) -> Region:
         """The crop region used for frames ``start:stop`` of ``source`` (the whole frame, squared, without crop)."""
-        if self.config.crop and self.config.kind != "pose":
+        if self.crops_to_motion:
             return moving_region(source, start, stop)
         height, width = source.size
         side = max(height, width)
@@ -251,7 +256,7 @@ class FeatureExtractor:
         if self.config.kind == "pose":
             # The landmark tracker follows the body from frame to frame: start it afresh for every range, so the
             # features of a range do not depend on what was read before.
-            self._close_pose()
+            self._pose.close()
         for batch in _batches(source.iter_frames(start, stop), self.config.batch):
             out.append(self._features(batch, region))
             done += len(batch)
@@ -260,7 +265,7 @@ class FeatureExtractor:
         if self.config.kind == "pose":
             # Landmarks per frame so far; missing bodies are filled over the whole range at once.
             features = pose_features(features)
-            self._close_pose()
+            self._pose.close()
         if len(features) != total:
             raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
         return Extracted(features, region)
@@ -279,31 +284,24 @@ class FeatureExtractor:
                 return self._get_backbone().embed(images_to_tensor(crops)).numpy()
         return self._pose_points(frames)
 
-    def _close_pose(self) -> None:
-        if self._pose is not None:
-            self._pose.close()
-            self._pose = None
-
     def _pose_points(self, frames: list[np.ndarray]) -> np.ndarray:
         """MediaPipe's 33 landmarks per frame in pixels ``(N, 33, 3)``; NaN where no body was found."""
-        import mediapipe as mp
-
         out = np.full((len(frames), POSE_POINTS, 3), np.nan, np.float32)
         for index, rgb in enumerate(frames):
             height, width = rgb.shape[:2]
-            rgb = np.ascontiguousarray(rgb)
-            if self._pose is None:
-                # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
-                with stderr_silenced():  # TFLite's start-up lines, printed while the graph starts and first runs
-                    self._pose = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
-                    result = self._pose.process(rgb)
-            else:
-                result = self._pose.process(rgb)
+            result = self._pose.process(np.ascontiguousarray(rgb))
             if result.pose_landmarks is not None:
                 points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
                 # x, y are fractions of the width and height, z is on the scale of x: all to pixels.
                 out[index] = points * np.array([width, height, width], np.float32)
         return out
+
+
+def _pose_tracker():
+    import mediapipe as mp
+
+    # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
+    return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
 
 
 def pose_features(points: np.ndarray) -> np.ndarray:

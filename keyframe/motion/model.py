@@ -87,6 +87,16 @@ class MovementModel:
             self._predictor = net.eval()
         return self._predictor
 
+    @property
+    def refs(self) -> tuple[float, float, float]:
+        """The reference errors :func:`~keyframe.motion.predictor.match` scores against."""
+        return self.ref_mse, self.ref_dssim, self.ref_still
+
+    @property
+    def stats(self) -> tuple[float, float]:
+        """The impostor mean and spread (see :mod:`keyframe.motion.cohort`)."""
+        return self.impostor_mean, self.impostor_spread
+
     def parts(self) -> list["MovementModel"]:
         """This model and its partners, in the order of ``weights``."""
         return [self, *self.partners]

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from keyframe.errors import KeyframeError
+from keyframe.motion import features as features_module
 from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, calibrate, detect, detect_features, frame_scores,
                              intervals, learn, load_model)
 from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
@@ -119,7 +120,7 @@ def test_relative_scores_are_z_scores_against_the_best_cohort_model():
     assert impostor_stats(np.zeros(5)) == (0.0, MIN_SPREAD)
 
 
-def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path):
+def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch):
     squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
     config = replace(FAST, partners=(FeatureConfig("cnn", cnn_size=64),))
     model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "fused.kfm")
@@ -127,7 +128,12 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path):
     assert (pixels.features.kind, cnn.features.kind) == ("pixels", "cnn") and model.weights == [0.5, 0.5]
     assert len(pixels.cohort) == len(cnn.cohort) == 1 and model.info["features"] == "pixels+cnn"
     clip = wave_clip[50:]
+    passes = []
+    find_region = features_module.moving_region
+    monkeypatch.setattr(features_module, "moving_region", lambda *a, **k: passes.append(1) or find_region(*a, **k))
     result = detect(model, clip)
+    assert len(passes) == 1, "both kinds crop to the moving region: it is found once"
+    monkeypatch.undo()
     # The fused window scores are the mean of each kind's own, and survive the round trip through the file.
     extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
     own = [window_scores(part, features) for part, (features, _) in zip(model.parts(), extracted)]

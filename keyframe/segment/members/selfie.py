@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
 from keyframe.metrics import jaccard
-from keyframe.native import stderr_silenced
+from keyframe.native import QuietSolution
 from keyframe.segment.base import Member, register_member
 
 log = logging.getLogger(__name__)
@@ -71,17 +72,8 @@ class SelfieMember(Member):
         except ImportError:
             raise KeyframeError(INSTALL) from None
         self.config = config or SelfieConfig()
-        self._segmenter = None
+        self._segmenter = QuietSolution(partial(_segmenter, MODELS[self.config.model]))
         self.agreement: float | None = None
-
-    def _segment(self, rgb: np.ndarray):
-        if self._segmenter is not None:
-            return self._segmenter.process(rgb)
-        import mediapipe as mp
-
-        with stderr_silenced():  # TFLite's start-up lines, printed while the graph starts and first runs
-            self._segmenter = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=MODELS[self.config.model])
-            return self._segmenter.process(rgb)
 
     def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "SelfieMember":
         scores = [jaccard(self.predict_frame(i, source.read(i)) > 0.5, mask) for i, mask in sorted(keyframes.items())]
@@ -92,11 +84,13 @@ class SelfieMember(Member):
         return self
 
     def predict_frame(self, index: int, rgb: np.ndarray) -> np.ndarray:
-        result = self._segment(np.ascontiguousarray(rgb))
+        result = self._segmenter.process(np.ascontiguousarray(rgb))
         if result.segmentation_mask is None:
             return np.zeros(rgb.shape[:2], np.float32)
         return np.clip(np.asarray(result.segmentation_mask, np.float32), 0.0, 1.0)
 
-    def __getstate__(self) -> dict:
-        # The MediaPipe graph cannot be pickled; a copy (e.g. sent to another worker) makes its own.
-        return {**self.__dict__, "_segmenter": None}
+
+def _segmenter(model_selection: int):
+    import mediapipe as mp
+
+    return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=model_selection)
