@@ -19,7 +19,7 @@ from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematic
 from keyframe.motion.demo import demo
 from keyframe.motion.detect import DetectConfig, Detection, detect, detect_features, frame_scores, intervals, score_range
 from keyframe.motion.features import ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, moving_region, pose_features
-from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, learn
+from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.plot import draw_scores, plot_detection
 from keyframe.motion.predictor import NetConfig, Predictor
@@ -52,6 +52,7 @@ __all__ = [
     "feature_kinds",
     "forward_kinematics",
     "frame_scores",
+    "fusion_weights",
     "intervals",
     "learn",
     "load_model",

@@ -5,7 +5,8 @@ A window's score is a pure function of the model and the frames it covers
 any stretch of windows independently, e.g. on several machines. A model
 learned with negatives scores windows relative to its cohort of negative-clip
 predictors (:mod:`keyframe.motion.cohort`); a model of several feature kinds
-averages the window scores of its parts.
+averages the window scores of its parts, with the weights set at learning
+(each part in units of its spread, :func:`keyframe.motion.learn.fusion_weights`).
 
 * frame score: the mean score of the windows that contain the frame;
 * clip score: the best mean window score over any ``span_seconds`` stretch

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.motion.cohort import CohortMember, impostor_stats
+from keyframe.motion.cohort import MIN_SPREAD, CohortMember, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
@@ -51,7 +51,8 @@ class LearnConfig:
     ----------
     features : feature settings (``FeatureConfig("cnn")`` for the backbone's embeddings).
     partners : more feature kinds, each learned as a model of its own; the window scores of all kinds are
-        averaged (``(FeatureConfig("pose"),)`` with pixels: the two fail on different movements).
+        averaged, each in units of its spread (:func:`fusion_weights`; ``(FeatureConfig("pose"),)`` with
+        pixels: the two fail on different movements).
     window : window length and stride.
     net : predictor and training hyper-parameters (the search's starting point).
     trials : Optuna trials; 1 trains the defaults only.
@@ -239,6 +240,24 @@ def calibrate(positive: np.ndarray, negative: np.ndarray | None = None) -> tuple
     return threshold, {"method": "best balanced accuracy, held-out vs negatives", **stats}
 
 
+def fusion_weights(calibration_scores: list[np.ndarray]) -> list[float]:
+    """Weights of the feature kinds' window scores: each kind's in units of the spread of its calibration scores.
+
+    The kinds' scores come on different scales (with a cohort, ``pixels`` ones
+    spread about twice as wide as ``pose`` ones), so a plain mean would let the
+    widest decide. Dividing each by its standard deviation on the windows the
+    threshold is calibrated on (held-out ones of the movement and of the
+    negatives) gives every kind the same say; the weights are normalised to sum to 1.
+
+    Examples
+    --------
+    >>> [round(w, 3) for w in fusion_weights([np.array([0.0, 4.0]), np.array([0.0, 2.0])])]
+    [0.333, 0.667]
+    """
+    inverse = np.array([1.0 / max(float(np.std(scores)), MIN_SPREAD) for scores in calibration_scores])
+    return [float(w) for w in inverse / inverse.sum()]
+
+
 def _train(data: _Data, net_config: NetConfig, image_shape, progress, note) -> TrainResult:
     return train_predictor(data.train, data.val, data.normalise_on, net_config, image_shape, progress=progress, note=note)
 
@@ -315,7 +334,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     ----------
     clips : one or more clips of the movement.
     config : features, window, network and search settings; ``config.partners`` adds feature kinds whose
-        models are learned alongside and whose window scores are averaged with the first one's.
+        models are learned alongside and whose window scores are averaged with the first one's
+        (weighted by :func:`fusion_weights`).
     negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
         predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
         search objective). Learning takes about one extra model's time per negative clip.
@@ -337,18 +357,19 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     learned = [_learn_kind(clips, negatives, replace(config, features=extractor.config, partners=()), extractor, progress)
                for extractor in extractors]
     model, data = learned[0]
-    if config.partners:
-        model.partners = [part for part, _ in learned[1:]]
-        model.weights = [1.0 / len(learned)] * len(learned)
-        model.info["features"] = "+".join(part.features.kind for part in model.parts())
     # Every window is scored as detect will score it: relative to the cohort when there is one, fused over the
     # feature kinds when there are several. The negatives' windows come from the stretches their own cohort
     # model held out, so none of them was trained on. All kinds split a clip's windows alike.
-    positive = fuse(model, [scores_of_windows(part, *part_data.val) for part, part_data in learned])
-    negative = None
-    if negatives:
-        negative = np.concatenate([fuse(model, [scores_of_windows(part, *part_data.negatives[n].val) for part, part_data in learned])
-                                   for n in range(len(negatives))])
+    positive_parts = [scores_of_windows(part, *part_data.val) for part, part_data in learned]
+    negative_parts = [[scores_of_windows(part, *part_data.negatives[n].val) for part, part_data in learned]
+                      for n in range(len(negatives))]
+    if config.partners:
+        model.partners = [part for part, _ in learned[1:]]
+        model.weights = fusion_weights([np.concatenate([positive, *(parts[k] for parts in negative_parts)])
+                                        for k, positive in enumerate(positive_parts)])
+        model.info["features"] = "+".join(part.features.kind for part in model.parts())
+    positive = fuse(model, positive_parts)
+    negative = np.concatenate([fuse(model, parts) for parts in negative_parts]) if negatives else None
     model.threshold, model.calibration = calibrate(positive, negative)
     model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:

@@ -12,7 +12,7 @@ from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, calib
                              intervals, learn, load_model)
 from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
 from keyframe.motion.detect import clip_score, window_scores
-from keyframe.motion.learn import _split
+from keyframe.motion.learn import _split, fusion_weights
 from keyframe.motion.model import VERSION
 from keyframe.motion.plot import plot_detection
 from keyframe.sample import make_sample
@@ -125,7 +125,8 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch
     config = replace(FAST, partners=(FeatureConfig("cnn", cnn_size=64),))
     model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "fused.kfm")
     pixels, cnn = model.parts()
-    assert (pixels.features.kind, cnn.features.kind) == ("pixels", "cnn") and model.weights == [0.5, 0.5]
+    assert (pixels.features.kind, cnn.features.kind) == ("pixels", "cnn")
+    assert sum(model.weights) == pytest.approx(1.0) and all(0 < w < 1 for w in model.weights)
     assert len(pixels.cohort) == len(cnn.cohort) == 1 and model.info["features"] == "pixels+cnn"
     clip = wave_clip[50:]
     passes = []
@@ -137,7 +138,8 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch
     # The fused window scores are the mean of each kind's own, and survive the round trip through the file.
     extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
     own = [window_scores(part, features) for part, (features, _) in zip(model.parts(), extracted)]
-    np.testing.assert_allclose(result.window_scores, (own[0] + own[1]) / 2, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(result.window_scores, model.weights[0] * own[0] + model.weights[1] * own[1], rtol=1e-5,
+                               atol=1e-5)
     loaded = load_model(tmp_path / "fused.kfm")
     np.testing.assert_allclose(detect(loaded, clip).window_scores, result.window_scores, rtol=1e-5, atol=1e-6)
     # Features extracted once per kind give the same verdict; one extraction for two kinds is refused.
@@ -146,6 +148,17 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch
         detect_features(model, extracted[0], fps=25)
     with pytest.raises(KeyframeError, match="lists a kind twice"):
         replace(FAST, partners=(FeatureConfig("pixels"),))
+
+
+def test_fusion_weights_put_every_kind_in_units_of_its_spread():
+    rng = np.random.default_rng(0)
+    narrow, wide = rng.normal(0, 1, 500), rng.normal(3, 4, 500)
+    weights = fusion_weights([narrow, wide])
+    assert sum(weights) == pytest.approx(1.0)
+    assert weights[0] / weights[1] == pytest.approx(np.std(wide) / np.std(narrow))
+    # Scores that hardly vary cannot take all the weight.
+    assert fusion_weights([np.zeros(10), np.zeros(10)]) == [0.5, 0.5]
+    assert fusion_weights([np.zeros(10), np.array([0.0, MIN_SPREAD * 2] * 5)])[0] == pytest.approx(0.5, abs=0.01)
 
 
 def test_model_files_from_before_cohorts_still_load(wave_model, tmp_path):
