@@ -383,7 +383,12 @@ Side runs of 2026-11-27 with `pose` and negatives, none adopted (mean AUC agains
 settings learned with predictor seeds 1 and 2 give 0.874 and 0.864, so differences of about 0.015 are
 noise): frame-to-frame landmark velocities (0.788) or positions and velocities together (0.817);
 positions less their 0.5 or 1 s moving average, which keeps the gesture and drops the posture it is made in
-(0.781, 0.790); only the 13 body joints (0.826, 0.824 without depth); MediaPipe swaps left and right limbs for
+(0.781, 0.790); the hand points taken relative to the wrist, instead of or as well as their positions, to
+show a wave that hardly moves the wrist (0.843, 0.840); training on four more copies of the take with each
+limb turned at its root joint by a random angle (arms up to 40 degrees), to stand for other postures
+(0.821: `bye` 0.60 -> 0.68, `bow` and `walk` down); one scale for all landmark coordinates instead of one per
+coordinate, or a higher floor under the per-coordinate scales (0.731, 0.848); only the 13 body joints (0.826,
+0.824 without depth); MediaPipe swaps left and right limbs for
 a few frames in about half the clips, and relabelling them by continuity from frame to frame gave 0.876
 with negatives but 0.695 without (0.736 before), within the seed spread either way; the cohort's best
 z-score replaced by a soft maximum or the mean of the best two (0.860, 0.855); two more negative takes per
