@@ -409,6 +409,11 @@ Learned from frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1} of `videos/e
 people exercising) in {ex["learn_s"]:.1f} s, then detected over all {len(result.frame_scores)} frames: score
 {result.score:.3f} (threshold {result.threshold:.3f}), intervals {result.intervals}.
 
+How to read it: the routine repeats one sequence of about ten seconds (a lunge with an arm raised, arms out to
+the sides, back to standing) until about frame 375 and then turns to a wide squat. The learned stretch holds
+that sequence once, so the repeats stay above the threshold (some repeats score lower than others), and the
+score falls below it for the squat at the end.
+
 ![score curve over exercise.avi](motion-exercise.png)
 """
     write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body)
