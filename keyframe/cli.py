@@ -247,6 +247,9 @@ def movement_learn(
     count = len(model.cohort)
     cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""
     kinds = info.get("features", model.features.kind)
+    if model.partners:
+        weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
+        kinds += f" (weights {weights})"
     out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

@@ -36,6 +36,10 @@ def test_learn_then_detect(tmp_path):
     assert len(data["frame_scores"]) == 40
     assert ("detected" in found.stdout) and plot.stat().st_size > 1000
 
+    fused = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "fused.kfm", "--features", "pixels+cnn")
+    assert fused.returncode == 0, fused.stderr
+    assert "learned pixels+cnn (weights pixels 0." in " ".join(fused.stdout.split())
+
     # Bad input: one line naming the file, exit 2 (more cases go through the Python API in test_learn_detect).
     short = tmp_path / "short.mp4"
     write_video(iter(np.zeros((5, 32, 32, 3), np.uint8)), short, fps=25)
