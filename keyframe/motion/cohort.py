@@ -101,9 +101,7 @@ class CohortMember:
     def predictor(self, dim: int, net: NetConfig) -> Predictor:
         """The network in eval mode (built once)."""
         if self._predictor is None:
-            predictor = Predictor(dim, net)
-            predictor.load_state_dict(self.state)
-            self._predictor = predictor.eval()
+            self._predictor = Predictor.from_state(dim, net, self.state)
         return self._predictor
 
     def to_dict(self) -> dict:

@@ -82,9 +82,7 @@ class MovementModel:
     def predictor(self) -> Predictor:
         """The predictor network in eval mode (built once)."""
         if self._predictor is None:
-            net = Predictor(self.dim, self.net)
-            net.load_state_dict(self.state)
-            self._predictor = net.eval()
+            self._predictor = Predictor.from_state(self.dim, self.net, self.state)
         return self._predictor
 
     @property

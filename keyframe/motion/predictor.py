@@ -144,6 +144,13 @@ class Predictor(nn.Module):
         nn.init.zeros_(self.decode.weight)
         nn.init.zeros_(self.decode.bias)
 
+    @classmethod
+    def from_state(cls, dim: int, config: NetConfig, state: dict) -> "Predictor":
+        """A network with the weights ``state`` (a state dict), in eval mode."""
+        net = cls(dim, config)
+        net.load_state_dict(state)
+        return net.eval()
+
     def standardise(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self.mean) / self.scale
 

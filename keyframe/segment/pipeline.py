@@ -180,14 +180,9 @@ def for_annotated(config: SegmentConfig, annotated: int) -> SegmentConfig:
     options = dict(config.member_options)
     for name in config.methods:
         settings = getattr(make_member(name, config), "config", None)
-        if hasattr(settings, "for_annotated"):  # only the settings that depend on it
+        if hasattr(settings, "for_annotated"):
             options[name] = settings.for_annotated(annotated)
     return replace(config, member_options=options)
-
-
-def settings_for_annotated(settings, annotated: int):
-    """A member's settings resolved for ``annotated`` given masks, where they depend on it (else unchanged)."""
-    return settings.for_annotated(annotated) if hasattr(settings, "for_annotated") else settings
 
 
 def iou(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -267,8 +262,9 @@ class SegmentModel:
                 default_score = float(np.mean([iou(outputs[name][i] > 0.5, t) for i, t in split.truth.items()]))
                 best = tune_member(name, split, config.trials, default_score, config.seed)
                 if best is not None:
-                    settings, self.tuned[name] = best
-                    chosen[name] = settings_for_annotated(settings, len(self.keyframes))
+                    chosen[name], self.tuned[name] = best
+                    if hasattr(chosen[name], "for_annotated"):
+                        chosen[name] = chosen[name].for_annotated(len(self.keyframes))
                     first[name] = make_member(name, config, chosen[name]).fit(split.source, split.fit)
                     outputs = self._outputs(first, split.source, list(split.truth))
         # The stacker combines the frame-wise members. The few held-out frames
