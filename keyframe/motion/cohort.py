@@ -69,33 +69,37 @@ def relative_scores(own: np.ndarray, own_stats: tuple[float, float], others: lis
 
 
 @dataclass
-class CohortMember:
-    """A predictor of one counter-example clip, with its reference errors and impostor statistics.
+class ScoredPredictor:
+    """A trained next-frame predictor with the numbers that put its raw scores on a scale.
+
+    A movement's model holds one for its own predictor and one per cohort member.
 
     Attributes
     ----------
-    state : the predictor's weights.
-    ref_mse, ref_dssim, ref_still : median errors on its clip's held-out windows
-        (see :func:`~keyframe.motion.predictor.match`).
-    mean, spread : its raw scores' mean and spread on the other clips (the movement's and the other negatives').
-    source : the clip it was learned from.
+    state : the predictor's weights (a state dict).
+    refs : its median MSE, SSIM and persistence errors on the held-out windows of the clip it was learned
+        from, a raw score of 0 (see :func:`~keyframe.motion.predictor.match`).
+    mean, spread : its raw scores' mean and spread on clips it was not trained on, its impostors
+        (0 and 1 when it has none).
+    source : the clip it was learned from, for a cohort member.
+
+    Examples
+    --------
+    >>> member = ScoredPredictor({}, (0.01, 0.0, 0.02), mean=-1.5, spread=0.5)
+    >>> member.stats
+    (-1.5, 0.5)
     """
 
     state: dict
-    ref_mse: float
-    ref_dssim: float
-    ref_still: float
-    mean: float
-    spread: float
+    refs: tuple[float, float, float]
+    mean: float = 0.0
+    spread: float = 1.0
     source: str = ""
     _predictor: Predictor | None = field(default=None, repr=False, compare=False)
 
     @property
-    def refs(self) -> tuple[float, float, float]:
-        return self.ref_mse, self.ref_dssim, self.ref_still
-
-    @property
     def stats(self) -> tuple[float, float]:
+        """The impostor mean and spread that z-scores its raw scores."""
         return self.mean, self.spread
 
     def predictor(self, dim: int, net: NetConfig) -> Predictor:
@@ -107,15 +111,15 @@ class CohortMember:
     def to_dict(self) -> dict:
         return {
             "state": {k: v.detach().cpu().contiguous() for k, v in self.state.items()},
-            "ref_mse": float(self.ref_mse),
-            "ref_dssim": float(self.ref_dssim),
-            "ref_still": float(self.ref_still),
+            "refs": [float(r) for r in self.refs],
             "mean": float(self.mean),
             "spread": float(self.spread),
             "source": self.source,
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CohortMember":
-        return cls(data["state"], float(data["ref_mse"]), float(data["ref_dssim"]), float(data["ref_still"]),
-                   float(data["mean"]), float(data["spread"]), str(data.get("source", "")))
+    def from_dict(cls, data: dict) -> "ScoredPredictor":
+        refs = tuple(float(r) for r in data["refs"])
+        if len(refs) != 3:
+            raise ValueError(f"{len(refs)} reference errors where 3 were expected")
+        return cls(data["state"], refs, float(data["mean"]), float(data["spread"]), str(data.get("source", "")))

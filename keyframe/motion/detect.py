@@ -127,12 +127,12 @@ def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
 
 def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Scores of windows ``x`` with next frames ``y``: the model's own, or relative to its cohort if it has one."""
-    own = predictor_scores(model.predictor(), x, y, model.refs, model.image_shape, model.motion_weight)
+    own = predictor_scores(model.predictor(), x, y, model.own.refs, model.image_shape, model.motion_weight)
     if not model.cohort:
         return own
     others = [predictor_scores(member.predictor(model.dim, model.net), x, y, member.refs, model.image_shape,
                                model.motion_weight) for member in model.cohort]
-    return relative_scores(own, model.stats, others, [member.stats for member in model.cohort])
+    return relative_scores(own, model.own.stats, others, [member.stats for member in model.cohort])
 
 
 def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:

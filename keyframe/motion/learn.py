@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.motion.cohort import MIN_SPREAD, CohortMember, impostor_stats
+from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import MovementModel
@@ -305,7 +305,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
 
 
 def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
-                  progress) -> tuple[list[CohortMember], tuple[float, float]]:
+                  progress) -> tuple[list[ScoredPredictor], tuple[float, float]]:
     """One predictor per negative clip, and every model's impostor statistics (see :mod:`keyframe.motion.cohort`).
 
     A model's impostors are the clips it was not trained on: for the movement's
@@ -322,7 +322,7 @@ def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
         member_refs = _reference(trained.net, clip.val, image_shape)
         impostors = [data.every] + [other.every for other in data.negatives if other is not clip]
         mean, spread = impostor_stats(np.concatenate([predictor_scores(trained.net, *w, member_refs, image_shape) for w in impostors]))
-        cohort.append(CohortMember(state_copy(trained.net), *member_refs, mean, spread, source=clip.path, _predictor=trained.net))
+        cohort.append(ScoredPredictor(state_copy(trained.net), member_refs, mean, spread, source=clip.path, _predictor=trained.net))
         log.info("cohort model of %s: %d epochs, impostor scores %.3g +- %.3g", clip.path, trained.epochs, mean, spread)
     return cohort, own_stats
 
@@ -389,24 +389,18 @@ def _learn_kind(clips, negatives, config: LearnConfig, extractor: FeatureExtract
     if config.trials > 1:
         net_config, search = _search(data, config, image_shape, progress)
     result = _train(data, net_config, image_shape, progress, f"training ({config.features.kind})")
-    ref_mse, ref_dssim, ref_still = _reference(result.net, data.val, image_shape)
-    cohort, (impostor_mean, impostor_spread) = _learn_cohort(data, result.net, (ref_mse, ref_dssim, ref_still), net_config,
-                                                             image_shape, progress)
+    refs = _reference(result.net, data.val, image_shape)
+    cohort, (impostor_mean, impostor_spread) = _learn_cohort(data, result.net, refs, net_config, image_shape, progress)
     model = MovementModel(
         features=config.features,
         window=config.window,
         net=net_config,
         dim=data.train[0].shape[-1],
         image_shape=image_shape,
-        state=state_copy(result.net),
-        ref_mse=ref_mse,
-        ref_dssim=ref_dssim,
-        ref_still=ref_still,
+        own=ScoredPredictor(state_copy(result.net), refs, impostor_mean, impostor_spread, _predictor=result.net),
         motion_weight=MOTION_WEIGHT,
         threshold=math.nan,
         cohort=cohort,
-        impostor_mean=impostor_mean,
-        impostor_spread=impostor_spread,
         info={
             "clips": [str(getattr(c, "path", c)) if not isinstance(c, np.ndarray) else "<frames>" for c in clips],
             "negatives": len(negatives),
@@ -419,5 +413,4 @@ def _learn_kind(clips, negatives, config: LearnConfig, extractor: FeatureExtract
             "seconds": round(time.perf_counter() - started, 2),
         },
     )
-    model._predictor = result.net
     return model, data

@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from keyframe.errors import fail
-from keyframe.motion.cohort import CohortMember
+from keyframe.motion.cohort import ScoredPredictor
 from keyframe.motion.features import FeatureConfig
 from keyframe.motion.predictor import NetConfig, Predictor
 from keyframe.motion.windows import WindowConfig
@@ -32,9 +32,10 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 4
-# Version 3 files (before cohorts) read as models without one.
-READABLE_VERSIONS = (3, VERSION)
+VERSION = 5
+# Version 3 files (before cohorts) read as models without one; version 4 ones kept each predictor's
+# reference errors and impostor statistics in fields of their own (see _upgrade).
+READABLE_VERSIONS = (3, 4, VERSION)
 
 
 @dataclass
@@ -45,14 +46,13 @@ class MovementModel:
     ----------
     features, window, net : the settings it was learned with.
     dim : feature length per frame; image_shape : ``(C, H, W)`` for pixel features, else None.
-    state : the predictor's weights (a state dict).
-    ref_mse, ref_dssim : the model's median errors on the held-out windows (a score of 0).
+    own : the movement's predictor, its reference errors on the held-out windows and its raw scores'
+        mean and spread on the negative clips.
     threshold : scores at or above it count as the movement.
-    ref_still, motion_weight : persistence's median error on the held-out windows and the weight of the
-        penalty on windows that move more or less than that (see :func:`keyframe.motion.predictor.match`).
+    motion_weight : the weight of the penalty on windows that move more or less than the held-out ones
+        (see :func:`keyframe.motion.predictor.match`).
     cohort : predictors of the negative clips it was learned with; when there are some, window
         scores are relative to them (see :mod:`keyframe.motion.cohort`).
-    impostor_mean, impostor_spread : this model's raw scores' mean and spread on the negative clips.
     partners : models of other feature kinds learned on the same clips; window scores are then the
         ``weights``-weighted mean over :meth:`parts` (and ``threshold`` applies to that mean).
     calibration : how the threshold was chosen (method, score statistics).
@@ -64,36 +64,18 @@ class MovementModel:
     net: NetConfig
     dim: int
     image_shape: tuple[int, int, int] | None
-    state: dict
-    ref_mse: float
-    ref_dssim: float
+    own: ScoredPredictor
     threshold: float
-    ref_still: float = 0.0
     motion_weight: float = 0.0
-    cohort: list[CohortMember] = field(default_factory=list)
-    impostor_mean: float = 0.0
-    impostor_spread: float = 1.0
+    cohort: list[ScoredPredictor] = field(default_factory=list)
     partners: list["MovementModel"] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
-    _predictor: Predictor | None = field(default=None, repr=False, compare=False)
 
     def predictor(self) -> Predictor:
-        """The predictor network in eval mode (built once)."""
-        if self._predictor is None:
-            self._predictor = Predictor.from_state(self.dim, self.net, self.state)
-        return self._predictor
-
-    @property
-    def refs(self) -> tuple[float, float, float]:
-        """The reference errors :func:`~keyframe.motion.predictor.match` scores against."""
-        return self.ref_mse, self.ref_dssim, self.ref_still
-
-    @property
-    def stats(self) -> tuple[float, float]:
-        """The impostor mean and spread (see :mod:`keyframe.motion.cohort`)."""
-        return self.impostor_mean, self.impostor_spread
+        """The movement's predictor network in eval mode (built once)."""
+        return self.own.predictor(self.dim, self.net)
 
     def parts(self) -> list["MovementModel"]:
         """This model and its partners, in the order of ``weights``."""
@@ -108,14 +90,10 @@ class MovementModel:
             "net": self.net.to_dict(),
             "dim": self.dim,
             "image_shape": list(self.image_shape) if self.image_shape else None,
-            "state": {k: v.detach().cpu().contiguous() for k, v in self.state.items()},
-            "ref_mse": float(self.ref_mse),
-            "ref_dssim": float(self.ref_dssim),
+            "own": self.own.to_dict(),
             "threshold": float(self.threshold),
-            "ref_still": float(self.ref_still),
             "motion_weight": float(self.motion_weight),
             "cohort": [member.to_dict() for member in self.cohort],
-            "impostor": [float(self.impostor_mean), float(self.impostor_spread)],
             "partners": [partner.to_dict() for partner in self.partners],
             "weights": [float(w) for w in self.weights],
             "calibration": self.calibration,
@@ -160,24 +138,33 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     return model
 
 
+def _upgrade(data: dict) -> dict:
+    """A version 3 or 4 archive in the current layout, where each predictor and its numbers are one record."""
+    if data.get("version", VERSION) >= 5:
+        return data
+
+    def record(fields: dict, mean: float, spread: float) -> dict:
+        refs = [fields["ref_mse"], fields["ref_dssim"], fields["ref_still"]]
+        return {"state": fields["state"], "refs": refs, "mean": mean, "spread": spread, "source": fields.get("source", "")}
+
+    mean, spread = data.get("impostor", [0.0, 1.0])
+    cohort = [record(member, member["mean"], member["spread"]) for member in data.get("cohort", [])]
+    return {**data, "own": record(data, mean, spread), "cohort": cohort}
+
+
 def _from_dict(data: dict) -> MovementModel:
     """A model (and its partners) from :meth:`MovementModel.to_dict`'s output, every network built to check it."""
-    impostor_mean, impostor_spread = data.get("impostor", [0.0, 1.0])
+    data = _upgrade(data)
     model = MovementModel(
         features=FeatureConfig(**data["features"]),
         window=WindowConfig(**data["window"]),
         net=NetConfig.from_dict(data["net"]),
         dim=int(data["dim"]),
         image_shape=tuple(data["image_shape"]) if data["image_shape"] else None,
-        state=data["state"],
-        ref_mse=float(data["ref_mse"]),
-        ref_dssim=float(data["ref_dssim"]),
+        own=ScoredPredictor.from_dict(data["own"]),
         threshold=float(data["threshold"]),
-        ref_still=float(data["ref_still"]),
         motion_weight=float(data["motion_weight"]),
-        cohort=[CohortMember.from_dict(member) for member in data.get("cohort", [])],
-        impostor_mean=float(impostor_mean),
-        impostor_spread=float(impostor_spread),
+        cohort=[ScoredPredictor.from_dict(member) for member in data.get("cohort", [])],
         partners=[_from_dict(partner) for partner in data.get("partners", [])],
         weights=[float(w) for w in data.get("weights", [])],
         calibration=data.get("calibration", {}),

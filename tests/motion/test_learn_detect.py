@@ -161,13 +161,30 @@ def test_fusion_weights_put_every_kind_in_units_of_its_spread():
     assert fusion_weights([np.zeros(10), np.array([0.0, MIN_SPREAD * 2] * 5)])[0] == pytest.approx(0.5, abs=0.01)
 
 
-def test_model_files_from_before_cohorts_still_load(wave_model, tmp_path):
-    _, path = wave_model
-    archive = torch.load(path, weights_only=True)
-    old = {k: v for k, v in archive.items() if k not in ("cohort", "impostor")}
-    torch.save({**old, "version": 3}, tmp_path / "v3.kfm")
-    model = load_model(tmp_path / "v3.kfm")
-    assert model.cohort == [] and model.threshold == pytest.approx(archive["threshold"])
+def _as_version_4(archive: dict) -> dict:
+    """A current archive in the layout of format version 4: each predictor's numbers in fields of their own."""
+    def fields(record):
+        mse, dssim, still = record["refs"]
+        return {"state": record["state"], "ref_mse": mse, "ref_dssim": dssim, "ref_still": still}
+
+    own = archive["own"]
+    cohort = [{**fields(m), "mean": m["mean"], "spread": m["spread"], "source": m["source"]} for m in archive["cohort"]]
+    rest = {k: v for k, v in archive.items() if k != "own"}
+    return {**rest, **fields(own), "impostor": [own["mean"], own["spread"]], "cohort": cohort, "version": 4}
+
+
+def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp_path):
+    model, path = cohort_model
+    old = _as_version_4(torch.load(path, weights_only=True))
+    torch.save(old, tmp_path / "v4.kfm")
+    loaded = load_model(tmp_path / "v4.kfm")
+    assert loaded.own.refs == pytest.approx(model.own.refs) and loaded.cohort[0].stats == pytest.approx(model.cohort[0].stats)
+    np.testing.assert_allclose(detect(loaded, wave_clip[:40]).frame_scores, detect(model, wave_clip[:40]).frame_scores,
+                               rtol=1e-5, atol=1e-6)
+    # Version 3 came before cohorts.
+    torch.save({**{k: v for k, v in old.items() if k not in ("cohort", "impostor")}, "version": 3}, tmp_path / "v3.kfm")
+    loaded = load_model(tmp_path / "v3.kfm")
+    assert loaded.cohort == [] and loaded.own.stats == (0.0, 1.0) and loaded.threshold == pytest.approx(model.threshold)
 
 
 def test_short_and_empty_clips_are_refused(wave_clip, wave_model):
@@ -187,7 +204,7 @@ def test_damaged_and_foreign_models(tmp_path, wave_model):
     torch.save({**archive, "version": VERSION + 1}, tmp_path / "future.kfm")
     with pytest.raises(KeyframeError, match=f"future.kfm: movement model format version {VERSION + 1}"):
         load_model(tmp_path / "future.kfm")
-    torch.save({**archive, "state": {"encode.weight": torch.zeros(1)}}, tmp_path / "broken.kfm")
+    torch.save({**archive, "own": {**archive["own"], "state": {"encode.weight": torch.zeros(1)}}}, tmp_path / "broken.kfm")
     with pytest.raises(KeyframeError, match="broken.kfm: damaged movement model"):
         load_model(tmp_path / "broken.kfm")
     torch.save({"weights": 1}, tmp_path / "other.kfm")
@@ -215,7 +232,7 @@ def test_folder_without_frames(tmp_path, wave_model):
 
 def test_a_still_clip_is_marked_down_by_the_motion_penalty(wave_model, wave_clip):
     model, _ = wave_model
-    assert model.ref_still > 0 and model.motion_weight > 0
+    assert model.own.refs[2] > 0 and model.motion_weight > 0  # persistence's held-out error
     still = np.repeat(wave_clip[:1], 30, axis=0)  # the first frame held: persistence is perfect
     penalised = detect(model, still)
     plain = detect(replace(model, motion_weight=0.0), still)
