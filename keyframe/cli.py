@@ -257,25 +257,64 @@ def movement_learn(
 @movement_app.command("detect")
 def movement_detect(
     model: Annotated[Path, typer.Argument(help="Model file from `keyframe movement learn`.")],
-    video: Annotated[Path, typer.Argument(help="Video or frame folder to search.")],
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write score, detected, threshold, frame_scores, intervals.")] = None,
-    plot: Annotated[Optional[Path], typer.Option(help="Write the score-curve plot (PNG).")] = None,
+    videos: Annotated[list[Path], typer.Argument(help="Video or frame folder to search; give several to rank them.")],
+    json_out: Annotated[Optional[Path], typer.Option(
+        "--json", help="Write score, detected, threshold, frame_scores, intervals (with several videos: a list of "
+                       "those, best first, and the videos that failed).")] = None,
+    plot: Annotated[Optional[Path], typer.Option(
+        help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
 ):
-    """Say whether VIDEO shows the learned movement, and where."""
-    from keyframe.motion import detect, plot_detection
+    """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
+    from keyframe.motion import detect, plot_detection, search
     from keyframe.progress import progress_bar
 
-    with progress_bar("detecting") as progress:
-        result = detect(model, video, progress=progress)
-    verdict = "[green]detected[/]" if result.detected else "not detected"
-    out.print(f"{video}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})")
-    fps = result.fps
-    for first, last in result.intervals:
-        out.print(f"  frames {first}-{last}  ({first / fps:.2f}-{(last + 1) / fps:.2f} s)")
+    if len(videos) == 1:
+        with progress_bar("detecting") as progress:
+            result = detect(model, videos[0], progress=progress)
+        _print_detection(str(videos[0]), result)
+        if json_out:
+            result.write_json(json_out)
+        if plot:
+            plot_detection(result, plot)
+        return
+    missing = [video for video in videos if not video.exists()]
+    if missing:
+        raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+    if plot is not None and plot.exists() and not plot.is_dir():
+        raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
+    with progress_bar("searching") as progress:
+        found = search(model, videos, progress=progress)
+    for _, error in found.failed:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+    out.print(f"{len(found.ranked)} videos ranked by score (threshold {found.threshold:.3f}), best first:")
+    for result in found.ranked:
+        _print_detection(result.path, result)
     if json_out:
-        result.write_json(json_out)
+        found.write_json(json_out)
     if plot:
-        plot_detection(result, plot)
+        plot.mkdir(parents=True, exist_ok=True)
+        for result, name in zip(found.ranked, _plot_names([Path(r.path) for r in found.ranked])):
+            plot_detection(result, plot / name)
+    if found.failed:
+        console.print(f"{len(found.failed)} of {len(videos)} videos could not be searched")
+        raise typer.Exit(1)
+
+
+def _print_detection(name: str, result) -> None:
+    verdict = "[green]detected[/]" if result.detected else "not detected"
+    out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})", soft_wrap=True)
+    for first, last in result.intervals:
+        out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
+
+
+def _plot_names(videos: list[Path]) -> list[str]:
+    """``<stem>.png`` for each video; a stem that repeats (same name in two folders) gets ``-2``, ``-3``, ..."""
+    names, seen = [], {}
+    for video in videos:
+        stem = video.stem if video.suffix else video.name
+        seen[stem] = seen.get(stem, 0) + 1
+        names.append(f"{stem}.png" if seen[stem] == 1 else f"{stem}-{seen[stem]}.png")
+    return names
 
 
 # --- render-motion --------------------------------------------------------

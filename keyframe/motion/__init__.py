@@ -24,6 +24,7 @@ from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.plot import draw_scores, plot_detection
 from keyframe.motion.predictor import NetConfig, Predictor
 from keyframe.motion.render import Renderer, RenderOptions, render_frames, render_motion
+from keyframe.motion.search import Search, search
 from keyframe.motion.windows import WindowConfig, make_windows, shifted_sequences
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Region",
     "RenderOptions",
     "Renderer",
+    "Search",
     "WindowConfig",
     "calibrate",
     "demo",
@@ -65,5 +67,6 @@ __all__ = [
     "render_frames",
     "render_motion",
     "score_range",
+    "search",
     "shifted_sequences",
 ]

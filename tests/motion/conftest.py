@@ -1,4 +1,4 @@
-"""A small learned model shared by the movement tests (trained once per session, a few seconds)."""
+"""Small learned models shared by the movement tests (each trained once per session, in seconds)."""
 
 from dataclasses import replace
 
@@ -20,3 +20,11 @@ def wave_model(wave_clip, tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "wave.kfm"
     model = learn([wave_clip], FAST, out=path)
     return model, path
+
+
+@pytest.fixture(scope="session")
+def cohort_model(wave_clip, tmp_path_factory):
+    """The wave learned with three other sample movements as negatives (a cohort of three)."""
+    negatives = [make_sample(name, frames=70, size=(96, 96), seed=100).frames for name in ("squat", "jumping_jack", "march")]
+    path = tmp_path_factory.mktemp("cohort") / "wave.kfm"
+    return learn([wave_clip], FAST, negatives=negatives, out=path), path

@@ -91,13 +91,6 @@ def test_negatives_and_search(wave_clip):
     assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
 
 
-@pytest.fixture(scope="module")
-def cohort_model(wave_clip, tmp_path_factory):
-    negatives = [make_sample(name, frames=70, size=(96, 96), seed=100).frames for name in ("squat", "jumping_jack", "march")]
-    path = tmp_path_factory.mktemp("cohort") / "wave.kfm"
-    return learn([wave_clip], FAST, negatives=negatives, out=path), path
-
-
 def test_cohort_scores_rank_the_movement_first_on_a_new_performer(cohort_model):
     model, path = cohort_model
     assert len(model.cohort) == 3 and all(member.spread > 0 for member in model.cohort)

@@ -1,0 +1,80 @@
+"""Search several videos for a learned movement and rank them by score.
+
+Each video is scored on its own (:func:`keyframe.motion.detect.detect`, a pure
+function of the model and the video), so a search can be split over machines
+and the parts' results concatenated and ranked again. A video that cannot be
+read, or is shorter than one window, does not stop the search: it is listed
+under ``failed`` with the reason, and the others are still scored.
+
+Examples
+--------
+>>> found = search("wave.kfm", ["a.mp4", "b.mp4", "missing.mp4"])  # doctest: +SKIP
+>>> [(d.path, round(d.score, 2), d.detected) for d in found.ranked]  # doctest: +SKIP
+[('b.mp4', 0.31, True), ('a.mp4', -1.8, False)]
+>>> found.failed  # doctest: +SKIP
+[('missing.mp4', 'missing.mp4: no such file or folder')]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+from keyframe.errors import KeyframeError
+from keyframe.motion.detect import DetectConfig, Detection, detect
+from keyframe.motion.model import MovementModel, load_model
+from keyframe.progress import report
+
+
+@dataclass
+class Search:
+    """The result of :func:`search`: detections ranked by score (best first), and the videos that failed."""
+
+    threshold: float
+    ranked: list[Detection] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "threshold": round(float(self.threshold), 6),
+            "videos": [detection.to_dict() for detection in self.ranked],
+            "failed": [{"video": video, "error": error} for video, error in self.failed],
+        }
+
+    def write_json(self, path: str | os.PathLike) -> None:
+        """Write :meth:`to_dict` as JSON, atomically."""
+        from keyframe.io import atomic_path
+
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(), indent=1))
+
+
+def search(model, videos, config: DetectConfig = DetectConfig(), progress=None) -> Search:
+    """Score every one of ``videos`` for the movement ``model`` (a model or its path); rank them by score.
+
+    Parameters
+    ----------
+    model : a :class:`MovementModel` or the path of its file (read once).
+    videos : paths of videos or frame folders (or frame sources, or uint8 arrays).
+    config : detection settings, the same for every video.
+    progress : ``progress(done, total, note)`` callable, over videos.
+
+    Raises
+    ------
+    KeyframeError
+        For a bad model file; a bad video only ends up in ``failed``.
+    """
+    model = model if isinstance(model, MovementModel) else load_model(model)
+    videos = list(videos)
+    found = Search(model.threshold)
+    for number, video in enumerate(videos):
+        name = str(video) if isinstance(video, (str, os.PathLike)) else str(getattr(video, "path", f"<video {number + 1}>"))
+        report(progress, number, len(videos), name)
+        try:
+            found.ranked.append(detect(model, video, config))
+        except KeyframeError as error:
+            found.failed.append((name, str(error)))
+    report(progress, len(videos), len(videos), "done")
+    found.ranked.sort(key=lambda detection: detection.score, reverse=True)
+    return found

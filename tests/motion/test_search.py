@@ -1,0 +1,72 @@
+"""Searching several videos for a movement: ranking, failures, JSON; and the same from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import write_video
+from keyframe.motion import detect, search
+from keyframe.sample import make_sample
+from tests.conftest import run_cli
+
+MOVEMENTS = ("squat", "wave", "march")
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory):
+    """A new performer (seed 7) doing each sample movement, as mp4 files, and one too short to score."""
+    folder = tmp_path_factory.mktemp("videos")
+    paths = {}
+    for name in MOVEMENTS:
+        paths[name] = folder / f"{name}.mp4"
+        write_video(iter(make_sample(name, frames=60, size=(96, 96), seed=7).frames), paths[name], fps=25)
+    paths["short"] = folder / "short.mp4"
+    write_video(iter(np.zeros((5, 32, 32, 3), np.uint8)), paths["short"], fps=25)
+    return paths
+
+
+def test_search_ranks_the_movement_first_and_lists_what_failed(cohort_model, videos, tmp_path):
+    model, path = cohort_model
+    notes = []
+    found = search(path, [videos[name] for name in MOVEMENTS] + [videos["short"]],
+                   progress=lambda done, total, note: notes.append((done, total)))
+    assert [d.path for d in found.ranked][0] == str(videos["wave"])
+    assert [d.score for d in found.ranked] == sorted((d.score for d in found.ranked), reverse=True)
+    # Each video scores as it does on its own.
+    assert found.ranked[0].score == pytest.approx(detect(model, videos["wave"]).score, abs=1e-6)
+    assert len(found.failed) == 1 and found.failed[0][0] == str(videos["short"]) and "has 5 frames" in found.failed[0][1]
+    assert notes[0] == (0, 4) and notes[-1] == (4, 4)
+    found.write_json(tmp_path / "search.json")
+    data = json.loads((tmp_path / "search.json").read_text())
+    assert data["videos"][0]["video"] == str(videos["wave"]) and data["failed"][0]["video"] == str(videos["short"])
+    assert data["threshold"] == pytest.approx(model.threshold, abs=1e-6)
+
+
+def test_a_bad_model_stops_the_search(tmp_path, videos):
+    (tmp_path / "bad.kfm").write_bytes(b"not a model")
+    with pytest.raises(KeyframeError, match="bad.kfm: not a readable movement model"):
+        search(tmp_path / "bad.kfm", [videos["wave"]])
+
+
+def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_path):
+    _, model = cohort_model
+    report, plots = tmp_path / "search.json", tmp_path / "plots"
+    ranked = run_cli("movement", "detect", model, *(videos[name] for name in MOVEMENTS), "--json", report, "--plot", plots)
+    assert ranked.returncode == 0, ranked.stderr
+    lines = [line for line in ranked.stdout.splitlines() if ".mp4:" in line]
+    assert len(lines) == 3 and "wave.mp4: " in lines[0], ranked.stdout
+    assert len(json.loads(report.read_text())["videos"]) == 3
+    assert sorted(p.name for p in plots.iterdir()) == ["march.png", "squat.png", "wave.png"]
+
+    # A video that cannot be scored is reported and the others are still ranked; the exit code says so.
+    partial = run_cli("movement", "detect", model, videos["wave"], videos["short"])
+    assert partial.returncode == 1 and "short.mp4: has 5 frames" in partial.stderr and "Traceback" not in partial.stderr
+    assert "wave.mp4: " in partial.stdout
+    # A path that does not exist is a usage error, found before any work.
+    missing = run_cli("movement", "detect", model, videos["wave"], tmp_path / "nope.mp4")
+    assert missing.returncode == 2 and "nope.mp4: no such file or folder" in missing.stderr
+    (tmp_path / "file.png").write_bytes(b"")
+    clash = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "file.png")
+    assert clash.returncode == 2 and "names a folder" in clash.stderr
