@@ -72,9 +72,12 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None) 
         name = str(video) if isinstance(video, (str, os.PathLike)) else str(getattr(video, "path", f"<video {number + 1}>"))
         report(progress, number, len(videos), name)
         try:
-            found.ranked.append(detect(model, video, config))
+            detection = detect(model, video, config)
         except KeyframeError as error:
             found.failed.append((name, str(error)))
+        else:
+            detection.path = name  # arrays all read as "<frames>": number them so the ranking says which is which
+            found.ranked.append(detection)
     report(progress, len(videos), len(videos), "done")
     found.ranked.sort(key=lambda detection: detection.score, reverse=True)
     return found

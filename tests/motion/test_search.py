@@ -44,6 +44,12 @@ def test_search_ranks_the_movement_first_and_lists_what_failed(cohort_model, vid
     assert data["threshold"] == pytest.approx(model.threshold, abs=1e-6)
 
 
+def test_clips_given_as_arrays_are_numbered(cohort_model):
+    clips = [make_sample(name, frames=40, size=(96, 96), seed=7).frames for name in ("march", "wave")]
+    found = search(cohort_model[0], clips)
+    assert [d.path for d in found.ranked] == ["<video 2>", "<video 1>"] and not found.failed
+
+
 def test_a_bad_model_stops_the_search(tmp_path, videos):
     (tmp_path / "bad.kfm").write_bytes(b"not a model")
     with pytest.raises(KeyframeError, match="bad.kfm: not a readable movement model"):
