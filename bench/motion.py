@@ -106,6 +106,28 @@ def test_pool(all_takes: dict[str, list[Take]]) -> list[tuple[Take, float]]:
     return pool
 
 
+def second_pool(all_takes: dict[str, list[Take]], pool: list[tuple[Take, float]]) -> list[tuple[Take, float]]:
+    """Up to as many more takes per movement as the test pool holds, in styles outside it and the training one.
+
+    The same models are scored on it: with a few positives per target, which takes a pool happens to hold
+    moves the mean AUC by several hundredths, and a second draw shows by how much.
+    """
+    rng = random.Random(11)
+    used = {take.name for take, _ in pool}
+    second = []
+    for movement, items in sorted(all_takes.items()):
+        others = [t for t in items if t.style != TRAIN_STYLE and t.name not in used]
+        for take in rng.sample(others, min(TEST_PER_MOVEMENT, len(others))):
+            second.append((take, round(rng.uniform(*AZIMUTHS))))
+    return second
+
+
+@functools.lru_cache(maxsize=None)
+def dtw_score(train: Take, take: Take, azimuth: float) -> float:
+    """The baseline's score of a clip: minus its DTW distance to the training take."""
+    return -dtw_distance(grey_small(rendered(train, 0.0)), grey_small(rendered(take, azimuth)))
+
+
 @functools.lru_cache(maxsize=None)
 def grey_small(path: Path, side: int = DTW_SIDE) -> np.ndarray:
     """Frames of a video as standardised ``side x side`` grey vectors (the DTW baseline's features)."""
@@ -176,14 +198,53 @@ def learn_config(features: str, seed: int = 0) -> LearnConfig:
     return LearnConfig(features=lead, partners=partners, net=NetConfig(seed=seed))
 
 
+@dataclass
+class PoolScores:
+    """One model's scores on a pool, with the truth and the DTW baseline's scores."""
+
+    scores: list[float]
+    dtw_scores: list[float]
+    labels: list[bool]
+    hits: int
+    frames: int
+    seconds: float
+
+    @property
+    def auc(self) -> float:
+        return roc_auc(self.scores, self.labels)
+
+    @property
+    def dtw_auc(self) -> float:
+        return roc_auc(self.dtw_scores, self.labels)
+
+
+def score_pool(score, model, target: str, train: Take, pool, size) -> PoolScores:
+    """``score`` (a :class:`PoolScorer`) every clip of ``pool`` but the training take with ``model``."""
+    found = PoolScores([], [], [], 0, 0, 0.0)
+    for take, azimuth in pool:
+        if take.name == train.name:
+            continue
+        result = score(model, rendered(take, azimuth, size))
+        positive = take.movement == target
+        found.scores.append(result.score)
+        found.labels.append(positive)
+        found.hits += result.detected == positive
+        found.frames += len(result.frame_scores)
+        found.seconds += result.seconds
+        found.dtw_scores.append(dtw_score(train, take, azimuth))
+    return found
+
+
 def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False, cache: dict | None = None,
-             seed: int = 0) -> tuple[list[list], dict]:
+             seed: int = 0, second: list | None = None) -> tuple[list[list], dict]:
     """Learn every target and score the pool; rows for the table and the totals.
 
     With ``negatives`` each target also learns from the training takes of the other movements as
     ``--negatives`` (none of them is in the test pool, which holds other styles). ``seed`` seeds the predictors.
+    With ``second`` (:func:`second_pool`), the same models also score that pool; its totals are ``second_*``.
     """
     rows, aucs, dtw_aucs, correct, total, speeds = [], [], [], 0, 0, []
+    second_aucs, second_dtw_aucs, second_correct, second_total = [], [], 0, 0
     label = f"{features}, negatives" if negatives else features
     if seed:
         label += f", seed {seed}"
@@ -196,32 +257,32 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
         model = learn([rendered(train, 0.0, size)], learn_config(features, seed),
                       negatives=[rendered(other, 0.0, size) for other in others])
         learn_s = time.perf_counter() - started
-        train_grey = grey_small(rendered(train, 0.0))
-        scores, dtw_scores, labels, hits, frames, seconds = [], [], [], 0, 0, 0.0
-        for take, azimuth in pool:
-            if take.name == train.name:
-                continue
-            result = score(model, rendered(take, azimuth, size))
-            positive = take.movement == target
-            scores.append(result.score)
-            labels.append(positive)
-            hits += result.detected == positive
-            frames += len(result.frame_scores)
-            seconds += result.seconds
-            dtw_scores.append(-dtw_distance(train_grey, grey_small(rendered(take, azimuth))))
-        auc, dtw_auc = roc_auc(scores, labels), roc_auc(dtw_scores, labels)
-        accuracy = hits / len(labels)
+        found = score_pool(score, model, target, train, pool, size)
+        auc, dtw_auc, labels = found.auc, found.dtw_auc, found.labels
+        accuracy = found.hits / len(labels)
         aucs.append(auc)
         dtw_aucs.append(dtw_auc)
-        correct += hits
+        correct += found.hits
         total += len(labels)
-        speeds.append(frames / seconds)
+        fps = found.frames / found.seconds
+        speeds.append(fps)
         rows.append([f"{target} ({label})", sum(labels), len(labels) - sum(labels), auc, accuracy, dtw_auc,
-                     f"{learn_s:.1f}", round(frames / seconds)])
+                     f"{learn_s:.1f}", round(fps)])
         log(f"{label:18s} {target:20s} AUC {auc:.3f} acc {accuracy:.3f} DTW AUC {dtw_auc:.3f} "
-            f"learn {learn_s:.1f}s detect {frames / seconds:.0f} frames/s")
+            f"learn {learn_s:.1f}s detect {fps:.0f} frames/s")
+        if second:
+            other = score_pool(score, model, target, train, second, size)
+            second_aucs.append(other.auc)
+            second_dtw_aucs.append(other.dtw_auc)
+            second_correct += other.hits
+            second_total += len(other.labels)
+            log(f"{label:18s} {target:20s} second pool: AUC {other.auc:.3f} acc {other.hits / len(other.labels):.3f} "
+                f"DTW AUC {other.dtw_auc:.3f}")
     totals = {"auc": statistics.mean(aucs), "accuracy": correct / total, "dtw_auc": statistics.mean(dtw_aucs),
               "fps": statistics.median(speeds)}
+    if second:
+        totals.update(second_auc=statistics.mean(second_aucs), second_accuracy=second_correct / second_total,
+                      second_dtw_auc=statistics.mean(second_dtw_aucs), label=label)
     rows.append([f"**mean ({label})**", "", "", totals["auc"], totals["accuracy"], totals["dtw_auc"], "",
                  round(totals["fps"])])
     return rows, totals
@@ -263,19 +324,20 @@ def main(log=print) -> None:
         rendered(take, azimuth)
     for movement in all_takes:
         rendered(training_take(all_takes, movement), 0.0)
-    rows, pixels = evaluate("pixels", all_takes, pool, log)
-    negative_rows, pixels_neg = evaluate("pixels", all_takes, pool, log, negatives=True)
+    second = second_pool(all_takes, pool)
+    rows, pixels = evaluate("pixels", all_takes, pool, log, second=second)
+    negative_rows, pixels_neg = evaluate("pixels", all_takes, pool, log, negatives=True, second=second)
     pose = pose_neg = fused = None
     fused_seeds: list[dict] = []
     if importlib.util.find_spec("mediapipe") is not None:
         cache: dict = {}
-        pose_rows, pose = evaluate("pose", all_takes, pool, log, cache=cache)
+        pose_rows, pose = evaluate("pose", all_takes, pool, log, cache=cache, second=second)
         rows += pose_rows
-        pose_negative_rows, pose_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache)
-        fused_rows, fused = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache)
+        pose_negative_rows, pose_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache, second=second)
+        fused_rows, fused = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, second=second)
         negative_rows += pose_negative_rows + fused_rows
-        fused_seeds = [fused] + [evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, seed=seed)[1]
-                                 for seed in EXTRA_SEEDS]
+        fused_seeds = [fused] + [evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, seed=seed,
+                                          second=second)[1] for seed in EXTRA_SEEDS]
     cnn = cnn_speed(all_takes, pool, log)
     ex = exercise(log)
     table = markdown_table(
@@ -284,7 +346,18 @@ def main(log=print) -> None:
     negative_table = markdown_table(
         ["target (features)", "positives", "negatives", "ROC AUC", "accuracy of detected", "DTW ROC AUC",
          "learn s", "detect frames/s"], negative_rows)
+    every = [pixels, pixels_neg, pose, pose_neg, *fused_seeds]
+    second_table = markdown_table(
+        ["features", "mean ROC AUC, test pool", "mean ROC AUC, second pool", "accuracy, second pool",
+         "DTW ROC AUC, second pool"],
+        [[totals["label"], totals["auc"], totals["second_auc"], totals["second_accuracy"], totals["second_dtw_auc"]]
+         for totals in every if totals])
     met = lambda ok: "met" if ok else "**missed**"  # noqa: E731
+    best_second = max((totals for totals in every if totals), key=lambda totals: totals["second_auc"])
+    second_verdict = (f"On the second pool the best mean AUC is {best_second['second_auc']:.3f} (`{best_second['label']}`) "
+                      f"against {best_second['second_dtw_auc']:.3f} for DTW: beating DTW there, "
+                      f"{met(best_second['second_auc'] > best_second['second_dtw_auc'])}; mean AUC >= 0.95 there, "
+                      f"{met(best_second['second_auc'] >= 0.95)}.")
 
     def targets_line(name: str, totals: dict) -> str:
         return (f"`{name}`: mean AUC {totals['auc']:.3f}, {met(totals['auc'] >= 0.95)}; accuracy {totals['accuracy']:.3f}, "
@@ -432,7 +505,23 @@ depth, for the movement and its cohort alike, 0.852. For `pixels+pose`, weightin
 of the calibration windows over its spread (a diagonal discriminant) instead of by its spread alone gave 0.871
 and 0.888 against 0.893 and 0.907 (seeds 0 and 1): every kind separates the calibration windows almost
 perfectly (d' of 4.4-9.3), so that separation does not tell how a kind carries over to other styles (the
-`pixels` model's d' on `bow` is the highest, 7.3, and its test AUC 0.24).
+`pixels` model's d' on `bow` is the highest, 7.3, and its test AUC 0.24). A threshold of 0 for models with
+negatives (detected where the movement's model predicts better, in impostor units, than the best cohort model)
+instead of the calibrated midpoint: on the test pool the accuracy of `pixels+pose` rose to 0.912-0.920 over
+seeds 0-2 (from 0.864-0.872), but that of `pose` fell to 0.840-0.848 (from 0.864-0.872) and of `pixels` to 0.840
+(from 0.856), and on the second pool `pixels+pose` gave 0.825 against 0.833: not adopted.
+
+**A second pool.** With {TEST_PER_MOVEMENT} positives per target, one clip moves a target's AUC by about
+0.05, so the same models (the seed-0 ones of the rows above, and the fused ones of seeds 1 and 2) also score
+a second pool drawn the same way from the takes in neither the training style nor the test pool (up to
+{TEST_PER_MOVEMENT} per movement, seeded azimuths in [{AZIMUTHS[0]:g}, {AZIMUTHS[1]:g}] degrees; {len(second)} clips: `call`
+has no takes left). No setting was chosen on it: it was looked at once, to check a change found on the test
+pool (a threshold of 0, see above), which it did not bear out. The gap between the two pools shows how far the
+tables above can be trusted.
+
+{second_table}
+
+{second_verdict}
 
 ### A real video: exercise.avi
 
