@@ -155,9 +155,7 @@ def segment_eval(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write all numbers, per frame too.")] = None,
 ):
     """J (IoU), boundary F and J&F as the DAVIS benchmark computes them."""
-    import json
-
-    from keyframe.io import atomic_path
+    from keyframe.io import write_json
     from keyframe.metrics import evaluate_masks
     from keyframe.progress import progress_bar
 
@@ -167,8 +165,7 @@ def segment_eval(
         f"{scores['frames']} frames  J {scores['J']['mean']:.3f}  F {scores['F']['mean']:.3f}  J&F {scores['JF']:.3f}"
     )
     if json_out:
-        with atomic_path(json_out) as tmp:
-            tmp.write_text(json.dumps(scores, indent=2))
+        write_json(json_out, scores)
 
 
 # --- demo -----------------------------------------------------------------

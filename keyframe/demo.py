@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from keyframe.io import ExtractOptions, atomic_path, encode_frames, extract_frames, open_frames
+from keyframe.io import ExtractOptions, encode_frames, extract_frames, open_frames, write_json
 from keyframe.metrics import psnr
 from keyframe.sample import make_sample, write_sample
 
@@ -47,6 +46,5 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
         summary[name] = run(out_dir / name, log=log)
 
     summary["seconds"] = round(time.perf_counter() - started, 1)
-    with atomic_path(out_dir / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    write_json(out_dir / "summary.json", summary)
     return summary

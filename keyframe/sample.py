@@ -9,7 +9,6 @@ the tests.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError
-from keyframe.io.atomic import atomic_path, staged_dir
+from keyframe.io.atomic import staged_dir, write_json
 from keyframe.io.images import write_image, write_mask
 from keyframe.io.video import write_video
 
@@ -268,8 +267,6 @@ def write_sample(out_dir: str | Path, sample: Sample) -> Path:
         write_video(iter(sample.frames), stage / "video.mp4", sample.fps)
         info = {"movement": sample.movement, "seed": sample.seed, "fps": sample.fps, "frame_count": len(sample.frames),
                 "width": sample.frames.shape[2], "height": sample.frames.shape[1]}
-        with atomic_path(stage / "sample.json") as tmp:
-            tmp.write_text(json.dumps(info, indent=2))
-        with atomic_path(stage / "frames" / "video.json") as tmp:
-            tmp.write_text(json.dumps({"fps": sample.fps, **info}, indent=2))
+        write_json(stage / "sample.json", info)
+        write_json(stage / "frames" / "video.json", {"fps": sample.fps, **info})
     return out_dir

@@ -9,6 +9,7 @@ folder that the next run resumes from.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import uuid
@@ -41,6 +42,21 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
+    """Write ``data`` as JSON to ``path`` atomically (see :func:`atomic_path`); returns the path.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = write_json(pathlib.Path(tempfile.mkdtemp()) / "x.json", {"a": 1}, indent=None)
+    >>> target.read_text()
+    '{"a": 1}'
+    """
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=indent))
+    return Path(path)
 
 
 def partial_dir(out_dir: str | os.PathLike) -> Path:

@@ -7,7 +7,6 @@ of every movement's clip, frames it never saw.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def demo(out_dir, log=print, movement: str = "wave", frames: int = 150) -> dict:
     >>> summary["correct"], summary["clips"]  # doctest: +SKIP
     (4, 4)
     """
-    from keyframe.io import atomic_path
+    from keyframe.io import write_json
     from keyframe.sample import MOVEMENTS, make_sample
 
     out_dir = Path(out_dir)
@@ -59,6 +58,5 @@ def demo(out_dir, log=print, movement: str = "wave", frames: int = 150) -> dict:
         "results": results,
         "seconds": round(time.perf_counter() - started, 1),
     }
-    with atomic_path(out_dir / "movement.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2))
+    write_json(out_dir / "movement.json", summary)
     return summary

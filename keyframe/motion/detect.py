@@ -26,7 +26,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -94,10 +93,9 @@ class Detection:
 
     def write_json(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_dict` as JSON, atomically."""
-        from keyframe.io import atomic_path
+        from keyframe.io import write_json
 
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        write_json(path, self.to_dict(), indent=1)
 
 
 def _extractor(model: MovementModel) -> FeatureExtractor:

@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 
@@ -44,10 +43,9 @@ class Search:
 
     def write_json(self, path: str | os.PathLike) -> None:
         """Write :meth:`to_dict` as JSON, atomically."""
-        from keyframe.io import atomic_path
+        from keyframe.io import write_json
 
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(), indent=1))
+        write_json(path, self.to_dict(), indent=1)
 
 
 def search(model, videos, config: DetectConfig = DetectConfig(), progress=None) -> Search:
