@@ -235,6 +235,12 @@ def score_pool(score, model, target: str, train: Take, pool, size) -> PoolScores
     return found
 
 
+def pool_totals(found: list[PoolScores]) -> dict:
+    """Mean AUC (ours and DTW's) over the targets' pools, and the accuracy over all their clips."""
+    return {"auc": statistics.mean(f.auc for f in found), "dtw_auc": statistics.mean(f.dtw_auc for f in found),
+            "accuracy": sum(f.hits for f in found) / sum(len(f.labels) for f in found)}
+
+
 def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False, cache: dict | None = None,
              seed: int = 0, second: list | None = None) -> tuple[list[list], dict]:
     """Learn every target and score the pool; rows for the table and the totals.
@@ -243,8 +249,7 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
     ``--negatives`` (none of them is in the test pool, which holds other styles). ``seed`` seeds the predictors.
     With ``second`` (:func:`second_pool`), the same models also score that pool; its totals are ``second_*``.
     """
-    rows, aucs, dtw_aucs, correct, total, speeds = [], [], [], 0, 0, []
-    second_aucs, second_dtw_aucs, second_correct, second_total = [], [], 0, 0
+    rows, speeds, found_all, second_all = [], [], [], []
     label = f"{features}, negatives" if negatives else features
     if seed:
         label += f", seed {seed}"
@@ -258,12 +263,9 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
                       negatives=[rendered(other, 0.0, size) for other in others])
         learn_s = time.perf_counter() - started
         found = score_pool(score, model, target, train, pool, size)
+        found_all.append(found)
         auc, dtw_auc, labels = found.auc, found.dtw_auc, found.labels
         accuracy = found.hits / len(labels)
-        aucs.append(auc)
-        dtw_aucs.append(dtw_auc)
-        correct += found.hits
-        total += len(labels)
         fps = found.frames / found.seconds
         speeds.append(fps)
         rows.append([f"{target} ({label})", sum(labels), len(labels) - sum(labels), auc, accuracy, dtw_auc,
@@ -272,17 +274,12 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
             f"learn {learn_s:.1f}s detect {fps:.0f} frames/s")
         if second:
             other = score_pool(score, model, target, train, second, size)
-            second_aucs.append(other.auc)
-            second_dtw_aucs.append(other.dtw_auc)
-            second_correct += other.hits
-            second_total += len(other.labels)
+            second_all.append(other)
             log(f"{label:18s} {target:20s} second pool: AUC {other.auc:.3f} acc {other.hits / len(other.labels):.3f} "
                 f"DTW AUC {other.dtw_auc:.3f}")
-    totals = {"auc": statistics.mean(aucs), "accuracy": correct / total, "dtw_auc": statistics.mean(dtw_aucs),
-              "fps": statistics.median(speeds)}
+    totals = {**pool_totals(found_all), "fps": statistics.median(speeds), "label": label}
     if second:
-        totals.update(second_auc=statistics.mean(second_aucs), second_accuracy=second_correct / second_total,
-                      second_dtw_auc=statistics.mean(second_dtw_aucs), label=label)
+        totals.update({f"second_{key}": value for key, value in pool_totals(second_all).items()})
     rows.append([f"**mean ({label})**", "", "", totals["auc"], totals["accuracy"], totals["dtw_auc"], "",
                  round(totals["fps"])])
     return rows, totals
