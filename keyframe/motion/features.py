@@ -4,8 +4,9 @@
   region and shrunk to ``size x size`` (values in ``[0, 1]``).
 * ``cnn``: the pooled EfficientNet-Lite0 embedding (1280 values) of the same
   square crop in colour, the seed's transfer learning.
-* ``pose``: MediaPipe's 33 body landmarks, centred on the hips and scaled by
-  the torso (an optional extra: ``pip install mediapipe==0.10.21``).
+* ``pose``: MediaPipe's 33 body landmarks in 3D, centred on the hips, scaled
+  by the torso and turned to face the same way in every frame, so the camera's
+  azimuth drops out (an optional extra: ``pip install mediapipe==0.10.21``).
 
 The moving region is found once per clip from frame differences (see
 :func:`moving_region`) and is passed along explicitly, so features of any
@@ -40,6 +41,8 @@ KINDS = ("pixels", "cnn", "pose")
 POSE_INSTALL = "install mediapipe==0.10.21 for --features pose"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
+POSE_FRAMES = ("body", "image")
+LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER = 23, 24, 11, 12
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,9 @@ class FeatureConfig:
     cnn_size : side of the colour square the backbone sees for ``cnn``.
     backbone : backbone name for ``cnn`` (see :func:`keyframe.nets.available_backbones`).
     batch : frames per backbone batch.
+    pose_frame : for ``pose``, ``"body"`` (MediaPipe's 3D world landmarks, turned so the hips face the
+        same way: see :func:`body_pose_features`) or ``"image"`` (landmarks in the image plane, as models of
+        format 5 and before: see :func:`pose_features`).
     """
 
     kind: str = "pixels"
@@ -62,10 +68,13 @@ class FeatureConfig:
     cnn_size: int = 128
     backbone: str = "efficientnet_lite0"
     batch: int = 32
+    pose_frame: str = "body"
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise KeyframeError(f"--features must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if self.pose_frame not in POSE_FRAMES:
+            raise KeyframeError(f"the pose frame must be one of {', '.join(POSE_FRAMES)}, got {self.pose_frame!r}")
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
         if not 32 <= self.cnn_size <= 512:
@@ -264,7 +273,7 @@ class FeatureExtractor:
         features = np.concatenate(out).astype(np.float32)
         if self.config.kind == "pose":
             # Landmarks per frame so far; missing bodies are filled over the whole range at once.
-            features = pose_features(features)
+            features = body_pose_features(features) if self.config.pose_frame == "body" else pose_features(features)
             self._pose.close()
         if len(features) != total:
             raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
@@ -285,12 +294,19 @@ class FeatureExtractor:
         return self._pose_points(frames)
 
     def _pose_points(self, frames: list[np.ndarray]) -> np.ndarray:
-        """MediaPipe's 33 landmarks per frame in pixels ``(N, 33, 3)``; NaN where no body was found."""
+        """MediaPipe's 33 landmarks per frame ``(N, 33, 3)``; NaN where no body was found.
+
+        In the ``body`` frame, its world landmarks (metres, origin between the hips); in the ``image`` frame,
+        its image landmarks in pixels.
+        """
         out = np.full((len(frames), POSE_POINTS, 3), np.nan, np.float32)
+        world = self.config.pose_frame == "body"
         for index, rgb in enumerate(frames):
             height, width = rgb.shape[:2]
             result = self._pose.process(np.ascontiguousarray(rgb))
-            if result.pose_landmarks is not None:
+            if world and result.pose_world_landmarks is not None:
+                out[index] = [[p.x, p.y, p.z] for p in result.pose_world_landmarks.landmark]
+            elif not world and result.pose_landmarks is not None:
                 points = np.array([[p.x, p.y, p.z] for p in result.pose_landmarks.landmark], np.float32)
                 # x, y are fractions of the width and height, z is on the scale of x: all to pixels.
                 out[index] = points * np.array([width, height, width], np.float32)
@@ -323,17 +339,61 @@ def pose_features(points: np.ndarray) -> np.ndarray:
     [-1.0, -1.0, -1.0]
     """
     points = np.asarray(points, np.float32)
-    hips = (points[:, 23] + points[:, 24]) / 2
-    shoulders = (points[:, 11] + points[:, 12]) / 2
+    hips = (points[:, LEFT_HIP] + points[:, RIGHT_HIP]) / 2
+    shoulders = (points[:, LEFT_SHOULDER] + points[:, RIGHT_SHOULDER]) / 2
     torso = np.linalg.norm(shoulders[:, :2] - hips[:, :2], axis=1)
+    return _filled((points - hips[:, None]) / _usable(torso)[:, None, None], torso)
+
+
+def body_pose_features(points: np.ndarray) -> np.ndarray:
+    """World landmarks ``(N, 33, 3)`` (NaN rows: no body) to features ``(N, 99)`` that ignore the camera's azimuth.
+
+    Each frame is centred on the mid-hip, divided by its torso length (in 3D)
+    and turned about the vertical axis until the line from the right hip to
+    the left one points along +x. A camera circling the performer, or a
+    performer facing another way, then gives the same features; what stays
+    is the posture (the turn of the shoulders against the hips included).
+    Frames without a body are filled as in :func:`pose_features`.
+
+    Examples
+    --------
+    >>> points = np.zeros((2, 33, 3), np.float32)
+    >>> points[:, 23] = [0.1, 0, 0]; points[:, 24] = [-0.1, 0, 0]   # hips along x...
+    >>> points[1, 23] = [0, 0, 0.1]; points[1, 24] = [0, 0, -0.1]   # ...then along z: turned 90 degrees
+    >>> points[:, 11:13, 1] = -0.5                                   # shoulders above the hips
+    >>> f = body_pose_features(points).reshape(2, 33, 3)
+    >>> np.allclose(f[0], f[1], atol=1e-6), [round(float(v), 2) for v in f[0, 23]]
+    (True, [0.2, 0.0, 0.0])
+    """
+    points = np.asarray(points, np.float64)
+    hips = (points[:, LEFT_HIP] + points[:, RIGHT_HIP]) / 2
+    centred = points - hips[:, None]
+    torso = np.linalg.norm((centred[:, LEFT_SHOULDER] + centred[:, RIGHT_SHOULDER]) / 2, axis=1)
+    across = centred[:, LEFT_HIP] - centred[:, RIGHT_HIP]
+    angle = np.arctan2(across[:, 2], across[:, 0])
+    cos, sin = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    turned = centred.copy()
+    turned[..., 0] = centred[..., 0] * cos + centred[..., 2] * sin
+    turned[..., 2] = centred[..., 2] * cos - centred[..., 0] * sin
+    return _filled(turned / _usable(torso)[:, None, None], torso)
+
+
+def _usable(torso: np.ndarray) -> np.ndarray:
+    """``torso`` with lengths that are too short to divide by set to NaN (their frames are filled later)."""
+    return np.where(torso > 1e-6, torso, np.nan)
+
+
+def _filled(normalised: np.ndarray, torso: np.ndarray) -> np.ndarray:
+    """``(N, 33, 3)`` normalised landmarks as ``(N, 99)`` features; frames whose ``torso`` is missing or zero
+    are interpolated from the nearest good ones (zeros when none is good)."""
     found = np.isfinite(torso) & (torso > 1e-6)
-    out = np.zeros((len(points), POSE_POINTS * 3), np.float32)
+    out = np.zeros((len(normalised), POSE_POINTS * 3), np.float32)
     if not found.any():
         return out
-    out[found] = ((points[found] - hips[found, None]) / torso[found, None, None]).reshape(int(found.sum()), -1)
+    out[found] = normalised[found].reshape(int(found.sum()), -1)
     if not found.all():
         good = np.flatnonzero(found)
-        steps = np.arange(len(points))
+        steps = np.arange(len(normalised))
         out = np.stack([np.interp(steps, good, column[good]) for column in out.T], axis=1).astype(np.float32)
     return out
 

@@ -32,10 +32,11 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 5
+VERSION = 6
 # Version 3 files (before cohorts) read as models without one; version 4 ones kept each predictor's
-# reference errors and impostor statistics in fields of their own (see _upgrade).
-READABLE_VERSIONS = (3, 4, VERSION)
+# reference errors and impostor statistics in fields of their own; version 5 ones and before used pose
+# landmarks in the image plane (see _upgrade).
+READABLE_VERSIONS = (3, 4, 5, VERSION)
 
 
 @dataclass
@@ -139,8 +140,15 @@ def load_model(path: str | os.PathLike) -> MovementModel:
 
 
 def _upgrade(data: dict) -> dict:
-    """A version 3 or 4 archive in the current layout, where each predictor and its numbers are one record."""
-    if data.get("version", VERSION) >= 5:
+    """An archive of an earlier version in the current layout.
+
+    Before version 5 each predictor's numbers were fields of their own, now one record per predictor;
+    before version 6 ``pose`` features were image-plane landmarks, now the default is the body frame.
+    """
+    version = data.get("version", VERSION)
+    if version < 6:
+        data = {**data, "features": {**data["features"], "pose_frame": "image"}}
+    if version >= 5:
         return data
 
     def record(fields: dict, mean: float, spread: float) -> dict:

@@ -174,6 +174,7 @@ def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp
     assert loaded.own.refs == pytest.approx(model.own.refs) and loaded.cohort[0].stats == pytest.approx(model.cohort[0].stats)
     np.testing.assert_allclose(detect(loaded, wave_clip[:40]).frame_scores, detect(model, wave_clip[:40]).frame_scores,
                                rtol=1e-5, atol=1e-6)
+    assert loaded.features.pose_frame == "image"  # pose models before version 6 used image landmarks
     # Version 3 came before cohorts.
     torch.save({**{k: v for k, v in old.items() if k not in ("cohort", "impostor")}, "version": 3}, tmp_path / "v3.kfm")
     loaded = load_model(tmp_path / "v3.kfm")
