@@ -361,14 +361,21 @@ def main(log=print) -> None:
         [[totals["label"], totals["auc"], totals["every_auc"], totals["every_accuracy"], totals["every_dtw_auc"]]
          for totals in measured])
     met = lambda ok: "met" if ok else "**missed**"  # noqa: E731
-    best_every = max(measured, key=lambda totals: totals["every_auc"])
-    most_accurate = max(measured, key=lambda totals: totals["every_accuracy"])
-    every_verdict = (f"Over every take the best mean AUC is {best_every['every_auc']:.3f} (`{best_every['label']}`) "
-                     f"against {best_every['every_dtw_auc']:.3f} for DTW: beating DTW, "
+    # Settings are compared at predictor seed 0: the best of several seeds would flatter the fused model.
+    seed_zero = [totals for totals in (pixels, pixels_neg, pose, pose_neg, pose_image_neg, fused) if totals]
+    best_every = max(seed_zero, key=lambda totals: totals["every_auc"])
+    most_accurate = max(seed_zero, key=lambda totals: totals["every_accuracy"])
+    every_verdict = (f"Over every take, at predictor seed 0, the best mean AUC is {best_every['every_auc']:.3f} "
+                     f"(`{best_every['label']}`) against {best_every['every_dtw_auc']:.3f} for DTW: beating DTW, "
                      f"{met(best_every['every_auc'] > best_every['every_dtw_auc'])}; mean AUC >= 0.95, "
                      f"{met(best_every['every_auc'] >= 0.95)}; the best accuracy is "
                      f"{most_accurate['every_accuracy']:.3f} (`{most_accurate['label']}`): accuracy >= 0.9, "
                      f"{met(most_accurate['every_accuracy'] >= 0.9)}.")
+    if fused_seeds:
+        every_aucs = [totals["every_auc"] for totals in fused_seeds]
+        every_verdict += (f" `pixels+pose, negatives` at seeds 0, {', '.join(map(str, EXTRA_SEEDS))}: "
+                          f"{', '.join(f'{a:.3f}' for a in every_aucs)} (mean {statistics.mean(every_aucs):.3f}); "
+                          f"beating DTW at every seed: {met(min(every_aucs) > fused['every_dtw_auc'])}.")
 
     def targets_line(name: str, totals: dict) -> str:
         return (f"`{name}`: mean AUC {totals['auc']:.3f}, {met(totals['auc'] >= 0.95)}; accuracy {totals['accuracy']:.3f}, "
@@ -473,8 +480,8 @@ averages their window scores, each divided by its spread on the calibration wind
 Weighting matters: with a cohort the `pixels` scores spread about twice as wide as the `pose` ones, and the
 plain mean used until 2026-11-27 let `pixels` decide (mean AUC 0.860, `bow` 0.50); weighted (pixels get
 0.35-0.46 of the say), the fused model reaches the best mean in these tables, {fused_auc} (other
-predictor seeds: above), and lifts `walk`, `run` and `raise-up-both-hands` above either kind alone. `bow`
-(0.71) is still held down by the pixel model: the clips are rendered at 256x256 for `pose`, and from those the
+predictor seeds: above), and lifts `walk` and `raise-up-both-hands` above either kind alone. `bow`
+(0.71 with image-plane landmarks, 0.62 in the body frame) is still held down by the pixel model: the clips are rendered at 256x256 for `pose`, and from those the
 `pixels` model ranks `bow` at 0.24 against 0.56 from the 128x128 renders. It is not the feature pipeline's
 resolution: the 256x256 renders shrunk to 128x128 before learning and detecting still give 0.20, so the
 pixel ranking of `bow` hangs on details of how the clips are drawn and encoded (with 4 positives, a few

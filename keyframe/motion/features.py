@@ -342,7 +342,7 @@ def pose_features(points: np.ndarray) -> np.ndarray:
     hips = (points[:, LEFT_HIP] + points[:, RIGHT_HIP]) / 2
     shoulders = (points[:, LEFT_SHOULDER] + points[:, RIGHT_SHOULDER]) / 2
     torso = np.linalg.norm(shoulders[:, :2] - hips[:, :2], axis=1)
-    return _filled((points - hips[:, None]) / _usable(torso)[:, None, None], torso)
+    return _filled((points - hips[:, None]) / _usable(torso)[:, None, None])
 
 
 def body_pose_features(points: np.ndarray) -> np.ndarray:
@@ -375,7 +375,7 @@ def body_pose_features(points: np.ndarray) -> np.ndarray:
     turned = centred.copy()
     turned[..., 0] = centred[..., 0] * cos + centred[..., 2] * sin
     turned[..., 2] = centred[..., 2] * cos - centred[..., 0] * sin
-    return _filled(turned / _usable(torso)[:, None, None], torso)
+    return _filled(turned / _usable(torso)[:, None, None])
 
 
 def _usable(torso: np.ndarray) -> np.ndarray:
@@ -383,10 +383,10 @@ def _usable(torso: np.ndarray) -> np.ndarray:
     return np.where(torso > 1e-6, torso, np.nan)
 
 
-def _filled(normalised: np.ndarray, torso: np.ndarray) -> np.ndarray:
-    """``(N, 33, 3)`` normalised landmarks as ``(N, 99)`` features; frames whose ``torso`` is missing or zero
-    are interpolated from the nearest good ones (zeros when none is good)."""
-    found = np.isfinite(torso) & (torso > 1e-6)
+def _filled(normalised: np.ndarray) -> np.ndarray:
+    """``(N, 33, 3)`` normalised landmarks as ``(N, 99)`` features; frames with a NaN (no body, or no torso to
+    scale by) are interpolated from the nearest whole ones (zeros when none is whole)."""
+    found = np.isfinite(normalised).all(axis=(1, 2))
     out = np.zeros((len(normalised), POSE_POINTS * 3), np.float32)
     if not found.any():
         return out
