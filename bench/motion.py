@@ -549,7 +549,14 @@ degrees round, the body-frame joints of the `normal` bow move by 0.29 of their s
 plane (a test). The choice was made in side runs on every take before this bench: with negatives, a mean AUC of
 0.838 and 0.845 (predictor seeds 0 and 1) against 0.807 and 0.820 in the image frame, while on the test pool
 alone it was 0.838 and 0.848 against 0.860 and 0.874, which the test pool's four positives per target cannot
-tell apart. The `pose, negatives, image frame` row measures the same comparison in this run. The side runs
+tell apart. The `pose, negatives, image frame` row measures the same comparison in this run. For `pixels+pose` with
+negatives, a side run of this bench's code in the image frame gave 0.837, 0.844 and 0.843 over every take at
+seeds 0, 1 and 2 (mean 0.841, against 0.852 in the body frame) and 0.893, 0.907 and 0.907 on the test pool
+(against 0.883, 0.881 and 0.895). Also tried in the body frame with `pose` and negatives (side runs over
+every take, seed 0, against 0.838 there): one turn per clip instead of one per frame (0.779), body and image
+coordinates side by side (0.822), only the 13 body joints (0.830); unit directions of 15 limbs instead of
+positions scored 0.769 on the test pool and 0.770 on the old second pool. Averaging the window scores of body-
+and image-frame models, or of two predictor seeds, moved the mean by under 0.01. The side runs
 said earlier for world landmarks "turned to face the camera" had no negatives and a turn per clip, not per
 frame; the pose figures quoted in the paragraphs above, before this one, are image-plane ones.
 
