@@ -175,6 +175,11 @@ def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp
     np.testing.assert_allclose(detect(loaded, wave_clip[:40]).frame_scores, detect(model, wave_clip[:40]).frame_scores,
                                rtol=1e-5, atol=1e-6)
     assert loaded.features.pose_frame == "image"  # pose models before version 6 used image landmarks
+    current = torch.load(path, weights_only=True)
+    features = {k: v for k, v in current["features"].items() if k != "pose_frame"}
+    torch.save({**current, "features": features, "version": 5}, tmp_path / "v5.kfm")
+    assert load_model(tmp_path / "v5.kfm").features.pose_frame == "image"
+    assert load_model(path).features.pose_frame == "body"
     # Version 3 came before cohorts.
     torch.save({**{k: v for k, v in old.items() if k not in ("cohort", "impostor")}, "version": 3}, tmp_path / "v3.kfm")
     loaded = load_model(tmp_path / "v3.kfm")
