@@ -34,7 +34,7 @@ import numpy as np
 from bench.report import SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import open_frames
 from keyframe.motion import (DetectConfig, FeatureConfig, FeatureExtractor, LearnConfig, NetConfig, RenderOptions, detect,
-                             detect_features, learn, plot_detection, render_motion)
+                             detect_features, feature_kinds, learn, plot_detection, render_motion)
 
 log = logging.getLogger(__name__)
 
@@ -171,8 +171,8 @@ class PoolScorer:
     """
 
     def __init__(self, features: str, cache: dict | None = None, pose_frame: str = "body"):
-        configs = feature_configs(features, pose_frame)
-        self.extractors = [FeatureExtractor(config) for config in configs] if features != "pixels" else []
+        lead, partners = feature_kinds(features, pose_frame)
+        self.extractors = [FeatureExtractor(config) for config in (lead, *partners)] if features != "pixels" else []
         self.cache = {} if cache is None else cache
 
     def __call__(self, model, video: Path):
@@ -193,15 +193,10 @@ class PoolScorer:
         return result
 
 
-def feature_configs(features: str, pose_frame: str = "body") -> list[FeatureConfig]:
-    """Default settings of each kind in ``features`` (kinds joined by ``+``), ``pose`` in ``pose_frame``."""
-    return [FeatureConfig(kind, pose_frame=pose_frame) for kind in features.split("+")]
-
-
 def learn_config(features: str, seed: int = 0, pose_frame: str = "body") -> LearnConfig:
     """Default settings for ``features``, a kind or kinds joined by ``+`` (the first one leads)."""
-    lead, *partners = feature_configs(features, pose_frame)
-    return LearnConfig(features=lead, partners=tuple(partners), net=NetConfig(seed=seed))
+    lead, partners = feature_kinds(features, pose_frame)
+    return LearnConfig(features=lead, partners=partners, net=NetConfig(seed=seed))
 
 
 @dataclass

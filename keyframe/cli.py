@@ -226,6 +226,9 @@ def movement_learn(
     trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults.")] = 1,
     window: Annotated[int, typer.Option(help="Frames per window.")] = 9,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    pose_frame: Annotated[str, typer.Option(
+        help="For pose: body (3D, turned to face the same way in every frame, so the camera angle does not matter) "
+             "or image (the landmarks as filmed: keeps turns of the whole body, such as a spin).")] = "body",
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
@@ -235,7 +238,7 @@ def movement_learn(
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
-    lead, partners = feature_kinds(features)
+    lead, partners = feature_kinds(features, pose_frame)
     config = LearnConfig(features=lead, partners=partners, window=WindowConfig(window), net=replace(NetConfig(), seed=seed),
                          trials=trials)
     with progress_bar("learning") as progress:
@@ -247,6 +250,8 @@ def movement_learn(
     if model.partners:
         weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
         kinds += f" (weights {weights})"
+    if any(part.features.kind == "pose" for part in model.parts()):
+        kinds += f", pose in the {pose_frame} frame"
     out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

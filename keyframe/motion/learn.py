@@ -78,8 +78,10 @@ class LearnConfig:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
 
-def feature_kinds(spec: str) -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
+def feature_kinds(spec: str, pose_frame: str = "body") -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
     """Feature kinds joined by ``+`` (``--features``) as the leading kind's settings and its partners'.
+
+    ``pose_frame`` is :attr:`FeatureConfig.pose_frame` (``--pose-frame``).
 
     Examples
     --------
@@ -87,8 +89,8 @@ def feature_kinds(spec: str) -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
     >>> lead.kind, [partner.kind for partner in partners]
     ('pixels', ['pose'])
     """
-    lead, *partners = spec.split("+")
-    return FeatureConfig(lead), tuple(FeatureConfig(kind) for kind in partners)
+    lead, *partners = (FeatureConfig(kind, pose_frame=pose_frame) for kind in spec.split("+"))
+    return lead, tuple(partners)
 
 
 Windows = tuple[np.ndarray, np.ndarray]  # inputs and next frames, (M, L, D) each

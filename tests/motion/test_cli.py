@@ -44,6 +44,8 @@ def test_learn_then_detect(tmp_path):
     short = tmp_path / "short.mp4"
     write_video(iter(np.zeros((5, 32, 32, 3), np.uint8)), short, fps=25)
     assert_error(run_cli("movement", "detect", model, short), "short.mp4", "has 5 frames")
+    assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pose",
+                         "--pose-frame", "side"), "the pose frame must be one of body, image, got 'side'")
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

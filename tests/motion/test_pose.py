@@ -10,7 +10,9 @@ from keyframe.errors import KeyframeError
 from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions, detect,
                              body_pose_features, detect_features, learn, pose_features, read_bvh,
                              render_frames)
-from tests.conftest import shared
+from keyframe.io import write_video
+from keyframe.motion.model import load_model
+from tests.conftest import run_cli, shared
 from tests.motion.conftest import FAST
 
 
@@ -128,3 +130,12 @@ def test_learn_and_detect_with_pose(bow_frames, tmp_path):
     result = detect(tmp_path / "bow.kfm", bow_frames)
     assert np.isfinite(result.frame_scores).all()
     assert result.score > model.threshold
+
+
+def test_cli_learns_pose_in_either_frame(bow_frames, tmp_path):
+    video = tmp_path / "bow.mp4"
+    write_video(iter(bow_frames[:40]), video, fps=30)
+    learned = run_cli("movement", "learn", video, "-o", tmp_path / "bow.kfm", "--features", "pose", "--pose-frame", "image")
+    assert learned.returncode == 0, learned.stderr
+    assert "pose in the image frame" in " ".join(learned.stdout.split())
+    assert load_model(tmp_path / "bow.kfm").features.pose_frame == "image"
