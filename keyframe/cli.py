@@ -250,8 +250,9 @@ def movement_learn(
     if model.partners:
         weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
         kinds += f" (weights {weights})"
-    if any(part.features.kind == "pose" for part in model.parts()):
-        kinds += f", pose in the {pose_frame} frame"
+    pose = next((part.features for part in model.parts() if part.features.kind == "pose"), None)
+    if pose is not None:
+        kinds += f", pose in the {pose.pose_frame} frame"
     out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

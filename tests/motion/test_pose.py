@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions, detect,
-                             body_pose_features, detect_features, learn, pose_features, read_bvh,
-                             render_frames)
 from keyframe.io import write_video
-from keyframe.motion.model import load_model
+from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions,
+                             body_pose_features, detect, detect_features, learn, load_model, pose_features, read_bvh,
+                             render_frames)
 from tests.conftest import run_cli, shared
 from tests.motion.conftest import FAST
 
@@ -80,12 +79,16 @@ def test_detect_features_matches_detect(wave_model, wave_clip):
         detect_features(model, extracted._replace(features=extracted.features[:5]))
 
 
+def _bow(azimuth: float, frames: int = 70) -> np.ndarray:
+    """The first ``frames`` of the `normal` bow take, filmed at ``azimuth`` (256x256, uint8)."""
+    motion = read_bvh(shared("motion", "bandai-namco-1", "dataset-1_bow_normal_001.bvh"))
+    return np.stack(list(islice(render_frames(motion, RenderOptions(size=(256, 256), azimuth=azimuth, follow=True)), frames)))
+
+
 @pytest.fixture(scope="module")
 def bow_frames():
     pytest.importorskip("mediapipe")
-    motion = read_bvh(shared("motion", "bandai-namco-1", "dataset-1_bow_normal_001.bvh"))
-    frames = islice(render_frames(motion, RenderOptions(size=(256, 256), azimuth=0.0, follow=True)), 70)
-    return np.stack(list(frames))
+    return _bow(0.0)
 
 
 def test_pose_landmarks_find_the_rendered_humanoid(bow_frames):
@@ -105,8 +108,7 @@ BODY_JOINTS = [0, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28]  # nose, arms,
 
 
 def test_body_frame_landmarks_change_less_with_the_azimuth_than_image_ones(bow_frames):
-    motion = read_bvh(shared("motion", "bandai-namco-1", "dataset-1_bow_normal_001.bvh"))
-    turned = np.stack(list(islice(render_frames(motion, RenderOptions(size=(256, 256), azimuth=30.0, follow=True)), 70)))
+    turned = _bow(30.0)
     points = FeatureExtractor(FeatureConfig("pose")).extract(ArrayFrames(bow_frames), 0, 30).features.reshape(30, 33, 3)
     # Hips at the origin along +x, the head (nose) above them (y points down), the feet below.
     assert np.abs(points[:, 23:25].mean(1)).max() < 1e-4 and np.abs(points[:, 23, 2]).max() < 1e-4
