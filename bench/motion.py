@@ -199,41 +199,62 @@ def learn_config(features: str, seed: int = 0, pose_frame: str = "body") -> Lear
     return LearnConfig(features=lead, partners=partners, net=NetConfig(seed=seed))
 
 
+@dataclass(frozen=True)
+class ClipScore:
+    """One clip scored by one model: our score and verdict, the truth, DTW's score, and the detection's cost."""
+
+    name: str
+    score: float
+    dtw_score: float
+    positive: bool
+    correct: bool
+    frames: int
+    seconds: float
+
+
 @dataclass
 class PoolScores:
     """One model's scores on a pool, with the truth and the DTW baseline's scores."""
 
-    scores: list[float]
-    dtw_scores: list[float]
-    labels: list[bool]
-    hits: int
-    frames: int
-    seconds: float
+    clips: list[ClipScore]
+
+    @property
+    def labels(self) -> list[bool]:
+        return [clip.positive for clip in self.clips]
+
+    @property
+    def hits(self) -> int:
+        return sum(clip.correct for clip in self.clips)
+
+    @property
+    def fps(self) -> float:
+        return sum(clip.frames for clip in self.clips) / sum(clip.seconds for clip in self.clips)
 
     @property
     def auc(self) -> float:
-        return roc_auc(self.scores, self.labels)
+        return roc_auc([clip.score for clip in self.clips], self.labels)
 
     @property
     def dtw_auc(self) -> float:
-        return roc_auc(self.dtw_scores, self.labels)
+        return roc_auc([clip.dtw_score for clip in self.clips], self.labels)
+
+    def only(self, pool) -> "PoolScores":
+        """The scores of the clips of ``pool`` (takes and azimuths) among these."""
+        names = {take.name for take, _ in pool}
+        return PoolScores([clip for clip in self.clips if clip.name in names])
 
 
 def score_pool(score, model, target: str, train: Take, pool, size) -> PoolScores:
     """``score`` (a :class:`PoolScorer`) every clip of ``pool`` but the training take with ``model``."""
-    found = PoolScores([], [], [], 0, 0, 0.0)
+    clips = []
     for take, azimuth in pool:
         if take.name == train.name:
             continue
         result = score(model, rendered(take, azimuth, size))
         positive = take.movement == target
-        found.scores.append(result.score)
-        found.labels.append(positive)
-        found.hits += result.detected == positive
-        found.frames += len(result.frame_scores)
-        found.seconds += result.seconds
-        found.dtw_scores.append(dtw_score(train, take, azimuth))
-    return found
+        clips.append(ClipScore(take.name, result.score, dtw_score(train, take, azimuth), positive,
+                               result.detected == positive, len(result.frame_scores), result.seconds))
+    return PoolScores(clips)
 
 
 def pool_totals(found: list[PoolScores]) -> dict:
@@ -248,7 +269,8 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
 
     With ``negatives`` each target also learns from the training takes of the other movements as
     ``--negatives`` (none of them is in the test pool, which holds other styles). ``seed`` seeds the predictors.
-    With ``every`` (:func:`every_take`), the same models also score that pool; its totals are ``every_*``.
+    With ``every`` (:func:`every_take`, which holds the clips of ``pool``), the same models also score that pool;
+    its totals are ``every_*``, and the clips of ``pool`` are scored once, in that pass.
     ``pose_frame`` sets :attr:`FeatureConfig.pose_frame` for ``pose`` features.
     """
     rows, speeds, found_all, every_all = [], [], [], []
@@ -266,21 +288,21 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
         model = learn([rendered(train, 0.0, size)], learn_config(features, seed, pose_frame),
                       negatives=[rendered(other, 0.0, size) for other in others])
         learn_s = time.perf_counter() - started
-        found = score_pool(score, model, target, train, pool, size)
+        scored = score_pool(score, model, target, train, every or pool, size)
+        found = scored.only(pool) if every else scored
         found_all.append(found)
         auc, dtw_auc, labels = found.auc, found.dtw_auc, found.labels
         accuracy = found.hits / len(labels)
-        fps = found.frames / found.seconds
+        fps = found.fps
         speeds.append(fps)
         rows.append([f"{target} ({label})", sum(labels), len(labels) - sum(labels), auc, accuracy, dtw_auc,
                      f"{learn_s:.1f}", round(fps)])
         log(f"{label:18s} {target:20s} AUC {auc:.3f} acc {accuracy:.3f} DTW AUC {dtw_auc:.3f} "
             f"learn {learn_s:.1f}s detect {fps:.0f} frames/s")
         if every:
-            other = score_pool(score, model, target, train, every, size)
-            every_all.append(other)
-            log(f"{label:18s} {target:20s} every take: AUC {other.auc:.3f} acc {other.hits / len(other.labels):.3f} "
-                f"DTW AUC {other.dtw_auc:.3f}")
+            every_all.append(scored)
+            log(f"{label:18s} {target:20s} every take: AUC {scored.auc:.3f} acc {scored.hits / len(scored.clips):.3f} "
+                f"DTW AUC {scored.dtw_auc:.3f}")
     totals = {**pool_totals(found_all), "fps": statistics.median(speeds), "label": label}
     if every:
         totals.update({f"every_{key}": value for key, value in pool_totals(every_all).items()})
