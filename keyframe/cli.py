@@ -219,7 +219,7 @@ def movement_learn(
     model_out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (e.g. wave.kfm).")],
     features: Annotated[str, typer.Option(
         help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe); join kinds with + (pixels+pose) to learn "
-             "a model of each and average their scores.")] = "pixels",
+             "a model of each and combine their scores (see --fusion).")] = "pixels",
     negatives: Annotated[Optional[list[Path]], typer.Option(
         help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
              "relative to them (learning takes about one model's time more per clip).")] = None,
@@ -229,6 +229,9 @@ def movement_learn(
     pose_frame: Annotated[str, typer.Option(
         help="For pose: body (3D, turned to face the same way in every frame, so the camera angle does not matter) "
              "or image (the landmarks as filmed: keeps turns of the whole body, such as a spin).")] = "body",
+    fusion: Annotated[str, typer.Option(
+        help="With several feature kinds: min (a stretch counts only if every kind finds the movement there) or "
+             "mean (of their scores, each in units of its spread).")] = "min",
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
@@ -239,8 +242,8 @@ def movement_learn(
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
     lead, partners = feature_kinds(features, pose_frame)
-    config = LearnConfig(features=lead, partners=partners, window=WindowConfig(window), net=replace(NetConfig(), seed=seed),
-                         trials=trials)
+    config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
+                         net=replace(NetConfig(), seed=seed), trials=trials)
     with progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
@@ -249,7 +252,7 @@ def movement_learn(
     kinds = info.get("features", model.features.kind)
     if model.partners:
         weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
-        kinds += f" (weights {weights})"
+        kinds += f" ({model.fusion} of {weights})"
     pose = next((part.features for part in model.parts() if part.features.kind == "pose"), None)
     if pose is not None:
         kinds += f", pose in the {pose.pose_frame} frame"

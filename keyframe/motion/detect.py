@@ -5,8 +5,9 @@ A window's score is a pure function of the model and the frames it covers
 any stretch of windows independently, e.g. on several machines. A model
 learned with negatives scores windows relative to its cohort of negative-clip
 predictors (:mod:`keyframe.motion.cohort`); a model of several feature kinds
-averages the window scores of its parts, with the weights set at learning
-(each part in units of its spread, :func:`keyframe.motion.learn.fusion_weights`).
+puts the window scores of its parts in units of their spread, with the weights
+set at learning (:func:`keyframe.motion.learn.fusion_weights`), and takes
+their minimum (or, for models learned with ``fusion="mean"``, their mean).
 
 * frame score: the mean score of the windows that contain the frame;
 * clip score: the best mean window score over any ``span_seconds`` stretch
@@ -134,10 +135,22 @@ def scores_of_windows(model: MovementModel, x: np.ndarray, y: np.ndarray) -> np.
 
 
 def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
-    """Window scores of every part of ``model`` (:meth:`MovementModel.parts`) as one: their weighted mean."""
+    """Window scores of every part of ``model`` (:meth:`MovementModel.parts`) as one.
+
+    Each part's scores are put in units of its spread (``len(weights) * weight * scores``, the weights
+    summing to 1), then combined by ``model.fusion``: their minimum, or their mean (which is the weighted mean).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(partners=["pose"], weights=[0.25, 0.75], fusion="min")
+    >>> fuse(model, [np.array([4.0, -4.0]), np.array([1.0, 1.0])])
+    array([ 1.5, -2. ])
+    """
     if not model.partners:
         return scores[0]
-    return sum(weight * part for weight, part in zip(model.weights, scores))
+    standardised = np.stack([len(scores) * weight * part for weight, part in zip(model.weights, scores)])
+    return standardised.min(axis=0) if model.fusion == "min" else standardised.mean(axis=0)
 
 
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:

@@ -31,7 +31,7 @@ from keyframe.errors import KeyframeError, fail
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
-from keyframe.motion.model import MovementModel
+from keyframe.motion.model import FUSIONS, MovementModel
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        train_predictor, window_errors, with_params)
 from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
@@ -50,9 +50,11 @@ class LearnConfig:
     Attributes
     ----------
     features : feature settings (``FeatureConfig("cnn")`` for the backbone's embeddings).
-    partners : more feature kinds, each learned as a model of its own; the window scores of all kinds are
-        averaged, each in units of its spread (:func:`fusion_weights`; ``(FeatureConfig("pose"),)`` with
-        pixels: the two fail on different movements).
+    partners : more feature kinds, each learned as a model of its own; the window scores of all kinds,
+        each in units of its spread (:func:`fusion_weights`), are combined by ``fusion``
+        (``(FeatureConfig("pose"),)`` with pixels: the two fail on different movements).
+    fusion : how the kinds' window scores combine: ``"min"`` (a window is as good as its worst kind says,
+        so a clip must look like the movement to every kind) or ``"mean"``.
     window : window length and stride.
     net : predictor and training hyper-parameters (the search's starting point).
     trials : Optuna trials; 1 trains the defaults only.
@@ -62,6 +64,7 @@ class LearnConfig:
 
     features: FeatureConfig = field(default_factory=FeatureConfig)
     partners: tuple[FeatureConfig, ...] = ()
+    fusion: str = "min"
     window: WindowConfig = field(default_factory=WindowConfig)
     net: NetConfig = field(default_factory=NetConfig)
     trials: int = 1
@@ -74,6 +77,8 @@ class LearnConfig:
         kinds = [self.features.kind, *(partner.kind for partner in self.partners)]
         if len(set(kinds)) < len(kinds):
             raise KeyframeError(f"--features lists a kind twice: {'+'.join(kinds)}")
+        if self.fusion not in FUSIONS:
+            raise KeyframeError(f"--fusion must be one of {', '.join(FUSIONS)}, got {self.fusion!r}")
         if not 0.05 <= self.holdout <= 0.5:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
@@ -336,8 +341,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     ----------
     clips : one or more clips of the movement.
     config : features, window, network and search settings; ``config.partners`` adds feature kinds whose
-        models are learned alongside and whose window scores are averaged with the first one's
-        (weighted by :func:`fusion_weights`).
+        models are learned alongside and whose window scores are combined with the first one's
+        (each in units of its spread, :func:`fusion_weights`, then by ``config.fusion``).
     negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
         predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
         search objective). Learning takes about one extra model's time per negative clip.
@@ -367,6 +372,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
                       for n in range(len(negatives))]
     if config.partners:
         model.partners = [part for part, _ in learned[1:]]
+        model.fusion = config.fusion
         model.weights = fusion_weights([np.concatenate([positive, *(parts[k] for parts in negative_parts)])
                                         for k, positive in enumerate(positive_parts)])
         model.info["features"] = "+".join(part.features.kind for part in model.parts())

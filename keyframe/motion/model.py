@@ -32,11 +32,14 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 6
+VERSION = 7
 # Version 3 files (before cohorts) read as models without one; version 4 ones kept each predictor's
 # reference errors and impostor statistics in fields of their own; version 5 ones and before used pose
-# landmarks in the image plane (see _upgrade).
-READABLE_VERSIONS = (3, 4, 5, VERSION)
+# landmarks in the image plane; version 6 ones and before averaged the scores of several feature kinds
+# (see _upgrade).
+READABLE_VERSIONS = (3, 4, 5, 6, VERSION)
+# How a model of several feature kinds combines their window scores (see keyframe.motion.detect.fuse).
+FUSIONS = ("min", "mean")
 
 
 @dataclass
@@ -54,8 +57,10 @@ class MovementModel:
         (see :func:`keyframe.motion.predictor.match`).
     cohort : predictors of the negative clips it was learned with; when there are some, window
         scores are relative to them (see :mod:`keyframe.motion.cohort`).
-    partners : models of other feature kinds learned on the same clips; window scores are then the
-        ``weights``-weighted mean over :meth:`parts` (and ``threshold`` applies to that mean).
+    partners : models of other feature kinds learned on the same clips; window scores are then those of
+        :meth:`parts`, each in units of its spread (``weights``), combined by ``fusion`` (and ``threshold``
+        applies to the result).
+    fusion : ``"min"`` or ``"mean"`` (one of :data:`FUSIONS`).
     calibration : how the threshold was chosen (method, score statistics).
     info : what it was learned from, and how long it took.
     """
@@ -71,6 +76,7 @@ class MovementModel:
     cohort: list[ScoredPredictor] = field(default_factory=list)
     partners: list["MovementModel"] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
+    fusion: str = "min"
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
@@ -97,6 +103,7 @@ class MovementModel:
             "cohort": [member.to_dict() for member in self.cohort],
             "partners": [partner.to_dict() for partner in self.partners],
             "weights": [float(w) for w in self.weights],
+            "fusion": self.fusion,
             "calibration": self.calibration,
             "info": self.info,
         }
@@ -143,11 +150,14 @@ def _upgrade(data: dict) -> dict:
     """An archive of an earlier version in the current layout.
 
     Before version 5 each predictor's numbers were fields of their own, now one record per predictor;
-    before version 6 ``pose`` features were image-plane landmarks, now the default is the body frame.
+    before version 6 ``pose`` features were image-plane landmarks, now the default is the body frame;
+    before version 7 the scores of several feature kinds were averaged, now their minimum is the default.
     """
     version = data.get("version", VERSION)
     if version < 6:
         data = {**data, "features": {**data["features"], "pose_frame": "image"}}
+    if version < 7:
+        data = {**data, "fusion": "mean"}
     if version >= 5:
         return data
 
@@ -175,9 +185,12 @@ def _from_dict(data: dict) -> MovementModel:
         cohort=[ScoredPredictor.from_dict(member) for member in data.get("cohort", [])],
         partners=[_from_dict(partner) for partner in data.get("partners", [])],
         weights=[float(w) for w in data.get("weights", [])],
+        fusion=data.get("fusion", "min"),
         calibration=data.get("calibration", {}),
         info=data.get("info", {}),
     )
+    if model.fusion not in FUSIONS:
+        raise ValueError(f"unknown fusion {model.fusion!r}")
     if len(model.weights) != (len(model.partners) + 1 if model.partners else 0):
         raise ValueError(f"{len(model.weights)} weights for {len(model.partners)} partners")
     model.predictor()

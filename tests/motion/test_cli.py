@@ -38,7 +38,7 @@ def test_learn_then_detect(tmp_path):
 
     fused = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "fused.kfm", "--features", "pixels+cnn")
     assert fused.returncode == 0, fused.stderr
-    assert "learned pixels+cnn (weights pixels 0." in " ".join(fused.stdout.split())
+    assert "learned pixels+cnn (min of pixels 0." in " ".join(fused.stdout.split())
 
     # Bad input: one line naming the file, exit 2 (more cases go through the Python API in test_learn_detect).
     short = tmp_path / "short.mp4"
@@ -46,6 +46,8 @@ def test_learn_then_detect(tmp_path):
     assert_error(run_cli("movement", "detect", model, short), "short.mp4", "has 5 frames")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pose",
                          "--pose-frame", "side"), "the pose frame must be one of body, image, got 'side'")
+    assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pixels+cnn",
+                         "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

@@ -113,7 +113,7 @@ def test_relative_scores_are_z_scores_against_the_best_cohort_model():
     assert impostor_stats(np.zeros(5)) == (0.0, MIN_SPREAD)
 
 
-def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch):
+def test_two_feature_kinds_combine_their_scores(wave_clip, tmp_path, monkeypatch):
     squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
     config = replace(FAST, partners=(FeatureConfig("cnn", cnn_size=64),))
     model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "fused.kfm")
@@ -128,11 +128,13 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch
     result = detect(model, clip)
     assert len(passes) == 1, "both kinds crop to the moving region: it is found once"
     monkeypatch.undo()
-    # The fused window scores are the mean of each kind's own, and survive the round trip through the file.
+    # The fused window scores are the smaller of each kind's own in units of its spread, and survive the round trip
+    # through the file.
     extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
     own = [window_scores(part, features) for part, (features, _) in zip(model.parts(), extracted)]
-    np.testing.assert_allclose(result.window_scores, model.weights[0] * own[0] + model.weights[1] * own[1], rtol=1e-5,
-                               atol=1e-5)
+    standardised = [2 * model.weights[0] * own[0], 2 * model.weights[1] * own[1]]
+    assert model.fusion == "min"
+    np.testing.assert_allclose(result.window_scores, np.minimum(*standardised), rtol=1e-5, atol=1e-5)
     loaded = load_model(tmp_path / "fused.kfm")
     np.testing.assert_allclose(detect(loaded, clip).window_scores, result.window_scores, rtol=1e-5, atol=1e-6)
     # Features extracted once per kind give the same verdict; one extraction for two kinds is refused.
@@ -141,6 +143,19 @@ def test_two_feature_kinds_average_their_scores(wave_clip, tmp_path, monkeypatch
         detect_features(model, extracted[0], fps=25)
     with pytest.raises(KeyframeError, match="lists a kind twice"):
         replace(FAST, partners=(FeatureConfig("pixels"),))
+    # Learned with fusion="mean", the same kinds are averaged instead.
+    mean = learn([wave_clip[:50]], replace(config, fusion="mean"), negatives=[squat])
+    np.testing.assert_allclose(detect(mean, clip).window_scores, (standardised[0] + standardised[1]) / 2, rtol=1e-5,
+                               atol=1e-5)
+    with pytest.raises(KeyframeError, match="--fusion must be one of min, mean, got 'max'"):
+        replace(config, fusion="max")
+    # Files of format 6 and before averaged the kinds; an unknown fusion is a damaged file.
+    archive = torch.load(tmp_path / "fused.kfm", weights_only=True)
+    torch.save({**{k: v for k, v in archive.items() if k != "fusion"}, "version": 6}, tmp_path / "v6.kfm")
+    assert load_model(tmp_path / "v6.kfm").fusion == "mean"
+    torch.save({**archive, "fusion": "max"}, tmp_path / "max.kfm")
+    with pytest.raises(KeyframeError, match="max.kfm: damaged movement model .*unknown fusion 'max'"):
+        load_model(tmp_path / "max.kfm")
 
 
 def test_fusion_weights_put_every_kind_in_units_of_its_spread():
