@@ -485,7 +485,7 @@ with `pose` (side runs, mean AUC 0.66-0.75 against 0.74 for the plain landmarks,
 degrees about the vertical axis), mirroring and widening the skeletons while training, MediaPipe's 3D world
 landmarks turned to face the camera, only the 13 body joints, one scale for all coordinates, temporal
 smoothing, 15-frame windows, three seeds averaged, twice the motion penalty. Combining the `pixels` and `pose` clip scores
-(weighted means, rank sum, minimum) reaches a mean AUC of 0.79 at best: above either alone, below DTW. Also
+of these models without negatives (weighted means, rank sum, minimum) reaches a mean AUC of 0.79 at best: above either alone, below DTW. Also
 tried with `pixels` (side runs, mean AUC against 0.755): training at tempos from 0.5x to 2x (0.750), and
 scoring each clip replayed at 0.5x to 2x and keeping its best (0.755-0.760); with the `normal` takes of the
 six other movements as `--negatives`, one second predictor learned on all of them and the score taken
@@ -508,7 +508,11 @@ default) instead of their mean: a stretch counts as the movement only if both ki
 false alarms are its own: in a side run the `pixels` model of `bow` ranked 23 clips of other movements above
 every bow, 7 of its 8 best being waves (`bye`, `byebye`), and the `pose` model of `bye` scores two-handed waves
 in the `sad`, `happy` and `not-confident` styles as high as waves, while the other kind marks those clips down. With the minimum the fused model reaches {fused_auc} on this
-pool at seed 0, against {fused_mean_auc} for the mean of the same kinds (the `mean fusion` row). `bow`
+pool at seed 0, against {fused_mean_auc} for the mean of the same kinds (the `mean fusion` row). The
+minimum was chosen in side runs on the same window scores of seeds 0 and 1 over the takes of every
+movement at other seeded azimuths: mean AUC 0.888 and 0.878 against 0.867 and 0.866 for the mean; not adopted
+there: a soft minimum (`-t log(exp(-a/t) + exp(-b/t))`, t from 0.25 to 2 spreads: 0.873-0.887), the minimum of
+the two kinds' clip scores instead of their window scores (0.882, 0.877), the maximum (0.795, 0.804). `bow`
 (0.71 with image-plane landmarks, 0.62 in the body frame with the mean) is still held down by the pixel
 model, if less: the clips are rendered at 256x256 for `pose`, and from those the
 `pixels` model ranks `bow` at 0.24 against 0.56 from the 128x128 renders. It is not the feature pipeline's
