@@ -252,7 +252,7 @@ def movement_learn(
     kinds = info.get("features", model.features.kind)
     if model.partners:
         weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
-        kinds += f" ({model.fusion} of {weights})"
+        kinds += f" (fusion {model.fusion}, weights {weights})"
     pose = next((part.features for part in model.parts() if part.features.kind == "pose"), None)
     if pose is not None:
         kinds += f", pose in the {pose.pose_frame} frame"

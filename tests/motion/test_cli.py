@@ -38,7 +38,7 @@ def test_learn_then_detect(tmp_path):
 
     fused = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "fused.kfm", "--features", "pixels+cnn")
     assert fused.returncode == 0, fused.stderr
-    assert "learned pixels+cnn (min of pixels 0." in " ".join(fused.stdout.split())
+    assert "learned pixels+cnn (fusion min, weights pixels 0." in " ".join(fused.stdout.split())
 
     # Bad input: one line naming the file, exit 2 (more cases go through the Python API in test_learn_detect).
     short = tmp_path / "short.mp4"
