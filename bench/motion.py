@@ -512,7 +512,10 @@ pool at seed 0, against {fused_mean_auc} for the mean of the same kinds (the `me
 minimum was chosen in side runs on the same window scores of seeds 0 and 1 over the takes of every
 movement at other seeded azimuths: mean AUC 0.888 and 0.878 against 0.867 and 0.866 for the mean; not adopted
 there: a soft minimum (`-t log(exp(-a/t) + exp(-b/t))`, t from 0.25 to 2 spreads: 0.873-0.887), the minimum of
-the two kinds' clip scores instead of their window scores (0.882, 0.877), the maximum (0.795, 0.804). `bow`
+the two kinds' clip scores instead of their window scores (0.882, 0.877), the maximum (0.795, 0.804); and
+`cnn` as a third kind (`pixels+pose+cnn`, learned with its own cohort: 0.702 and 0.702 alone), whose minimum with
+the other two gave 0.875 and 0.870 (0.858 and 0.855 with the mean), and the minimum of `pixels+cnn` or
+`pose+cnn` 0.781 and 0.818-0.822. `bow`
 (0.71 with image-plane landmarks, 0.62 in the body frame with the mean) is still held down by the pixel
 model, if less: the clips are rendered at 256x256 for `pose`, and from those the
 `pixels` model ranks `bow` at 0.24 against 0.56 from the 128x128 renders. It is not the feature pipeline's
