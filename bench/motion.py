@@ -227,6 +227,10 @@ class PoolScores:
         return sum(clip.correct for clip in self.clips)
 
     @property
+    def accuracy(self) -> float:
+        return self.hits / len(self.clips)
+
+    @property
     def fps(self) -> float:
         return sum(clip.frames for clip in self.clips) / sum(clip.seconds for clip in self.clips)
 
@@ -294,8 +298,7 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
         scored = score_pool(score, model, target, train, every or pool, size)
         found = scored.only(pool) if every else scored
         found_all.append(found)
-        auc, dtw_auc, labels = found.auc, found.dtw_auc, found.labels
-        accuracy = found.hits / len(labels)
+        auc, dtw_auc, labels, accuracy = found.auc, found.dtw_auc, found.labels, found.accuracy
         fps = found.fps
         speeds.append(fps)
         rows.append([f"{target} ({label})", sum(labels), len(labels) - sum(labels), auc, accuracy, dtw_auc,
@@ -304,7 +307,7 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
             f"learn {learn_s:.1f}s detect {fps:.0f} frames/s")
         if every:
             every_all.append(scored)
-            log(f"{label:18s} {target:20s} every take: AUC {scored.auc:.3f} acc {scored.hits / len(scored.clips):.3f} "
+            log(f"{label:18s} {target:20s} every take: AUC {scored.auc:.3f} acc {scored.accuracy:.3f} "
                 f"DTW AUC {scored.dtw_auc:.3f}")
     totals = {**pool_totals(found_all), "fps": statistics.median(speeds), "label": label}
     if every:
