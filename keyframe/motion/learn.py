@@ -285,7 +285,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
             "dropout": trial.suggest_float("dropout", 0.0, 0.4),
             "lr": trial.suggest_float("lr", 5e-4, 1e-2, log=True),
             "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-            "noise": trial.suggest_float("noise", 0.0, 0.2),
+            "noise": trial.suggest_float("noise", 0.0, 1.0),
         }
         if image_shape is not None:
             params["shift"] = trial.suggest_float("shift", 0.0, 0.12)

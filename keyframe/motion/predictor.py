@@ -60,7 +60,9 @@ class NetConfig:
     speeds : time-warp factors the training clip is replayed at (augmentation for tempo).
     shift : for image features, random translation of a window by up to this fraction of its side.
     stretch : for image features, random horizontal squeeze or widening of a window by up to this fraction.
-    noise : standard deviation of the input noise, in standardised units.
+    noise : standard deviation of the input noise, in standardised units. Half a unit makes the predictor
+        draw the movement from a blurred view of its frames, so another performer's version of the same
+        movement (other postures, other sizes) still gets the movement's frames back.
     residual : predict the change from the current frame (else the next frame itself, from the
         encoding alone, so the model can only draw frames of the movement it knows).
     seed : makes training deterministic.
@@ -79,7 +81,7 @@ class NetConfig:
     speeds: tuple[float, ...] = (0.8, 1.0, 1.25)
     shift: float = 0.06
     stretch: float = 0.0
-    noise: float = 0.05
+    noise: float = 0.5
     residual: bool = False
     seed: int = 0
 
