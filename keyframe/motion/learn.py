@@ -33,7 +33,7 @@ from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
 from keyframe.motion.model import FUSIONS, MovementModel
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
-                                       train_predictor, window_errors, with_params)
+                                       search_space, train_predictor, window_errors, with_params)
 from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
 from keyframe.progress import report
 
@@ -276,19 +276,10 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     has_negatives = data.negative_windows is not None
     base = config.net
+    space = search_space(image_features=image_shape is not None)
 
     def objective(trial: "optuna.Trial") -> float:
-        params = {
-            "hidden": trial.suggest_categorical("hidden", [32, 64, 96, 128, 192]),
-            "layers": trial.suggest_int("layers", 1, 3),
-            "kernel": trial.suggest_categorical("kernel", [2, 3, 5]),
-            "dropout": trial.suggest_float("dropout", 0.0, 0.4),
-            "lr": trial.suggest_float("lr", 5e-4, 1e-2, log=True),
-            "weight_decay": trial.suggest_float("weight_decay", 1e-6, 1e-2, log=True),
-            "noise": trial.suggest_float("noise", 0.0, 1.0),
-        }
-        if image_shape is not None:
-            params["shift"] = trial.suggest_float("shift", 0.0, 0.12)
+        params = {name: dimension.suggest(trial, name) for name, dimension in space.items()}
         net_config = with_params(base, {**params, "epochs": config.search_epochs})
         result = _train(data, net_config, image_shape, progress, f"trial {trial.number + 1}/{config.trials}")
         if not has_negatives:
@@ -299,11 +290,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
 
     sampler = optuna.samplers.TPESampler(seed=base.seed)
     study = optuna.create_study(direction="maximize" if has_negatives else "minimize", sampler=sampler)
-    defaults = {"hidden": base.hidden, "layers": base.layers, "kernel": base.kernel, "dropout": base.dropout, "lr": base.lr,
-                "weight_decay": base.weight_decay, "noise": base.noise}
-    if image_shape is not None:
-        defaults["shift"] = base.shift
-    study.enqueue_trial(defaults)
+    study.enqueue_trial({name: getattr(base, name) for name in space})
     study.optimize(objective, n_trials=config.trials)
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
                "best_value": float(study.best_value), "best_params": study.best_params}

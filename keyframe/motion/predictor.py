@@ -97,6 +97,62 @@ class NetConfig:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
+@dataclass(frozen=True)
+class Choice:
+    """A categorical dimension of the hyper-parameter search."""
+
+    values: tuple
+
+    def suggest(self, trial, name: str):
+        return trial.suggest_categorical(name, list(self.values))
+
+    def __contains__(self, value) -> bool:
+        return value in self.values
+
+
+@dataclass(frozen=True)
+class Span:
+    """A numeric dimension of the hyper-parameter search, ``low`` to ``high`` inclusive."""
+
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+    def suggest(self, trial, name: str):
+        if self.integer:
+            return trial.suggest_int(name, int(self.low), int(self.high), log=self.log)
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
+
+    def __contains__(self, value) -> bool:
+        return self.low <= value <= self.high
+
+
+# What ``--trials`` searches, by NetConfig field; the defaults are its first trial, so they must lie inside.
+SEARCH_SPACE = {
+    "hidden": Choice((32, 64, 96, 128, 192)),
+    "layers": Span(1, 3, integer=True),
+    "kernel": Choice((2, 3, 5)),
+    "dropout": Span(0.0, 0.4),
+    "lr": Span(5e-4, 1e-2, log=True),
+    "weight_decay": Span(1e-6, 1e-2, log=True),
+    "noise": Span(0.0, 1.0),
+}
+# Searched as well for image features, the only ones that are shifted.
+IMAGE_SEARCH_SPACE = {"shift": Span(0.0, 0.12)}
+
+
+def search_space(image_features: bool) -> dict:
+    """The dimensions searched for a predictor of image (``pixels``) or other features.
+
+    Examples
+    --------
+    >>> sorted(search_space(True))[-2:], 0.5 in search_space(False)["noise"]
+    (['shift', 'weight_decay'], True)
+    """
+    return {**SEARCH_SPACE, **(IMAGE_SEARCH_SPACE if image_features else {})}
+
+
 def single_thread():
     """Run torch on one thread inside the block.
 

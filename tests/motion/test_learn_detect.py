@@ -14,6 +14,7 @@ from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
 from keyframe.motion.detect import clip_score, window_scores
 from keyframe.motion.learn import _split, fusion_weights
 from keyframe.motion.model import VERSION
+from keyframe.motion.predictor import Choice, NetConfig, Span, search_space
 from keyframe.motion.plot import plot_detection
 from keyframe.sample import make_sample
 from tests.motion.conftest import FAST
@@ -89,6 +90,15 @@ def test_negatives_and_search(wave_clip):
     assert 0 < model.calibration["negative_windows"] < len(squat) - 9
     assert len(model.cohort) == 1
     assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
+
+
+def test_the_defaults_lie_inside_the_search_space():
+    # The search's first trial is the defaults: one outside its range is a setting TPE never comes back to.
+    space = search_space(image_features=True)
+    assert set(space) <= set(NetConfig.__dataclass_fields__)
+    assert [name for name, dimension in space.items() if getattr(NetConfig(), name) not in dimension] == []
+    assert 0.5 not in Span(0.0, 0.2) and 3 in Span(1, 3, integer=True) and 48 not in Choice((32, 64))
+    assert "shift" not in search_space(image_features=False)
 
 
 def test_cohort_scores_rank_the_movement_first_on_a_new_performer(cohort_model):
