@@ -28,6 +28,9 @@ def report(progress: Optional[ProgressFn], done: int, total: Optional[int], note
 def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]:
     """A rich progress bar on stderr, yielded as a ``progress(done, total, note)`` callable.
 
+    The bar appears at the first report, so input refused before any work is done
+    leaves only its error on the terminal.
+
     Examples
     --------
     >>> with progress_bar("decoding", enabled=False) as progress:
@@ -45,12 +48,17 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         TimeRemainingColumn(),
         TextColumn("{task.fields[note]}"),
     )
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
-        task = bar.add_task(description, total=None, note="")
+    bar = Progress(*columns, console=Console(stderr=True), transient=False)
+    tasks = []
 
-        def update(done: int, total: Optional[int], note: str = "") -> None:
-            bar.update(task, completed=done, total=total, note=note)
+    def update(done: int, total: Optional[int], note: str = "") -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(description, total=total, note=note))
+        bar.update(tasks[0], completed=done, total=total, note=note)
 
+    try:
         yield update
-
-
+    finally:
+        if tasks:
+            bar.stop()

@@ -1,0 +1,20 @@
+from keyframe.progress import progress_bar
+
+
+def test_the_bar_appears_only_once_work_is_reported(capsys):
+    with progress_bar("checking"):
+        pass
+    assert capsys.readouterr().err == ""
+    with progress_bar("checking") as progress:
+        progress(3, 4, "frames")
+    err = capsys.readouterr().err
+    assert "checking" in err and "3/4" in err
+
+
+def test_an_error_before_any_work_leaves_no_bar(capsys):
+    try:
+        with progress_bar("checking"):
+            raise ValueError("bad input")
+    except ValueError:
+        pass
+    assert capsys.readouterr().err == ""
