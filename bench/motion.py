@@ -381,7 +381,13 @@ or 8 frames ahead instead of the next frame, so that slow movements cannot be dr
 (0.834 and 0.862; at 4 frames the `pose` model of `bye` falls from 0.72 to 0.53); optical flow (Farneback on
 64x64 crops of the moving region, pooled to 8x8 or 4x4 cells) as a third kind with its own cohort, 0.748 and
 0.746 alone, 0.846 and 0.849 under the minimum with the other two; the cohort's predictors kept at the old
-noise while the movement's own model gets the new one (seeds 0 and 1: 0.903 and 0.894 against 0.902 and 0.902).
+noise while the movement's own model gets the new one (seeds 0 and 1: 0.903 and 0.894 against 0.902 and 0.902);
+the `pixels` part cut from the whole frame instead of the square around what moves (seeds 0 and 1: 0.875 and
+0.874 against 0.902 and 0.902; alone it ranks `bow` at 0.79 instead of 0.30, 0.835 and 0.841 against 0.794
+and 0.788, but `bye` falls
+from 0.89 to 0.77), both pixel parts under the minimum with `pose` (0.901 and 0.901) or their mean under it
+(0.899 and 0.898); the window scores of predictor seeds 0, 1 and 2 averaged (0.903-0.904, against 0.898-0.902
+for each seed alone: the misses are the same at every seed).
 The side-run figures in the paragraphs above were measured with noise {OLD_NOISE:g}. With the new noise, even the best threshold for each target chosen
 afterwards on every take itself would give an accuracy of only 0.894 and 0.896 (side runs, seeds 0 and 1; 0.838
 for calling nothing detected), so the accuracy target still waits on the ranking."""
