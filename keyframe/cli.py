@@ -218,8 +218,9 @@ def movement_learn(
     clips: Annotated[list[Path], typer.Argument(help="Videos or frame folders of the movement.")],
     model_out: Annotated[Path, typer.Option("-o", "--out", help="Model file to write (e.g. wave.kfm).")],
     features: Annotated[str, typer.Option(
-        help="pixels, cnn (EfficientNet-Lite0) or pose (needs mediapipe); join kinds with + (pixels+pose) to learn "
-             "a model of each and combine their scores (see --fusion).")] = "pixels",
+        help="pixels, cnn (EfficientNet-Lite0), pose or gesture (pose landmarks less their posture and width over "
+             "the surrounding 4 s; both need mediapipe); join kinds with + (pixels+pose, pixels+pose+gesture) to "
+             "learn a model of each and combine their scores (see --fusion).")] = "pixels",
     negatives: Annotated[Optional[list[Path]], typer.Option(
         help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
              "relative to them (learning takes about one model's time more per clip).")] = None,
@@ -253,9 +254,9 @@ def movement_learn(
     if model.partners:
         weights = ", ".join(f"{part.features.kind} {weight:.2f}" for part, weight in zip(model.parts(), model.weights))
         kinds += f" (fusion {model.fusion}, weights {weights})"
-    pose = next((part.features for part in model.parts() if part.features.kind == "pose"), None)
+    pose = next((part.features for part in model.parts() if part.features.landmarks), None)
     if pose is not None:
-        kinds += f", pose in the {pose.pose_frame} frame"
+        kinds += f", landmarks in the {pose.pose_frame} frame"
     out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

@@ -18,7 +18,8 @@ Examples
 from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematics, parse_bvh, read_bvh
 from keyframe.motion.demo import demo
 from keyframe.motion.detect import DetectConfig, Detection, detect, detect_features, frame_scores, intervals, score_range
-from keyframe.motion.features import ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features, moving_region, pose_features
+from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features,
+                                      local_standardise, moving_region, pose_features)
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.plot import draw_scores, plot_detection
@@ -58,6 +59,7 @@ __all__ = [
     "fusion_weights",
     "intervals",
     "learn",
+    "local_standardise",
     "load_model",
     "make_windows",
     "moving_region",

@@ -36,7 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import FeatureExtractor, Region, as_source
+from keyframe.motion.features import FeatureExtractor, Region, as_source, landmark_views
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
@@ -119,6 +119,22 @@ def _regions(parts: list[MovementModel], source) -> list[Region]:
     return regions
 
 
+def _part_features(parts: list[MovementModel], source, start: int, stop: int, regions: list[Region]) -> list[np.ndarray]:
+    """Each part's features of frames ``start:stop``; parts that read landmarks in the same frame share one read."""
+    features: list[np.ndarray | None] = [None] * len(parts)
+    by_frame: dict[str, list[int]] = {}
+    for index, (part, region) in enumerate(zip(parts, regions)):
+        if part.features.landmarks:
+            by_frame.setdefault(part.features.pose_frame, []).append(index)
+        else:
+            features[index] = _extractor(part).extract(source, start, stop, region=region).features
+    for indices in by_frame.values():
+        views = landmark_views([parts[index].features for index in indices], source, start, stop)
+        for index, view in zip(indices, views):
+            features[index] = view
+    return features
+
+
 def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
     """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
     return scores_of_windows(model, *make_windows(features, model.window.length))
@@ -139,18 +155,31 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
 
     Each part's scores are put in units of its spread (``len(weights) * weight * scores``, the weights
     summing to 1), then combined by ``model.fusion``: their minimum, or their mean (which is the weighted mean).
+    Under the minimum, views of the same signal first average their scores (``pose`` and ``gesture``
+    are two views of the landmarks): the minimum is taken between signals.
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> model = SimpleNamespace(partners=["pose"], weights=[0.25, 0.75], fusion="min")
+    >>> from keyframe.motion.features import FeatureConfig
+    >>> kinds = lambda *names: [SimpleNamespace(features=FeatureConfig(name)) for name in names]
+    >>> model = SimpleNamespace(partners=["pose"], weights=[0.25, 0.75], fusion="min", parts=lambda: kinds("pixels", "pose"))
     >>> fuse(model, [np.array([4.0, -4.0]), np.array([1.0, 1.0])])
     array([ 1.5, -2. ])
+    >>> model = SimpleNamespace(partners=["pose", "gesture"], weights=[0.5, 0.25, 0.25], fusion="min",
+    ...                         parts=lambda: kinds("pixels", "pose", "gesture"))
+    >>> fuse(model, [np.array([1.0, 1.0]), np.array([4.0, 0.0]), np.array([0.0, 0.0])])
+    array([1.5, 0. ])
     """
     if not model.partners:
         return scores[0]
-    standardised = np.stack([len(scores) * weight * part for weight, part in zip(model.weights, scores)])
-    return standardised.min(axis=0) if model.fusion == "min" else standardised.mean(axis=0)
+    standardised = [len(scores) * weight * part for weight, part in zip(model.weights, scores)]
+    if model.fusion != "min":
+        return np.mean(standardised, axis=0)
+    by_signal: dict[str, list[np.ndarray]] = {}
+    for part, part_scores in zip(model.parts(), standardised):
+        by_signal.setdefault(part.features.signal, []).append(part_scores)
+    return np.min([np.mean(views, axis=0) for views in by_signal.values()], axis=0)
 
 
 def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:
@@ -247,7 +276,8 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        scores.append(fuse(model, [score_range(part, source, first, last, region) for part, region in zip(parts, regions)]))
+        features = _part_features(parts, source, first, last + length, regions)
+        scores.append(fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)]))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     return _verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], started, config)

@@ -1,4 +1,4 @@
-"""Per-frame features the movement predictor works on: ``pixels``, ``cnn`` or ``pose``.
+"""Per-frame features the movement predictor works on: ``pixels``, ``cnn``, ``pose`` or ``gesture``.
 
 * ``pixels``: the frame in grey, cropped to the square around the moving
   region and shrunk to ``size x size`` (values in ``[0, 1]``).
@@ -7,6 +7,9 @@
 * ``pose``: MediaPipe's 33 body landmarks in 3D, centred on the hips, scaled
   by the torso and turned to face the same way in every frame, so the camera's
   azimuth drops out (an optional extra: ``pip install mediapipe==0.10.21``).
+* ``gesture``: the same landmarks less their mean over the seconds around
+  each frame and divided by their spread there (:func:`local_standardise`):
+  the shape of the movement, without the posture it is made in or its width.
 
 The moving region is found once per clip from frame differences (see
 :func:`moving_region`) and is passed along explicitly, so features of any
@@ -24,7 +27,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Iterator, NamedTuple
 
 import cv2
@@ -37,11 +40,16 @@ from keyframe.progress import report
 
 log = logging.getLogger(__name__)
 
-KINDS = ("pixels", "cnn", "pose")
-POSE_INSTALL = "install mediapipe==0.10.21 for --features pose"
+KINDS = ("pixels", "cnn", "pose", "gesture")
+LANDMARK_KINDS = ("pose", "gesture")  # read MediaPipe's landmarks
+POSE_INSTALL = "install mediapipe==0.10.21 for --features pose or gesture"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
 POSE_FRAMES = ("body", "image")
+DEFAULT_FPS = 30.0  # for frames that come without a frame rate
+# Smallest landmark spread (torso lengths) a gesture is divided by: about MediaPipe's jitter on a person standing
+# still, which should stay small rather than be blown up into a movement (gestures spread 0.015-0.6).
+GESTURE_FLOOR = 0.01
 LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER = 23, 24, 11, 12
 
 
@@ -51,15 +59,16 @@ class FeatureConfig:
 
     Attributes
     ----------
-    kind : ``"pixels"``, ``"cnn"`` or ``"pose"``.
+    kind : ``"pixels"``, ``"cnn"``, ``"pose"`` or ``"gesture"``.
     size : side of the grey square for ``pixels``.
     crop : crop to the moving region (else the whole frame, padded to a square).
     cnn_size : side of the colour square the backbone sees for ``cnn``.
     backbone : backbone name for ``cnn`` (see :func:`keyframe.nets.available_backbones`).
     batch : frames per backbone batch.
-    pose_frame : for ``pose``, ``"body"`` (MediaPipe's 3D world landmarks, turned so the hips face the
+    pose_frame : for ``pose`` and ``gesture``, ``"body"`` (MediaPipe's 3D world landmarks, turned so the hips face the
         same way: see :func:`body_pose_features`) or ``"image"`` (landmarks in the image plane, as models of
         format 5 and before: see :func:`pose_features`).
+    gesture_seconds : for ``gesture``, how far on each side of a frame the landmarks' mean and spread are taken.
     """
 
     kind: str = "pixels"
@@ -69,6 +78,7 @@ class FeatureConfig:
     backbone: str = "efficientnet_lite0"
     batch: int = 32
     pose_frame: str = "body"
+    gesture_seconds: float = 2.0
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -77,8 +87,20 @@ class FeatureConfig:
             raise KeyframeError(f"the pose frame must be one of {', '.join(POSE_FRAMES)}, got {self.pose_frame!r}")
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
+        if not 0.2 <= self.gesture_seconds <= 30:
+            raise KeyframeError(f"the gesture's span must be between 0.2 and 30 seconds, got {self.gesture_seconds}")
         if not 32 <= self.cnn_size <= 512:
             raise KeyframeError(f"the cnn input size must be between 32 and 512, got {self.cnn_size}")
+
+    @property
+    def landmarks(self) -> bool:
+        """Whether these features are made from MediaPipe's pose landmarks."""
+        return self.kind in LANDMARK_KINDS
+
+    @property
+    def signal(self) -> str:
+        """What the features are a view of: ``"landmarks"`` for ``pose`` and ``gesture``, else the kind itself."""
+        return "landmarks" if self.landmarks else self.kind
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -210,7 +232,7 @@ class FeatureExtractor:
         self.config = config
         self._backbone = None
         self._pose = QuietSolution(_pose_tracker)
-        if config.kind == "pose":
+        if config.landmarks:
             try:
                 import mediapipe  # noqa: F401
             except ImportError:
@@ -240,7 +262,7 @@ class FeatureExtractor:
     @property
     def crops_to_motion(self) -> bool:
         """Whether :meth:`region_for` is the moving region (a pass over the frames), else the whole frame."""
-        return self.config.crop and self.config.kind != "pose"
+        return self.config.crop and not self.config.landmarks
 
     def region_for(self, source, start: int = 0, stop: int | None = None) -> Region:
         """The crop region used for frames ``start:stop`` of ``source`` (the whole frame, squared, without crop)."""
@@ -259,10 +281,15 @@ class FeatureExtractor:
         if stop <= start:
             raise fail(getattr(source, "path", "clip"), "has no frames to read")
         region = self.region_for(source, start, stop) if region is None else region
+        if self.config.kind == "gesture":
+            return Extracted(landmark_views([self.config], source, start, stop, progress)[0], region)
+        return Extracted(self._read(source, start, stop, region, progress), region)
+
+    def _read(self, source, start: int, stop: int, region: Region, progress=None) -> np.ndarray:
         total = stop - start
         out = []
         done = 0
-        if self.config.kind == "pose":
+        if self.config.landmarks:
             # The landmark tracker follows the body from frame to frame: start it afresh for every range, so the
             # features of a range do not depend on what was read before.
             self._pose.close()
@@ -271,13 +298,13 @@ class FeatureExtractor:
             done += len(batch)
             report(progress, done, total, "features")
         features = np.concatenate(out).astype(np.float32)
-        if self.config.kind == "pose":
+        if self.config.landmarks:
             # Landmarks per frame so far; missing bodies are filled over the whole range at once.
             features = body_pose_features(features) if self.config.pose_frame == "body" else pose_features(features)
             self._pose.close()
         if len(features) != total:
             raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
-        return Extracted(features, region)
+        return features
 
     def _features(self, frames: list[np.ndarray], region: Region) -> np.ndarray:
         kind = self.config.kind
@@ -311,6 +338,73 @@ class FeatureExtractor:
                 # x, y are fractions of the width and height, z is on the scale of x: all to pixels.
                 out[index] = points * np.array([width, height, width], np.float32)
         return out
+
+
+def local_standardise(features: np.ndarray, half: int, scale: float = 0.1, floor: float = GESTURE_FLOOR) -> np.ndarray:
+    """Each frame's features less their mean over the frames within ``half`` of it, divided by their spread there.
+
+    The spread is one number per frame (the root of the coordinates' mean variance, at least
+    ``floor``), so the features keep their proportions; the result is multiplied by ``scale``. What is left is
+    the shape of the movement: the posture it is made in and how wide it is drop out
+    (near the ends of the range the neighbourhood is cut short).
+
+    Examples
+    --------
+    >>> low = np.sin(np.arange(200) / 5.0)[:, None] * [1.0, 0.5]          # a small wave at one height...
+    >>> high = 10.0 + 3.0 * low                                          # ...and a wide one higher up
+    >>> np.allclose(local_standardise(low, 30), local_standardise(high, 30))
+    True
+    """
+    features = np.asarray(features, np.float64)
+    count = len(features)
+    sums = np.concatenate([np.zeros((1, features.shape[1])), np.cumsum(features, axis=0)])
+    squares = np.concatenate([np.zeros((1, features.shape[1])), np.cumsum(features**2, axis=0)])
+    first = np.clip(np.arange(count) - half, 0, count)
+    last = np.clip(np.arange(count) + half + 1, 0, count)
+    size = (last - first)[:, None]
+    mean = (sums[last] - sums[first]) / size
+    variance = np.maximum((squares[last] - squares[first]) / size - mean**2, 0.0)
+    spread = np.sqrt(variance.mean(axis=1, keepdims=True))
+    return ((features - mean) / np.maximum(spread, floor) * scale).astype(np.float32)
+
+
+def gesture_half(config: FeatureConfig, fps: float | None) -> int:
+    """Frames on each side of a frame that its ``gesture`` features are standardised over, at ``fps``.
+
+    Examples
+    --------
+    >>> gesture_half(FeatureConfig("gesture"), 25.0), gesture_half(FeatureConfig("gesture"), None)
+    (50, 60)
+    """
+    return max(1, round(config.gesture_seconds * float(fps or DEFAULT_FPS)))
+
+
+def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: int | None = None,
+                   progress=None) -> list[np.ndarray]:
+    """Features of frames ``start:stop`` for several landmark kinds (``pose``, ``gesture``) from one landmark read.
+
+    The configurations must share their ``pose_frame``; MediaPipe, the slow part, then runs once
+    for all of them. A frame's gesture needs the landmarks around it, so the range is read as far
+    beyond its ends as the longest ``gesture`` span: the features of a range are those of the same
+    frames in the whole clip (up to the landmark tracker's restart).
+
+    Examples
+    --------
+    >>> pose, gesture = landmark_views([FeatureConfig("pose"), FeatureConfig("gesture")], source)  # doctest: +SKIP
+    """
+    frames = {config.pose_frame for config in configs}
+    if len(frames) != 1 or not all(config.landmarks for config in configs):
+        raise ValueError(f"landmark_views needs landmark kinds of one pose frame, got {configs}")
+    reader = FeatureExtractor(replace(configs[0], kind="pose"))
+    stop = len(source) if stop is None else min(stop, len(source))
+    if stop <= start:
+        raise fail(getattr(source, "path", "clip"), "has no frames to read")
+    fps = getattr(source, "fps", None)
+    halves = [gesture_half(config, fps) if config.kind == "gesture" else 0 for config in configs]
+    first, last = max(0, start - max(halves)), min(len(source), stop + max(halves))
+    landmarks = reader.extract(source, first, last, progress=progress).features
+    return [(local_standardise(landmarks, half) if config.kind == "gesture" else landmarks)[start - first : stop - first]
+            for config, half in zip(configs, halves)]
 
 
 def _pose_tracker():

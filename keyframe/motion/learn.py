@@ -52,9 +52,10 @@ class LearnConfig:
     features : feature settings (``FeatureConfig("cnn")`` for the backbone's embeddings).
     partners : more feature kinds, each learned as a model of its own; the window scores of all kinds,
         each in units of its spread (:func:`fusion_weights`), are combined by ``fusion``
-        (``(FeatureConfig("pose"),)`` with pixels: the two fail on different movements).
+        (``(FeatureConfig("pose"), FeatureConfig("gesture"))`` with pixels: they fail on different movements).
     fusion : how the kinds' window scores combine: ``"min"`` (a window is as good as its worst kind says,
-        so a clip must look like the movement to every kind) or ``"mean"``.
+        so a clip must look like the movement to every kind; ``pose`` and ``gesture``, two views of the same
+        landmarks, are averaged first) or ``"mean"``.
     window : window length and stride.
     net : predictor and training hyper-parameters (the search's starting point).
     trials : Optuna trials; 1 trains the defaults only.

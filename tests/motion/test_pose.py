@@ -1,16 +1,22 @@
 """Pose features (MediaPipe landmarks, an optional extra) and scoring features extracted beforehand."""
 
+import sys
+import types
 from dataclasses import replace
 from itertools import islice
 
+import cv2
 import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
 from keyframe.io import write_video
 from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions,
-                             body_pose_features, detect, detect_features, learn, load_model, pose_features, read_bvh,
-                             render_frames)
+                             body_pose_features, detect, detect_features, feature_kinds, learn, load_model,
+                             local_standardise, pose_features, read_bvh, render_frames)
+from keyframe.motion.detect import window_scores
+from keyframe.motion.features import gesture_half
+from keyframe.sample import make_sample
 from tests.conftest import run_cli, shared
 from tests.motion.conftest import FAST
 
@@ -139,5 +145,76 @@ def test_cli_learns_pose_in_either_frame(bow_frames, tmp_path):
     write_video(iter(bow_frames[:40]), video, fps=30)
     learned = run_cli("movement", "learn", video, "-o", tmp_path / "bow.kfm", "--features", "pose", "--pose-frame", "image")
     assert learned.returncode == 0, learned.stderr
-    assert "pose in the image frame" in " ".join(learned.stdout.split())
+    assert "landmarks in the image frame" in " ".join(learned.stdout.split())
     assert load_model(tmp_path / "bow.kfm").features.pose_frame == "image"
+
+
+def test_cli_learns_pose_and_gesture_and_detects_with_both(bow_frames, tmp_path):
+    video = tmp_path / "bow.mp4"
+    write_video(iter(bow_frames[:40]), video, fps=30)
+    learned = run_cli("movement", "learn", video, "-o", tmp_path / "bow.kfm", "--features", "pose+gesture")
+    assert learned.returncode == 0, learned.stderr
+    assert "weights pose" in learned.stdout and "gesture" in learned.stdout
+    found = run_cli("movement", "detect", tmp_path / "bow.kfm", video)
+    assert found.returncode == 0, found.stderr
+    assert "detected" in found.stdout
+
+
+def test_gesture_features_drop_the_posture_and_the_width_of_the_movement():
+    wave = np.sin(np.arange(120) / 4.0)[:, None] * np.linspace(0.1, 0.3, 99)
+    higher_and_wider = 0.7 + 2.5 * wave
+    np.testing.assert_allclose(local_standardise(wave, 30), local_standardise(higher_and_wider, 30), atol=1e-5)
+    # A body standing still keeps its jitter small instead of blowing it up into a movement.
+    jitter = np.random.default_rng(0).normal(scale=0.002, size=(120, 99))
+    still, moving = local_standardise(jitter, 30), local_standardise(wave, 30)
+    assert np.sqrt((still**2).mean()) < 0.3 * np.sqrt((moving**2).mean())
+
+
+@pytest.fixture()
+def fake_landmarks(monkeypatch):
+    """MediaPipe stood in for by landmarks read off each frame's grey thumbnail, so landmark kinds run anywhere."""
+
+    def landmarks(self, frames):
+        thumbnails = np.stack([cv2.resize(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), (11, 9)) for rgb in frames])
+        points = thumbnails.reshape(len(frames), 33, 3).astype(np.float32) / 255.0
+        points[:, 23], points[:, 24] = (0.1, 0.0, 0.0), (-0.1, 0.0, 0.0)  # hips
+        points[:, 11], points[:, 12] = (0.1, -0.5, 0.0), (-0.1, -0.5, 0.0)  # shoulders
+        return points
+
+    monkeypatch.setitem(sys.modules, "mediapipe", sys.modules.get("mediapipe") or types.ModuleType("mediapipe"))
+    monkeypatch.setattr(FeatureExtractor, "_pose_points", landmarks)
+
+
+def test_a_range_of_gesture_features_is_those_frames_of_the_whole_clip(fake_landmarks, wave_clip):
+    extractor = FeatureExtractor(FeatureConfig("gesture", gesture_seconds=0.5))
+    clip = ArrayFrames(wave_clip, fps=20.0)
+    assert gesture_half(extractor.config, clip.fps) == 10
+    whole = extractor.extract(clip).features
+    assert whole.shape == (len(wave_clip), 99)
+    # Each range reads the landmarks 10 frames beyond its ends, as far as the clip goes.
+    for start, stop in ((20, 50), (0, 15), (60, len(wave_clip))):
+        np.testing.assert_allclose(extractor.extract(clip, start, stop).features, whole[start:stop], atol=1e-6)
+    pose = FeatureExtractor(FeatureConfig("pose")).extract(clip).features
+    np.testing.assert_allclose(whole, local_standardise(pose, 10), atol=1e-6)
+    with pytest.raises(KeyframeError, match="gesture's span must be between 0.2 and 30 seconds, got 0.1"):
+        FeatureConfig("gesture", gesture_seconds=0.1)
+
+
+def test_pose_and_gesture_are_averaged_before_the_minimum_with_pixels(fake_landmarks, wave_clip, tmp_path, monkeypatch):
+    squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
+    lead, partners = feature_kinds("pixels+pose+gesture")
+    config = replace(FAST, features=lead, partners=partners)
+    model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "three.kfm")
+    assert [part.features.kind for part in model.parts()] == ["pixels", "pose", "gesture"]
+    assert model.info["features"] == "pixels+pose+gesture"
+    clip = wave_clip[50:]
+    read = []
+    landmarks = FeatureExtractor._pose_points
+    monkeypatch.setattr(FeatureExtractor, "_pose_points", lambda self, frames: read.append(len(frames)) or landmarks(self, frames))
+    result = detect(tmp_path / "three.kfm", clip)
+    assert sum(read) == len(clip), "pose and gesture share one landmark read"
+    extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
+    pixels, pose, gesture = (3 * weight * window_scores(part, features)
+                             for part, weight, (features, _) in zip(model.parts(), model.weights, extracted))
+    np.testing.assert_allclose(result.window_scores, np.minimum(pixels, (pose + gesture) / 2), rtol=1e-5, atol=1e-5)
+    assert detect_features(model, extracted, fps=25).score == pytest.approx(result.score, abs=1e-5)
