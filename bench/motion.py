@@ -494,16 +494,14 @@ def main(log=print) -> None:
         pose_negative_rows, pose_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache, every=every)
         pose_image_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
                                   pose_frame="image")[1]
-        fused_rows, fused = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, every=every)
-        negative_rows += pose_negative_rows + fused_rows
+        fused_rows, fused_seeds = evaluate_seeds("pixels+pose", all_takes, pool, every, cache, log)
+        fused = fused_seeds[0]
         fused_mean = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
                               fusion="mean")[1]
         fused_quiet = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
                                noise=OLD_NOISE)[1]
-        fused_seeds = [fused] + [evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, seed=seed,
-                                          every=every)[1] for seed in EXTRA_SEEDS]
         gesture_rows, gesture_seeds = evaluate_seeds(GESTURE, all_takes, pool, every, cache, log)
-        negative_rows += gesture_rows
+        negative_rows += pose_negative_rows + fused_rows + gesture_rows
     cnn = cnn_speed(all_takes, pool, log)
     ex = exercise(log)
     table = markdown_table(
