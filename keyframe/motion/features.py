@@ -275,7 +275,8 @@ class FeatureExtractor:
     def extract(self, source, start: int = 0, stop: int | None = None, region: Region | None = None, progress=None) -> Extracted:
         """Features of frames ``start:stop`` of ``source`` (a frame source or :class:`ArrayFrames`).
 
-        ``region`` defaults to :meth:`region_for` the same range.
+        ``region`` defaults to :meth:`region_for` the same range. ``gesture`` reads frames beyond the
+        range as well (see :func:`landmark_views`).
         """
         stop = len(source) if stop is None else min(stop, len(source))
         if stop <= start:
