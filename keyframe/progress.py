@@ -11,7 +11,8 @@ import contextlib
 from typing import Iterator, Optional, Protocol
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
+                           TimeRemainingColumn)
 
 
 class ProgressFn(Protocol):
@@ -49,16 +50,17 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         TextColumn("{task.fields[note]}"),
     )
     bar = Progress(*columns, console=Console(stderr=True), transient=False)
-    tasks = []
+    task: Optional[TaskID] = None
 
     def update(done: int, total: Optional[int], note: str = "") -> None:
-        if not tasks:
+        nonlocal task
+        if task is None:
             bar.start()
-            tasks.append(bar.add_task(description, total=total, note=note))
-        bar.update(tasks[0], completed=done, total=total, note=note)
+            task = bar.add_task(description, total=total, note=note)
+        bar.update(task, completed=done, total=total, note=note)
 
     try:
         yield update
     finally:
-        if tasks:
+        if task is not None:
             bar.stop()

@@ -36,7 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import FeatureExtractor, Region, as_source, landmark_views
+from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, landmark_views
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
@@ -51,14 +51,14 @@ class DetectConfig:
 
     Attributes
     ----------
-    chunk : windows scored per :func:`score_range` call (memory stays flat for long videos).
+    chunk : windows scored at a time (memory stays flat for long videos).
     span_seconds : length of the stretch the clip score is taken over.
     default_fps : frame rate assumed when the video does not say.
     """
 
     chunk: int = 512
     span_seconds: float = 2.0
-    default_fps: float = 25.0
+    default_fps: float = DEFAULT_FPS
 
 
 @dataclass

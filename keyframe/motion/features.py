@@ -46,7 +46,7 @@ POSE_INSTALL = "install mediapipe==0.10.21 for --features pose or gesture"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
 POSE_FRAMES = ("body", "image")
-DEFAULT_FPS = 30.0  # for frames that come without a frame rate
+DEFAULT_FPS = 25.0  # for frames that come without a frame rate, as everywhere in keyframe
 # Smallest landmark spread (torso lengths) a gesture is divided by: about MediaPipe's jitter on a person standing
 # still, which should stay small rather than be blown up into a movement (gestures spread 0.015-0.6).
 GESTURE_FLOOR = 0.01
@@ -278,9 +278,7 @@ class FeatureExtractor:
         ``region`` defaults to :meth:`region_for` the same range. ``gesture`` reads frames beyond the
         range as well (see :func:`landmark_views`).
         """
-        stop = len(source) if stop is None else min(stop, len(source))
-        if stop <= start:
-            raise fail(getattr(source, "path", "clip"), "has no frames to read")
+        stop = _range_stop(source, start, stop)
         region = self.region_for(source, start, stop) if region is None else region
         if self.config.kind == "gesture":
             return Extracted(landmark_views([self.config], source, start, stop, progress)[0], region)
@@ -374,8 +372,8 @@ def gesture_half(config: FeatureConfig, fps: float | None) -> int:
 
     Examples
     --------
-    >>> gesture_half(FeatureConfig("gesture"), 25.0), gesture_half(FeatureConfig("gesture"), None)
-    (50, 60)
+    >>> gesture_half(FeatureConfig("gesture"), 30.0), gesture_half(FeatureConfig("gesture"), None)
+    (60, 50)
     """
     return max(1, round(config.gesture_seconds * float(fps or DEFAULT_FPS)))
 
@@ -397,15 +395,21 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
     if len(frames) != 1 or not all(config.landmarks for config in configs):
         raise ValueError(f"landmark_views needs landmark kinds of one pose frame, got {configs}")
     reader = FeatureExtractor(replace(configs[0], kind="pose"))
-    stop = len(source) if stop is None else min(stop, len(source))
-    if stop <= start:
-        raise fail(getattr(source, "path", "clip"), "has no frames to read")
+    stop = _range_stop(source, start, stop)
     fps = getattr(source, "fps", None)
     halves = [gesture_half(config, fps) if config.kind == "gesture" else 0 for config in configs]
     first, last = max(0, start - max(halves)), min(len(source), stop + max(halves))
     landmarks = reader.extract(source, first, last, progress=progress).features
     return [(local_standardise(landmarks, half) if config.kind == "gesture" else landmarks)[start - first : stop - first]
             for config, half in zip(configs, halves)]
+
+
+def _range_stop(source, start: int, stop: int | None) -> int:
+    """``stop`` of a range read from ``source`` (its end when None or beyond); an empty range is refused."""
+    stop = len(source) if stop is None else min(stop, len(source))
+    if stop <= start:
+        raise fail(getattr(source, "path", "clip"), "has no frames to read")
+    return stop
 
 
 def _pose_tracker():
