@@ -36,7 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, landmark_views
+from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
@@ -117,22 +117,6 @@ def _regions(parts: list[MovementModel], source) -> list[Region]:
             found[extractor.crops_to_motion] = extractor.region_for(source)
         regions.append(found[extractor.crops_to_motion])
     return regions
-
-
-def _part_features(parts: list[MovementModel], source, start: int, stop: int, regions: list[Region]) -> list[np.ndarray]:
-    """Each part's features of frames ``start:stop``; parts that read landmarks in the same frame share one read."""
-    features: list[np.ndarray | None] = [None] * len(parts)
-    by_frame: dict[str, list[int]] = {}
-    for index, (part, region) in enumerate(zip(parts, regions)):
-        if part.features.landmarks:
-            by_frame.setdefault(part.features.pose_frame, []).append(index)
-        else:
-            features[index] = _extractor(part).extract(source, start, stop, region=region).features
-    for indices in by_frame.values():
-        views = landmark_views([parts[index].features for index in indices], source, start, stop)
-        for index, view in zip(indices, views):
-            features[index] = view
-    return features
 
 
 def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
@@ -276,7 +260,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        features = _part_features(parts, source, first, last + length, regions)
+        features = extract_views([_extractor(part) for part in parts], source, first, last + length, regions)
         scores.append(fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)]))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)

@@ -404,6 +404,33 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
             for config, half in zip(configs, halves)]
 
 
+def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, stop: int | None = None,
+                  regions: list[Region | None] | None = None, progress=None) -> list[np.ndarray]:
+    """Each extractor's features of frames ``start:stop``; landmark kinds of one pose frame share one read.
+
+    ``regions`` gives each extractor's crop region (None: :meth:`FeatureExtractor.region_for` the range).
+    A model of ``pixels+pose+gesture`` thus runs MediaPipe once per clip, not twice.
+
+    Examples
+    --------
+    >>> kinds = [FeatureExtractor(FeatureConfig(kind)) for kind in ("pixels", "pose", "gesture")]  # doctest: +SKIP
+    >>> pixels, pose, gesture = extract_views(kinds, open_frames("clip.mp4"))  # doctest: +SKIP
+    """
+    regions = regions or [None] * len(extractors)
+    features: list[np.ndarray | None] = [None] * len(extractors)
+    by_frame: dict[str, list[int]] = {}
+    for index, (extractor, region) in enumerate(zip(extractors, regions)):
+        if extractor.config.landmarks:
+            by_frame.setdefault(extractor.config.pose_frame, []).append(index)
+        else:
+            features[index] = extractor.extract(source, start, stop, region=region, progress=progress).features
+    for indices in by_frame.values():
+        views = landmark_views([extractors[index].config for index in indices], source, start, stop, progress)
+        for index, view in zip(indices, views):
+            features[index] = view
+    return features
+
+
 def _range_stop(source, start: int, stop: int | None) -> int:
     """``stop`` of a range read from ``source`` (its end when None or beyond); an empty range is refused."""
     stop = len(source) if stop is None else min(stop, len(source))

@@ -30,7 +30,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, fail
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
-from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source
+from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source, extract_views
 from keyframe.motion.model import FUSIONS, MovementModel
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -181,25 +181,27 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _prepare_clip(clip, name: str, what: str, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Clip:
-    """Features of one clip and its windows, split into training and held-out ones."""
-    length = config.window.length
+def _read_clip(clip, name: str, what: str, length: int, extractors: list[FeatureExtractor],
+               progress) -> tuple[str, list[np.ndarray]]:
+    """A clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
     source = as_source(clip)
     path = str(getattr(source, "path", name))
     if len(source) == 0:
         raise fail(path, "has no frames")
     check_length(len(source), length, path)
-    features = extractor.extract(source, progress=lambda d, t, n="": report(progress, d, t, what)).features
+    return path, extract_views(extractors, source, progress=lambda d, t, n="": report(progress, d, t, what))
+
+
+def _prepare_clip(path: str, features: np.ndarray, config: LearnConfig) -> _Clip:
+    """One clip's windows, split into training and held-out ones."""
+    length = config.window.length
     warped, val, _, train_frames = _split(features, length, config.holdout, config.net.speeds, path)
     return _Clip(path, _stack(warped), val, make_windows(features, length), train_frames, len(features))
 
 
-def _prepare(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> _Data:
-    positives = [_prepare_clip(clip, f"clip {n + 1}", f"features {n + 1}/{len(clips)}", config, extractor, progress)
-                 for n, clip in enumerate(clips)]
-    others = [_prepare_clip(clip, f"negative {n + 1}", f"negatives {n + 1}/{len(negatives)}", config, extractor, progress)
-              for n, clip in enumerate(negatives)]
-    return _Data(positives, others)
+def _prepare(positives: list[tuple[str, np.ndarray]], negatives: list[tuple[str, np.ndarray]], config: LearnConfig) -> _Data:
+    return _Data([_prepare_clip(path, features, config) for path, features in positives],
+                 [_prepare_clip(path, features, config) for path, features in negatives])
 
 
 def _reference(net, held_out: Windows, image_shape) -> tuple[float, float, float]:
@@ -349,8 +351,14 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         raise KeyframeError("learn needs at least one clip of the movement")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
-    learned = [_learn_kind(clips, negatives, replace(config, features=extractor.config, partners=()), extractor, progress)
-               for extractor in extractors]
+    length = config.window.length
+    positives = [_read_clip(clip, f"clip {n + 1}", f"features {n + 1}/{len(clips)}", length, extractors, progress)
+                 for n, clip in enumerate(clips)]
+    others = [_read_clip(clip, f"negative {n + 1}", f"negatives {n + 1}/{len(negatives)}", length, extractors, progress)
+              for n, clip in enumerate(negatives)]
+    learned = [_learn_kind(clips, [(path, views[k]) for path, views in positives], [(path, views[k]) for path, views in others],
+                           replace(config, features=extractor.config, partners=()), extractor, progress)
+               for k, extractor in enumerate(extractors)]
     model, data = learned[0]
     # Every window is scored as detect will score it: relative to the cohort when there is one, fused over the
     # feature kinds when there are several. The negatives' windows come from the stretches their own cohort
@@ -373,11 +381,12 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     return model
 
 
-def _learn_kind(clips, negatives, config: LearnConfig, extractor: FeatureExtractor, progress) -> tuple[MovementModel, _Data]:
-    """The model of ``extractor``'s feature kind (threshold not yet set) and the windows it learned from."""
+def _learn_kind(clips, positives, negatives, config: LearnConfig, extractor: FeatureExtractor,
+                progress) -> tuple[MovementModel, _Data]:
+    """The model of ``extractor``'s feature kind (threshold not yet set) from the clips' and negatives' features."""
     started = time.perf_counter()
     image_shape = extractor.image_shape
-    data = _prepare(clips, negatives, config, extractor, progress)
+    data = _prepare(positives, negatives, config)
     log.info("%s: training windows: %d (with time warps), held out: %d", config.features.kind, len(data.train[0]),
              len(data.val[0]))
     search = {}

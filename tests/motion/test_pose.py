@@ -204,13 +204,15 @@ def test_pose_and_gesture_are_averaged_before_the_minimum_with_pixels(fake_landm
     squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
     lead, partners = feature_kinds("pixels+pose+gesture")
     config = replace(FAST, features=lead, partners=partners)
-    model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "three.kfm")
-    assert [part.features.kind for part in model.parts()] == ["pixels", "pose", "gesture"]
-    assert model.info["features"] == "pixels+pose+gesture"
-    clip = wave_clip[50:]
     read = []
     landmarks = FeatureExtractor._pose_points
     monkeypatch.setattr(FeatureExtractor, "_pose_points", lambda self, frames: read.append(len(frames)) or landmarks(self, frames))
+    model = learn([wave_clip[:50]], config, negatives=[squat], out=tmp_path / "three.kfm")
+    assert sum(read) == 50 + len(squat), "learning reads each clip's landmarks once for pose and gesture"
+    assert [part.features.kind for part in model.parts()] == ["pixels", "pose", "gesture"]
+    assert model.info["features"] == "pixels+pose+gesture"
+    clip = wave_clip[50:]
+    read.clear()
     result = detect(tmp_path / "three.kfm", clip)
     assert sum(read) == len(clip), "pose and gesture share one landmark read"
     extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
