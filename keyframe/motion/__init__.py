@@ -17,7 +17,8 @@ Examples
 
 from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematics, parse_bvh, read_bvh
 from keyframe.motion.demo import demo
-from keyframe.motion.detect import DetectConfig, Detection, detect, detect_features, frame_scores, intervals, score_range
+from keyframe.motion.detect import (DetectConfig, Detection, crop_regions, detect, detect_features, frame_scores, intervals,
+                                    score_range)
 from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features,
                                       local_standardise, moving_region, pose_features)
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
@@ -48,6 +49,7 @@ __all__ = [
     "WindowConfig",
     "body_pose_features",
     "calibrate",
+    "crop_regions",
     "demo",
     "detect",
     "detect_features",

@@ -107,11 +107,15 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
     return extractor
 
 
-def _regions(parts: list[MovementModel], source) -> list[Region]:
-    """Each part's crop region; the moving region, a pass over the whole video, is found once for all parts."""
+def crop_regions(model: MovementModel, source) -> list[Region]:
+    """Each part's crop region in ``source`` (:meth:`MovementModel.parts`): what :func:`score_range` needs.
+
+    The moving region is a pass over the whole video, found once for all parts that crop to it; find the
+    regions once per video and give them to every :func:`score_range` of it.
+    """
     found: dict[bool, Region] = {}
     regions = []
-    for part in parts:
+    for part in model.parts():
         extractor = _extractor(part)
         if extractor.crops_to_motion not in found:
             found[extractor.crops_to_motion] = extractor.region_for(source)
@@ -166,21 +170,25 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
     return np.min([np.mean(views, axis=0) for views in by_signal.values()], axis=0)
 
 
-def score_range(model: MovementModel, source, first: int, last: int, region: Region) -> np.ndarray:
-    """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``).
+def score_range(model: MovementModel, source, first: int, last: int, regions: list[Region] | None = None) -> np.ndarray:
+    """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``), every part fused.
 
-    For a model of several feature kinds this scores one part; the model's scores are
-    ``fuse(model, [score_range(part, source, first, last, region_of_part) for part in model.parts()])``.
+    A pure function of the model, the frames and ``regions`` (:func:`crop_regions`, found once per video;
+    None finds them here, a pass over the whole video), so the ranges of a long video can be scored
+    apart, on several machines, and concatenated: :func:`detect` does exactly that, a chunk at a time.
 
     Examples
     --------
-    >>> scores = score_range(model, open_frames("clip.mp4"), 0, 100, region)  # doctest: +SKIP
+    >>> video = open_frames("clip.mp4")  # doctest: +SKIP
+    >>> regions = crop_regions(model, video)  # doctest: +SKIP
+    >>> scores = np.concatenate([score_range(model, video, a, a + 100, regions) for a in (0, 100)])  # doctest: +SKIP
     >>> scores.shape  # doctest: +SKIP
-    (100,)
+    (200,)
     """
-    length = model.window.length
-    features = _extractor(model).extract(source, first, last + length, region=region).features
-    return window_scores(model, features)
+    parts = model.parts()
+    regions = crop_regions(model, source) if regions is None else regions
+    features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions)
+    return fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)])
 
 
 def frame_scores(scores: np.ndarray, frames: int, length: int) -> np.ndarray:
@@ -253,15 +261,13 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         raise fail(path, "has no frames")
     length = model.window.length
     check_length(len(source), length, path)
-    parts = model.parts()
     report(progress, 0, None, "finding the moving region")
-    regions = _regions(parts, source)
+    regions = crop_regions(model, source)
     total = window_count(len(source), length)
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        features = extract_views([_extractor(part) for part in parts], source, first, last + length, regions)
-        scores.append(fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)]))
+        scores.append(score_range(model, source, first, last, regions))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     return _verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], started, config)

@@ -12,8 +12,8 @@ import pytest
 from keyframe.errors import KeyframeError
 from keyframe.io import write_video
 from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, LearnConfig, RenderOptions,
-                             body_pose_features, detect, detect_features, feature_kinds, learn, load_model,
-                             local_standardise, pose_features, read_bvh, render_frames)
+                             body_pose_features, crop_regions, detect, detect_features, feature_kinds, learn, load_model,
+                             local_standardise, pose_features, read_bvh, render_frames, score_range)
 from keyframe.motion.detect import window_scores
 from keyframe.motion.features import gesture_half
 from keyframe.sample import make_sample
@@ -220,3 +220,7 @@ def test_pose_and_gesture_are_averaged_before_the_minimum_with_pixels(fake_landm
                              for part, weight, (features, _) in zip(model.parts(), model.weights, extracted))
     np.testing.assert_allclose(result.window_scores, np.minimum(pixels, (pose + gesture) / 2), rtol=1e-5, atol=1e-5)
     assert detect_features(model, extracted, fps=25).score == pytest.approx(result.score, abs=1e-5)
+    # Ranges scored apart, as shards would be, give the same fused scores.
+    regions = crop_regions(model, ArrayFrames(clip))
+    pieces = [score_range(model, ArrayFrames(clip), first, last, regions) for first, last in ((0, 4), (4, len(result.window_scores)))]
+    np.testing.assert_allclose(np.concatenate(pieces), result.window_scores, rtol=1e-5, atol=1e-5)
