@@ -181,15 +181,20 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _read_clip(clip, name: str, what: str, length: int, extractors: list[FeatureExtractor],
-               progress) -> tuple[str, list[np.ndarray]]:
-    """A clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
-    source = as_source(clip)
-    path = str(getattr(source, "path", name))
-    if len(source) == 0:
-        raise fail(path, "has no frames")
-    check_length(len(source), length, path)
-    return path, extract_views(extractors, source, progress=lambda d, t, n="": report(progress, d, t, what))
+def _read_clips(clips, name: str, what: str, length: int, extractors: list[FeatureExtractor],
+                progress) -> list[tuple[str, list[np.ndarray]]]:
+    """Each clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
+    read = []
+    for number, clip in enumerate(clips, 1):
+        source = as_source(clip)
+        path = str(getattr(source, "path", f"{name} {number}"))
+        if len(source) == 0:
+            raise fail(path, "has no frames")
+        check_length(len(source), length, path)
+        note = f"{what} {number}/{len(clips)}"
+        views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
+        read.append((path, views))
+    return read
 
 
 def _prepare_clip(path: str, features: np.ndarray, config: LearnConfig) -> _Clip:
@@ -351,11 +356,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         raise KeyframeError("learn needs at least one clip of the movement")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
-    length = config.window.length
-    positives = [_read_clip(clip, f"clip {n + 1}", f"features {n + 1}/{len(clips)}", length, extractors, progress)
-                 for n, clip in enumerate(clips)]
-    others = [_read_clip(clip, f"negative {n + 1}", f"negatives {n + 1}/{len(negatives)}", length, extractors, progress)
-              for n, clip in enumerate(negatives)]
+    positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)
+    others = _read_clips(negatives, "negative", "negatives", config.window.length, extractors, progress)
     learned = [_learn_kind(clips, [(path, views[k]) for path, views in positives], [(path, views[k]) for path, views in others],
                            replace(config, features=extractor.config, partners=()), extractor, progress)
                for k, extractor in enumerate(extractors)]
