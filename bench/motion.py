@@ -477,7 +477,7 @@ against 0.902 and 0.902 for `pixels+pose` (seeds 0 and 1; the flat minimum of th
 # Measured on 2026-11-28 in side runs of `pixels+pose+gesture` (every take, seeds 0 and 1).
 GESTURE_THRESHOLD = """The accuracy is held down by the threshold as much as by the ranking. In side runs with `gesture`
 (every take, seeds 0 and 1) the calibrated threshold gives 0.866 and 0.863, and the best threshold for each
-target chosen afterwards on every take itself 0.922 and 0.919. The held-out windows separate perfectly at
+target chosen afterwards on every take itself 0.922 and 0.919. The held-out windows separate almost perfectly at
 learning, and the threshold sits in the middle of that wide gap, well above the clips of other styles: most
 of the misses are positives called not detected (all of them for `bow` and `raise-up-both-hands`). Rules
 tried on those runs: the middle of the held-out and the negative windows' medians (0.863 and 0.858), one fixed
