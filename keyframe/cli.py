@@ -267,11 +267,13 @@ def movement_detect(
     videos: Annotated[list[Path], typer.Argument(help="Video or frame folder to search; give several to rank them.")],
     json_out: Annotated[Optional[Path], typer.Option(
         "--json", help="Write score, detected, threshold, frame_scores, intervals (with several videos: a list of "
-                       "those, best first, and the videos that failed).")] = None,
+                       "those, best first, and the videos that failed; an interrupted search resumes from "
+                       "OUT.partial).")] = None,
     plot: Annotated[Optional[Path], typer.Option(
         help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
+    from keyframe.io import partial_dir
     from keyframe.motion import detect, plot_detection, search
     from keyframe.progress import progress_bar
 
@@ -289,8 +291,10 @@ def movement_detect(
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if plot is not None and plot.exists() and not plot.is_dir():
         raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
+    # With --json, every scored video is kept in OUT.partial as the search goes: a rerun resumes from it.
+    journal = partial_dir(json_out) if json_out else None
     with progress_bar("searching") as progress:
-        found = search(model, videos, progress=progress)
+        found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
     out.print(f"{len(found.ranked)} videos ranked by score (threshold {found.threshold:.3f}), best first:")
@@ -298,6 +302,7 @@ def movement_detect(
         _print_detection(result.path, result)
     if json_out:
         found.write_json(json_out)
+        journal.unlink(missing_ok=True)
     if plot:
         plot.mkdir(parents=True, exist_ok=True)
         for result, name in zip(found.ranked, _plot_names([Path(r.path) for r in found.ranked])):

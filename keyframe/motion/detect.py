@@ -270,7 +270,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         scores.append(score_range(model, source, first, last, regions))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
-    return _verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], started, config)
+    return verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], config, time.perf_counter() - started)
 
 
 def detect_features(model, features, fps: float | None = None, config: DetectConfig = DetectConfig(),
@@ -306,17 +306,18 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
         raise fail(path, "the feature extractions cover different numbers of frames")
     check_length(frames, model.window.length, path)
     scores = fuse(model, [window_scores(part, array) for part, (array, _) in zip(parts, extractions)])
-    return _verdict(model, scores, frames, float(fps or config.default_fps), path, extractions[0][1], started, config)
+    return verdict(model, scores, frames, float(fps or config.default_fps), path, extractions[0][1], config,
+                   time.perf_counter() - started)
 
 
-def _verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region,
-             started: float, config: DetectConfig) -> Detection:
-    """Frame scores, clip score, verdict and intervals from the window scores."""
+def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region,
+            config: DetectConfig, seconds: float) -> Detection:
+    """The detection of a video of ``frames`` frames from its window scores: frame scores, clip score, verdict
+    and intervals (``seconds``: what scoring took)."""
     length = model.window.length
     per_frame = frame_scores(scores, frames, length)
     span = max(length, int(round(config.span_seconds * fps)))
     score = clip_score(scores, span)
     found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
-    elapsed = time.perf_counter() - started
-    log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, elapsed, frames / max(elapsed, 1e-9))
-    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, elapsed)
+    log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))
+    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, seconds)

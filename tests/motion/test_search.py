@@ -1,6 +1,9 @@
 """Searching several videos for a movement: ranking, failures, JSON; and the same from the command line."""
 
+import importlib
 import json
+import os
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -76,3 +79,51 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     (tmp_path / "file.png").write_bytes(b"")
     clash = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "file.png")
     assert clash.returncode == 2 and "names a folder" in clash.stderr
+
+
+def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tmp_path, monkeypatch):
+    search_module = importlib.import_module("keyframe.motion.search")  # the package's `search` is the function
+
+    model, path = cohort_model
+    journal = tmp_path / "search.json.partial"
+    clips = [videos[name] for name in MOVEMENTS]
+    first = search(path, clips[:2], journal=journal)
+    # Interrupted while writing the third video's line: the cut line is ignored.
+    with open(journal, "a") as handle:
+        handle.write('{"video": "' + str(clips[2]) + '", "stamp": [1')
+    assert len(journal.read_text().splitlines()) == 4
+
+    scored = []
+    monkeypatch.setattr(search_module, "detect", lambda m, video, config: scored.append(video) or detect(m, video, config))
+    again = search(path, clips, journal=journal)
+    assert scored == [clips[2]]
+    kept = {d.path: d for d in again.ranked}
+    for detection in first.ranked:
+        assert kept[detection.path].score == pytest.approx(detection.score, abs=1e-9)
+        assert kept[detection.path].intervals == detection.intervals
+        assert np.allclose(kept[detection.path].frame_scores, detection.frame_scores)
+    assert [d.path for d in again.ranked][0] == str(videos["wave"])
+
+    # A video changed since it was scored is scored again; nothing else is.
+    scored.clear()
+    stat = clips[0].stat()
+    os.utime(clips[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    search(path, clips, journal=journal)
+    assert scored == [clips[0]]
+
+    # A journal of another model starts afresh.
+    other = replace(model, threshold=model.threshold + 1)
+    scored.clear()
+    search(other, clips, journal=journal)
+    assert scored == clips
+
+
+def test_the_command_line_resumes_a_search_and_removes_the_journal(cohort_model, videos, tmp_path):
+    _, model = cohort_model
+    report = tmp_path / "search.json"
+    clips = [videos[name] for name in MOVEMENTS]
+    search(model, clips[:2], journal=tmp_path / "search.json.partial")
+    done = run_cli("movement", "detect", model, *clips, "--json", report)
+    assert done.returncode == 0, done.stderr
+    assert [v["video"] for v in json.loads(report.read_text())["videos"]][0] == str(videos["wave"])
+    assert not (tmp_path / "search.json.partial").exists()
