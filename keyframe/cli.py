@@ -267,8 +267,8 @@ def movement_detect(
     videos: Annotated[list[Path], typer.Argument(help="Video or frame folder to search; give several to rank them.")],
     json_out: Annotated[Optional[Path], typer.Option(
         "--json", help="Write score, detected, threshold, frame_scores, intervals (with several videos: a list of "
-                       "those, best first, and the videos that failed; an interrupted search resumes from "
-                       "OUT.partial).")] = None,
+                       "those, best first, and the videos that failed); the work is kept in OUT.partial until then, "
+                       "and an interrupted run resumes from it.")] = None,
     plot: Annotated[Optional[Path], typer.Option(
         help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
 ):
@@ -277,12 +277,15 @@ def movement_detect(
     from keyframe.motion import detect, plot_detection, search
     from keyframe.progress import progress_bar
 
+    # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
+    journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
         with progress_bar("detecting") as progress:
-            result = detect(model, videos[0], progress=progress)
+            result = detect(model, videos[0], progress=progress, journal=journal)
         _print_detection(str(videos[0]), result)
         if json_out:
             result.write_json(json_out)
+            journal.unlink(missing_ok=True)
         if plot:
             plot_detection(result, plot)
         return
@@ -291,8 +294,6 @@ def movement_detect(
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if plot is not None and plot.exists() and not plot.is_dir():
         raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
-    # With --json, every scored video is kept in OUT.partial as the search goes: a rerun resumes from it.
-    journal = partial_dir(json_out) if json_out else None
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:

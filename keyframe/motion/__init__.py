@@ -21,6 +21,7 @@ from keyframe.motion.detect import (DetectConfig, Detection, crop_regions, detec
                                     score_range)
 from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features,
                                       local_standardise, moving_region, pose_features)
+from keyframe.motion.journal import Journal
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.plot import draw_scores, plot_detection
@@ -37,6 +38,7 @@ __all__ = [
     "FeatureConfig",
     "FeatureExtractor",
     "Joint",
+    "Journal",
     "LearnConfig",
     "Motion",
     "MovementModel",

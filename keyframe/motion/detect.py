@@ -37,6 +37,7 @@ import numpy as np
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views
+from keyframe.motion.journal import Journal, video_stamp
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
@@ -245,8 +246,12 @@ def clip_score(scores: np.ndarray, span: int) -> float:
     return float(sums.max() / span)
 
 
-def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -> Detection:
+def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, journal=None) -> Detection:
     """Score ``video`` (a path, frame source or uint8 array) for the movement ``model`` (a model or its path).
+
+    ``journal`` (a :class:`~keyframe.motion.journal.Journal` or the path of one) keeps the crop regions and
+    every scored chunk as it goes, and supplies what an interrupted run with the same model, settings and
+    video had already done; the result is the same as without it.
 
     Raises
     ------
@@ -254,6 +259,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         For a video without frames or shorter than one window, or a bad model file.
     """
     started = time.perf_counter()
+    given = model
     model = model if isinstance(model, MovementModel) else load_model(model)
     source = as_source(video)
     path = str(getattr(source, "path", "<frames>"))
@@ -261,16 +267,51 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None) -
         raise fail(path, "has no frames")
     length = model.window.length
     check_length(len(source), length, path)
+    if journal is not None and not isinstance(journal, Journal):
+        journal = Journal(journal, given, config)
+    stamp = video_stamp(video) if journal is not None else None
+    kept = _KeptWork(journal if stamp else None, path, stamp)
     report(progress, 0, None, "finding the moving region")
-    regions = crop_regions(model, source)
+    regions = kept.regions(lambda: crop_regions(model, source))
     total = window_count(len(source), length)
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        scores.append(score_range(model, source, first, last, regions))
+        scores.append(kept.chunk(first, last, lambda: score_range(model, source, first, last, regions)))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
-    return verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], config, time.perf_counter() - started)
+    seconds = time.perf_counter() - started + kept.seconds
+    return verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], config, seconds)
+
+
+class _KeptWork:
+    """What a journal holds of one video, else the work done now and recorded (without a journal, just done)."""
+
+    def __init__(self, journal: Journal | None, video: str, stamp: list[int] | None):
+        self.journal, self.video, self.stamp = journal, video, stamp
+        self.seconds = 0.0  # what the kept work took when it was done
+
+    def regions(self, find) -> list[Region]:
+        kept = self.journal.regions(self.video, self.stamp) if self.journal else None
+        if kept is not None:
+            self.seconds += kept[1]
+            return kept[0]
+        started = time.perf_counter()
+        regions = find()
+        if self.journal:
+            self.journal.add_regions(self.video, self.stamp, regions, time.perf_counter() - started)
+        return regions
+
+    def chunk(self, first: int, last: int, score) -> np.ndarray:
+        kept = self.journal.chunk(self.video, self.stamp, first, last) if self.journal else None
+        if kept is not None:
+            self.seconds += kept[1]
+            return kept[0]
+        started = time.perf_counter()
+        scores = score()
+        if self.journal:
+            self.journal.add_chunk(self.video, self.stamp, first, last, scores, time.perf_counter() - started)
+        return scores
 
 
 def detect_features(model, features, fps: float | None = None, config: DetectConfig = DetectConfig(),

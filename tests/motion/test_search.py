@@ -10,7 +10,7 @@ import pytest
 
 from keyframe.errors import KeyframeError
 from keyframe.io import write_video
-from keyframe.motion import detect, search
+from keyframe.motion import DetectConfig, detect, search
 from keyframe.sample import make_sample
 from tests.conftest import run_cli
 
@@ -81,27 +81,36 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     assert clash.returncode == 2 and "names a folder" in clash.stderr
 
 
-def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tmp_path, monkeypatch):
-    search_module = importlib.import_module("keyframe.motion.search")  # the package's `search` is the function
+@pytest.fixture
+def scored(monkeypatch):
+    """The videos whose windows get scored (not taken from a journal), one entry per chunk."""
+    detect_module = importlib.import_module("keyframe.motion.detect")  # the package's `detect` is the function
+    real = detect_module.score_range
+    calls = []
+    monkeypatch.setattr(detect_module, "score_range",
+                        lambda model, source, first, last, regions=None: calls.append((str(source.path), first)) or
+                        real(model, source, first, last, regions))
+    return calls
 
+
+def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tmp_path, scored):
     model, path = cohort_model
     journal = tmp_path / "search.json.partial"
     clips = [videos[name] for name in MOVEMENTS]
     first = search(path, clips[:2], journal=journal)
-    # Interrupted while writing the third video's line: the cut line is ignored.
+    # Interrupted while writing the next line: the cut line is ignored.
     with open(journal, "a") as handle:
         handle.write('{"video": "' + str(clips[2]) + '", "stamp": [1')
-    assert len(journal.read_text().splitlines()) == 4
 
-    scored = []
-    monkeypatch.setattr(search_module, "detect", lambda m, video, config: scored.append(video) or detect(m, video, config))
+    scored.clear()
     again = search(path, clips, journal=journal)
-    assert scored == [clips[2]]
+    assert {video for video, _ in scored} == {str(clips[2])}
     kept = {d.path: d for d in again.ranked}
     for detection in first.ranked:
-        assert kept[detection.path].score == pytest.approx(detection.score, abs=1e-9)
+        assert kept[detection.path].score == detection.score
         assert kept[detection.path].intervals == detection.intervals
-        assert np.allclose(kept[detection.path].frame_scores, detection.frame_scores)
+        assert np.array_equal(kept[detection.path].frame_scores, detection.frame_scores, equal_nan=True)
+        assert kept[detection.path].seconds == pytest.approx(detection.seconds, abs=0.05)
     assert [d.path for d in again.ranked][0] == str(videos["wave"])
 
     # A video changed since it was scored is scored again; nothing else is.
@@ -109,16 +118,36 @@ def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tm
     stat = clips[0].stat()
     os.utime(clips[0], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
     search(path, clips, journal=journal)
-    assert scored == [clips[0]]
+    assert {video for video, _ in scored} == {str(clips[0])}
 
     # A journal of another model starts afresh.
-    other = replace(model, threshold=model.threshold + 1)
     scored.clear()
-    search(other, clips, journal=journal)
-    assert scored == clips
+    search(replace(model, threshold=model.threshold + 1), clips, journal=journal)
+    assert {video for video, _ in scored} == {str(clip) for clip in clips}
 
 
-def test_the_command_line_resumes_a_search_and_removes_the_journal(cohort_model, videos, tmp_path):
+def test_detect_resumes_a_long_video_from_the_chunk_it_stopped_at(cohort_model, videos, tmp_path, scored):
+    model, _ = cohort_model
+    config = DetectConfig(chunk=12)  # 60 frames, 51 windows: chunks from 0, 12, 24, 36 and 48
+    journal = tmp_path / "wave.json.partial"
+    whole = detect(model, videos["wave"], config)
+    scored.clear()
+
+    def interrupt_after_two(progress_done, total, note):
+        if note == "scoring windows" and progress_done >= 24:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        detect(model, videos["wave"], config, progress=interrupt_after_two, journal=journal)
+    assert [first for _, first in scored] == [0, 12]
+
+    scored.clear()
+    resumed = detect(model, videos["wave"], config, journal=journal)
+    assert [first for _, first in scored] == [24, 36, 48]
+    assert resumed.score == whole.score and np.array_equal(resumed.window_scores, whole.window_scores)
+    assert resumed.intervals == whole.intervals
+
+
+def test_the_command_line_resumes_and_removes_the_journal(cohort_model, videos, tmp_path):
     _, model = cohort_model
     report = tmp_path / "search.json"
     clips = [videos[name] for name in MOVEMENTS]
@@ -127,3 +156,5 @@ def test_the_command_line_resumes_a_search_and_removes_the_journal(cohort_model,
     assert done.returncode == 0, done.stderr
     assert [v["video"] for v in json.loads(report.read_text())["videos"]][0] == str(videos["wave"])
     assert not (tmp_path / "search.json.partial").exists()
+    single = run_cli("movement", "detect", model, clips[0], "--json", tmp_path / "one.json")
+    assert single.returncode == 0 and (tmp_path / "one.json").is_file() and not (tmp_path / "one.json.partial").exists()

@@ -1,0 +1,140 @@
+"""A detection's finished work, kept as it goes, so that an interrupted run resumes where it stopped.
+
+:func:`keyframe.motion.detect.detect` scores a video a chunk of windows at a
+time, each a pure function of the model, the frames and the crop regions. A
+journal keeps the regions and every finished chunk's window scores as JSON
+lines; a later run with the same model and detection settings takes them from
+there instead of reading the frames again, for every video that has not
+changed since (same size and modification time). One journal may serve a whole
+search over many videos.
+
+Examples
+--------
+>>> journal = Journal("search.json.partial", "wave.kfm", DetectConfig())  # doctest: +SKIP
+>>> detect("wave.kfm", "long.mp4", journal=journal)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from keyframe.motion.features import Region
+from keyframe.motion.model import MovementModel
+
+log = logging.getLogger(__name__)
+
+
+def model_fingerprint(model) -> str:
+    """A digest of a model file's bytes (or of a model's saved form): which model a journal's scores are from."""
+    digest = hashlib.sha1()
+    if isinstance(model, MovementModel):
+        buffer = io.BytesIO()
+        torch.save(model.to_dict(), buffer)
+        digest.update(buffer.getvalue())
+    else:
+        with open(model, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def video_stamp(video) -> list[int] | None:
+    """Size and modification time of a video file or frame folder (kept work is reused only if they match);
+    None for frames that are not on disk, whose work is not kept."""
+    if not isinstance(video, (str, os.PathLike)):
+        return None
+    path = Path(video)
+    try:
+        if path.is_dir():
+            files = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
+            return [len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0)]
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+class Journal:
+    """Crop regions and chunk scores of the videos scored so far, one JSON line each.
+
+    Parameters
+    ----------
+    path : the journal file (created if missing).
+    model : the model or its file, as given to ``detect``: its :func:`model_fingerprint` heads the journal,
+        with ``config``; a journal of another model or of other settings is started afresh.
+    config : the :class:`~keyframe.motion.detect.DetectConfig` of the run.
+
+    A line cut short by an interruption is ignored.
+    """
+
+    def __init__(self, path, model, config):
+        self.path = Path(path)
+        self.header = {"model": model_fingerprint(model), "config": asdict(config)}
+        self.entries: dict[tuple, dict] = {}
+        if self.path.is_file():
+            self._read()
+        if not self.entries:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.write_text(json.dumps(self.header) + "\n")
+
+    def _read(self) -> None:
+        text = self.path.read_text()
+        lines = text.splitlines()
+        try:
+            header = json.loads(lines[0]) if lines else None
+        except json.JSONDecodeError:
+            header = None
+        if header != self.header:
+            log.warning("%s: kept from another model or other settings; starting afresh", self.path)
+            return
+        if not text.endswith("\n"):
+            # End the cut line, so that the next entry starts on a line of its own.
+            with open(self.path, "a") as handle:
+                handle.write("\n")
+        for line in lines[1:]:
+            try:
+                entry = json.loads(line)
+                self.entries[self._key(entry["video"], entry["stamp"], entry.get("first"))] = entry
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+        log.info("%s: %d pieces of work kept", self.path, len(self.entries))
+
+    @staticmethod
+    def _key(video: str, stamp: list[int], first: int | None) -> tuple:
+        return video, tuple(stamp), first
+
+    def _add(self, entry: dict) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(entry) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.entries[self._key(entry["video"], entry["stamp"], entry.get("first"))] = entry
+
+    def regions(self, video: str, stamp: list[int]) -> tuple[list[Region], float] | None:
+        """The kept crop regions of ``video`` and the seconds finding them took, if any."""
+        entry = self.entries.get(self._key(video, stamp, None))
+        return ([Region(*region) for region in entry["regions"]], entry["seconds"]) if entry else None
+
+    def add_regions(self, video: str, stamp: list[int], regions: list[Region], seconds: float) -> None:
+        self._add({"video": video, "stamp": stamp, "regions": [list(map(float, region)) for region in regions],
+                   "seconds": seconds})
+
+    def chunk(self, video: str, stamp: list[int], first: int, last: int) -> tuple[np.ndarray, float] | None:
+        """The kept window scores ``first .. last - 1`` of ``video`` and the seconds they took, if any."""
+        entry = self.entries.get(self._key(video, stamp, first))
+        if entry is None or entry["last"] != last:
+            return None
+        return np.asarray(entry["scores"], np.float64), entry["seconds"]
+
+    def add_chunk(self, video: str, stamp: list[int], first: int, last: int, scores: np.ndarray, seconds: float) -> None:
+        self._add({"video": video, "stamp": stamp, "first": first, "last": last,
+                   "scores": [float(v) for v in scores], "seconds": seconds})
