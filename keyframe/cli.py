@@ -24,6 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
+INTERRUPTED = "interrupted; partial outputs were left under *.partial names and can be resumed"
 out = Console()
 
 
@@ -224,7 +225,8 @@ def movement_learn(
     negatives: Annotated[Optional[list[Path]], typer.Option(
         help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
              "relative to them (learning takes about one model's time more per clip).")] = None,
-    trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults.")] = 1,
+    trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults. "
+                                             "Finished trials are kept in OUT.partial: a rerun resumes the search.")] = 1,
     window: Annotated[int, typer.Option(help="Frames per window.")] = 9,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
     pose_frame: Annotated[str, typer.Option(
@@ -406,8 +408,12 @@ def main() -> None:
     except KeyframeError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except SystemExit as stop:
+        if stop.code == 130:  # Typer turns Ctrl-C into this exit code, silently
+            console.print(INTERRUPTED)
+        raise
     except KeyboardInterrupt:
-        console.print("interrupted; partial outputs were left under *.partial names and can be resumed")
+        console.print(INTERRUPTED)
         sys.exit(130)
 
 

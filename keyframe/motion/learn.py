@@ -20,6 +20,7 @@ Examples
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
+from keyframe.io import partial_dir
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source, extract_views
@@ -277,19 +279,26 @@ def _train(data: _Data, net_config: NetConfig, image_shape, progress, note) -> T
     return train_predictor(data.train, data.val, data.normalise_on, net_config, image_shape, progress=progress, note=note)
 
 
-def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[NetConfig, dict]:
-    """Optuna TPE over the predictor's hyper-parameters; returns the best configuration and a summary."""
+def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=None) -> tuple[NetConfig, dict]:
+    """Optuna TPE over the predictor's hyper-parameters; returns the best configuration and a summary.
+
+    With a ``journal`` file every finished trial is kept there, under a study named after the training
+    windows and the settings, and a rerun of an interrupted search runs only the trials it had not finished.
+    """
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # an interrupted trial is not worth a warning
     has_negatives = data.negative_windows is not None
     base = config.net
     space = search_space(image_features=image_shape is not None)
 
+    started = []  # trials begun by this run (a resumed search numbers them on from the finished ones)
+
     def objective(trial: "optuna.Trial") -> float:
         params = {name: dimension.suggest(trial, name) for name, dimension in space.items()}
         net_config = with_params(base, {**params, "epochs": config.search_epochs})
-        result = _train(data, net_config, image_shape, progress, f"trial {trial.number + 1}/{config.trials}")
+        started.append(trial.number)
+        result = _train(data, net_config, image_shape, progress, f"trial {finished + len(started)}/{config.trials}")
         if not has_negatives:
             return result.val_loss
         ref = _reference(result.net, data.val, image_shape)
@@ -297,13 +306,35 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress) -> tuple[Ne
                           predictor_scores(result.net, *data.negative_windows, ref, image_shape))
 
     sampler = optuna.samplers.TPESampler(seed=base.seed)
-    study = optuna.create_study(direction="maximize" if has_negatives else "minimize", sampler=sampler)
-    study.enqueue_trial({name: getattr(base, name) for name in space})
-    study.optimize(objective, n_trials=config.trials)
+    direction = "maximize" if has_negatives else "minimize"
+    if journal is None:
+        study = optuna.create_study(direction=direction, sampler=sampler)
+    else:
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        study = optuna.create_study(direction=direction, sampler=sampler, load_if_exists=True,
+                                    storage=JournalStorage(JournalFileBackend(str(journal))),
+                                    study_name=_study_name(data, config))
+    finished = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
+    if finished:
+        log.info("search: %d of %d trials kept in %s", finished, config.trials, journal)
+    if not finished:  # the defaults come first (again, if an interruption cut their trial short)
+        study.enqueue_trial({name: getattr(base, name) for name in space})
+    study.optimize(objective, n_trials=max(0, config.trials - finished))
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
                "best_value": float(study.best_value), "best_params": study.best_params}
     log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
     return with_params(base, study.best_params), summary
+
+
+def _study_name(data: _Data, config: LearnConfig) -> str:
+    """A search's name in its journal: a digest of the training and held-out windows and of the settings."""
+    digest = hashlib.sha1(repr(replace(config, trials=1)).encode())  # more trials extend the same search
+    for windows in (data.train, data.val, *(clip.every for clip in data.negatives)):
+        for array in windows:
+            digest.update(np.ascontiguousarray(array).tobytes())
+    return f"{config.features.kind}-{digest.hexdigest()[:16]}"
 
 
 def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
@@ -341,7 +372,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
         predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
         search objective). Learning takes about one extra model's time per negative clip.
-    out : if given, the model is also saved there (atomically).
+    out : if given, the model is also saved there (atomically). A search (``config.trials > 1``) then keeps
+        its finished trials in ``<out>.partial`` until the model is saved: learning again after an interruption
+        (with the same clips and settings, or only more trials) runs only the trials that are left.
     progress : ``progress(done, total, note)`` callable.
 
     Raises
@@ -358,8 +391,9 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)
     others = _read_clips(negatives, "negative", "negatives", config.window.length, extractors, progress)
+    journal = partial_dir(out) if out is not None and config.trials > 1 else None
     learned = [_learn_kind(clips, [(path, views[k]) for path, views in positives], [(path, views[k]) for path, views in others],
-                           replace(config, features=extractor.config, partners=()), extractor, progress)
+                           replace(config, features=extractor.config, partners=()), extractor, progress, journal)
                for k, extractor in enumerate(extractors)]
     model, data = learned[0]
     # Every window is scored as detect will score it: relative to the cohort when there is one, fused over the
@@ -380,11 +414,13 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         model.save(out)
+        if journal is not None and journal.exists():
+            journal.unlink()
     return model
 
 
 def _learn_kind(clips, positives, negatives, config: LearnConfig, extractor: FeatureExtractor,
-                progress) -> tuple[MovementModel, _Data]:
+                progress, journal=None) -> tuple[MovementModel, _Data]:
     """The model of ``extractor``'s feature kind (threshold not yet set) from the clips' and negatives' features."""
     started = time.perf_counter()
     image_shape = extractor.image_shape
@@ -394,7 +430,7 @@ def _learn_kind(clips, positives, negatives, config: LearnConfig, extractor: Fea
     search = {}
     net_config = config.net
     if config.trials > 1:
-        net_config, search = _search(data, config, image_shape, progress)
+        net_config, search = _search(data, config, image_shape, progress, journal)
     result = _train(data, net_config, image_shape, progress, f"training ({config.features.kind})")
     refs = _reference(result.net, data.val, image_shape)
     cohort, (impostor_mean, impostor_spread) = _learn_cohort(data, result.net, refs, net_config, image_shape, progress)

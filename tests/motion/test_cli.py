@@ -1,6 +1,10 @@
 """`keyframe movement learn / detect` as a user runs them, bad input included."""
 
 import json
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 
@@ -51,3 +55,25 @@ def test_learn_then_detect(tmp_path):
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")
+
+
+def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path):
+    clip, other = tmp_path / "wave.mp4", tmp_path / "squat.mp4"
+    write_video(iter(make_sample("wave", frames=60, size=(96, 96), seed=0).frames), clip, fps=25)
+    write_video(iter(make_sample("squat", frames=60, size=(96, 96), seed=1).frames), other, fps=25)
+    model, journal = tmp_path / "wave.kfm", tmp_path / "wave.kfm.partial"
+    command = [sys.executable, "-m", "keyframe.cli", "movement", "learn", str(clip), "-o", str(model),
+               "--negatives", str(other), "--trials", "4"]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not journal.exists() and running.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    running.send_signal(signal.SIGINT)
+    _, stderr = running.communicate(timeout=120)
+    assert running.returncode == 130, stderr
+    assert "interrupted; partial outputs were left under *.partial names" in stderr and "Traceback" not in stderr
+    assert journal.exists() and not model.exists()
+
+    rerun = run_cli(*command[3:])
+    assert rerun.returncode == 0, rerun.stderr
+    assert model.is_file() and not journal.exists()

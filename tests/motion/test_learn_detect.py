@@ -262,3 +262,25 @@ def test_a_still_clip_is_marked_down_by_the_motion_penalty(wave_model, wave_clip
     plain = detect(replace(model, motion_weight=0.0), still)
     assert penalised.score < plain.score - 1.0
     assert not penalised.detected
+
+
+def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path):
+    squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
+    config = replace(FAST, trials=3, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1))
+    out = tmp_path / "wave.kfm"
+    started = []
+
+    def stop_at_the_third_trial(done, total, note):  # the first time it starts
+        if note.startswith("trial") and done == 1:
+            started.append(note)
+            if started == ["trial 1/3", "trial 2/3", "trial 3/3"]:
+                raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        learn([wave_clip[:50]], config, negatives=[squat], out=out, progress=stop_at_the_third_trial)
+    assert started == ["trial 1/3", "trial 2/3", "trial 3/3"]
+    assert not out.exists() and (tmp_path / "wave.kfm.partial").is_file()
+
+    started.clear()
+    model = learn([wave_clip[:50]], config, negatives=[squat], out=out, progress=stop_at_the_third_trial)
+    assert started == ["trial 3/3"]  # numbered on from the kept ones
+    assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()
