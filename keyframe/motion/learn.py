@@ -292,13 +292,13 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
     base = config.net
     space = search_space(image_features=image_shape is not None)
 
-    started = []  # trials begun by this run (a resumed search numbers them on from the finished ones)
+    begun = []  # this run's trials (a resumed search numbers them on from the finished ones)
 
     def objective(trial: "optuna.Trial") -> float:
         params = {name: dimension.suggest(trial, name) for name, dimension in space.items()}
         net_config = with_params(base, {**params, "epochs": config.search_epochs})
-        started.append(trial.number)
-        result = _train(data, net_config, image_shape, progress, f"trial {finished + len(started)}/{config.trials}")
+        begun.append(trial.number)
+        result = _train(data, net_config, image_shape, progress, f"trial {finished + len(begun)}/{config.trials}")
         if not has_negatives:
             return result.val_loss
         ref = _reference(result.net, data.val, image_shape)
@@ -319,7 +319,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
     finished = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
     if finished:
         log.info("search: %d of %d trials kept in %s", finished, config.trials, journal)
-    if not finished:  # the defaults come first (again, if an interruption cut their trial short)
+    else:  # the defaults come first (again, if an interruption cut their trial short)
         study.enqueue_trial({name: getattr(base, name) for name in space})
     study.optimize(objective, n_trials=max(0, config.trials - finished))
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
