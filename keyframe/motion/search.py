@@ -65,6 +65,7 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
     progress : ``progress(done, total, note)`` callable, over videos.
     journal : optional path of a file that keeps the work as it is done (:mod:`keyframe.motion.journal`); a
         search interrupted and run again with the same journal, model and settings scores only what is left.
+        The journal stays when the search is done (the CLI removes it once the results are written).
 
     Raises
     ------
