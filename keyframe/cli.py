@@ -54,6 +54,7 @@ def frames_extract(
     from keyframe.io import ExtractOptions, extract_frames
     from keyframe.progress import progress_bar
 
+    writable(folders=[out_dir])
     options = ExtractOptions(every=every, start=start, end=end, max_side=max_side, gamma=gamma, png_level=png_level)
     with progress_bar("extracting") as progress:
         manifest = extract_frames(video, out_dir, options, progress=progress)
@@ -71,6 +72,7 @@ def frames_encode(
     from keyframe.io import encode_frames
     from keyframe.progress import progress_bar
 
+    writable([out_video])
     with progress_bar("encoding") as progress:
         count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress)
     out.print(f"{count} frames -> {out_video}")
@@ -90,9 +92,22 @@ def sample(
     """Generate the built-in sample: a figure doing a movement, with exact masks."""
     from keyframe.sample import make_sample, write_sample
 
+    writable(folders=[out_dir])
     clip = make_sample(movement, frames, parse_size(size), seed)
     write_sample(out_dir, clip)
     out.print(f"{frames} frames of {movement!r} ({size}, seed {seed}) -> {out_dir}")
+
+
+def writable(files=(), folders=()) -> None:
+    """Refuse output paths that could not be written, before any work (a usage error naming the path)."""
+    from keyframe.io import check_writable
+
+    for path in files:
+        if path is not None:
+            check_writable(path)
+    for path in folders:
+        if path is not None:
+            check_writable(path, folder=True)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -141,6 +156,7 @@ def segment_run(
     from keyframe.progress import progress_bar
     from keyframe.segment import segment
 
+    writable(folders=[out_dir])
     with progress_bar("segmenting") as progress:
         summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
     out.print(
@@ -160,6 +176,7 @@ def segment_eval(
     from keyframe.metrics import evaluate_masks
     from keyframe.progress import progress_bar
 
+    writable([json_out])
     with progress_bar("scoring") as progress:
         scores = evaluate_masks(pred_dir, truth_dir, progress=progress)
     out.print(
@@ -177,6 +194,7 @@ def demo(out_dir: Annotated[Path, typer.Argument(help="Folder for every result o
     """Run the toolkit on the built-in sample and write everything to OUT_DIR."""
     from keyframe.demo import run_demo
 
+    writable(folders=[out_dir])
     summary = run_demo(out_dir, log=out.print)
     out.print(f"done in {summary['seconds']} s; results in {out_dir}/ (summary.json)")
 
@@ -244,6 +262,7 @@ def movement_learn(
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
+    writable([model_out])
     lead, partners = feature_kinds(features, pose_frame)
     config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
                          net=replace(NetConfig(), seed=seed), trials=trials)
@@ -279,6 +298,7 @@ def movement_detect(
     from keyframe.motion import detect, plot_detection, search
     from keyframe.progress import progress_bar
 
+    writable([json_out, plot if len(videos) == 1 else None])
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
@@ -296,6 +316,7 @@ def movement_detect(
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if plot is not None and plot.exists() and not plot.is_dir():
         raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
+    writable(folders=[plot])
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
@@ -349,6 +370,7 @@ def render_motion_cmd(
     from keyframe.motion import RenderOptions, render_motion
     from keyframe.progress import progress_bar
 
+    writable([video_out])
     options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
     with progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
@@ -374,6 +396,7 @@ def stylize_cmd(
     from keyframe.progress import progress_bar
     from keyframe.stylize import StyleConfig, TrainConfig, stylize
 
+    writable([video], folders=[out_dir])
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
@@ -395,6 +418,7 @@ def composite_cmd(
     from keyframe.progress import progress_bar
     from keyframe.stylize import composite, parse_layers
 
+    writable([video], folders=[out_dir])
     segments = parse_layers(layers)
     with progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
@@ -408,6 +432,11 @@ def main() -> None:
     except KeyframeError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
+    except OSError as error:
+        # A place that could not be read or written after all (a full disk, a file removed meanwhile).
+        where = f"{error.filename}: " if error.filename else ""
+        console.print(f"[bold red]error:[/] {where}{error.strerror or error}", highlight=False, soft_wrap=True)
+        sys.exit(1)
     except SystemExit as stop:
         if stop.code == 130:  # Typer turns Ctrl-C into this exit code, silently
             console.print(INTERRUPTED)

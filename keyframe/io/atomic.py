@@ -59,6 +59,38 @@ def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
     return Path(path)
 
 
+def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
+    """Refuse, before any work, an output ``path`` that could not be written: a file named by an existing
+    folder (or a folder by an existing file), or a place under a file or a folder that may not be written.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> where = pathlib.Path(tempfile.mkdtemp())
+    >>> check_writable(where / "new" / "model.kfm").name
+    'model.kfm'
+    >>> check_writable(where)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: ...: is a folder; give a file name
+    """
+    from keyframe.errors import fail
+
+    target = Path(path)
+    if target.is_dir() and not folder:
+        raise fail(target, "is a folder; give a file name")
+    if target.exists() and not target.is_dir() and folder:
+        raise fail(target, "exists and is not a folder")
+    existing = target.absolute().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise fail(target, f"cannot be written: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise fail(target, f"cannot be written: {existing} is not writable")
+    return target
+
+
 def partial_dir(out_dir: str | os.PathLike) -> Path:
     """The staging folder of ``out_dir``: where an unfinished run keeps its work."""
     out = Path(out_dir)

@@ -68,3 +68,22 @@ def test_usage_errors_exit_2(tmp_path, args):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, sample_video):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    # An output file named by an existing folder, and outputs under a file.
+    assert_usage_error(run_cli("frames", "encode", sample_video, tmp_path), str(tmp_path), "is a folder; give a file name")
+    assert_usage_error(run_cli("frames", "extract", sample_video, blocker / "frames"), "cannot be written", "a_file is a file")
+    assert_usage_error(run_cli("movement", "learn", sample_video, "-o", blocker / "m.kfm"), "m.kfm: cannot be written")
+    assert_usage_error(run_cli("sample", blocker), "a_file: exists and is not a folder")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_check_writable_accepts_new_places(tmp_path):
+    from keyframe.io import check_writable
+
+    assert check_writable(tmp_path / "new" / "deeper" / "out.json") == tmp_path / "new" / "deeper" / "out.json"
+    assert check_writable(tmp_path, folder=True) == tmp_path
+    assert not (tmp_path / "new").exists()  # checking creates nothing
