@@ -33,6 +33,18 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def writable(files=(), folders=()) -> None:
+    """Refuse output paths that could not be written, before any work (a usage error naming the path)."""
+    from keyframe.io import check_writable
+
+    for path in files:
+        if path is not None:
+            check_writable(path)
+    for path in folders:
+        if path is not None:
+            check_writable(path, folder=True)
+
+
 # --- frames ---------------------------------------------------------------
 
 frames_app = typer.Typer(help="Extract frames from a video, or encode frames to one.", no_args_is_help=True)
@@ -96,18 +108,6 @@ def sample(
     clip = make_sample(movement, frames, parse_size(size), seed)
     write_sample(out_dir, clip)
     out.print(f"{frames} frames of {movement!r} ({size}, seed {seed}) -> {out_dir}")
-
-
-def writable(files=(), folders=()) -> None:
-    """Refuse output paths that could not be written, before any work (a usage error naming the path)."""
-    from keyframe.io import check_writable
-
-    for path in files:
-        if path is not None:
-            check_writable(path)
-    for path in folders:
-        if path is not None:
-            check_writable(path, folder=True)
 
 
 def parse_size(text: str) -> tuple[int, int]:
