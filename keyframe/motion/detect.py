@@ -293,25 +293,24 @@ class _KeptWork:
 
     def regions(self, find) -> list[Region]:
         kept = self.journal.regions(self.video, self.stamp) if self.journal else None
-        if kept is not None:
-            self.seconds += kept[1]
-            return kept[0]
-        started = time.perf_counter()
-        regions = find()
-        if self.journal:
-            self.journal.add_regions(self.video, self.stamp, regions, time.perf_counter() - started)
-        return regions
+        return self._reuse_or_do(kept, find, lambda regions, seconds: self.journal.add_regions(
+            self.video, self.stamp, regions, seconds))
 
     def chunk(self, first: int, last: int, score) -> np.ndarray:
         kept = self.journal.chunk(self.video, self.stamp, first, last) if self.journal else None
+        return self._reuse_or_do(kept, score, lambda scores, seconds: self.journal.add_chunk(
+            self.video, self.stamp, first, last, scores, seconds))
+
+    def _reuse_or_do(self, kept, work, record):
+        """``kept``'s result (counting the seconds it took then), else ``work()``, recorded when journalling."""
         if kept is not None:
             self.seconds += kept[1]
             return kept[0]
         started = time.perf_counter()
-        scores = score()
+        result = work()
         if self.journal:
-            self.journal.add_chunk(self.video, self.stamp, first, last, scores, time.perf_counter() - started)
-        return scores
+            record(result, time.perf_counter() - started)
+        return result
 
 
 def detect_features(model, features, fps: float | None = None, config: DetectConfig = DetectConfig(),
