@@ -36,7 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views
+from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, extract_views, windowed_source
 from keyframe.motion.journal import Journal, video_stamp
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
@@ -261,12 +261,8 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     started = time.perf_counter()
     given = model
     model = model if isinstance(model, MovementModel) else load_model(model)
-    source = as_source(video)
-    path = str(getattr(source, "path", "<frames>"))
-    if len(source) == 0:
-        raise fail(path, "has no frames")
     length = model.window.length
-    check_length(len(source), length, path)
+    source, path = windowed_source(video, length)
     if journal is not None and not isinstance(journal, Journal):
         journal = Journal(journal, given, config)
     stamp = video_stamp(video) if journal is not None else None

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, fail
+from keyframe.motion.windows import check_length
 from keyframe.native import QuietSolution
 from keyframe.progress import report
 
@@ -144,6 +145,17 @@ def as_source(frames, fps: float | None = None):
     from keyframe.io import open_frames
 
     return open_frames(frames)
+
+
+def windowed_source(clip, length: int, name: str = "<frames>"):
+    """``clip`` as a frame source (:func:`as_source`) and the name errors give it (its path, else ``name``),
+    refused when it has no frames or too few for one window of ``length``."""
+    source = as_source(clip)
+    path = str(getattr(source, "path", name))
+    if len(source) == 0:
+        raise fail(path, "has no frames")
+    check_length(len(source), length, path)
+    return source, path
 
 
 def _grey_small(rgb: np.ndarray) -> tuple[np.ndarray, float]:

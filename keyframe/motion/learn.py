@@ -32,11 +32,11 @@ from keyframe.errors import KeyframeError, fail
 from keyframe.io import partial_dir
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
-from keyframe.motion.features import FeatureConfig, FeatureExtractor, as_source, extract_views
+from keyframe.motion.features import FeatureConfig, FeatureExtractor, extract_views, windowed_source
 from keyframe.motion.model import FUSIONS, MovementModel
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
-from keyframe.motion.windows import WindowConfig, check_length, make_windows, window_count
+from keyframe.motion.windows import WindowConfig, make_windows, window_count
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -188,11 +188,7 @@ def _read_clips(clips, name: str, what: str, length: int, extractors: list[Featu
     """Each clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
     read = []
     for number, clip in enumerate(clips, 1):
-        source = as_source(clip)
-        path = str(getattr(source, "path", f"{name} {number}"))
-        if len(source) == 0:
-            raise fail(path, "has no frames")
-        check_length(len(source), length, path)
+        source, path = windowed_source(clip, length, f"{name} {number}")
         note = f"{what} {number}/{len(clips)}"
         views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
         read.append((path, views))
