@@ -410,8 +410,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         model.save(out)
-        if journal is not None and journal.exists():
-            journal.unlink()
+        if journal is not None:
+            journal.unlink(missing_ok=True)
     return model
 
 
