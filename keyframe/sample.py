@@ -22,6 +22,7 @@ from keyframe.io.images import write_image, write_mask
 from keyframe.io.video import write_video
 
 FPS = 25.0
+MAX_PIXELS = 16_000_000  # a sample is held in memory whole: a 4K frame count is plenty for a demo
 # Segment lengths as fractions of the figure's height.
 HEAD, NECK, TORSO = 0.062, 0.035, 0.27
 UPPER_ARM, FOREARM, THIGH, SHIN = 0.15, 0.14, 0.23, 0.22
@@ -224,6 +225,10 @@ def make_sample(
     width, height = size
     if width < 32 or height < 32:
         raise KeyframeError(f"--size must be at least 32x32, got {width}x{height}")
+    if width * height > MAX_PIXELS:
+        raise KeyframeError(f"--size must be at most {MAX_PIXELS // 1_000_000} megapixels, got {width}x{height}")
+    if seed < 0:
+        raise KeyframeError(f"--seed must be 0 or more, got {seed}")
     rng = np.random.default_rng(seed)
     backdrop = background(width, height, rng)
     palette = np.array(

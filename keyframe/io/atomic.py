@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Iterator
+
+log = logging.getLogger(__name__)
+NAME_BYTES = 255  # the longest file name most file systems take
 
 
 @contextlib.contextmanager
@@ -77,6 +82,10 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
     from keyframe.errors import fail
 
     target = Path(path)
+    # Outputs are first written under longer temporary names (".partial", ".<name>.<hex>.tmp").
+    too_long = [part for part in target.parts if len(os.fsencode(part)) > NAME_BYTES - 24]
+    if too_long:
+        raise fail(f"{too_long[0][:40]}...", f"cannot be written: names longer than {NAME_BYTES - 24} bytes are not supported")
     if target.is_dir() and not folder:
         raise fail(target, "is a folder; give a file name")
     if target.exists() and not target.is_dir() and folder:
@@ -88,7 +97,29 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
         raise fail(target, f"cannot be written: {existing} is a file")
     if not os.access(existing, os.W_OK | os.X_OK):
         raise fail(target, f"cannot be written: {existing} is not writable")
+    try:  # the permission bits do not tell everything (root, read-only or special file systems): try it
+        handle, probe = tempfile.mkstemp(prefix=".keyframe-probe-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as error:
+        raise fail(target, f"cannot be written in {existing}: {error.strerror or error}") from None
     return target
+
+
+def file_stamp(video) -> list[int] | None:
+    """Size and modification time of a video file or frame folder (kept work is reused only if they match);
+    None for frames that are not on disk, whose work is not kept."""
+    if not isinstance(video, (str, os.PathLike)):
+        return None
+    path = Path(video)
+    try:
+        if path.is_dir():
+            files = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
+            return [len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0)]
+        info = path.stat()
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
 
 
 def partial_dir(out_dir: str | os.PathLike) -> Path:
@@ -97,14 +128,19 @@ def partial_dir(out_dir: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+STAGE_KEY = ".settings.json"  # in a staging folder: what its work was made from
+OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run that made it wrote
+
+
 @contextlib.contextmanager
-def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
+def staged_dir(out_dir: str | os.PathLike, key=None) -> Iterator[Path]:
     """Build a folder of outputs under ``<out_dir>.partial`` and publish it at the end.
 
     A staging folder left by an interrupted run is reused, so callers can skip
-    the files it already holds (resume). On success every file is moved into
-    ``out_dir`` (created if needed; files of the same name are replaced, others
-    kept) and the staging folder is removed. On failure it stays for the next run.
+    the files it already holds (resume), but only if it was made from the same
+    ``key`` (any JSON-able description of the inputs and settings; None: always
+    reused): work from other settings is thrown away, never mixed in. On success
+    the folder is published (:func:`publish`). On failure it stays for the next run.
 
     Examples
     --------
@@ -112,7 +148,7 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "result"
     >>> with staged_dir(out) as stage:
     ...     _ = (stage / "a.txt").write_text("1")
-    >>> sorted(p.name for p in out.iterdir())
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     ['a.txt']
     """
     out = Path(out_dir)
@@ -121,16 +157,52 @@ def staged_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
 
         raise fail(out, "exists and is not a folder")
     stage = partial_dir(out)
+    if key is not None:
+        wanted = json.dumps(key, sort_keys=True, default=str)
+        key_file = stage / STAGE_KEY
+        if stage.exists() and (not key_file.is_file() or key_file.read_text() != wanted):
+            log.info("%s: made with other inputs or settings; starting afresh", stage)
+            shutil.rmtree(stage)
+        stage.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(wanted)
     stage.mkdir(parents=True, exist_ok=True)
     yield stage
+    (stage / STAGE_KEY).unlink(missing_ok=True)
     publish(stage, out)
 
 
 def publish(stage: Path, out: Path) -> None:
-    """Move everything under ``stage`` into ``out`` and remove ``stage``."""
+    """Move everything under ``stage`` into ``out``, which then holds this run's outputs, and remove ``stage``.
+
+    ``out`` lists the files it got in a hidden ``.keyframe-outputs.json``. Into a folder published
+    before, the files of the earlier run that this one did not write are removed, so a rerun with
+    fewer frames leaves no stale ones behind; files that no run of keyframe wrote there are kept
+    (with a warning), never deleted.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "frames"
+    >>> for count in (3, 2):
+    ...     with staged_dir(out) as stage:
+    ...         for index in range(count):
+    ...             _ = (stage / f"{index}.png").write_text("x")
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    ['0.png', '1.png']
+    """
+    written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if not path.is_dir())
+    (stage / OUTPUTS).write_text(json.dumps({"files": written}))
     if not out.exists():
         os.replace(stage, out)
         return
+    earlier = _earlier_outputs(out)
+    for name in set(earlier) - set(written):
+        _remove_with_empty_parents(out / name, out)
+    foreign = [path for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
+               and str(path.relative_to(out)) not in earlier and str(path.relative_to(out)) not in written]
+    if foreign:
+        log.warning("%s: kept %d file(s) that keyframe did not write there (e.g. %s) beside the new outputs",
+                    out, len(foreign), foreign[0].relative_to(out))
     for source in sorted(stage.rglob("*"), key=lambda p: len(p.parts)):
         target = out / source.relative_to(stage)
         if source.is_dir():
@@ -139,3 +211,20 @@ def publish(stage: Path, out: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
     shutil.rmtree(stage)
+
+
+def _earlier_outputs(out: Path) -> list[str]:
+    """The files an earlier run published in ``out`` (none when it was not made by keyframe)."""
+    try:
+        return list(json.loads((out / OUTPUTS).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+
+
+def _remove_with_empty_parents(path: Path, root: Path) -> None:
+    """Remove the file ``path`` and the folders above it, up to ``root``, that it leaves empty."""
+    path.unlink(missing_ok=True)
+    for folder in path.parents:
+        if folder == root or root not in folder.parents or not folder.is_dir() or any(folder.iterdir()):
+            break
+        folder.rmdir()

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from keyframe.errors import fail
-from keyframe.io.images import list_images, read_image
+from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import MANIFEST, VIDEO_SUFFIXES, iter_video, probe, to_rgb
 
 
@@ -89,9 +88,9 @@ class FolderSource(FrameSource):
         duplicates = {s for s in self.stems if self.stems.count(s) > 1} if len(set(self.stems)) < len(self.stems) else set()
         if duplicates:
             raise fail(self.path, f"has several images with the stem {sorted(duplicates)[0]!r}")
-        self.size = _header_size(self.files[0])
+        self.size = image_size(self.files[0])
         for path in self.files[1:]:
-            size = _header_size(path)
+            size = image_size(path)
             if size != self.size:
                 raise fail(
                     path,
@@ -100,20 +99,11 @@ class FolderSource(FrameSource):
         self.fps = _manifest_fps(self.path)
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        for index in range(start, len(self) if stop is None else min(stop, len(self)), step):
+        for index in range(max(start, 0), len(self) if stop is None else min(stop, len(self)), step):
             rgb = read_image(self.files[index])
             if rgb.shape[:2] != self.size:
                 raise fail(self.files[index], "changed size while being read")
             yield Frame(index, self.stems[index], rgb)
-
-
-def _header_size(path: Path) -> tuple[int, int]:
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise fail(path, f"not a readable image ({type(error).__name__})") from None
-    return height, width
 
 
 def _manifest_fps(folder: Path) -> float | None:
@@ -181,7 +171,7 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     from keyframe.progress import report
 
     source = open_frames(frames)
-    rate = fps or source.fps or 25.0
+    rate = fps if fps is not None else source.fps or 25.0
     with VideoWriter(out_video, rate, crf) as writer:
         for frame in source.iter_frames():
             writer.write(frame.rgb)

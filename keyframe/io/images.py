@@ -11,12 +11,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
 from keyframe.io.png import png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -67,6 +69,16 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
             raise fail(path, "could not be written")
 
 
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(height, width)`` of an image file from its header alone (the pixels are not decoded)."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise fail(path, f"not a readable image ({type(error).__name__})") from None
+    return height, width
+
+
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a mask as uint8 ``(H, W)``: 0 background, other values labels.
 
@@ -77,6 +89,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "no such file")
+    if path.suffix.lower() in LOSSY_SUFFIXES:
+        raise fail(path, "is a JPEG; masks must be lossless (PNG), or compression noise reads as more segment values")
     mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise fail(path, "not a readable mask image")

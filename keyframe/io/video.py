@@ -19,8 +19,8 @@ import av
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
-from keyframe.io.atomic import atomic_path, staged_dir
+from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.io.atomic import atomic_path, file_stamp, staged_dir
 from keyframe.io.images import write_image
 from keyframe.progress import report
 
@@ -182,8 +182,7 @@ def gamma_table(gamma: float) -> np.ndarray:
 
     ``gamma > 1`` brightens the mid-tones, ``gamma < 1`` darkens them.
     """
-    if gamma <= 0:
-        raise KeyframeError(f"--gamma must be positive, got {gamma}")
+    check_number("--gamma", gamma)
     levels = np.arange(256) / 255.0
     return np.clip(np.round(255.0 * levels ** (1.0 / gamma)), 0, 255).astype(np.uint8)
 
@@ -208,6 +207,8 @@ class ExtractOptions:
             raise KeyframeError(f"--end ({self.end}) must be greater than --start ({self.start})")
         if not 0 <= self.png_level <= 9:
             raise KeyframeError(f"--png-level must be between 0 and 9, got {self.png_level}")
+        if self.gamma is not None:
+            check_number("--gamma", self.gamma)
         if self.max_side is not None and self.max_side < 2:
             raise KeyframeError(f"--max-side must be at least 2, got {self.max_side}")
 
@@ -230,10 +231,12 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     stop = min(options.end, info.frame_count) if options.end is not None else None
     if options.start >= info.frame_count:
         raise fail(video, f"--start {options.start} is past its last frame ({info.frame_count} frames)")
-    lut = gamma_table(options.gamma) if options.gamma else None
+    lut = gamma_table(options.gamma) if options.gamma is not None else None
     total = len(range(options.start, stop or info.frame_count, options.every))
     written = 0
-    with staged_dir(out_dir) as stage, ThreadPoolExecutor(max_workers=2) as pool:
+    # Frames kept by an interrupted run are reused only for the same video and options.
+    key = {"video": str(Path(video).resolve()), "stamp": file_stamp(video), "options": asdict(options)}
+    with staged_dir(out_dir, key) as stage, ThreadPoolExecutor(max_workers=2) as pool:
         # The main thread only decodes; conversion and PNG writing run on the pool, overlapping it.
         pending: deque = deque()
         frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)
@@ -285,8 +288,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium"):
-        if fps <= 0:
-            raise KeyframeError(f"the frame rate must be positive, got {fps}")
+        check_number(f"{path}: the frame rate", fps)
         if not 0 <= crf <= 51:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)

@@ -37,7 +37,8 @@ import numpy as np
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, extract_views, windowed_source
-from keyframe.motion.journal import Journal, video_stamp
+from keyframe.io.atomic import file_stamp
+from keyframe.motion.journal import Journal
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
@@ -265,7 +266,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     source, path = windowed_source(video, length)
     if journal is not None and not isinstance(journal, Journal):
         journal = Journal(journal, given, config)
-    stamp = video_stamp(video) if journal is not None else None
+    stamp = file_stamp(video) if journal is not None else None
     kept = _KeptWork(journal if stamp else None, path, stamp)
     report(progress, 0, None, "finding the moving region")
     regions = kept.regions(lambda: crop_regions(model, source))

@@ -47,22 +47,6 @@ def model_fingerprint(model) -> str:
     return digest.hexdigest()
 
 
-def video_stamp(video) -> list[int] | None:
-    """Size and modification time of a video file or frame folder (kept work is reused only if they match);
-    None for frames that are not on disk, whose work is not kept."""
-    if not isinstance(video, (str, os.PathLike)):
-        return None
-    path = Path(video)
-    try:
-        if path.is_dir():
-            files = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
-            return [len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0)]
-        info = path.stat()
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
-
-
 class Journal:
     """Crop regions and chunk scores of the videos scored so far, one JSON line each.
 

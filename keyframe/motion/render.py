@@ -31,7 +31,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError
+from keyframe.errors import KeyframeError, check_number
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -99,8 +99,8 @@ class RenderOptions:
         width, height = self.size
         if width < 16 or height < 16:
             raise KeyframeError(f"--size must be at least 16x16, got {width}x{height}")
-        if self.fps is not None and self.fps <= 0:
-            raise KeyframeError(f"--fps must be positive, got {self.fps}")
+        if self.fps is not None:
+            check_number("--fps", self.fps)
         if not -89.0 <= self.elevation <= 89.0:
             raise KeyframeError(f"--elevation must be between -89 and 89 degrees, got {self.elevation}")
         if not 0 <= self.margin < 0.45:

@@ -19,11 +19,12 @@ turns them into label masks, and ``OUT.partial`` becomes ``OUT`` only at the end
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
 import time
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io import list_images, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io import file_stamp, list_images, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
@@ -124,7 +125,7 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     """
     masks_dir = Path(masks_dir)
     if not masks_dir.is_dir():
-        raise fail(masks_dir, "no such folder of masks")
+        raise fail(masks_dir, "is a file, not a folder of masks" if masks_dir.exists() else "no such folder of masks")
     files = list_images(masks_dir)
     if not files:
         raise fail(masks_dir, "contains no mask images (PNG named as the frames they annotate)")
@@ -444,7 +445,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     out = Path(out)
     total = len(source)
     summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}
-    with torch_threads(config.threads), staged_dir(out) as stage:
+    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config)) as stage:
         work = stage / WORK
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
@@ -487,6 +488,17 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])
     return summary
+
+
+def run_identity(source: FrameSource, notes: Annotations, config: SegmentConfig) -> dict:
+    """What a run's kept work was made from: the frames (path, size and time), the masks' content and the
+    settings that change the masks (an interrupted run's work is reused only if all match)."""
+    masks = hashlib.sha1()
+    for index in sorted(notes.masks):
+        masks.update(f"{index}:".encode())
+        masks.update(np.ascontiguousarray(notes.masks[index]).tobytes())
+    settings = {name: value for name, value in asdict(config).items() if name not in ("soft", "threads")}
+    return {"frames": str(source.path), "stamp": file_stamp(source.path), "masks": masks.hexdigest(), "settings": settings}
 
 
 def model_names(config: SegmentConfig) -> list[str]:

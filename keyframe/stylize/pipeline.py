@@ -32,8 +32,8 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from keyframe.errors import fail
-from keyframe.io import encode_frames, list_images, open_frames, read_image, read_mask, staged_dir, write_image
+from keyframe.errors import check_number, fail
+from keyframe.io import encode_frames, image_size, list_images, open_frames, read_image, read_mask, staged_dir, write_image
 from keyframe.io.frames import FrameSource
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -126,7 +126,7 @@ class SegmentMasks:
     def __init__(self, folder: str | os.PathLike, source: FrameSource):
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise fail(self.folder, "no such folder of masks")
+            raise fail(self.folder, "is a file, not a folder of masks" if self.folder.exists() else "no such folder of masks")
         self.paths = {p.stem: p for p in list_images(self.folder)}
         if not self.paths:
             raise fail(self.folder, "contains no mask images")
@@ -134,6 +134,10 @@ class SegmentMasks:
         if missing:
             raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
         self.size = source.size
+        for stem in source.stems:  # from the headers, so a wrong mask stops the run before any work
+            size = image_size(self.paths[stem])
+            if size != self.size:
+                raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
 
     def labels(self, stem: str) -> np.ndarray:
         """The uint8 ``(H, W)`` label map of frame ``stem``."""
@@ -322,6 +326,9 @@ def stylize(
     >>> stylize("frames/", "keys/", "styled/", iterations=1000)  # doctest: +SKIP
     >>> stylize("frames/", "keys/", "styled/", masks="masks/")  # keys/255/00040.png, keys/0/00040.png  # doctest: +SKIP
     """
+    check_number("--feather", feather, inclusive=True)
+    if train.seed < 0:
+        raise fail("--seed", f"must be 0 or more, got {train.seed}")
     source = open_frames(frames)
     keyframes = find_keyframes(keys, source)
     if keyframes.segmented and masks is None:
@@ -438,6 +445,7 @@ def composite(
     --------
     >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
     """
+    check_number("--feather", feather, inclusive=True)
     source = open_frames(frames)
     segment_masks = SegmentMasks(masks, source)
     if not layers:
@@ -455,13 +463,18 @@ def composite(
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[int(segment)] = layer
     out_dir = Path(out_dir)
+    found: set[int] = set()
     with staged_dir(out_dir) as stage:
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
-            image = SF.composite_frame(frame.rgb, segment_masks.labels(frame.stem), images, feather)
+            labels = segment_masks.labels(frame.stem)
+            found.update(int(value) for value in np.unique(labels))
+            image = SF.composite_frame(frame.rgb, labels, images, feather)
             write_image(stage / f"{frame.stem}.png", image)
             report(progress, frame.index + 1, len(source), "compositing")
         _write_manifest(stage, source)
+    for segment in sorted(set(opened) - found):
+        log.warning("--layer %d: segment %d occurs in no mask of %s, so its layer was not used", segment, segment, masks)
     if video is not None:
         encode_frames(out_dir, video, fps=source.fps or 25.0)
     return len(source)

@@ -1,5 +1,7 @@
 """Every bad input: one line naming the file and the problem, exit code 2, no complete-looking output."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,34 @@ def test_usage_errors_exit_2(tmp_path, args):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["frames", "extract", "VIDEO", "o", "--gamma", "0"], "--gamma must be a number > 0, got 0"),
+    (["frames", "extract", "VIDEO", "o", "--gamma", "nan"], "--gamma must be a number > 0, got nan"),
+    (["frames", "encode", "VIDEO", "x.mp4", "--fps", "0"], "the frame rate must be a number > 0, got 0"),
+    (["sample", "x", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["sample", "x", "--size", "100000x100000"], "--size must be at most 16 megapixels"),
+])
+def test_nonsense_values_are_usage_errors(tmp_path, sample_video, args, fragment):
+    result = run_cli(*[sample_video if arg == "VIDEO" else arg for arg in args], cwd=tmp_path)
+    assert_usage_error(result, fragment)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs a /proc file system")
+def test_a_place_the_permission_bits_allow_but_the_file_system_refuses(sample_video):
+    # /proc takes no new files, even from root, for whom the permission bits allow everything.
+    assert_usage_error(run_cli("frames", "encode", sample_video, "/proc/x.mp4"), "/proc/x.mp4: cannot be written in /proc")
+
+
+def test_a_jpeg_mask_is_refused(tmp_path):
+    from keyframe.errors import KeyframeError
+    from keyframe.io import read_mask
+
+    write_image(tmp_path / "m.jpg", np.full((8, 8, 3), 255, np.uint8))
+    with pytest.raises(KeyframeError, match="m.jpg: is a JPEG; masks must be lossless"):
+        read_mask(tmp_path / "m.jpg")
 
 
 def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, sample_video):

@@ -32,17 +32,49 @@ def test_extract_options_select_and_transform(tmp_path, sample_video):
     assert source.read(0).astype(float).mean() > original + 20  # gamma 2 brightens
 
 
+def _interrupted_extract(video, out, options=ExtractOptions()):
+    """Run extract_frames into ``out`` and stop it after its third frame, as Ctrl-C would."""
+
+    def stop(done, total, note=""):
+        if done >= 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        extract_frames(video, out, options, progress=stop)
+
+
 def test_extract_resumes_from_partial_folder(tmp_path, sample_video):
+    _interrupted_extract(sample_video, tmp_path / "r")
     stage = partial_dir(tmp_path / "r")
-    stage.mkdir()
-    marker = np.zeros((120, 160, 3), np.uint8)
     from keyframe.io import write_image
 
-    write_image(stage / "000000.png", marker)  # an earlier run's output is kept, not redone
+    write_image(stage / "000000.png", np.zeros((120, 160, 3), np.uint8))  # an earlier run's output is kept, not redone
     extract_frames(sample_video, tmp_path / "r")
     assert not stage.exists()
     assert open_frames(tmp_path / "r").read(0).max() == 0
     assert len(list((tmp_path / "r").glob("*.png"))) == 24
+
+
+def test_extract_with_other_options_starts_afresh(tmp_path, sample_video):
+    _interrupted_extract(sample_video, tmp_path / "r")
+    from keyframe.io import write_image
+
+    write_image(partial_dir(tmp_path / "r") / "000000.png", np.zeros((120, 160, 3), np.uint8))
+    manifest = extract_frames(sample_video, tmp_path / "r", ExtractOptions(every=5))
+    files = sorted((tmp_path / "r").glob("*.png"))
+    assert manifest["frame_count"] == len(files) == 5
+    assert np.array_equal(open_frames(tmp_path / "r").read(1), open_frames(sample_video).read(5))
+    assert open_frames(tmp_path / "r").read(0).max() > 0
+
+
+def test_rerun_replaces_the_earlier_outputs_and_keeps_other_files(tmp_path, sample_video):
+    out = tmp_path / "r"
+    extract_frames(sample_video, out)
+    (out / "notes.txt").write_text("mine")
+    extract_frames(sample_video, out, ExtractOptions(every=10))
+    assert sorted(p.name for p in out.glob("*.png")) == ["000000.png", "000001.png", "000002.png"]
+    assert (out / "notes.txt").read_text() == "mine"
+    assert len(open_frames(out)) == 3
 
 
 def test_odd_size_is_padded_to_even(tmp_path):

@@ -70,18 +70,38 @@ def test_one_mask_and_a_video_input(tmp_path, sample_video, small_sample):
     assert iou(read_mask(out / "000005.png"), small_sample.masks[5]) > 0.6
 
 
+def _interrupt_before_writing(frames, masks, out, **options):
+    """Run segment() and stop it once every segment is finished, before the masks are written (as Ctrl-C would);
+    the staged soft masks of segment 255 are then blanked, so a run that reuses them writes empty masks."""
+
+    def stop(done, total, note=""):
+        if note == "writing masks":
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        segment(frames, masks, out, progress=stop, **options)
+    for path in list_images(partial_dir(out) / ".work" / "255" / "ensemble"):
+        write_mask(path, np.zeros((120, 160), np.uint8))
+
+
 def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample):
     frames, _ = sample_dirs
     masks = give_masks(small_sample, tmp_path / "given", [0])
     out = tmp_path / "out"
-    # A run interrupted after segment 255 was finished: its staged soft masks are reused.
-    done = partial_dir(out) / ".work" / "255"
-    for stem in small_sample.stems:
-        write_mask(done / "ensemble" / f"{stem}.png", np.zeros((120, 160), np.uint8))
-    (done / "done.json").write_text(json.dumps({"threshold": 0.5, "weights": None, "inputs": ["flow"], "tuned": {}}))
+    _interrupt_before_writing(frames, masks, out, methods="flow")
     segment(frames, masks, out, methods="flow")
-    assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (empty) masks
+    assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (blanked) masks
     assert not partial_dir(out).exists()
+
+
+@pytest.mark.parametrize("change", ["masks", "methods"])
+def test_resume_redoes_work_made_from_other_masks_or_settings(tmp_path, sample_dirs, small_sample, change):
+    frames, _ = sample_dirs
+    out = tmp_path / "out"
+    _interrupt_before_writing(frames, give_masks(small_sample, tmp_path / "given", [0]), out, methods="flow")
+    masks = give_masks(small_sample, tmp_path / "other", [0, 12]) if change == "masks" else tmp_path / "given"
+    segment(frames, masks, out, methods="flow" if change == "masks" else "flow,gmm", member_options=LIGHT)
+    assert iou(read_mask(out / f"{small_sample.stems[5]}.png"), small_sample.masks[5]) > 0.6
 
 
 @pytest.mark.parametrize(

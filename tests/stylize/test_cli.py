@@ -32,3 +32,25 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, small_sample):
     assert "000000.png" in done.stderr and "is 160x50 but frame" in done.stderr
     done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", "fg", "--out", tmp_path / "o")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "--layer: expected SEGMENT_ID=DIR" in done.stderr
+
+
+def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_sample):
+    stems = small_sample.stems[:4]
+    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
+        write_image(tmp_path / "frames" / f"{stem}.png", frame)
+        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+        write_image(tmp_path / "fig" / f"{stem}.png", frame)
+    write_image(tmp_path / "keys" / f"{stems[1]}.png", stylization(small_sample.frames[1]))
+    composite = ["composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", f"255={tmp_path / 'fig'}",
+                 "--out", tmp_path / "out"]
+    stylize = ["stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out", "--iterations", "2"]
+    for args, fragment in [(composite + ["--feather", "nan"], "--feather must be a number >= 0, got nan"),
+                           (composite + ["--feather", "-3"], "--feather must be a number >= 0, got -3"),
+                           (stylize + ["--seed", "-1"], "--seed: must be 0 or more")]:
+        done = run_cli(*args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert fragment in done.stderr.strip().splitlines()[-1]
+    write_mask(tmp_path / "masks" / f"{stems[3]}.png", np.zeros((60, 80), np.uint8))  # the last frame's mask is too small
+    done = run_cli(*composite)
+    assert done.returncode == 2 and f"{stems[3]}.png: is 80x60 but the frames are 160x120" in done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
