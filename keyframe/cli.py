@@ -33,16 +33,22 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def writable(files=(), folders=()) -> None:
-    """Refuse output paths that could not be written, before any work (a usage error naming the path)."""
+def writable(files=(), folders=(), inputs=(), videos=()) -> None:
+    """Refuse output paths that could not be written, or that name one of the ``inputs`` (which the output would
+    overwrite), and ``videos`` (also in ``files``) not named .mp4, before any work (a usage error naming the path)."""
     from keyframe.io import check_writable
+    from keyframe.io.video import check_mp4
 
-    for path in files:
-        if path is not None:
-            check_writable(path)
-    for path in folders:
-        if path is not None:
-            check_writable(path, folder=True)
+    given = {Path(path).resolve() for path in inputs if path is not None}
+    for path, folder in [(path, False) for path in files] + [(path, True) for path in folders]:
+        if path is None:
+            continue
+        check_writable(path, folder=folder)
+        if Path(path).resolve() in given:
+            raise KeyframeError(f"{path}: is also an input; the output would overwrite it")
+    for video in videos:
+        if video is not None:
+            check_mp4(video)
 
 
 # --- frames ---------------------------------------------------------------
@@ -66,7 +72,7 @@ def frames_extract(
     from keyframe.io import ExtractOptions, extract_frames
     from keyframe.progress import progress_bar
 
-    writable(folders=[out_dir])
+    writable(folders=[out_dir], inputs=[video])
     options = ExtractOptions(every=every, start=start, end=end, max_side=max_side, gamma=gamma, png_level=png_level)
     with progress_bar("extracting") as progress:
         manifest = extract_frames(video, out_dir, options, progress=progress)
@@ -84,7 +90,7 @@ def frames_encode(
     from keyframe.io import encode_frames
     from keyframe.progress import progress_bar
 
-    writable([out_video])
+    writable([out_video], inputs=[frames_dir], videos=[out_video])
     with progress_bar("encoding") as progress:
         count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress)
     out.print(f"{count} frames -> {out_video}")
@@ -156,7 +162,7 @@ def segment_run(
     from keyframe.progress import progress_bar
     from keyframe.segment import segment
 
-    writable(folders=[out_dir])
+    writable(folders=[out_dir], inputs=[frames, masks])
     with progress_bar("segmenting") as progress:
         summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
     out.print(
@@ -176,7 +182,7 @@ def segment_eval(
     from keyframe.metrics import evaluate_masks
     from keyframe.progress import progress_bar
 
-    writable([json_out])
+    writable([json_out], inputs=[pred_dir, truth_dir])
     with progress_bar("scoring") as progress:
         scores = evaluate_masks(pred_dir, truth_dir, progress=progress)
     out.print(
@@ -262,7 +268,7 @@ def movement_learn(
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
-    writable([model_out])
+    writable([model_out], inputs=[*clips, *(negatives or [])])
     lead, partners = feature_kinds(features, pose_frame)
     config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
                          net=replace(NetConfig(), seed=seed), trials=trials)
@@ -298,7 +304,9 @@ def movement_detect(
     from keyframe.motion import detect, plot_detection, search
     from keyframe.progress import progress_bar
 
-    writable([json_out, plot if len(videos) == 1 else None])
+    if len(videos) == 1 and plot is not None and plot.suffix.lower() != ".png":
+        raise KeyframeError(f"{plot}: --plot writes a PNG; give a name ending in .png")
+    writable([json_out, plot if len(videos) == 1 else None], inputs=[model, *videos])
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
@@ -316,7 +324,7 @@ def movement_detect(
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
     if plot is not None and plot.exists() and not plot.is_dir():
         raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
-    writable(folders=[plot])
+    writable(folders=[plot], inputs=[model, *videos])
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
@@ -329,8 +337,9 @@ def movement_detect(
         journal.unlink(missing_ok=True)
     if plot:
         plot.mkdir(parents=True, exist_ok=True)
-        for result, name in zip(found.ranked, _plot_names([Path(r.path) for r in found.ranked])):
-            plot_detection(result, plot / name)
+        names = dict(zip(map(str, videos), _plot_names(videos)))  # named in the order given, not by score
+        for result in found.ranked:
+            plot_detection(result, plot / names[result.path])
     if found.failed:
         console.print(f"{len(found.failed)} of {len(videos)} videos could not be searched")
         raise typer.Exit(1)
@@ -344,12 +353,17 @@ def _print_detection(name: str, result) -> None:
 
 
 def _plot_names(videos: list[Path]) -> list[str]:
-    """``<stem>.png`` for each video; a stem that repeats (same name in two folders) gets ``-2``, ``-3``, ..."""
-    names, seen = [], {}
-    for video in videos:
-        stem = video.stem if video.suffix else video.name
-        seen[stem] = seen.get(stem, 0) + 1
-        names.append(f"{stem}.png" if seen[stem] == 1 else f"{stem}-{seen[stem]}.png")
+    """``<stem>.png`` for each video; a stem that repeats (same name in two folders) gets ``-2``, ``-3``, ... in the
+    order the videos are given, and a name that is taken already (``clip-2`` given as well) the next free number."""
+    stems = [video.stem if video.suffix else video.name for video in videos]
+    names, taken = [], set()
+    for stem in stems:
+        name, number = stem, 1
+        while name in taken or (number > 1 and name in stems):
+            number += 1
+            name = f"{stem}-{number}"
+        taken.add(name)
+        names.append(f"{name}.png")
     return names
 
 
@@ -370,7 +384,7 @@ def render_motion_cmd(
     from keyframe.motion import RenderOptions, render_motion
     from keyframe.progress import progress_bar
 
-    writable([video_out])
+    writable([video_out], inputs=[bvh], videos=[video_out])
     options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
     with progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
@@ -396,7 +410,7 @@ def stylize_cmd(
     from keyframe.progress import progress_bar
     from keyframe.stylize import StyleConfig, TrainConfig, stylize
 
-    writable([video], folders=[out_dir])
+    writable([video], folders=[out_dir], inputs=[frames, keys, masks], videos=[video])
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
@@ -418,8 +432,8 @@ def composite_cmd(
     from keyframe.progress import progress_bar
     from keyframe.stylize import composite, parse_layers
 
-    writable([video], folders=[out_dir])
     segments = parse_layers(layers)
+    writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
     with progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
     out.print(f"{count} frames -> {out_dir}" + (f"; video {video}" if video else ""))

@@ -274,6 +274,27 @@ def _write_frame(path: Path, frame: av.VideoFrame, max_side: int | None, lut: np
     write_image(path, cv2.LUT(rgb, lut) if lut is not None else rgb, png_level)
 
 
+MIN_FPS = 0.01  # the slowest frame rate written (mp4 time bases of slower ones round to 0)
+
+
+def check_mp4(path: str | os.PathLike) -> Path:
+    """``path`` if its suffix names the container :class:`VideoWriter` writes (``.mp4``); a KeyframeError otherwise.
+
+    Examples
+    --------
+    >>> check_mp4("walk.MP4").name
+    'walk.MP4'
+    >>> check_mp4("walk.png")
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: walk.png: the output must be a .mp4 video, not '.png'
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise fail(path, f"the output must be a .mp4 video, not {path.suffix or 'a name without a suffix'!r}")
+    return path
+
+
 class VideoWriter:
     """Encode RGB frames to an H.264 mp4 (yuv420p), written under a temporary name.
 
@@ -288,7 +309,8 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium"):
-        check_number(f"{path}: the frame rate", fps)
+        check_mp4(path)
+        check_number(f"{path}: the frame rate", fps, minimum=MIN_FPS, inclusive=True)
         if not 0 <= crf <= 51:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)

@@ -40,6 +40,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -289,34 +290,44 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
         raise fail(path, "has no ROOT joint")
 
     header = [line.strip() for line in lines[motion_line + 1 : motion_line + 3]]
+    frames_line, time_line = motion_line + 2, motion_line + 3  # 1-based line numbers of the two header lines
     try:
         if not header[0].startswith("Frames:") or not header[1].startswith("Frame Time:"):
             raise ValueError
         frame_count = int(header[0].split(":", 1)[1])
         frame_time = float(header[1].split(":", 1)[1])
     except (ValueError, IndexError):
-        raise fail(path, f"line {motion_line + 2}: expected 'Frames: N' and 'Frame Time: T' after MOTION") from None
-    if frame_time <= 0:
-        raise fail(path, f"line {motion_line + 3}: Frame Time must be positive, got {frame_time}")
-    rows = [line for line in lines[motion_line + 3 :] if line.strip()]
-    if len(rows) < frame_count:
-        raise fail(path, f"declares {frame_count} frames but has {len(rows)}: the file is cut short")
+        raise fail(path, f"line {frames_line}: expected 'Frames: N' and 'Frame Time: T' after MOTION") from None
+    if frame_count < 0:
+        raise fail(path, f"line {frames_line}: the frame count must not be negative, got {frame_count}")
     if frame_count == 0:
-        raise fail(path, "has no frames of motion")
+        raise fail(path, f"line {frames_line}: has no frames of motion")
+    if not math.isfinite(frame_time) or frame_time <= 0 or not math.isfinite(1.0 / frame_time):
+        raise fail(path, f"line {time_line}: Frame Time must be a positive number of seconds, got {frame_time}")
+    rows = [(number + 1, line) for number, line in enumerate(lines) if number >= time_line and line.strip()]
+    if len(rows) < frame_count:
+        raise fail(path, f"line {frames_line}: declares {frame_count} frames but has {len(rows)}: the file is cut short")
     parsed = []
-    for number, row in enumerate(rows[:frame_count]):
+    for line_number, row in rows[:frame_count]:
         words = row.split()
         if len(words) != channel_count[0]:
-            raise fail(
-                path, f"line {motion_line + 4 + number}: motion row has {len(words)} values, the skeleton has {channel_count[0]} channels"
-            )
+            raise fail(path, f"line {line_number}: motion row has {len(words)} values, the skeleton has {channel_count[0]} channels")
         parsed.append(words)
     try:
         values = np.array(parsed, dtype=np.float64).reshape(frame_count, channel_count[0])
     except ValueError:
-        raise fail(path, "a motion row holds something that is not a number") from None
-    if not np.all(np.isfinite(values)):
-        raise fail(path, "motion values include NaN or infinity")
+        values = None
+    if values is None or not np.all(np.isfinite(values)):
+        # Find the first offending value, for a message that points at it.
+        for (line_number, _), words in zip(rows, parsed):
+            for column, word in enumerate(words):
+                try:
+                    number = float(word)
+                except ValueError:
+                    raise fail(path, f"line {line_number}: motion value {column + 1} is not a number: {word!r}") from None
+                if not math.isfinite(number):
+                    raise fail(path, f"line {line_number}: motion value {column + 1} is {word!r}; values must be finite numbers")
+        values = np.array([[float(word) for word in words] for words in parsed]).reshape(frame_count, channel_count[0])
     log.info("%s: %d joints, %d channels, %d frames at %.3g fps", path, len(joints), channel_count[0], frame_count, 1 / frame_time)
     return Motion(joints, values, frame_time, path)
 
@@ -331,6 +342,8 @@ def read_bvh(path: str | os.PathLike) -> Motion:
     (273, 26, 3)
     """
     path = Path(path)
+    if path.is_dir():
+        raise fail(path, "is a folder, not a BVH file")
     if not path.is_file():
         raise fail(path, "no such file")
     try:

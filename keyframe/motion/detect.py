@@ -36,7 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, extract_views, windowed_source
+from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
 from keyframe.io.atomic import file_stamp
 from keyframe.motion.journal import Journal
 from keyframe.motion.model import MovementModel, load_model
@@ -109,12 +109,15 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
     return extractor
 
 
-def crop_regions(model: MovementModel, source) -> list[Region]:
+def crop_regions(model, source) -> list[Region]:
     """Each part's crop region in ``source`` (:meth:`MovementModel.parts`): what :func:`score_range` needs.
 
     The moving region is a pass over the whole video, found once for all parts that crop to it; find the
-    regions once per video and give them to every :func:`score_range` of it.
+    regions once per video and give them to every :func:`score_range` of it. ``model`` and ``source`` may
+    be paths.
     """
+    model = model if isinstance(model, MovementModel) else load_model(model)
+    source = as_source(source)
     found: dict[bool, Region] = {}
     regions = []
     for part in model.parts():
@@ -172,7 +175,7 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
     return np.min([np.mean(views, axis=0) for views in by_signal.values()], axis=0)
 
 
-def score_range(model: MovementModel, source, first: int, last: int, regions: list[Region] | None = None) -> np.ndarray:
+def score_range(model, source, first: int, last: int, regions: list[Region] | None = None) -> np.ndarray:
     """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``), every part fused.
 
     A pure function of the model, the frames and ``regions`` (:func:`crop_regions`, found once per video;
@@ -187,6 +190,11 @@ def score_range(model: MovementModel, source, first: int, last: int, regions: li
     >>> scores.shape  # doctest: +SKIP
     (200,)
     """
+    model = model if isinstance(model, MovementModel) else load_model(model)
+    source, path = windowed_source(source, model.window.length)
+    windows = window_count(len(source), model.window.length)
+    if not 0 <= first < last <= windows:
+        raise fail(path, f"has windows 0 .. {windows - 1}; cannot score windows {first} .. {last - 1}")
     parts = model.parts()
     regions = crop_regions(model, source) if regions is None else regions
     features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions)

@@ -51,6 +51,7 @@ DEFAULT_FPS = 25.0  # for frames that come without a frame rate, as everywhere i
 # Smallest landmark spread (torso lengths) a gesture is divided by: about MediaPipe's jitter on a person standing
 # still, which should stay small rather than be blown up into a movement (gestures spread 0.015-0.6).
 GESTURE_FLOOR = 0.01
+LANDMARK_WARM_UP = 30  # frames read before a range of landmarks (see landmark_views)
 LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER = 23, 24, 11, 12
 
 
@@ -292,7 +293,7 @@ class FeatureExtractor:
         """
         stop = _range_stop(source, start, stop)
         region = self.region_for(source, start, stop) if region is None else region
-        if self.config.kind == "gesture":
+        if self.config.landmarks:
             return Extracted(landmark_views([self.config], source, start, stop, progress)[0], region)
         return Extracted(self._read(source, start, stop, region, progress), region)
 
@@ -410,8 +411,10 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
     stop = _range_stop(source, start, stop)
     fps = getattr(source, "fps", None)
     halves = [gesture_half(config, fps) if config.kind == "gesture" else 0 for config in configs]
-    first, last = max(0, start - max(halves)), min(len(source), stop + max(halves))
-    landmarks = reader.extract(source, first, last, progress=progress).features
+    # The tracker starts afresh for every read: give it frames before the range to settle on the body.
+    first = max(0, start - max(*halves, LANDMARK_WARM_UP))
+    last = min(len(source), stop + max(halves))
+    landmarks = reader._read(source, first, last, None, progress)
     return [(local_standardise(landmarks, half) if config.kind == "gesture" else landmarks)[start - first : stop - first]
             for config, half in zip(configs, halves)]
 

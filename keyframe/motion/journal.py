@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from keyframe.errors import fail
 from keyframe.motion.features import Region
 from keyframe.motion.model import MovementModel
 
@@ -64,6 +65,8 @@ class Journal:
         self.path = Path(path)
         self.header = {"model": model_fingerprint(model), "config": asdict(config)}
         self.entries: dict[tuple, dict] = {}
+        if self.path.is_dir():
+            raise fail(self.path, "is a folder; the work of an interrupted run is kept in this file (remove the folder)")
         if self.path.is_file():
             self._read()
         if not self.entries:
@@ -71,7 +74,7 @@ class Journal:
             self.path.write_text(json.dumps(self.header) + "\n")
 
     def _read(self) -> None:
-        text = self.path.read_text()
+        text = self.path.read_bytes().decode("utf-8", errors="replace")  # a damaged file is started afresh
         lines = text.splitlines()
         try:
             header = json.loads(lines[0]) if lines else None

@@ -25,6 +25,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 
@@ -191,6 +192,11 @@ def _read_clips(clips, name: str, what: str, length: int, extractors: list[Featu
         source, path = windowed_source(clip, length, f"{name} {number}")
         note = f"{what} {number}/{len(clips)}"
         views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
+        for extractor, view in zip(extractors, views):
+            # Frames without a body are filled with zeros when no frame has one: nothing to learn from.
+            if extractor.config.landmarks and not np.any(view):
+                raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
+                                 "least ~100 pixels tall)")
         read.append((path, views))
     return read
 
@@ -303,16 +309,12 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
 
     sampler = optuna.samplers.TPESampler(seed=base.seed)
     direction = "maximize" if has_negatives else "minimize"
-    if journal is None:
-        study = optuna.create_study(direction=direction, sampler=sampler)
-    else:
-        from optuna.storages import JournalStorage
-        from optuna.storages.journal import JournalFileBackend
-
-        study = optuna.create_study(direction=direction, sampler=sampler, load_if_exists=True,
-                                    storage=JournalStorage(JournalFileBackend(str(journal))),
-                                    study_name=_study_name(data, config))
+    study = (optuna.create_study(direction=direction, sampler=sampler) if journal is None
+             else _journaled_study(Path(journal), direction, sampler, _study_name(data, config)))
     finished = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
+    if study.trials:
+        # A sampler seeded as before would draw the kept trials' parameters again: go on from another seed.
+        study.sampler = optuna.samplers.TPESampler(seed=base.seed + len(study.trials))
     if finished:
         log.info("search: %d of %d trials kept in %s", finished, config.trials, journal)
     else:  # the defaults come first (again, if an interruption cut their trial short)
@@ -322,6 +324,24 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
                "best_value": float(study.best_value), "best_params": study.best_params}
     log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
     return with_params(base, study.best_params), summary
+
+
+def _journaled_study(journal: Path, direction: str, sampler, name: str):
+    """The search kept in the Optuna journal file ``journal`` (created if missing; started afresh if damaged)."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    if journal.is_dir():
+        raise fail(journal, "is a folder; the trials of an interrupted search are kept in this file (remove the folder)")
+    try:
+        return optuna.create_study(direction=direction, sampler=sampler, load_if_exists=True, study_name=name,
+                                   storage=JournalStorage(JournalFileBackend(str(journal))))
+    except (AssertionError, ValueError, KeyError, TypeError, optuna.exceptions.OptunaError) as error:
+        log.warning("%s: damaged (%s); the search starts afresh", journal, error)
+        journal.unlink()
+        return optuna.create_study(direction=direction, sampler=sampler, study_name=name,
+                                   storage=JournalStorage(JournalFileBackend(str(journal))))
 
 
 def _study_name(data: _Data, config: LearnConfig) -> str:

@@ -15,6 +15,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 import os
 import pickle
 import zipfile
@@ -23,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from keyframe.errors import fail
+from keyframe.errors import KeyframeError, fail
 from keyframe.motion.cohort import ScoredPredictor
-from keyframe.motion.features import FeatureConfig
+from keyframe.motion.features import KINDS, POSE_FRAMES, POSE_POINTS, FeatureConfig
 from keyframe.motion.predictor import NetConfig, Predictor
 from keyframe.motion.windows import WindowConfig
 
@@ -141,9 +142,20 @@ def load_model(path: str | os.PathLike) -> MovementModel:
                          f"{', '.join(map(str, READABLE_VERSIONS))}: learn it again")
     try:
         model = _from_dict(data)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise fail(path, f"damaged movement model ({type(error).__name__}: {str(error).splitlines()[0][:120]})") from None
+    except (_Damaged, KeyframeError) as error:
+        raise fail(path, f"damaged movement model ({_first_line(error)})") from None
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError, IndexError, OverflowError) as error:
+        raise fail(path, f"damaged movement model ({type(error).__name__}: {_first_line(error)})") from None
     return model
+
+
+class _Damaged(ValueError):
+    """A field of a model archive that reads but holds what no learned model can (see :func:`_check`)."""
+
+
+def _first_line(error: Exception) -> str:
+    """``error``'s message on one line, cut to 160 characters."""
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())[:160]
 
 
 def _upgrade(data: dict) -> dict:
@@ -170,11 +182,20 @@ def _upgrade(data: dict) -> dict:
     return {**data, "own": record(data, mean, spread), "cohort": cohort}
 
 
-def _from_dict(data: dict) -> MovementModel:
-    """A model (and its partners) from :meth:`MovementModel.to_dict`'s output, every network built to check it."""
+def _from_dict(data: dict, partner: bool = False) -> MovementModel:
+    """A model (and its partners) from :meth:`MovementModel.to_dict`'s output, every network built and every
+    number detection uses checked (see :func:`_check`); ``partner``: a part of another model, whose threshold
+    is not used (learning leaves it NaN)."""
     data = _upgrade(data)
+    features = data["features"]
+    if not isinstance(features, dict):
+        raise _Damaged(f"feature settings of type {type(features).__name__}")
+    if features.get("kind", "pixels") not in KINDS:
+        raise _Damaged(f"unknown feature kind {features.get('kind')!r}")
+    if features.get("pose_frame", "body") not in POSE_FRAMES:
+        raise _Damaged(f"unknown pose frame {features.get('pose_frame')!r}")
     model = MovementModel(
-        features=FeatureConfig(**data["features"]),
+        features=FeatureConfig(**features),
         window=WindowConfig(**data["window"]),
         net=NetConfig.from_dict(data["net"]),
         dim=int(data["dim"]),
@@ -183,7 +204,7 @@ def _from_dict(data: dict) -> MovementModel:
         threshold=float(data["threshold"]),
         motion_weight=float(data["motion_weight"]),
         cohort=[ScoredPredictor.from_dict(member) for member in data.get("cohort", [])],
-        partners=[_from_dict(partner) for partner in data.get("partners", [])],
+        partners=[_from_dict(partner, partner=True) for partner in data.get("partners", [])],
         weights=[float(w) for w in data.get("weights", [])],
         fusion=data.get("fusion", "min"),
         calibration=data.get("calibration", {}),
@@ -193,7 +214,75 @@ def _from_dict(data: dict) -> MovementModel:
         raise ValueError(f"unknown fusion {model.fusion!r}")
     if len(model.weights) != (len(model.partners) + 1 if model.partners else 0):
         raise ValueError(f"{len(model.weights)} weights for {len(model.partners)} partners")
-    model.predictor()
-    for member in model.cohort:
-        member.predictor(model.dim, model.net)
+    _check(model, partner)
+    for scored in (model.own, *model.cohort):
+        _check_weights(scored.predictor(model.dim, model.net))
     return model
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _finite(name: str, value: float, minimum: float | None = None, above: bool = False) -> None:
+    """Raise :class:`_Damaged` unless ``value`` is finite (and ``>= minimum``, or ``> minimum`` with ``above``)."""
+    if not math.isfinite(value) or (minimum is not None and (value <= minimum if above else value < minimum)):
+        bound = "" if minimum is None else f" {'>' if above else '>='} {minimum:g}"
+        raise _Damaged(f"{name} {value!r} where a finite number{bound} was expected")
+
+
+def _check(model: MovementModel, partner: bool) -> None:
+    """Refuse settings and numbers that construct fine but would break detection, or quietly turn its
+    scores or verdict into NaN: what a learned model of its feature kind cannot hold."""
+    features = model.features
+    for name in ("size", "cnn_size", "batch"):
+        value = getattr(features, name)
+        if not _is_int(value) or value < 1:
+            raise _Damaged(f"feature {name} {value!r} where a positive whole number was expected")
+    if features.kind == "cnn":
+        from keyframe.nets import available_backbones
+
+        if features.backbone not in available_backbones():
+            raise _Damaged(f"unknown backbone {features.backbone!r}")
+    # What FeatureExtractor gives for these settings (a cnn's length is its backbone's, known once it is built).
+    expected_dim = {"pixels": features.size**2, "cnn": None}.get(features.kind, POSE_POINTS * 3)
+    if model.dim < 1 or (expected_dim is not None and model.dim != expected_dim):
+        raise _Damaged(f"{model.dim} values per frame for {features.kind} features"
+                       + (f" of size {features.size}" if features.kind == "pixels" else ""))
+    expected_shape = (1, features.size, features.size) if features.kind == "pixels" else None
+    if model.image_shape != expected_shape:
+        shape = list(model.image_shape) if model.image_shape is not None else None
+        raise _Damaged(f"image shape {shape} for {features.kind} features of {model.dim} values per frame"
+                       + (f" (expected {list(expected_shape)})" if expected_shape else " (expected none)"))
+    model.image_shape = expected_shape  # plain ints, whatever numbers the archive held
+    for name in ("length", "stride"):
+        if not _is_int(getattr(model.window, name)):
+            raise _Damaged(f"window {name} {getattr(model.window, name)!r} where a whole number was expected")
+    if not partner:
+        _finite("threshold", model.threshold)
+    _finite("motion weight", model.motion_weight, 0.0)
+    scored_parts = [("own predictor", model.own)] + [(f"cohort member {k}", m) for k, m in enumerate(model.cohort, 1)]
+    for label, scored in scored_parts:
+        for ref_name, ref in zip(("MSE", "SSIM", "persistence"), scored.refs):
+            _finite(f"{label}'s reference {ref_name} error", ref, 0.0)
+        _finite(f"{label}'s impostor mean", scored.mean)
+        _finite(f"{label}'s impostor spread", scored.spread, 0.0, above=True)
+    for weight in model.weights:
+        _finite("fusion weight", weight, 0.0)
+    if not isinstance(model.calibration, dict) or not isinstance(model.info, dict):
+        raise _Damaged("calibration or info that is not a record")
+    for part in model.partners:
+        if part.partners or part.weights:
+            raise _Damaged("a partner model with partners of its own")
+        if part.window.length != model.window.length:
+            raise _Damaged(f"a {part.features.kind} partner with windows of {part.window.length} frames "
+                           f"where the model's are {model.window.length}")
+
+
+def _check_weights(net: Predictor) -> None:
+    """Refuse a predictor with non-finite weights or a feature scale that is not positive (NaN scores)."""
+    for name, tensor in net.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _Damaged(f"non-finite predictor weights ({name})")
+    if not bool((net.scale > 0).all()):
+        raise _Damaged("a predictor feature scale that is not positive")

@@ -31,7 +31,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number
+from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.io.video import check_mp4
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -54,6 +55,11 @@ RADII = (
     (r"hip|pelvis|spine|chest|torso|abdomen|root|waist|body", 0.07),
 )
 HEAD_RADIUS = 0.065
+# Frame rates the video writer can encode (its time base has a denominator of at most 1001).
+MIN_FPS, MAX_FPS = 0.01, 1000.0
+# Output file suffixes: the writer always makes an H.264 mp4 container, whatever the name says.
+# A guard against a frame rate that would resample a take into an endless video.
+MAX_FRAMES = 1_000_000
 # RGB colours by body part.
 COLOURS = {
     "torso": (70, 110, 170),
@@ -101,6 +107,10 @@ class RenderOptions:
             raise KeyframeError(f"--size must be at least 16x16, got {width}x{height}")
         if self.fps is not None:
             check_number("--fps", self.fps)
+            if not MIN_FPS <= self.fps <= MAX_FPS:
+                raise KeyframeError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, got {self.fps}")
+        if not math.isfinite(self.azimuth):
+            raise KeyframeError(f"--azimuth must be a finite number of degrees, got {self.azimuth}")
         if not -89.0 <= self.elevation <= 89.0:
             raise KeyframeError(f"--elevation must be between -89 and 89 degrees, got {self.elevation}")
         if not 0 <= self.margin < 0.45:
@@ -287,6 +297,12 @@ class Renderer:
         positions = motion.positions()
         self.figure = build_figure(motion, positions)
         fps = options.fps or motion.fps
+        if not MIN_FPS <= fps <= MAX_FPS:
+            raise fail(motion.path, f"the frame rate is {fps:g} fps (Frame Time {motion.frame_time:g}); "
+                       f"give --fps between {MIN_FPS:g} and {MAX_FPS:g}")
+        frames = int((len(positions) - 1) * motion.frame_time * fps) + 1
+        if frames > MAX_FRAMES:
+            raise fail(motion.path, f"would render {frames} frames at {fps:g} fps (more than {MAX_FRAMES}); give a lower --fps")
         self.fps = fps
         self.positions = resample(positions, motion.fps, fps)
         root = next(i for i, j in enumerate(motion.joints) if j.parent < 0)
@@ -450,6 +466,11 @@ def render_frames(motion: Motion, options: RenderOptions = RenderOptions()) -> I
         yield renderer.frame(index)
 
 
+def check_output(out: str | os.PathLike) -> Path:
+    """``out`` as a path if it names the container the renderer writes (``.mp4``; :func:`keyframe.io.video.check_mp4`)."""
+    return check_mp4(out)
+
+
 def render_motion(
     bvh: str | os.PathLike | Motion, out: str | os.PathLike, options: RenderOptions = RenderOptions(), crf: int = 18, progress=None
 ) -> dict:
@@ -462,6 +483,7 @@ def render_motion(
     """
     from keyframe.io import VideoWriter
 
+    check_output(out)
     motion = bvh if isinstance(bvh, Motion) else read_bvh(bvh)
     renderer = Renderer(motion, options)
     total = len(renderer)

@@ -74,7 +74,7 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
     """
     given = model
     model = model if isinstance(model, MovementModel) else load_model(model)
-    videos = list(videos)
+    videos = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = Search(model.threshold)
     kept = Journal(journal, given, config) if journal is not None else None
     for number, video in enumerate(videos):

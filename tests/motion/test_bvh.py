@@ -57,6 +57,17 @@ def test_euler_matrix_rotates_right_handed():
         (lambda t: t.replace("0 0 0 0 0 0 0 0 0", "0 0 0 0 0 0 0 0"), "motion row has 8 values"),
         (lambda t: t.replace("Zrotation Xrotation Yrotation\n  JOINT", "Zrotation Xrotation Wrotation\n  JOINT"), "unknown channel"),
         (lambda t: t.replace("OFFSET 0 10 0", "OFFSET 0 ten 0"), "line 8: expected an OFFSET value"),
+        (lambda t: t.replace("Frames: 2", "Frames: -5"), "line 17: the frame count must not be negative"),
+        (lambda t: t.replace("Frames: 2", "Frames: 0"), "line 17: has no frames"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Time: nan"), "line 18: Frame Time must be a positive number"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Time: inf"), "line 18: Frame Time must be a positive number"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Time: -0.5"), "line 18: Frame Time must be a positive number"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Time: 1e-320"), "line 18: Frame Time must be a positive number"),
+        (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 nan 0 0 0 0"), "line 20: motion value 5 is 'nan'"),
+        (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 0 0 0 0 -inf"), "line 20: motion value 9 is '-inf'"),
+        (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 x 0 0 0 0 0 0"), "line 20: motion value 3 is not a number"),
+        # A blank line before the rows still gives the right line number.
+        (lambda t: t.replace("Time: 0.5\n", "Time: 0.5\n\n").replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 0 0 0 0 0 0"), "line 21: motion row has 10"),
     ],
 )
 def test_malformed_files_give_one_clear_error(mutate, problem):
@@ -68,6 +79,9 @@ def test_malformed_files_give_one_clear_error(mutate, problem):
 def test_missing_file(tmp_path):
     with pytest.raises(KeyframeError, match="no such file"):
         read_bvh(tmp_path / "none.bvh")
+    (tmp_path / "take.bvh").mkdir()
+    with pytest.raises(KeyframeError, match="take.bvh: is a folder"):
+        read_bvh(tmp_path / "take.bvh")
 
 
 def test_real_take_has_a_standing_skeleton():

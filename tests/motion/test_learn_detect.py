@@ -1,5 +1,6 @@
 """Learning a movement, the model file, detection and its outputs."""
 
+import importlib
 from dataclasses import replace
 
 import numpy as np
@@ -264,11 +265,15 @@ def test_a_still_clip_is_marked_down_by_the_motion_penalty(wave_model, wave_clip
     assert not penalised.detected
 
 
-def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path):
+def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monkeypatch):
+    learning = importlib.import_module("keyframe.motion.learn")  # the module, not the function of that name
     squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
     config = replace(FAST, trials=3, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1))
     out = tmp_path / "wave.kfm"
     started = []
+    tried = []  # the settings of every trial, in order
+    train = learning._train
+    monkeypatch.setattr(learning, "_train", lambda data, net, *rest: tried.append(net) or train(data, net, *rest))
 
     def stop_at_the_third_trial(done, total, note):  # the first time it starts
         if note.startswith("trial") and done == 1:
@@ -283,4 +288,5 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path):
     started.clear()
     model = learn([wave_clip[:50]], config, negatives=[squat], out=out, progress=stop_at_the_third_trial)
     assert started == ["trial 3/3"]  # numbered on from the kept ones
+    assert tried[3] not in tried[:2]  # new settings, not a kept trial's drawn again
     assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()

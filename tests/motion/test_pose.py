@@ -140,6 +140,13 @@ def test_learn_and_detect_with_pose(bow_frames, tmp_path):
     assert result.score > model.threshold
 
 
+def test_learning_pose_from_a_clip_without_a_person_is_refused():
+    pytest.importorskip("mediapipe")
+    blank = np.full((30, 96, 96, 3), 128, np.uint8)
+    with pytest.raises(KeyframeError, match="MediaPipe found no person in any frame"):
+        learn([blank], LearnConfig(features=FeatureConfig("pose"), net=FAST.net))
+
+
 def test_cli_learns_pose_in_either_frame(bow_frames, tmp_path):
     video = tmp_path / "bow.mp4"
     write_video(iter(bow_frames[:40]), video, fps=30)

@@ -39,11 +39,43 @@ def test_azimuth_and_motion_change_the_picture(bow):
     assert np.abs(front.frame(0).astype(int) - front.frame(len(front) // 2)).mean() > 1
 
 
-def test_bad_options():
-    with pytest.raises(KeyframeError, match="--size"):
-        RenderOptions(size=(8, 8)).check()
-    with pytest.raises(KeyframeError, match="--elevation"):
-        RenderOptions(elevation=95).check()
+@pytest.mark.parametrize(
+    "options, problem",
+    [
+        (dict(size=(8, 8)), "--size"),
+        (dict(elevation=95), "--elevation"),
+        (dict(elevation=float("nan")), "--elevation"),
+        (dict(fps=float("nan")), "--fps must be a number > 0, got nan"),
+        (dict(fps=float("inf")), "--fps must be a number > 0, got inf"),
+        (dict(fps=0.0001), "--fps must be between"),
+        (dict(azimuth=float("nan")), "--azimuth must be a finite number of degrees, got nan"),
+        (dict(azimuth=float("-inf")), "--azimuth must be a finite number of degrees, got -inf"),
+    ],
+)
+def test_bad_options(options, problem):
+    with pytest.raises(KeyframeError, match=problem):
+        RenderOptions(**options).check()
+
+
+@pytest.mark.parametrize("name", ["r.png", "r.gif", "r.mkv", "r"])
+def test_output_must_be_mp4_before_any_work(tmp_path, name):
+    # Refused before the BVH is even read (it does not exist) and nothing is written.
+    with pytest.raises(KeyframeError, match=f"{name}: the output must be a .mp4 video"):
+        render_motion(tmp_path / "none.bvh", tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unencodable_file_frame_rate(tmp_path):
+    from keyframe.motion.bvh import parse_bvh
+
+    text = ("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Zrotation Xrotation Yrotation\n"
+            "JOINT Head\n{\nOFFSET 0 50 0\nEnd Site\n{\nOFFSET 0 10 0\n}\n}\n}\n"
+            "MOTION\nFrames: 2\nFrame Time: 100000\n0 0 0\n10 0 0\n")
+    motion = parse_bvh(text, "slow.bvh")
+    with pytest.raises(KeyframeError, match="slow.bvh: the frame rate is 1e-05 fps"):
+        Renderer(motion, RenderOptions(size=(32, 32)))
+    with pytest.raises(KeyframeError, match="slow.bvh: would render 3000001 frames"):
+        Renderer(motion, RenderOptions(size=(32, 32), fps=30))
 
 
 def test_render_motion_writes_every_frame(tmp_path, bow):
@@ -63,3 +95,6 @@ def test_cli_render_motion(tmp_path):
     bad = run_cli("render-motion", bvh, "-o", tmp_path / "x.mp4", "--size", "huge")
     assert bad.returncode == 2 and "--size must look like" in bad.stderr
     assert not (tmp_path / "x.mp4").exists()
+    png = run_cli("render-motion", bvh, "-o", tmp_path / "r.png", "--size", "48x40")
+    assert png.returncode == 2 and "r.png: the output must be a .mp4 video" in png.stderr
+    assert "Traceback" not in png.stderr and not (tmp_path / "r.png").exists()

@@ -158,3 +158,44 @@ def test_the_command_line_resumes_and_removes_the_journal(cohort_model, videos, 
     assert not (tmp_path / "search.json.partial").exists()
     single = run_cli("movement", "detect", model, clips[0], "--json", tmp_path / "one.json")
     assert single.returncode == 0 and (tmp_path / "one.json").is_file() and not (tmp_path / "one.json.partial").exists()
+
+
+def test_paths_are_taken_where_sources_are(cohort_model, videos):
+    from keyframe.motion import crop_regions, score_range
+
+    model, path = cohort_model
+    whole = detect(model, videos["wave"]).window_scores
+    # A model file and a video path, a whole range and a bad one; one video given alone is searched as one.
+    assert np.allclose(score_range(path, str(videos["wave"]), 0, len(whole), crop_regions(path, str(videos["wave"]))), whole)
+    for first, last in [(10, 5), (3, 3), (-5, 3), (0, len(whole) + 1)]:
+        with pytest.raises(KeyframeError, match=f"wave.mp4: has windows 0 .. {len(whole) - 1}; cannot score"):
+            score_range(model, videos["wave"], first, last)
+    found = search(path, str(videos["wave"]))
+    assert [d.path for d in found.ranked] == [str(videos["wave"])] and not found.failed
+
+
+def test_a_damaged_journal_is_started_afresh_and_a_folder_in_its_place_refused(cohort_model, videos, tmp_path):
+    model, _ = cohort_model
+    (tmp_path / "j.partial").write_bytes(b"\x00\xff\xfe")
+    assert detect(model, videos["wave"], journal=tmp_path / "j.partial").score == detect(model, videos["wave"]).score
+    (tmp_path / "k.partial").mkdir()
+    with pytest.raises(KeyframeError, match="k.partial: is a folder"):
+        detect(model, videos["wave"], journal=tmp_path / "k.partial")
+
+
+def test_plots_of_several_videos_are_named_in_the_order_given(tmp_path):
+    from pathlib import Path
+
+    from keyframe.cli import _plot_names
+
+    given = [Path("a/video.mp4"), Path("b/video.mp4"), Path("c/video-2.mp4")]
+    assert _plot_names(given) == ["video.png", "video-3.png", "video-2.png"]  # no name is given twice
+
+
+def test_detect_refuses_a_plot_that_is_not_a_png_and_an_output_that_is_an_input(cohort_model, videos, tmp_path):
+    _, model = cohort_model
+    done = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "curve")
+    assert done.returncode == 2 and "curve: --plot writes a PNG; give a name ending in .png" in done.stderr
+    done = run_cli("movement", "detect", model, videos["wave"], "--json", model)
+    assert done.returncode == 2 and "is also an input; the output would overwrite it" in done.stderr
+    assert not list(tmp_path.iterdir())
