@@ -24,7 +24,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
-INTERRUPTED = "interrupted; partial outputs were left under *.partial names and can be resumed"
+INTERRUPTED = "interrupted; any partial outputs were left under *.partial names, and running the same command again resumes"
 out = Console()
 
 

@@ -130,7 +130,7 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "no such model file")
+        raise fail(path, "is a folder, not a model file" if path.is_dir() else "no such model file")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError) as error:

@@ -71,7 +71,7 @@ def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path
     running.send_signal(signal.SIGINT)
     _, stderr = running.communicate(timeout=120)
     assert running.returncode == 130, stderr
-    assert "interrupted; partial outputs were left under *.partial names" in stderr and "Traceback" not in stderr
+    assert "interrupted; any partial outputs were left under *.partial names" in stderr and "Traceback" not in stderr
     assert journal.exists() and not model.exists()
 
     rerun = run_cli(*command[3:])

@@ -123,3 +123,8 @@ def test_detect_refuses_the_damaged_file_before_scoring(case, archive, wave_clip
     torch.save(DAMAGED[case][0](archive), path)
     with pytest.raises(KeyframeError, match=f"{case}.kfm: damaged movement model"):
         detect(path, wave_clip[:30])
+
+
+def test_a_folder_given_as_the_model_says_so(tmp_path):
+    with pytest.raises(KeyframeError, match="is a folder, not a model file"):
+        load_model(tmp_path)
