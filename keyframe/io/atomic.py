@@ -214,11 +214,15 @@ def publish(stage: Path, out: Path) -> None:
 
 
 def _earlier_outputs(out: Path) -> list[str]:
-    """The files an earlier run published in ``out`` (none when it was not made by keyframe)."""
+    """The files an earlier run published in ``out`` (none when it was not made by keyframe); a listed name that
+    is not a plain file inside ``out`` (a hand-edited list) is ignored, so nothing outside is ever removed."""
     try:
-        return list(json.loads((out / OUTPUTS).read_text())["files"])
+        names = [str(name) for name in json.loads((out / OUTPUTS).read_text())["files"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
+    inside = out.resolve()
+    return [name for name in names if not Path(name).is_absolute() and ".." not in Path(name).parts
+            and inside in (out / name).resolve().parents and not (out / name).is_symlink()]
 
 
 def _remove_with_empty_parents(path: Path, root: Path) -> None:

@@ -105,3 +105,18 @@ def test_writer_rejects_a_frame_of_another_size(tmp_path):
 def test_bad_extract_options(tmp_path, sample_video, bad):
     with pytest.raises(KeyframeError):
         extract_frames(sample_video, tmp_path / "x", bad)
+
+
+def test_a_hand_edited_output_list_never_removes_files_outside_the_folder(tmp_path, sample_video):
+    import json
+
+    out = tmp_path / "r"
+    extract_frames(sample_video, out, ExtractOptions(every=10))
+    victim, absolute = tmp_path / "victim.txt", tmp_path / "absolute.txt"
+    victim.write_text("keep")
+    absolute.write_text("keep")
+    listed = ["../victim.txt", str(absolute), "000000.png", "000001.png", "000002.png"]
+    (out / ".keyframe-outputs.json").write_text(json.dumps({"files": listed}))
+    extract_frames(sample_video, out, ExtractOptions(every=12))
+    assert victim.read_text() == "keep" and absolute.read_text() == "keep"
+    assert len(open_frames(out)) == 2
