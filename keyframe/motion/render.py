@@ -57,7 +57,6 @@ RADII = (
 HEAD_RADIUS = 0.065
 # Frame rates the video writer can encode (its time base has a denominator of at most 1001).
 MIN_FPS, MAX_FPS = 0.01, 1000.0
-# Output file suffixes: the writer always makes an H.264 mp4 container, whatever the name says.
 # A guard against a frame rate that would resample a take into an endless video.
 MAX_FRAMES = 1_000_000
 # RGB colours by body part.
@@ -466,11 +465,6 @@ def render_frames(motion: Motion, options: RenderOptions = RenderOptions()) -> I
         yield renderer.frame(index)
 
 
-def check_output(out: str | os.PathLike) -> Path:
-    """``out`` as a path if it names the container the renderer writes (``.mp4``; :func:`keyframe.io.video.check_mp4`)."""
-    return check_mp4(out)
-
-
 def render_motion(
     bvh: str | os.PathLike | Motion, out: str | os.PathLike, options: RenderOptions = RenderOptions(), crf: int = 18, progress=None
 ) -> dict:
@@ -483,7 +477,7 @@ def render_motion(
     """
     from keyframe.io import VideoWriter
 
-    check_output(out)
+    check_mp4(out)
     motion = bvh if isinstance(bvh, Motion) else read_bvh(bvh)
     renderer = Renderer(motion, options)
     total = len(renderer)
