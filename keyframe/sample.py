@@ -9,6 +9,7 @@ the tests.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,7 +266,8 @@ def write_sample(out_dir: str | Path, sample: Sample) -> Path:
     The folder is built as ``out_dir.partial`` and renamed when complete.
     """
     out_dir = Path(out_dir)
-    with staged_dir(out_dir) as stage:
+    made_from = hashlib.sha1(sample.frames.tobytes() + sample.masks.tobytes()).hexdigest()
+    with staged_dir(out_dir, made_from) as stage:
         for stem, frame, mask in zip(sample.stems, sample.frames, sample.masks):
             write_image(stage / "frames" / f"{stem}.png", frame)
             write_mask(stage / "masks" / f"{stem}.png", mask)

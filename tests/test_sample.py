@@ -44,3 +44,19 @@ def test_sample_cli_writes_frames_masks_and_video(tmp_path):
     assert len(open_frames(tmp_path / "s" / "frames")) == 5
     assert len(read_masks(tmp_path / "s" / "masks")) == 5
     assert len(open_frames(tmp_path / "s" / "video.mp4")) == 5
+
+
+def test_an_interrupted_sample_is_not_mixed_into_another(tmp_path, monkeypatch):
+    import keyframe.sample as sample_module
+    from keyframe.io import list_images
+    from keyframe.sample import make_sample, write_sample
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sample_module, "write_video", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_sample(tmp_path / "s", make_sample("wave", frames=12, size=(64, 64)))
+    monkeypatch.undo()
+    write_sample(tmp_path / "s", make_sample("squat", frames=5, size=(64, 64)))
+    assert len(list_images(tmp_path / "s" / "frames")) == 5 and len(list_images(tmp_path / "s" / "masks")) == 5

@@ -122,6 +122,14 @@ def file_stamp(video) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns]
 
 
+def identity(path) -> dict | None:
+    """Where ``path`` is and its :func:`file_stamp`: what work kept from it must match to be reused (None for
+    frames that are not on disk)."""
+    if not isinstance(path, (str, os.PathLike)):
+        return None
+    return {"path": str(Path(path).resolve()), "stamp": file_stamp(path)}
+
+
 def partial_dir(out_dir: str | os.PathLike) -> Path:
     """The staging folder of ``out_dir``: where an unfinished run keeps its work."""
     out = Path(out_dir)
@@ -133,14 +141,17 @@ OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run t
 
 
 @contextlib.contextmanager
-def staged_dir(out_dir: str | os.PathLike, key=None) -> Iterator[Path]:
-    """Build a folder of outputs under ``<out_dir>.partial`` and publish it at the end.
+def staged_dir(out_dir: str | os.PathLike, key=None, inputs=()) -> Iterator[Path]:
+    """Build a folder of outputs under ``<out_dir>.partial`` and publish it at the end (:func:`publish`).
 
-    A staging folder left by an interrupted run is reused, so callers can skip
-    the files it already holds (resume), but only if it was made from the same
-    ``key`` (any JSON-able description of the inputs and settings; None: always
-    reused): work from other settings is thrown away, never mixed in. On success
-    the folder is published (:func:`publish`). On failure it stays for the next run.
+    A staging folder left by an interrupted run is reused, so callers can skip the files it already holds
+    (resume), but only if it was made from the same ``key`` (any JSON-able description of the inputs and
+    settings; None: reused whatever made it): work from other inputs or settings is thrown away, never mixed
+    in. On failure the staging folder stays for the next run.
+
+    Refused before any work (a :class:`~keyframe.errors.KeyframeError`): an output folder that is, holds or
+    lies in one of ``inputs``; one that holds files keyframe did not write (it would mix them with the
+    outputs); and a ``.partial`` that keyframe did not make (it is never deleted).
 
     Examples
     --------
@@ -151,24 +162,54 @@ def staged_dir(out_dir: str | os.PathLike, key=None) -> Iterator[Path]:
     >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     ['a.txt']
     """
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        from keyframe.errors import fail
+    from keyframe.errors import fail
 
-        raise fail(out, "exists and is not a folder")
+    out = Path(out_dir)
     stage = partial_dir(out)
-    if key is not None:
-        wanted = json.dumps(key, sort_keys=True, default=str)
-        key_file = stage / STAGE_KEY
-        if stage.exists() and (not key_file.is_file() or key_file.read_text() != wanted):
-            log.info("%s: made with other inputs or settings; starting afresh", stage)
-            shutil.rmtree(stage)
-        stage.mkdir(parents=True, exist_ok=True)
-        key_file.write_text(wanted)
+    if out.exists() and not out.is_dir():
+        raise fail(out, "exists and is not a folder")
+    check_apart(out, inputs)
+    check_apart(stage, inputs)
+    if out.is_dir() and not (out / OUTPUTS).is_file() and any(not p.name.startswith(".") for p in out.iterdir()):
+        raise fail(out, "holds files keyframe did not write; give a new or empty folder")
+    if stage.exists() and not stage.is_dir():
+        raise fail(stage, "exists and is not a folder; move it away")
+    marker = stage / STAGE_KEY
+    if stage.exists() and not marker.is_file():
+        raise fail(stage, "was not made by this version of keyframe; move it away or remove it")
+    wanted = json.dumps(key, sort_keys=True, default=str)
+    if stage.exists() and key is not None and marker.read_text() != wanted:
+        log.info("%s: made from other inputs or settings; starting afresh", stage)
+        shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
+    marker.write_text(wanted)
     yield stage
-    (stage / STAGE_KEY).unlink(missing_ok=True)
     publish(stage, out)
+
+
+def check_apart(out: str | os.PathLike, inputs) -> None:
+    """Refuse an output folder ``out`` that is one of ``inputs``, holds one, or lies inside one: publishing it
+    would replace or remove what is read.
+
+    Examples
+    --------
+    >>> check_apart("clips/frames", ["clips/video.mp4"])
+    >>> check_apart("clips", ["clips/video.mp4"])
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: clips: holds or is the input clips/video.mp4; give an output folder apart from the inputs
+    """
+    from keyframe.errors import fail
+
+    place = Path(out).resolve()
+    for given in inputs:
+        if given is None or not isinstance(given, (str, os.PathLike)):
+            continue
+        read = Path(given).resolve()
+        if read == place or place in read.parents:
+            raise fail(out, f"holds or is the input {given}; give an output folder apart from the inputs")
+        if read in place.parents:
+            raise fail(out, f"lies inside the input {given}; give an output folder apart from the inputs")
 
 
 def publish(stage: Path, out: Path) -> None:
@@ -176,8 +217,8 @@ def publish(stage: Path, out: Path) -> None:
 
     ``out`` lists the files it got in a hidden ``.keyframe-outputs.json``. Into a folder published
     before, the files of the earlier run that this one did not write are removed, so a rerun with
-    fewer frames leaves no stale ones behind; files that no run of keyframe wrote there are kept
-    (with a warning), never deleted.
+    fewer frames leaves no stale ones behind; files added there since are kept (with a warning), never
+    deleted. A file or folder in the way of an output stops it before anything moves.
 
     Examples
     --------
@@ -190,39 +231,56 @@ def publish(stage: Path, out: Path) -> None:
     >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     ['0.png', '1.png']
     """
-    written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*") if not path.is_dir())
+    from keyframe.errors import fail
+
+    written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
+                     if not path.is_dir() and path.relative_to(stage) != Path(STAGE_KEY))
+    for name in written:  # a folder where a file goes, or a file where a folder goes
+        target = out / name
+        if target.is_dir() or any(parent.exists() and not parent.is_dir() for parent in target.parents):
+            raise fail(target, "is in the way of an output (a folder for a file, or a file for a folder); "
+                               "move it away and run again")
     (stage / OUTPUTS).write_text(json.dumps({"files": written}))
+    (stage / STAGE_KEY).unlink(missing_ok=True)
     if not out.exists():
         os.replace(stage, out)
         return
     earlier = _earlier_outputs(out)
     for name in set(earlier) - set(written):
         _remove_with_empty_parents(out / name, out)
-    foreign = [path for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
-               and str(path.relative_to(out)) not in earlier and str(path.relative_to(out)) not in written]
-    if foreign:
-        log.warning("%s: kept %d file(s) that keyframe did not write there (e.g. %s) beside the new outputs",
-                    out, len(foreign), foreign[0].relative_to(out))
-    for source in sorted(stage.rglob("*"), key=lambda p: len(p.parts)):
-        target = out / source.relative_to(stage)
-        if source.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(source, target)
+    added = [path.relative_to(out) for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
+             and str(path.relative_to(out)) not in earlier]
+    replaced = [name for name in added if str(name) in written]
+    if replaced:
+        log.warning("%s: replaced %d file(s) that keyframe had not written there (e.g. %s)", out, len(replaced), replaced[0])
+    if len(added) > len(replaced):
+        log.warning("%s: kept %d file(s) that keyframe did not write there beside the new outputs", out,
+                    len(added) - len(replaced))
+    for name in written + [OUTPUTS]:
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(stage / name, target)
     shutil.rmtree(stage)
 
 
 def _earlier_outputs(out: Path) -> list[str]:
-    """The files an earlier run published in ``out`` (none when it was not made by keyframe); a listed name that
-    is not a plain file inside ``out`` (a hand-edited list) is ignored, so nothing outside is ever removed."""
+    """The files an earlier run published in ``out`` (none when it was not made by keyframe). Only names of
+    plain files inside ``out`` count: nothing outside is ever removed, whatever a hand-edited list says."""
     try:
         names = [str(name) for name in json.loads((out / OUTPUTS).read_text())["files"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
     inside = out.resolve()
-    return [name for name in names if not Path(name).is_absolute() and ".." not in Path(name).parts
-            and inside in (out / name).resolve().parents and not (out / name).is_symlink()]
+    kept = []
+    for name in names:
+        try:
+            path = out / name
+            if (not Path(name).is_absolute() and ".." not in Path(name).parts and not path.is_symlink()
+                    and path.is_file() and inside in path.resolve().parents):
+                kept.append(name)
+        except (OSError, ValueError):  # a name too long, or with a NUL in it
+            continue
+    return kept
 
 
 def _remove_with_empty_parents(path: Path, root: Path) -> None:

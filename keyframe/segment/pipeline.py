@@ -32,7 +32,8 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io import file_stamp, list_images, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io import list_images, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io.atomic import identity
 from keyframe.io.frames import FrameSource
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
@@ -445,7 +446,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     out = Path(out)
     total = len(source)
     summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}
-    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config)) as stage:
+    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config), inputs=[source.path, masks]) as stage:
         work = stage / WORK
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
@@ -479,6 +480,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             done_file.write_text(json.dumps(info, default=str))
             summary["segments"][str(label)] = info
         report(progress, total, total, "writing masks")
+        shutil.rmtree(stage / "soft", ignore_errors=True)  # an interrupted run's, perhaps made when --soft was on
         channels = [ENSEMBLE] + (list(model_names(config)) if config.keep_members else [])
         for channel in channels:
             target = stage if channel == ENSEMBLE else stage / "members" / channel
@@ -498,7 +500,7 @@ def run_identity(source: FrameSource, notes: Annotations, config: SegmentConfig)
         masks.update(f"{index}:".encode())
         masks.update(np.ascontiguousarray(notes.masks[index]).tobytes())
     settings = {name: value for name, value in asdict(config).items() if name not in ("soft", "threads")}
-    return {"frames": str(source.path), "stamp": file_stamp(source.path), "masks": masks.hexdigest(), "settings": settings}
+    return {"frames": identity(source.path), "masks": masks.hexdigest(), "settings": settings}
 
 
 def model_names(config: SegmentConfig) -> list[str]:

@@ -34,6 +34,7 @@ import torch
 
 from keyframe.errors import check_number, fail
 from keyframe.io import encode_frames, image_size, list_images, open_frames, read_image, read_mask, staged_dir, write_image
+from keyframe.io.atomic import identity
 from keyframe.io.frames import FrameSource
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -354,7 +355,9 @@ def stylize(
     models: dict[int | None, StyleModel] = {}
     result = StylizeResult(out_dir, len(source), list(keyframes.files), {}, 0.0, 0.0)
     resumed = result.resumed_from
-    with staged_dir(out_dir) as stage:
+    # The models handle changes of their own (keys, seed, guides); frames rendered from other frames must go.
+    kept_from = {"frames": identity(source.path), "masks": identity(masks)}
+    with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks]) as stage:
         started = time.perf_counter()
         for segment, pairs in pairs_by_segment.items():
             name = model_name(segment)
@@ -464,7 +467,9 @@ def composite(
         opened[int(segment)] = layer
     out_dir = Path(out_dir)
     found: set[int] = set()
-    with staged_dir(out_dir) as stage:
+    made_from = {"frames": identity(source.path), "masks": identity(masks), "feather": feather,
+                 "layers": {segment: identity(folder) for segment, folder in layers.items()}}
+    with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()]) as stage:
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
             labels = segment_masks.labels(frame.stem)

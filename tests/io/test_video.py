@@ -120,3 +120,50 @@ def test_a_hand_edited_output_list_never_removes_files_outside_the_folder(tmp_pa
     extract_frames(sample_video, out, ExtractOptions(every=12))
     assert victim.read_text() == "keep" and absolute.read_text() == "keep"
     assert len(open_frames(out)) == 2
+
+
+def test_an_output_folder_that_holds_or_lies_in_an_input_is_refused(tmp_path, sample_video):
+    from keyframe.errors import KeyframeError
+
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    video = folder / "holiday.mp4"
+    video.write_bytes(sample_video.read_bytes())
+    for out in (folder, tmp_path, folder / "holiday.mp4" / "x"):
+        with pytest.raises(KeyframeError, match="give an output folder apart from the inputs"):
+            extract_frames(video, out)
+    assert sorted(p.name for p in folder.iterdir()) == ["holiday.mp4"]
+
+
+def test_folders_keyframe_did_not_make_are_never_used_or_removed(tmp_path, sample_video):
+    from keyframe.errors import KeyframeError
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "000003.png").write_text("my photo")
+    with pytest.raises(KeyframeError, match="mine: holds files keyframe did not write"):
+        extract_frames(sample_video, mine)
+    stage = partial_dir(tmp_path / "out")
+    stage.mkdir()
+    (stage / "thesis.txt").write_text("important")
+    with pytest.raises(KeyframeError, match="out.partial: was not made by this version of keyframe"):
+        extract_frames(sample_video, tmp_path / "out")
+    assert (mine / "000003.png").read_text() == "my photo" and (stage / "thesis.txt").read_text() == "important"
+
+
+def test_a_file_in_the_way_stops_publishing_before_anything_moves_and_the_rerun_resumes(tmp_path, sample_video):
+    import json
+
+    from keyframe.errors import KeyframeError
+
+    out = tmp_path / "r"
+    extract_frames(sample_video, out, ExtractOptions(every=10))
+    (out / ".keyframe-outputs.json").write_text(json.dumps({"files": ["000000.png", "a\u0000b", "x" * 300, "sub"]}))
+    (out / "video.json").unlink()
+    (out / "video.json").mkdir()  # a folder where the manifest goes
+    with pytest.raises(KeyframeError, match="video.json: is in the way of an output"):
+        extract_frames(sample_video, out, ExtractOptions(every=10))
+    assert partial_dir(out).is_dir() and len(list(out.glob("*.png"))) == 3  # nothing moved yet
+    (out / "video.json").rmdir()
+    extract_frames(sample_video, out, ExtractOptions(every=10))
+    assert len(open_frames(out)) == 3 and not partial_dir(out).exists()

@@ -185,3 +185,13 @@ def test_unet_work_size_follows_the_number_of_given_masks():
     fixed = SegmentConfig(methods=("unet",), member_options={"unet": UNetConfig(max_side=256, steps=7)})
     resolved = for_annotated(fixed, 1).member_options["unet"]
     assert resolved.max_side == 256 and resolved.steps == 7
+
+
+def test_an_output_folder_among_the_inputs_is_refused(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    before = sorted(p.name for p in frames.iterdir())
+    for out in (frames, masks, frames / "masks"):
+        with pytest.raises(KeyframeError, match="give an output folder apart from the inputs"):
+            segment(frames, masks, out, methods="flow")
+    assert sorted(p.name for p in frames.iterdir()) == before
