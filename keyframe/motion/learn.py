@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -403,6 +404,10 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
+    if out is not None:
+        given = [Path(clip).resolve() for clip in (*clips, *negatives) if isinstance(clip, (str, os.PathLike))]
+        if Path(out).resolve() in given:
+            raise fail(out, "is also a clip to learn from; the model would overwrite it")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)

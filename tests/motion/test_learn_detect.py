@@ -290,3 +290,14 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monk
     assert started == ["trial 3/3"]  # numbered on from the kept ones
     assert tried[3] not in tried[:2]  # new settings, not a kept trial's drawn again
     assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()
+
+
+def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
+    from keyframe.io import write_video
+
+    clip = tmp_path / "wave.mp4"
+    write_video(iter(wave_clip[:30]), clip, fps=25)
+    size = clip.stat().st_size
+    with pytest.raises(KeyframeError, match="wave.mp4: is also a clip to learn from"):
+        learn([clip], FAST, out=clip)
+    assert clip.stat().st_size == size
