@@ -441,8 +441,16 @@ def composite_cmd(
 
 def main() -> None:
     """Console-script entry point."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer is pinned: its bundled click
+
     try:
-        app()
+        code = app(prog_name="keyframe", standalone_mode=False)  # errors come here, to be printed as one line each
+    except NoArgsIsHelpError as error:  # the help is printed already
+        sys.exit(error.exit_code)
+    except UsageError as error:
+        where = error.ctx.command_path if error.ctx is not None else "keyframe"
+        console.print(f"[bold red]error:[/] {where}: {error.format_message()} (see --help)", highlight=False, soft_wrap=True)
+        sys.exit(error.exit_code)
     except KeyframeError as error:
         console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -451,14 +459,11 @@ def main() -> None:
         where = f"{error.filename}: " if error.filename else ""
         console.print(f"[bold red]error:[/] {where}{error.strerror or error}", highlight=False, soft_wrap=True)
         sys.exit(1)
-    except SystemExit as stop:
-        if stop.code == 130:  # Typer turns Ctrl-C into this exit code, silently
-            console.print(INTERRUPTED)
-        raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    if code == 130:  # Ctrl-C, which Typer turns into this exit code silently
         console.print(INTERRUPTED)
-        sys.exit(130)
-
+    sys.exit(code if isinstance(code, int) else 0)
 
 if __name__ == "__main__":
     main()

@@ -182,6 +182,8 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=()) -> Iterator[Path
         log.info("%s: made from other inputs or settings; starting afresh", stage)
         shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
+    for leftover in stage.rglob(".*.tmp*"):  # files being written when the last run was killed (atomic_path)
+        leftover.unlink()
     marker.write_text(wanted)
     yield stage
     publish(stage, out)

@@ -308,19 +308,24 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         return separation(predictor_scores(result.net, *data.val, ref, image_shape),
                           predictor_scores(result.net, *data.negative_windows, ref, image_shape))
 
-    sampler = optuna.samplers.TPESampler(seed=base.seed)
+    sampler = optuna.samplers.TPESampler(seed=base.seed)  # replaced for each trial, below
     direction = "maximize" if has_negatives else "minimize"
     study = (optuna.create_study(direction=direction, sampler=sampler) if journal is None
              else _journaled_study(Path(journal), direction, sampler, _study_name(data, config)))
-    finished = sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
-    if study.trials:
-        # A sampler seeded as before would draw the kept trials' parameters again: go on from another seed.
-        study.sampler = optuna.samplers.TPESampler(seed=base.seed + len(study.trials))
+
+    def completed() -> int:
+        return sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
+
+    finished = completed()
     if finished:
         log.info("search: %d of %d trials kept in %s", finished, config.trials, journal)
     else:  # the defaults come first (again, if an interruption cut their trial short)
         study.enqueue_trial({name: getattr(base, name) for name in space})
-    study.optimize(objective, n_trials=max(0, config.trials - finished))
+    for _ in range(config.trials - finished):
+        # Each trial draws from a sampler seeded by the trials finished before it, so a search resumed after an
+        # interruption draws what an uninterrupted one would have, not the kept trials' parameters again.
+        study.sampler = optuna.samplers.TPESampler(seed=base.seed + completed())
+        study.optimize(objective, n_trials=1)
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
                "best_value": float(study.best_value), "best_params": study.best_params}
     log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
@@ -404,6 +409,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
+    if config.net.seed < 0:
+        raise KeyframeError(f"--seed must be 0 or more, got {config.net.seed}")
     if out is not None:
         given = [Path(clip).resolve() for clip in (*clips, *negatives) if isinstance(clip, (str, os.PathLike))]
         if Path(out).resolve() in given:

@@ -118,3 +118,15 @@ def test_check_writable_accepts_new_places(tmp_path):
     assert check_writable(tmp_path / "new" / "deeper" / "out.json") == tmp_path / "new" / "deeper" / "out.json"
     assert check_writable(tmp_path, folder=True) == tmp_path
     assert not (tmp_path / "new").exists()  # checking creates nothing
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["segment", "run", "x", "--masks", "m", "--out", "o", "--trials", "-1"], "keyframe segment run: Invalid value for '--trials'"),
+    (["frames", "encode", "a", "b.mp4", "--fps", "abc"], "keyframe frames encode: Invalid value for '--fps'"),
+    (["nosuch"], "keyframe: No such command 'nosuch'"),
+    (["movement", "learn", "x.mp4", "-o", "m.kfm", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+])
+def test_option_errors_are_one_line_too(tmp_path, args, fragment):
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert fragment in result.stderr

@@ -288,7 +288,11 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monk
     started.clear()
     model = learn([wave_clip[:50]], config, negatives=[squat], out=out, progress=stop_at_the_third_trial)
     assert started == ["trial 3/3"]  # numbered on from the kept ones
-    assert tried[3] not in tried[:2]  # new settings, not a kept trial's drawn again
+    resumed = tried[3:]  # the third trial and the final training
+    tried.clear()
+    learn([wave_clip[:50]], config, negatives=[squat])
+    assert tried[2:] == resumed  # what an uninterrupted search draws and learns
+    assert tried[2] not in tried[:2]
     assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()
 
 
