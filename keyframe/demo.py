@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -9,6 +10,10 @@ from pathlib import Path
 from keyframe.io import ExtractOptions, encode_frames, extract_frames, open_frames, write_json
 from keyframe.metrics import psnr
 from keyframe.sample import make_sample, write_sample
+
+
+# What the demo writes in its folder: a folder that holds its summary.json is the demo's, and these are rebuilt.
+DEMO_PARTS = ("sample", "extracted", "reencoded.mp4", "segment", "stylize", "movement")
 
 
 def pipeline_demos() -> list[tuple[str, Callable[..., dict]]]:
@@ -26,6 +31,7 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     Returns the summary that is also written to ``out_dir/summary.json``.
     """
     out_dir = Path(out_dir)
+    _clear_earlier_demo(out_dir)
     summary: dict = {}
     started = time.perf_counter()
 
@@ -48,3 +54,16 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     summary["seconds"] = round(time.perf_counter() - started, 1)
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _clear_earlier_demo(out_dir: Path) -> None:
+    """Remove the parts of an earlier demo in ``out_dir`` (one that holds its ``summary.json``): the demo is
+    made afresh, and outputs of earlier versions, which did not list what they wrote, would block it."""
+    if not (out_dir / "summary.json").is_file():
+        return
+    for name in DEMO_PARTS:
+        for path in (out_dir / name, out_dir / f"{name}.partial"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()

@@ -1,0 +1,21 @@
+"""``keyframe demo`` rebuilds its own folder, made by any version."""
+
+from keyframe.demo import DEMO_PARTS, _clear_earlier_demo
+
+
+def test_an_earlier_demo_is_cleared_and_other_files_are_kept(tmp_path):
+    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "sample" / "frames").mkdir(parents=True)
+    (tmp_path / "sample" / "frames" / "000000.png").write_text("old")  # an earlier version listed nothing
+    (tmp_path / "segment.partial").mkdir()
+    (tmp_path / "reencoded.mp4").write_text("old")
+    (tmp_path / "notes.txt").write_text("mine")
+    _clear_earlier_demo(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt", "summary.json"]
+    assert "sample" in DEMO_PARTS
+
+
+def test_a_folder_without_a_demo_summary_is_left_alone(tmp_path):
+    (tmp_path / "sample").mkdir()
+    _clear_earlier_demo(tmp_path)
+    assert (tmp_path / "sample").is_dir()
