@@ -319,6 +319,9 @@ def movement_detect(
         if plot:
             plot_detection(result, plot)
         return
+    if len(set(videos)) < len(videos):
+        console.print("note: each video given more than once is searched once", highlight=False)
+        videos = list(dict.fromkeys(videos))
     missing = [video for video in videos if not video.exists()]
     if missing:
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
@@ -441,14 +444,16 @@ def composite_cmd(
 
 def main() -> None:
     """Console-script entry point."""
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer is pinned: its bundled click
+    # typer is pinned (pyproject.toml): these are the exceptions of the click it bundles.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
     try:
         code = app(prog_name="keyframe", standalone_mode=False)  # errors come here, to be printed as one line each
     except NoArgsIsHelpError as error:  # the help is printed already
         sys.exit(error.exit_code)
-    except UsageError as error:
-        where = error.ctx.command_path if error.ctx is not None else "keyframe"
+    except ClickException as error:
+        context = getattr(error, "ctx", None)
+        where = context.command_path if context is not None else "keyframe"
         console.print(f"[bold red]error:[/] {where}: {error.format_message()} (see --help)", highlight=False, soft_wrap=True)
         sys.exit(error.exit_code)
     except KeyframeError as error:
@@ -464,6 +469,7 @@ def main() -> None:
     if code == 130:  # Ctrl-C, which Typer turns into this exit code silently
         console.print(INTERRUPTED)
     sys.exit(code if isinstance(code, int) else 0)
+
 
 if __name__ == "__main__":
     main()

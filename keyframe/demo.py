@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -57,9 +58,13 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
 
 
 def _clear_earlier_demo(out_dir: Path) -> None:
-    """Remove the parts of an earlier demo in ``out_dir`` (one that holds its ``summary.json``): the demo is
-    made afresh, and outputs of earlier versions, which did not list what they wrote, would block it."""
-    if not (out_dir / "summary.json").is_file():
+    """Remove the parts of an earlier demo in ``out_dir`` (one whose ``summary.json`` is the demo's): the demo
+    is made afresh, and outputs of earlier versions, which did not list what they wrote, would block it."""
+    try:
+        summary = json.loads((out_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(summary, dict) or not {"sample", "seconds", *dict(pipeline_demos())} <= set(summary):
         return
     for name in DEMO_PARTS:
         for path in (out_dir / name, out_dir / f"{name}.partial"):

@@ -1,4 +1,6 @@
-"""The one exception type that reaches a user as a message instead of a traceback."""
+"""The one exception type that reaches a user as a message instead of a traceback, and checks that raise it."""
+
+import math
 
 
 class KeyframeError(Exception):
@@ -22,13 +24,29 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
     ...
     keyframe.errors.KeyframeError: --feather must be a number >= 0, got nan
     """
-    import math
-
-    number = float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise KeyframeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or number < minimum or (number == minimum and not inclusive):
         bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
         raise KeyframeError(f"{name} must be a number {bound}, got {value}")
     return number
+
+
+def check_seed(seed: int) -> int:
+    """``seed`` if it can seed every random generator keyframe uses (0 or more); a :class:`KeyframeError` otherwise.
+
+    Examples
+    --------
+    >>> check_seed(-1)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: --seed must be 0 or more, got -1
+    """
+    if seed < 0:
+        raise KeyframeError(f"--seed must be 0 or more, got {seed}")
+    return seed
 
 
 def fail(path, problem: str) -> KeyframeError:

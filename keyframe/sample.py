@@ -17,7 +17,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError
+from keyframe.errors import KeyframeError, check_seed
 from keyframe.io.atomic import staged_dir, write_json
 from keyframe.io.images import write_image, write_mask
 from keyframe.io.video import write_video
@@ -228,8 +228,7 @@ def make_sample(
         raise KeyframeError(f"--size must be at least 32x32, got {width}x{height}")
     if width * height > MAX_PIXELS:
         raise KeyframeError(f"--size must be at most {MAX_PIXELS // 1_000_000} megapixels, got {width}x{height}")
-    if seed < 0:
-        raise KeyframeError(f"--seed must be 0 or more, got {seed}")
+    check_seed(seed)
     rng = np.random.default_rng(seed)
     backdrop = background(width, height, rng)
     palette = np.array(
@@ -266,8 +265,10 @@ def write_sample(out_dir: str | Path, sample: Sample) -> Path:
     The folder is built as ``out_dir.partial`` and renamed when complete.
     """
     out_dir = Path(out_dir)
-    made_from = hashlib.sha1(sample.frames.tobytes() + sample.masks.tobytes()).hexdigest()
-    with staged_dir(out_dir, made_from) as stage:
+    digest = hashlib.sha1(np.ascontiguousarray(sample.frames))
+    digest.update(np.ascontiguousarray(sample.masks))
+    made_from = digest.hexdigest()
+    with staged_dir(out_dir, made_from, kind="sample") as stage:
         for stem, frame, mask in zip(sample.stems, sample.frames, sample.masks):
             write_image(stage / "frames" / f"{stem}.png", frame)
             write_mask(stage / "masks" / f"{stem}.png", mask)

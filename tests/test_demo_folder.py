@@ -4,7 +4,7 @@ from keyframe.demo import DEMO_PARTS, _clear_earlier_demo
 
 
 def test_an_earlier_demo_is_cleared_and_other_files_are_kept(tmp_path):
-    (tmp_path / "summary.json").write_text("{}")
+    (tmp_path / "summary.json").write_text('{"sample": {}, "segment": {}, "stylize": {}, "movement": {}, "seconds": 1}')
     (tmp_path / "sample" / "frames").mkdir(parents=True)
     (tmp_path / "sample" / "frames" / "000000.png").write_text("old")  # an earlier version listed nothing
     (tmp_path / "segment.partial").mkdir()
@@ -15,7 +15,9 @@ def test_an_earlier_demo_is_cleared_and_other_files_are_kept(tmp_path):
     assert "sample" in DEMO_PARTS
 
 
-def test_a_folder_without_a_demo_summary_is_left_alone(tmp_path):
+def test_a_folder_without_the_demo_s_summary_is_left_alone(tmp_path):
     (tmp_path / "sample").mkdir()
+    _clear_earlier_demo(tmp_path)
+    (tmp_path / "summary.json").write_text('{"sample": 1}')  # someone else's summary
     _clear_earlier_demo(tmp_path)
     assert (tmp_path / "sample").is_dir()

@@ -1,8 +1,8 @@
 """Frames, videos and masks in and out; every output is written atomically."""
 
-from keyframe.io.atomic import atomic_path, check_writable, file_stamp, partial_dir, staged_dir, write_json
+from keyframe.io.atomic import atomic_path, check_writable, file_stamp, input_identity, partial_dir, staged_dir, write_json
 from keyframe.io.frames import FolderSource, Frame, FrameSource, VideoSource, encode_frames, open_frames
-from keyframe.io.images import image_size, list_images, read_image, read_mask, read_masks, write_image, write_mask
+from keyframe.io.images import image_size, list_images, mask_folder, read_image, read_mask, read_masks, write_image, write_mask
 from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, probe, write_video
 
 __all__ = [
@@ -19,7 +19,9 @@ __all__ = [
     "extract_frames",
     "file_stamp",
     "image_size",
+    "input_identity",
     "list_images",
+    "mask_folder",
     "open_frames",
     "partial_dir",
     "probe",

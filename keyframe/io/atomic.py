@@ -83,9 +83,8 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
 
     target = Path(path)
     # Outputs are first written under longer temporary names (".partial", ".<name>.<hex>.tmp").
-    too_long = [part for part in target.parts if len(os.fsencode(part)) > NAME_BYTES - 24]
-    if too_long:
-        raise fail(f"{too_long[0][:40]}...", f"cannot be written: names longer than {NAME_BYTES - 24} bytes are not supported")
+    if len(os.fsencode(target.name)) > NAME_BYTES - 24:
+        raise fail(f"{target.name[:40]}...", f"cannot be written: names longer than {NAME_BYTES - 24} bytes are not supported")
     if target.is_dir() and not folder:
         raise fail(target, "is a folder; give a file name")
     if target.exists() and not target.is_dir() and folder:
@@ -122,7 +121,7 @@ def file_stamp(video) -> list[int] | None:
     return [info.st_size, info.st_mtime_ns]
 
 
-def identity(path) -> dict | None:
+def input_identity(path) -> dict | None:
     """Where ``path`` is and its :func:`file_stamp`: what work kept from it must match to be reused (None for
     frames that are not on disk)."""
     if not isinstance(path, (str, os.PathLike)):
@@ -141,7 +140,7 @@ OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run t
 
 
 @contextlib.contextmanager
-def staged_dir(out_dir: str | os.PathLike, key=None, inputs=()) -> Iterator[Path]:
+def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") -> Iterator[Path]:
     """Build a folder of outputs under ``<out_dir>.partial`` and publish it at the end (:func:`publish`).
 
     A staging folder left by an interrupted run is reused, so callers can skip the files it already holds
@@ -151,7 +150,8 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=()) -> Iterator[Path
 
     Refused before any work (a :class:`~keyframe.errors.KeyframeError`): an output folder that is, holds or
     lies in one of ``inputs``; one that holds files keyframe did not write (it would mix them with the
-    outputs); and a ``.partial`` that keyframe did not make (it is never deleted).
+    outputs) or the outputs of another ``kind`` of command (whose files publishing would remove); and a
+    ``.partial`` that keyframe did not make (it is never deleted).
 
     Examples
     --------
@@ -171,22 +171,35 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=()) -> Iterator[Path
     check_apart(out, inputs)
     check_apart(stage, inputs)
     if out.is_dir() and not (out / OUTPUTS).is_file() and any(not p.name.startswith(".") for p in out.iterdir()):
-        raise fail(out, "holds files keyframe did not write; give a new or empty folder")
+        raise fail(out, "holds files keyframe did not write (or that an earlier version wrote without listing "
+                        "them); give a new or empty folder, or remove it")
+    earlier_kind = _listing(out).get("kind", kind)
+    if earlier_kind != kind:
+        raise fail(out, f"holds the outputs of `keyframe {earlier_kind}`, which this would remove; give another folder")
     if stage.exists() and not stage.is_dir():
         raise fail(stage, "exists and is not a folder; move it away")
     marker = stage / STAGE_KEY
     if stage.exists() and not marker.is_file():
         raise fail(stage, "was not made by this version of keyframe; move it away or remove it")
     wanted = json.dumps(key, sort_keys=True, default=str)
-    if stage.exists() and key is not None and marker.read_text() != wanted:
+    if stage.exists() and key is not None and _read_text(marker) != wanted:
         log.info("%s: made from other inputs or settings; starting afresh", stage)
         shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
-    for leftover in stage.rglob(".*.tmp*"):  # files being written when the last run was killed (atomic_path)
-        leftover.unlink()
+    for leftover in stage.rglob(".*.*.tmp*"):  # files being written when the last run was killed (atomic_path)
+        if leftover.is_file():
+            leftover.unlink()
     marker.write_text(wanted)
     yield stage
-    publish(stage, out)
+    publish(stage, out, kind)
+
+
+def _read_text(path: Path) -> str | None:
+    """The text of ``path``; None when it cannot be read as text."""
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def check_apart(out: str | os.PathLike, inputs) -> None:
@@ -214,13 +227,15 @@ def check_apart(out: str | os.PathLike, inputs) -> None:
             raise fail(out, f"lies inside the input {given}; give an output folder apart from the inputs")
 
 
-def publish(stage: Path, out: Path) -> None:
+def publish(stage: Path, out: Path, kind: str = "") -> None:
     """Move everything under ``stage`` into ``out``, which then holds this run's outputs, and remove ``stage``.
 
-    ``out`` lists the files it got in a hidden ``.keyframe-outputs.json``. Into a folder published
-    before, the files of the earlier run that this one did not write are removed, so a rerun with
-    fewer frames leaves no stale ones behind; files added there since are kept (with a warning), never
-    deleted. A file or folder in the way of an output stops it before anything moves.
+    ``out`` lists the files it got, and the ``kind`` of command, in a hidden ``.keyframe-outputs.json``
+    (written last). Into a folder published before, the new files are moved in first; then the files
+    of the earlier run that this one did not write are removed, so a rerun with fewer frames leaves no
+    stale ones behind; files added there since are kept (with a warning), never deleted. A file or
+    folder in the way of an output stops it before anything moves. The stage keeps its mark until
+    everything has moved, so an interrupted publish is resumed by the next run.
 
     Examples
     --------
@@ -235,42 +250,56 @@ def publish(stage: Path, out: Path) -> None:
     """
     from keyframe.errors import fail
 
+    own = {Path(STAGE_KEY), Path(OUTPUTS)}
     written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
-                     if not path.is_dir() and path.relative_to(stage) != Path(STAGE_KEY))
+                     if not path.is_dir() and path.relative_to(stage) not in own)
     for name in written:  # a folder where a file goes, or a file where a folder goes
         target = out / name
         if target.is_dir() or any(parent.exists() and not parent.is_dir() for parent in target.parents):
             raise fail(target, "is in the way of an output (a folder for a file, or a file for a folder); "
                                "move it away and run again")
-    (stage / OUTPUTS).write_text(json.dumps({"files": written}))
-    (stage / STAGE_KEY).unlink(missing_ok=True)
+    listing = json.dumps({"kind": kind, "files": written})
     if not out.exists():
+        (stage / OUTPUTS).write_text(listing)
         os.replace(stage, out)
+        (out / STAGE_KEY).unlink()
         return
-    earlier = _earlier_outputs(out)
-    for name in set(earlier) - set(written):
-        _remove_with_empty_parents(out / name, out)
+    earlier = set(_earlier_outputs(out))
+    new = set(written)
     added = [path.relative_to(out) for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
              and str(path.relative_to(out)) not in earlier]
-    replaced = [name for name in added if str(name) in written]
+    replaced = [name for name in added if str(name) in new]
     if replaced:
         log.warning("%s: replaced %d file(s) that keyframe had not written there (e.g. %s)", out, len(replaced), replaced[0])
     if len(added) > len(replaced):
         log.warning("%s: kept %d file(s) that keyframe did not write there beside the new outputs", out,
                     len(added) - len(replaced))
-    for name in written + [OUTPUTS]:
+    for name in written:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(stage / name, target)
+    for name in earlier - new:
+        _remove_with_empty_parents(out / name, out)
+    with atomic_path(out / OUTPUTS) as tmp:
+        tmp.write_text(listing)
     shutil.rmtree(stage)
+
+
+def _listing(out: Path) -> dict:
+    """The ``.keyframe-outputs.json`` of ``out`` (empty when there is none, or it is damaged)."""
+    try:
+        listing = json.loads((out / OUTPUTS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return listing if isinstance(listing, dict) else {}
 
 
 def _earlier_outputs(out: Path) -> list[str]:
     """The files an earlier run published in ``out`` (none when it was not made by keyframe). Only names of
     plain files inside ``out`` count: nothing outside is ever removed, whatever a hand-edited list says."""
     try:
-        names = [str(name) for name in json.loads((out / OUTPUTS).read_text())["files"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        names = [str(name) for name in _listing(out)["files"]]
+    except (KeyError, TypeError):
         return []
     inside = out.resolve()
     kept = []

@@ -125,6 +125,14 @@ def natural_key(stem: str) -> tuple:
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", stem))
 
 
+def mask_folder(folder: str | os.PathLike) -> Path:
+    """``folder`` as a path if it is a folder (of masks); a KeyframeError saying what it is otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise fail(folder, "is a file, not a folder of masks" if folder.exists() else "no such folder of masks")
+    return folder
+
+
 def read_masks(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     """All masks of a folder, keyed by file stem, in natural stem order."""
     folder = Path(folder)

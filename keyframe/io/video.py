@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
-from keyframe.io.atomic import atomic_path, identity, staged_dir
+from keyframe.io.atomic import atomic_path, input_identity, staged_dir
 from keyframe.io.images import write_image
 from keyframe.progress import report
 
@@ -235,8 +235,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     total = len(range(options.start, stop or info.frame_count, options.every))
     written = 0
     # Frames kept by an interrupted run are reused only for the same video and options.
-    key = {"video": identity(video), "options": asdict(options)}
-    with staged_dir(out_dir, key, inputs=[video]) as stage, ThreadPoolExecutor(max_workers=2) as pool:
+    key = {"video": input_identity(video), "options": asdict(options)}
+    with staged_dir(out_dir, key, inputs=[video], kind="frames extract") as stage, ThreadPoolExecutor(max_workers=2) as pool:
         # The main thread only decodes; conversion and PNG writing run on the pool, overlapping it.
         pending: deque = deque()
         frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)

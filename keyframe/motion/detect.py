@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from keyframe.errors import fail
+from keyframe.io.atomic import file_stamp
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
-from keyframe.io.atomic import file_stamp
 from keyframe.motion.journal import Journal
 from keyframe.motion.model import MovementModel, load_model
 from keyframe.motion.predictor import predictor_scores
@@ -180,7 +180,9 @@ def score_range(model, source, first: int, last: int, regions: list[Region] | No
 
     A pure function of the model, the frames and ``regions`` (:func:`crop_regions`, found once per video;
     None finds them here, a pass over the whole video), so the ranges of a long video can be scored
-    apart, on several machines, and concatenated: :func:`detect` does exactly that, a chunk at a time.
+    apart, on several machines, and concatenated: :func:`detect` does exactly that, a chunk at a time
+    (with landmark kinds only nearly so, see :func:`~keyframe.motion.features.landmark_views`). ``model``
+    and ``source`` may be paths; windows outside the video are refused.
 
     Examples
     --------

@@ -288,7 +288,7 @@ class FeatureExtractor:
     def extract(self, source, start: int = 0, stop: int | None = None, region: Region | None = None, progress=None) -> Extracted:
         """Features of frames ``start:stop`` of ``source`` (a frame source or :class:`ArrayFrames`).
 
-        ``region`` defaults to :meth:`region_for` the same range. ``gesture`` reads frames beyond the
+        ``region`` defaults to :meth:`region_for` the same range. Landmark kinds read frames beyond the
         range as well (see :func:`landmark_views`).
         """
         stop = _range_stop(source, start, stop)
@@ -397,8 +397,10 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
 
     The configurations must share their ``pose_frame``; MediaPipe, the slow part, then runs once
     for all of them. A frame's gesture needs the landmarks around it, so the range is read as far
-    beyond its ends as the longest ``gesture`` span: the features of a range are those of the same
-    frames in the whole clip (up to the landmark tracker's restart).
+    beyond its ends as the longest ``gesture`` span, and at least ``LANDMARK_WARM_UP`` frames before
+    it, for the landmark tracker, which starts afresh for every read, to settle on the body: the
+    features of a range are those of the same frames in the whole clip, up to the tracker's start
+    (its landmarks near the start of a range can differ somewhat from a read begun earlier).
 
     Examples
     --------

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, check_seed, fail
 from keyframe.io import partial_dir
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
@@ -308,10 +308,10 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         return separation(predictor_scores(result.net, *data.val, ref, image_shape),
                           predictor_scores(result.net, *data.negative_windows, ref, image_shape))
 
-    sampler = optuna.samplers.TPESampler(seed=base.seed)  # replaced for each trial, below
     direction = "maximize" if has_negatives else "minimize"
-    study = (optuna.create_study(direction=direction, sampler=sampler) if journal is None
-             else _journaled_study(Path(journal), direction, sampler, _study_name(data, config)))
+    # The sampler is set for each trial, below.
+    study = (optuna.create_study(direction=direction) if journal is None
+             else _journaled_study(Path(journal), direction, _study_name(data, config)))
 
     def completed() -> int:
         return sum(trial.state == optuna.trial.TrialState.COMPLETE for trial in study.trials)
@@ -321,19 +321,24 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         log.info("search: %d of %d trials kept in %s", finished, config.trials, journal)
     else:  # the defaults come first (again, if an interruption cut their trial short)
         study.enqueue_trial({name: getattr(base, name) for name in space})
+    failed = 0
     for _ in range(config.trials - finished):
         # Each trial draws from a sampler seeded by the trials finished before it, so a search resumed after an
-        # interruption draws what an uninterrupted one would have, not the kept trials' parameters again.
-        study.sampler = optuna.samplers.TPESampler(seed=base.seed + completed())
+        # interruption draws what an uninterrupted one would have, not the kept trials' parameters again; a
+        # trial that failed here (a NaN objective) moves the seed on, so that its parameters are not drawn again.
+        before = completed()
+        study.sampler = optuna.samplers.TPESampler(seed=base.seed + before + failed)
         study.optimize(objective, n_trials=1)
+        failed += completed() == before
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
                "best_value": float(study.best_value), "best_params": study.best_params}
     log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
     return with_params(base, study.best_params), summary
 
 
-def _journaled_study(journal: Path, direction: str, sampler, name: str):
-    """The search kept in the Optuna journal file ``journal`` (created if missing; started afresh if damaged)."""
+def _journaled_study(journal: Path, direction: str, name: str):
+    """The search kept in the Optuna journal file ``journal`` (created if missing; started afresh if damaged,
+    the damaged file kept beside it as ``<journal>.damaged``)."""
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
@@ -341,12 +346,13 @@ def _journaled_study(journal: Path, direction: str, sampler, name: str):
     if journal.is_dir():
         raise fail(journal, "is a folder; the trials of an interrupted search are kept in this file (remove the folder)")
     try:
-        return optuna.create_study(direction=direction, sampler=sampler, load_if_exists=True, study_name=name,
+        return optuna.create_study(direction=direction, load_if_exists=True, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
-    except (AssertionError, ValueError, KeyError, TypeError, optuna.exceptions.OptunaError) as error:
-        log.warning("%s: damaged (%s); the search starts afresh", journal, error)
-        journal.unlink()
-        return optuna.create_study(direction=direction, sampler=sampler, study_name=name,
+    except (AssertionError, ValueError, KeyError, TypeError) as error:  # what Optuna raises on a damaged journal
+        damaged = journal.with_name(journal.name + ".damaged")
+        log.warning("%s: damaged (%s); kept as %s, the search starts afresh", journal, error, damaged.name)
+        os.replace(journal, damaged)
+        return optuna.create_study(direction=direction, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
 
 
@@ -409,8 +415,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
-    if config.net.seed < 0:
-        raise KeyframeError(f"--seed must be 0 or more, got {config.net.seed}")
+    check_seed(config.net.seed)
     if out is not None:
         given = [Path(clip).resolve() for clip in (*clips, *negatives) if isinstance(clip, (str, os.PathLike))]
         if Path(out).resolve() in given:

@@ -215,6 +215,8 @@ def _from_dict(data: dict, partner: bool = False) -> MovementModel:
     if len(model.weights) != (len(model.partners) + 1 if model.partners else 0):
         raise ValueError(f"{len(model.weights)} weights for {len(model.partners)} partners")
     _check(model, partner)
+    if model.image_shape is not None:
+        model.image_shape = tuple(int(side) for side in model.image_shape)  # plain ints, whatever the archive held
     for scored in (model.own, *model.cohort):
         _check_weights(scored.predictor(model.dim, model.net))
     return model
@@ -254,7 +256,6 @@ def _check(model: MovementModel, partner: bool) -> None:
         shape = list(model.image_shape) if model.image_shape is not None else None
         raise _Damaged(f"image shape {shape} for {features.kind} features of {model.dim} values per frame"
                        + (f" (expected {list(expected_shape)})" if expected_shape else " (expected none)"))
-    model.image_shape = expected_shape  # plain ints, whatever numbers the archive held
     for name in ("length", "stride"):
         if not _is_int(getattr(model.window, name)):
             raise _Damaged(f"window {name} {getattr(model.window, name)!r} where a whole number was expected")

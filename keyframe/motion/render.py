@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
-from keyframe.io.video import check_mp4
+from keyframe.io.video import MIN_FPS, check_mp4
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -56,7 +56,7 @@ RADII = (
 )
 HEAD_RADIUS = 0.065
 # Frame rates the video writer can encode (its time base has a denominator of at most 1001).
-MIN_FPS, MAX_FPS = 0.01, 1000.0
+MAX_FPS = 1000.0
 # A guard against a frame rate that would resample a take into an endless video.
 MAX_FRAMES = 1_000_000
 # RGB colours by body part.

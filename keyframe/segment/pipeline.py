@@ -32,8 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io import list_images, open_frames, read_mask, staged_dir, write_mask
-from keyframe.io.atomic import identity
+from keyframe.io import input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
@@ -124,9 +123,7 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     Each mask must be named as a frame, have its size, and mark something;
     the segment ids are the non-zero values found (a 0/255 mask is one segment).
     """
-    masks_dir = Path(masks_dir)
-    if not masks_dir.is_dir():
-        raise fail(masks_dir, "is a file, not a folder of masks" if masks_dir.exists() else "no such folder of masks")
+    masks_dir = mask_folder(masks_dir)
     files = list_images(masks_dir)
     if not files:
         raise fail(masks_dir, "contains no mask images (PNG named as the frames they annotate)")
@@ -446,18 +443,14 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     out = Path(out)
     total = len(source)
     summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}
-    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config), inputs=[source.path, masks]) as stage:
+    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config), inputs=[source.path, masks], kind="segment") as stage:
         work = stage / WORK
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
             done_file = where / "done.json"
-            run_key = {"methods": list(config.methods), "keep_members": config.keep_members, "trials": config.trials}
-            if done_file.is_file():
-                info = json.loads(done_file.read_text())
-                # Reuse a segment finished by an interrupted run only if it was made the same way.
-                if info.get("run", run_key) == run_key:
-                    summary["segments"][str(label)] = info
-                    continue
+            if done_file.is_file():  # finished by an interrupted run from the same inputs (the stage's key)
+                summary["segments"][str(label)] = json.loads(done_file.read_text())
+                continue
             shutil.rmtree(where, ignore_errors=True)
             prefix = f"segment {label} ({number}/{len(notes.labels)})"
             report(progress, 0, total, f"{prefix}: training")
@@ -475,7 +468,6 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 "inputs": model.stacked,
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
-                "run": run_key,
             }
             done_file.write_text(json.dumps(info, default=str))
             summary["segments"][str(label)] = info
@@ -500,7 +492,7 @@ def run_identity(source: FrameSource, notes: Annotations, config: SegmentConfig)
         masks.update(f"{index}:".encode())
         masks.update(np.ascontiguousarray(notes.masks[index]).tobytes())
     settings = {name: value for name, value in asdict(config).items() if name not in ("soft", "threads")}
-    return {"frames": identity(source.path), "masks": masks.hexdigest(), "settings": settings}
+    return {"frames": input_identity(source.path), "masks": masks.hexdigest(), "settings": settings}
 
 
 def model_names(config: SegmentConfig) -> list[str]:

@@ -32,9 +32,9 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from keyframe.errors import check_number, fail
-from keyframe.io import encode_frames, image_size, list_images, open_frames, read_image, read_mask, staged_dir, write_image
-from keyframe.io.atomic import identity
+from keyframe.errors import check_number, check_seed, fail
+from keyframe.io import (encode_frames, image_size, input_identity, list_images, mask_folder, open_frames, read_image,
+                         read_mask, staged_dir, write_image)
 from keyframe.io.frames import FrameSource
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -125,9 +125,7 @@ class SegmentMasks:
     """
 
     def __init__(self, folder: str | os.PathLike, source: FrameSource):
-        self.folder = Path(folder)
-        if not self.folder.is_dir():
-            raise fail(self.folder, "is a file, not a folder of masks" if self.folder.exists() else "no such folder of masks")
+        self.folder = mask_folder(folder)
         self.paths = {p.stem: p for p in list_images(self.folder)}
         if not self.paths:
             raise fail(self.folder, "contains no mask images")
@@ -328,8 +326,7 @@ def stylize(
     >>> stylize("frames/", "keys/", "styled/", masks="masks/")  # keys/255/00040.png, keys/0/00040.png  # doctest: +SKIP
     """
     check_number("--feather", feather, inclusive=True)
-    if train.seed < 0:
-        raise fail("--seed", f"must be 0 or more, got {train.seed}")
+    check_seed(train.seed)
     source = open_frames(frames)
     keyframes = find_keyframes(keys, source)
     if keyframes.segmented and masks is None:
@@ -355,9 +352,10 @@ def stylize(
     models: dict[int | None, StyleModel] = {}
     result = StylizeResult(out_dir, len(source), list(keyframes.files), {}, 0.0, 0.0)
     resumed = result.resumed_from
-    # The models handle changes of their own (keys, seed, guides); frames rendered from other frames must go.
-    kept_from = {"frames": identity(source.path), "masks": identity(masks)}
-    with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks]) as stage:
+    # The models handle changes of their own (keys, seed, guides); frames rendered from other frames or masks, or
+    # feathered otherwise, must go.
+    kept_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather if masks is not None else None}
+    with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks], kind="stylize") as stage:
         started = time.perf_counter()
         for segment, pairs in pairs_by_segment.items():
             name = model_name(segment)
@@ -467,9 +465,9 @@ def composite(
         opened[int(segment)] = layer
     out_dir = Path(out_dir)
     found: set[int] = set()
-    made_from = {"frames": identity(source.path), "masks": identity(masks), "feather": feather,
-                 "layers": {segment: identity(folder) for segment, folder in layers.items()}}
-    with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()]) as stage:
+    made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,
+                 "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
+    with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
             labels = segment_masks.labels(frame.stem)

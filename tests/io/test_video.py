@@ -167,3 +167,36 @@ def test_a_file_in_the_way_stops_publishing_before_anything_moves_and_the_rerun_
     (out / "video.json").rmdir()
     extract_frames(sample_video, out, ExtractOptions(every=10))
     assert len(open_frames(out)) == 3 and not partial_dir(out).exists()
+
+
+def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_resumes(tmp_path, monkeypatch):
+    import os
+
+    import keyframe.io.atomic as atomic
+    from keyframe.errors import KeyframeError
+    from keyframe.io import staged_dir
+
+    out = tmp_path / "o"
+    with staged_dir(out, kind="stylize") as stage:
+        (stage / "models").mkdir()
+        (stage / "models" / "style.pt").write_text("weights")
+    with pytest.raises(KeyframeError, match="holds the outputs of `keyframe stylize`"):
+        with staged_dir(out, kind="segment"):
+            pass
+    moves = []
+
+    def cut_after_one(source, target):  # the publish is interrupted after its first move
+        if moves:
+            raise KeyboardInterrupt
+        moves.append(target)
+        os.rename(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", cut_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_dir(out, key="k", kind="stylize") as stage:
+            for name in ("a.png", "b.png"):
+                (stage / name).write_text("new")
+    monkeypatch.undo()
+    with staged_dir(out, key="k", kind="stylize") as stage:  # the same run again: its stage is still its own
+        assert (stage / "b.png").is_file()
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.png", "b.png"]

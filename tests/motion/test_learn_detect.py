@@ -305,3 +305,12 @@ def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
     with pytest.raises(KeyframeError, match="wave.mp4: is also a clip to learn from"):
         learn([clip], FAST, out=clip)
     assert clip.stat().st_size == size
+
+
+def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wave_clip, tmp_path):
+    config = replace(FAST, trials=2, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1))
+    out = tmp_path / "wave.kfm"
+    (tmp_path / "wave.kfm.partial").write_bytes(b"\x00\xff\xfe not a journal")
+    model = learn([wave_clip[:50]], config, out=out)
+    assert model.info["search"]["trials"] == 2 and out.is_file()
+    assert (tmp_path / "wave.kfm.partial.damaged").read_bytes().startswith(b"\x00\xff")
