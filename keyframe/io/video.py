@@ -6,6 +6,8 @@ length; writing goes to a temporary name that is renamed when the file is whole.
 
 from __future__ import annotations
 
+import bisect
+import functools
 import json
 import os
 from collections import deque
@@ -88,8 +90,9 @@ def iter_video(
     """Decode frames ``start, start+step, ... < stop`` as ``(index, av.VideoFrame)``.
 
     A late ``start`` seeks to the keyframe before it (frame indices then come
-    from timestamps), so reading a range costs about its own length: ranges
-    can be shared out to workers. When decoding runs to the end and yields
+    from the frames' timestamps, ranked among all of the stream's, so they
+    are right at a variable frame rate too), so reading a range costs about
+    its own length: ranges can be shared out to workers. When decoding runs to the end and yields
     fewer frames than ``expected`` (the header's count), the file is reported
     as truncated.
     """
@@ -99,7 +102,7 @@ def iter_video(
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frames = _decode_from(container, stream, start)
+        frames = _decode_from(container, stream, start, _frame_times(path) if start >= SEEK_AFTER else None)
         for index, frame in frames:
             decoded = index + 1
             if stop is not None and index >= stop:
@@ -119,24 +122,49 @@ def iter_video(
 SEEK_AFTER = 48  # frames; nearer starts are cheaper to decode through than to seek to
 
 
-def _decode_from(container, stream, start: int) -> Iterator[tuple[int, av.VideoFrame]]:
-    """``(index, frame)`` pairs from the keyframe before ``start`` (or from the first frame)."""
-    rate, base = stream.average_rate, stream.time_base
-    origin = stream.start_time or 0
-    if start >= SEEK_AFTER and rate and base:
-        container.seek(origin + int(start / rate / base), stream=stream, backward=True, any_frame=False)
+def _decode_from(container, stream, start: int, times: tuple[int, ...] | None) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``(index, frame)`` pairs from the keyframe before ``start`` (or from the first frame).
+
+    ``times`` are the stream's frame timestamps in presentation order (:func:`_frame_times`): a frame's index
+    is its timestamp's rank. Without them, or when the seek lands on a frame they do not hold, decoding
+    starts from the first frame.
+    """
+
+    def rank(pts) -> int | None:
+        found = bisect.bisect_left(times, pts) if pts is not None else len(times)
+        return found if found < len(times) and times[found] == pts else None
+
+    if times and start < len(times):
+        container.seek(times[start], stream=stream, backward=True, any_frame=False)
         frames = container.decode(stream)
         first = next(frames, None)
-        if first is not None and first.pts is not None:
-            index = round((first.pts - origin) * base * rate)
-            if index <= start:
-                yield index, first
-                for frame in frames:
-                    index = round((frame.pts - origin) * base * rate) if frame.pts is not None else index + 1
-                    yield index, frame
-                return
-        container.seek(origin, stream=stream, backward=True, any_frame=False)  # no usable timestamps
+        index = rank(first.pts) if first is not None else None
+        if index is not None and index <= start:
+            yield index, first
+            for frame in frames:
+                found = rank(frame.pts)
+                index = found if found is not None else index + 1
+                yield index, frame
+            return
+        container.seek(times[0], stream=stream, backward=True, any_frame=False)
     yield from enumerate(container.decode(stream))
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_times(path: str, stamp: tuple) -> tuple[int, ...] | None:
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        times = [packet.pts for packet in container.demux(stream) if packet.size]
+    if not times or None in times or len(set(times)) < len(times):
+        return None  # no usable timestamps: frames are counted from the start instead
+    return tuple(sorted(times))
+
+
+def _frame_times(path: Path) -> tuple[int, ...] | None:
+    """The video's frame timestamps in presentation order, from its packets alone (no decoding); kept for the
+    last few videos read, as long as they do not change on disk."""
+    info = path.stat()
+    return _cached_times(str(path.resolve()), (info.st_size, info.st_mtime_ns))
 
 
 # Colour spaces that swscale would convert with its default BT.601 matrix anyway (unspecified, BT.470BG, SMPTE 170M).
