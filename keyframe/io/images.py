@@ -38,6 +38,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "no such file")
+    if path.suffix.lower() in LOSSY_SUFFIXES and not _ends_a_jpeg(path):
+        # OpenCV would fill the missing part with grey and only print a warning.
+        raise fail(path, "is truncated (its JPEG data has no end)")
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise fail(path, "not a readable image")
@@ -69,6 +72,13 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
             raise fail(path, "could not be written")
 
 
+def _ends_a_jpeg(path: Path) -> bool:
+    """Whether the file holds a JPEG end-of-image marker near its end (some writers add a few bytes after it)."""
+    with open(path, "rb") as handle:
+        handle.seek(max(0, path.stat().st_size - 1024))
+        return b"\xff\xd9" in handle.read()
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of an image file from its header alone (the pixels are not decoded)."""
     try:
@@ -82,25 +92,55 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 def read_mask(path: str | os.PathLike) -> np.ndarray:
     """Read a mask as uint8 ``(H, W)``: 0 background, other values labels.
 
-    A colour mask is reduced to its first non-constant reading: any channel
-    different from 0 marks the pixel as labelled, with the channel maximum as
-    label value (so a white-on-black RGB mask reads as 0/255).
+    A palette PNG in colour (as DAVIS 2017 and YouTube-VOS give them) reads as its palette indices. A colour mask is
+    reduced to its channel maximum (so a white-on-black RGB mask reads as 0/255); colours that would fold
+    onto the same value (red and green objects) are refused.
     """
     path = Path(path)
     if not path.is_file():
         raise fail(path, "no such file")
     if path.suffix.lower() in LOSSY_SUFFIXES:
         raise fail(path, "is a JPEG; masks must be lossless (PNG), or compression noise reads as more segment values")
-    mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    palette = _palette_indices(path)
+    mask = palette if palette is not None else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
         raise fail(path, "not a readable mask image")
     if mask.ndim == 3:
-        mask = mask[..., :3].max(axis=2)
+        mask = _colour_values(mask[..., :3], path)
     if mask.dtype != np.uint8:
         if mask.max() > 255:
             raise fail(path, f"mask values up to {mask.max()} do not fit 8 bits")
         mask = mask.astype(np.uint8)
     return mask
+
+
+def _palette_indices(path: Path) -> np.ndarray | None:
+    """The indices of a palette image whose used colours are not all grey, the palette masks of DAVIS 2017 and
+    YouTube-VOS (None for other images, which OpenCV reads: a grey palette gives its grey values)."""
+    try:
+        with Image.open(path) as image:
+            if image.mode != "P":
+                return None
+            indices = np.array(image)
+            palette = np.array(image.getpalette() or [], np.int64).reshape(-1, 3)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+    used = palette[np.unique(indices)[np.unique(indices) < len(palette)]]
+    return None if (used == used[:, :1]).all() else indices
+
+
+def _colour_values(colour: np.ndarray, path: Path) -> np.ndarray:
+    """A colour mask's values: each pixel's channel maximum, refused when different colours give the same value."""
+    values = colour.max(axis=2)
+    if (colour == values[..., None]).all():  # grey, or white on black: nothing to fold
+        return values
+    packed = colour.astype(np.uint32) @ np.array([1 << 16, 1 << 8, 1], np.uint32)
+    colours = np.unique(packed[values > 0])
+    folded = np.unique(np.maximum.reduce([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255]))
+    if len(folded) < len(colours):
+        raise fail(path, f"holds {len(colours)} colours that read as {len(folded)} segment values; "
+                         "give one grey value per segment (or a palette PNG)")
+    return values
 
 
 def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:

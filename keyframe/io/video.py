@@ -62,7 +62,8 @@ def _reason(error: Exception) -> str:
 
 
 def probe(path: str | os.PathLike) -> VideoInfo:
-    """Read a video's frame rate, size and frame count without decoding it.
+    """Read a video's frame rate, size (as shown: a rotated phone video is upright) and frame count,
+    decoding only its first frame (for the rotation).
 
     When the container does not store a frame count, packets are counted
     (demuxing only, no decoding).
@@ -75,9 +76,21 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or 25
         if count == 0:
             raise fail(path, "has no frames")
-        return VideoInfo(str(path), float(rate), stream.width, stream.height, int(count), stream.codec_context.name)
+        width, height = stream.width, stream.height
+        if _quarter_turns(_first_rotation(path)) % 2:
+            width, height = height, width  # shown upright, as to_rgb turns the frames
+        return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name)
     finally:
         container.close()
+
+
+def _first_rotation(path: Path) -> float:
+    """The display rotation of a video's first frame (0 when it cannot be decoded: errors come later, there)."""
+    try:
+        with av.open(str(path)) as container:
+            return next(container.decode(container.streams.video[0])).rotation or 0
+    except (av.error.FFmpegError, StopIteration, ValueError):
+        return 0
 
 
 def iter_video(
@@ -173,7 +186,8 @@ LIMITED_RANGES = {0, 1}  # unspecified, MPEG (16-235)
 
 
 def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
-    """Convert a decoded frame to uint8 RGB, shrinking so its longer side is at most ``max_side``.
+    """Convert a decoded frame to uint8 RGB, shrinking so its longer side is at most ``max_side``, and turned
+    upright as the video asks players to show it (the rotation phones record).
 
     The common case, full-size 4:2:0 video in BT.601 limited range, goes
     through OpenCV's SIMD converter: 4-5x faster than swscale's ``rgb24``
@@ -183,10 +197,19 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
     """
     if max_side and max(frame.width, frame.height) > max_side:
         width, height = fit_size(frame.width, frame.height, max_side)
-        return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
-    if _is_plain_420(frame):
-        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-    return frame.to_ndarray(format="rgb24")
+        rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+    elif _is_plain_420(frame):
+        rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    turns = _quarter_turns(frame.rotation)
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _quarter_turns(rotation: float) -> int:
+    """Counter-clockwise quarter turns (``np.rot90``) that show a frame upright, from its display rotation
+    (FFmpeg's: -90 is a quarter turn clockwise, as players do)."""
+    return round((rotation or 0) / 90) % 4
 
 
 def _is_plain_420(frame: av.VideoFrame) -> bool:

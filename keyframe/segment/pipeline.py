@@ -140,6 +140,8 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
             raise fail(path, "is all background (0); a mask must mark the segment to learn")
         index = source.index_of(path.stem)
         masks[index], paths[index] = mask, path
+    if all(mask.all() for mask in masks.values()):
+        raise fail(masks_dir, "marks no background (0) in any mask; show some background too, to learn it from")
     labels = sorted(int(v) for v in np.unique(np.concatenate([np.unique(m) for m in masks.values()])) if v != 0)
     if len(labels) > 64:
         raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments")

@@ -130,3 +130,33 @@ def test_option_errors_are_one_line_too(tmp_path, args, fragment):
     result = run_cli(*args, cwd=tmp_path)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert fragment in result.stderr
+
+
+def test_colour_palette_masks_read_as_indices_and_folding_colours_are_refused(tmp_path):
+    import cv2
+    from PIL import Image
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import read_image, read_mask
+
+    indices = np.zeros((20, 20), np.uint8)
+    indices[2:6], indices[8:12], indices[14:18] = 1, 2, 3
+    palette = Image.fromarray(indices, "P")
+    palette.putpalette([0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0] + [0] * 756)  # DAVIS 2017's colours
+    palette.save(tmp_path / "objects.png")
+    assert np.array_equal(read_mask(tmp_path / "objects.png"), indices)
+    grey = Image.fromarray((indices > 0).astype(np.uint8), "P")
+    grey.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)  # a grey palette reads as its grey values
+    grey.save(tmp_path / "binary.png")
+    assert set(np.unique(read_mask(tmp_path / "binary.png"))) == {0, 255}
+    colours = np.zeros((20, 20, 3), np.uint8)
+    colours[2:6], colours[8:12] = (0, 0, 255), (0, 255, 0)  # red and green objects (OpenCV's order is BGR)
+    cv2.imwrite(str(tmp_path / "rgb.png"), colours)
+    with pytest.raises(KeyframeError, match="rgb.png: holds 2 colours that read as 1 segment values"):
+        read_mask(tmp_path / "rgb.png")
+    cv2.imwrite(str(tmp_path / "frame.jpg"), colours)
+    data = (tmp_path / "frame.jpg").read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) * 6 // 10])
+    assert read_image(tmp_path / "frame.jpg").shape == (20, 20, 3)
+    with pytest.raises(KeyframeError, match="cut.jpg: is truncated"):
+        read_image(tmp_path / "cut.jpg")

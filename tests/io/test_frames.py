@@ -34,7 +34,10 @@ def test_image_and_mask_helpers_round_trip(tmp_path):
     mask[1:3, 2:5] = 3
     write_mask(tmp_path / "m" / "a.png", mask)
     assert read_masks(tmp_path / "m")["a"].tolist() == mask.tolist()
-    assert read_mask(tmp_path / "a.png").ndim == 2
+    white = np.zeros((5, 7, 3), np.uint8)
+    white[1:3, 2:5] = 255
+    write_image(tmp_path / "white.png", white)  # a colour mask, white on black, reads as one segment
+    assert read_mask(tmp_path / "white.png").tolist() == (mask // 3 * 255).tolist()
 
 
 def test_mixed_sizes_are_named(tmp_path):

@@ -222,3 +222,26 @@ def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_pat
     source = open_frames(path)
     assert [round(source.read(k).mean() / 4) for k in (48, 50, 59)] == [48, 50, 59]
     assert [(f.index, round(f.rgb.mean() / 4)) for f in source.iter_frames(50, 53)] == [(50, 50), (51, 51), (52, 52)]
+
+
+def test_a_phone_video_s_rotation_is_applied(tmp_path):
+    import av
+
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.set_display_rotation(-90)  # shown a quarter turn clockwise, as a phone held upright records it
+        for _ in range(3):
+            image = np.zeros((48, 64, 3), np.uint8)
+            image[:8, :8] = 255  # top left as stored: top right as shown
+            for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+    source = open_frames(path)
+    shown = source.read(0)
+    assert source.size == (64, 48) and shown.shape == (64, 48, 3)
+    assert shown[:8, -8:].mean() > 200 and shown[:8, :8].mean() < 50
+    manifest = extract_frames(path, tmp_path / "frames")
+    assert (manifest["width"], manifest["height"]) == (48, 64) and open_frames(tmp_path / "frames").size == (64, 48)

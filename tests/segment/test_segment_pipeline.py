@@ -111,6 +111,7 @@ def test_resume_redoes_work_made_from_other_masks_or_settings(tmp_path, sample_d
         ("stem", "has no frame of that name"),
         ("none", "contains no mask images"),
         ("empty", "all background"),
+        ("full", "marks no background \\(0\\) in any mask"),
         ("unreadable", "not a readable mask image"),
     ],
 )
@@ -128,6 +129,8 @@ def test_bad_masks_raise_and_write_nothing(tmp_path, sample_dirs, small_sample, 
         write_mask(masks / f"{small_sample.stems[3]}.png", np.zeros((120, 160), np.uint8))
     elif case == "unreadable":
         (masks / f"{small_sample.stems[3]}.png").write_bytes(b"not a png")
+    elif case == "full":
+        write_mask(masks / f"{small_sample.stems[0]}.png", np.full((120, 160), 255, np.uint8))
     out = tmp_path / "out"
     with pytest.raises(KeyframeError, match=fragment):
         segment(frames, masks, out, methods="flow")
