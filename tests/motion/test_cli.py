@@ -70,7 +70,9 @@ def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path
         time.sleep(0.05)
     running.send_signal(signal.SIGINT)
     _, stderr = running.communicate(timeout=120)
-    assert running.returncode == 130, stderr
+    # 130, or ended by the signal itself (-2), which the shell also reads as an interruption: it happens, rarely,
+    # under load, when the interrupt is raised again while Python shuts down.
+    assert running.returncode in (130, -signal.SIGINT), stderr
     assert "interrupted; any partial outputs were left under *.partial names" in stderr and "Traceback" not in stderr
     assert journal.exists() and not model.exists()
 
