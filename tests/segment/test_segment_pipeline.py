@@ -198,3 +198,22 @@ def test_an_output_folder_among_the_inputs_is_refused(tmp_path, sample_dirs, sma
         with pytest.raises(KeyframeError, match="give an output folder apart from the inputs"):
             segment(frames, masks, out, methods="flow")
     assert sorted(p.name for p in frames.iterdir()) == before
+
+
+def test_smoothed_binary_masks_are_pointed_out(tmp_path, sample_dirs, small_sample, caplog):
+    import cv2
+
+    from keyframe.segment.pipeline import load_annotations
+    from keyframe.io import open_frames
+
+    frames, _ = sample_dirs
+    smoothed = cv2.GaussianBlur(small_sample.masks[0], (3, 3), 0)
+    masks = tmp_path / "given"
+    write_mask(masks / f"{small_sample.stems[0]}.png", (np.round(smoothed / 51) * 51).astype(np.uint8))
+    with caplog.at_level("WARNING"):
+        notes = load_annotations(open_frames(frames), masks)
+    assert len(notes.labels) > 1 and "lie only along the edge of the 255 regions" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        load_annotations(open_frames(frames), give_masks(small_sample, tmp_path / "plain", [0]))
+    assert "along the edge" not in caplog.text
