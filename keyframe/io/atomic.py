@@ -253,11 +253,12 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
     own = {Path(STAGE_KEY), Path(OUTPUTS)}
     written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
                      if not path.is_dir() and path.relative_to(stage) not in own)
-    for name in written:  # a folder where a file goes, or a file where a folder goes
-        target = out / name
-        if target.is_dir() or any(parent.exists() and not parent.is_dir() for parent in target.parents):
-            raise fail(target, "is in the way of an output (a folder for a file, or a file for a folder); "
-                               "move it away and run again")
+    folders = {parent for name in written for parent in Path(name).parents if parent != Path(".")}
+    in_the_way = ([out / name for name in written if (out / name).is_dir()]  # a folder where a file goes
+                  + [out / folder for folder in folders if (out / folder).exists() and not (out / folder).is_dir()])
+    if in_the_way:
+        raise fail(in_the_way[0], "is in the way of an output (a folder for a file, or a file for a folder); "
+                                  "move it away and run again")
     listing = json.dumps({"kind": kind, "files": written})
     if not out.exists():
         (stage / OUTPUTS).write_text(listing)

@@ -471,7 +471,7 @@ def composite(
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
             labels = segment_masks.labels(frame.stem)
-            found.update(int(value) for value in np.unique(labels))
+            found.update(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
             image = SF.composite_frame(frame.rgb, labels, images, feather)
             write_image(stage / f"{frame.stem}.png", image)
             report(progress, frame.index + 1, len(source), "compositing")
