@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from keyframe.io import ExtractOptions, encode_frames, extract_frames, open_frames, write_json
+from keyframe.io.atomic import OUTPUTS
 from keyframe.metrics import psnr
 from keyframe.sample import make_sample, write_sample
 
@@ -58,14 +59,17 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
 
 
 def _clear_earlier_demo(out_dir: Path) -> None:
-    """Remove the parts of an earlier demo in ``out_dir`` (one whose ``summary.json`` is the demo's): the demo
-    is made afresh, and outputs of earlier versions, which did not list what they wrote, would block it."""
+    """Remove the parts of a demo made in ``out_dir`` by an earlier version (its ``summary.json`` is the demo's,
+    and its outputs are not listed): they would block this one. A demo of this version is left to be replaced
+    part by part, keeping files added to it."""
     try:
         summary = json.loads((out_dir / "summary.json").read_text())
     except (OSError, ValueError):
         return
     if not isinstance(summary, dict) or not {"sample", "seconds", *dict(pipeline_demos())} <= set(summary):
         return
+    if (out_dir / "sample" / OUTPUTS).is_file():
+        return  # made by this version: each part replaces its earlier outputs and keeps what else is there
     for name in DEMO_PARTS:
         for path in (out_dir / name, out_dir / f"{name}.partial"):
             if path.is_dir() and not path.is_symlink():

@@ -130,8 +130,10 @@ def input_identity(path) -> dict | None:
 
 
 def partial_dir(out_dir: str | os.PathLike) -> Path:
-    """The staging folder of ``out_dir``: where an unfinished run keeps its work."""
+    """The staging folder of ``out_dir``: where an unfinished run keeps its work (beside it)."""
     out = Path(out_dir)
+    if out.name in ("", ".."):  # "." or "..": the folder's own name is needed
+        out = out.resolve()
     return out.with_name(out.name + ".partial")
 
 
@@ -267,6 +269,7 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
         return
     earlier = set(_earlier_outputs(out))
     new = set(written)
+    (out / STAGE_KEY).unlink(missing_ok=True)  # left by a first publish cut short just after its rename
     added = [path.relative_to(out) for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
              and str(path.relative_to(out)) not in earlier]
     replaced = [name for name in added if str(name) in new]

@@ -38,10 +38,11 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "no such file")
-    if path.suffix.lower() in LOSSY_SUFFIXES and not _ends_a_jpeg(path):
+    data = np.fromfile(path, np.uint8)
+    if _cut_jpeg(data):
         # OpenCV would fill the missing part with grey and only print a warning.
         raise fail(path, "is truncated (its JPEG data has no end)")
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise fail(path, "not a readable image")
     if image.dtype == np.uint16:
@@ -72,11 +73,11 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
             raise fail(path, "could not be written")
 
 
-def _ends_a_jpeg(path: Path) -> bool:
-    """Whether the file holds a JPEG end-of-image marker near its end (some writers add a few bytes after it)."""
-    with open(path, "rb") as handle:
-        handle.seek(max(0, path.stat().st_size - 1024))
-        return b"\xff\xd9" in handle.read()
+def _cut_jpeg(data: np.ndarray) -> bool:
+    """Whether ``data`` is JPEG data (whatever the file's name) without any end-of-image marker: cut short.
+    Phones may append more after the marker (a motion photo's video), so it is looked for anywhere."""
+    raw = data.tobytes()
+    return raw[:2] == b"\xff\xd8" and b"\xff\xd9" not in raw
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
@@ -125,8 +126,8 @@ def _palette_indices(path: Path) -> np.ndarray | None:
             palette = np.array(image.getpalette() or [], np.int64).reshape(-1, 3)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return None
-    used = palette[np.unique(indices)[np.unique(indices) < len(palette)]]
-    return None if (used == used[:, :1]).all() else indices
+    # Decided by the whole palette, not the colours a frame uses: the same object reads the same in every frame.
+    return None if (palette == palette[:, :1]).all() else indices
 
 
 def _colour_values(colour: np.ndarray, path: Path) -> np.ndarray:

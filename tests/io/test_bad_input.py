@@ -160,3 +160,28 @@ def test_colour_palette_masks_read_as_indices_and_folding_colours_are_refused(tm
     assert read_image(tmp_path / "frame.jpg").shape == (20, 20, 3)
     with pytest.raises(KeyframeError, match="cut.jpg: is truncated"):
         read_image(tmp_path / "cut.jpg")
+
+
+def test_palette_masks_read_the_same_in_every_frame_and_odd_jpegs_are_read(tmp_path):
+    import cv2
+    from PIL import Image
+
+    from keyframe.io import read_image, read_mask
+
+    voc = [0, 0, 0, 128, 0, 0, 0, 128, 0, 128, 128, 0, 0, 0, 128, 128, 0, 128, 0, 128, 128, 128, 128, 128]
+    for name, values in (("only7.png", (7,)), ("seven_and_one.png", (7, 1))):
+        indices = np.zeros((20, 20), np.uint8)
+        for row, value in enumerate(values):
+            indices[2 + 8 * row : 6 + 8 * row] = value
+        image = Image.fromarray(indices, "P")
+        image.putpalette(voc + [0] * (768 - len(voc)))  # index 7 is grey (128, 128, 128) in this palette
+        image.save(tmp_path / name)
+    assert set(np.unique(read_mask(tmp_path / "only7.png"))) == {0, 7}
+    assert set(np.unique(read_mask(tmp_path / "seven_and_one.png"))) == {0, 1, 7}
+    picture = np.full((20, 20, 3), 90, np.uint8)
+    cv2.imwrite(str(tmp_path / "photo.jpg"), picture)
+    (tmp_path / "motion.jpg").write_bytes((tmp_path / "photo.jpg").read_bytes() + b"\0" * 4096)  # a phone's trailer
+    cv2.imwrite(str(tmp_path / "named.png"), picture)
+    (tmp_path / "named.jpg").write_bytes((tmp_path / "named.png").read_bytes())  # a PNG under a .jpg name
+    for name in ("motion.jpg", "named.jpg"):
+        assert abs(read_image(tmp_path / name).astype(int).mean() - 90) < 3
