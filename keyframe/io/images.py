@@ -76,8 +76,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
 def _cut_jpeg(data: np.ndarray) -> bool:
     """Whether ``data`` is JPEG data (whatever the file's name) without any end-of-image marker: cut short.
     Phones may append more after the marker (a motion photo's video), so it is looked for anywhere."""
-    raw = data.tobytes()
-    return raw[:2] == b"\xff\xd8" and b"\xff\xd9" not in raw
+    return data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data.tobytes()
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
@@ -116,8 +115,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
 
 
 def _palette_indices(path: Path) -> np.ndarray | None:
-    """The indices of a palette image whose used colours are not all grey, the palette masks of DAVIS 2017 and
-    YouTube-VOS (None for other images, which OpenCV reads: a grey palette gives its grey values)."""
+    """The indices of a palette image whose palette is not all grey, as the masks of DAVIS 2017 and YouTube-VOS
+    (None for other images, which OpenCV reads: a grey palette gives its grey values)."""
     try:
         with Image.open(path) as image:
             if image.mode != "P":
