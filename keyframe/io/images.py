@@ -18,14 +18,16 @@ from keyframe.io.atomic import atomic_path
 from keyframe.io.png import png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
+LOSSY_SUFFIXES = (".jpg", ".jpeg")
+ORIENTATION_TAG = 0x0112  # EXIF  # refused as masks: compression noise would read as more segment values
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as uint8 RGB ``(H, W, 3)``.
 
     Grey images are expanded to three channels and alpha is dropped; 16-bit
-    images are scaled to 8 bits.
+    images are scaled to 8 bits; a photo's EXIF orientation is applied, so it
+    comes out upright, as viewers show it.
 
     Examples
     --------
@@ -48,10 +50,52 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
     if image.ndim == 2:
-        return cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
-    if image.shape[2] == 4:
-        return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+    elif image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
+    else:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return _upright(image, _orientation(path))
+
+
+# How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
+UPRIGHT = {
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1],
+    5: lambda a: a.swapaxes(0, 1),
+    6: lambda a: np.rot90(a, -1),
+    7: lambda a: a[::-1, ::-1].swapaxes(0, 1),
+    8: lambda a: np.rot90(a, 1),
+}
+
+
+def _has_orientation(path: Path) -> bool:
+    """Whether files of this kind carry an EXIF orientation worth reading (photos: JPEG, TIFF, WebP)."""
+    return path.suffix.lower() in (*LOSSY_SUFFIXES, ".tif", ".tiff", ".webp")
+
+
+def _exif_orientation(image: Image.Image) -> int:
+    try:
+        return int(image.getexif().get(ORIENTATION_TAG, 1))
+    except (OSError, SyntaxError, ValueError, TypeError):
+        return 1
+
+
+def _orientation(path: Path) -> int:
+    """The EXIF orientation of an image file (1, upright, when it has none)."""
+    if not _has_orientation(path):
+        return 1
+    try:
+        with Image.open(path) as image:
+            return _exif_orientation(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return 1
+
+
+def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
+    turn = UPRIGHT.get(orientation)
+    return np.ascontiguousarray(turn(image)) if turn else image
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) -> None:
@@ -80,13 +124,15 @@ def _cut_jpeg(data: np.ndarray) -> bool:
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
-    """``(height, width)`` of an image file from its header alone (the pixels are not decoded)."""
+    """``(height, width)`` of an image file as shown (upright, see :func:`read_image`), from its header alone (the
+    pixels are not decoded)."""
     try:
         with Image.open(path) as image:
             width, height = image.size
+            turned = _has_orientation(Path(path)) and _exif_orientation(image) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise fail(path, f"not a readable image ({type(error).__name__})") from None
-    return height, width
+    return (width, height) if turned else (height, width)
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:

@@ -81,3 +81,20 @@ def test_late_ranges_seek_and_match_sequential_decode(tmp_path):
         for frame in got:
             np.testing.assert_array_equal(frame.rgb, everything[frame.index])
             assert abs(int(frame.rgb[4:12, 4:12].mean()) - frame.index) <= 2
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_photo_s_exif_orientation_is_applied_as_viewers_do(tmp_path, orientation):
+    from PIL import Image, ImageOps
+
+    from keyframe.io import image_size
+
+    stored = np.zeros((40, 60, 3), np.uint8)
+    stored[:10, :10] = 255  # a mark in the top left corner as stored
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    Image.fromarray(stored).save(tmp_path / "photo.jpg", exif=exif, quality=95)
+    with Image.open(tmp_path / "photo.jpg") as photo:
+        shown = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
+    assert np.array_equal(read_image(tmp_path / "photo.jpg"), shown)
+    assert image_size(tmp_path / "photo.jpg") == shown.shape[:2]
