@@ -41,9 +41,15 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise fail(path, "no such file")
     data = np.fromfile(path, np.uint8)
-    if _cut_jpeg(data):
+    jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
+    if jpeg and _cut_jpeg(data):
         # OpenCV would fill the missing part with grey and only print a warning.
         raise fail(path, "is truncated (its JPEG data has no end)")
+    if jpeg:  # 8-bit colour or grey, no alpha: OpenCV applies the EXIF orientation itself in this mode
+        image = cv2.imdecode(data, cv2.IMREAD_COLOR)
+        if image is None:
+            raise fail(path, "not a readable image")
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise fail(path, "not a readable image")
@@ -55,7 +61,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return _upright(image, _orientation(path))
+    return _upright(image, _orientation_to_apply(path))
 
 
 # How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
@@ -73,6 +79,11 @@ UPRIGHT = {
 def _has_orientation(path: Path) -> bool:
     """Whether files of this kind carry an EXIF orientation worth reading (photos: JPEG, TIFF, WebP)."""
     return path.suffix.lower() in (*LOSSY_SUFFIXES, ".tif", ".tiff", ".webp")
+
+
+def _orientation_to_apply(path: Path) -> int:
+    """The EXIF orientation :func:`read_image` applies itself: that of TIFF and WebP (OpenCV does JPEG's)."""
+    return _orientation(path) if path.suffix.lower() in (".tif", ".tiff", ".webp") else 1
 
 
 def _exif_orientation(image: Image.Image) -> int:
@@ -118,9 +129,9 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
 
 
 def _cut_jpeg(data: np.ndarray) -> bool:
-    """Whether ``data`` is JPEG data (whatever the file's name) without any end-of-image marker: cut short.
-    Phones may append more after the marker (a motion photo's video), so it is looked for anywhere."""
-    return data[:2].tobytes() == b"\xff\xd8" and b"\xff\xd9" not in data.tobytes()
+    """Whether JPEG ``data`` has no end-of-image marker: cut short. It is nearly always the last two bytes, but
+    phones may append more after it (a motion photo's video), so then it is looked for anywhere."""
+    return data[-2:].tobytes() != b"\xff\xd9" and b"\xff\xd9" not in data.tobytes()
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
