@@ -18,8 +18,9 @@ from keyframe.io.atomic import atomic_path
 from keyframe.io.png import png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-LOSSY_SUFFIXES = (".jpg", ".jpeg")
-ORIENTATION_TAG = 0x0112  # EXIF  # refused as masks: compression noise would read as more segment values
+LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
+ORIENTATION_TAG = 0x0112  # EXIF
+PHOTO_FORMATS = ("JPEG", "TIFF", "WEBP")  # image formats that carry an EXIF orientation, as PIL names them
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
@@ -61,7 +62,13 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return _upright(image, _orientation_to_apply(path))
+    if path.suffix.lower() in (".tif", ".tiff", ".webp"):  # OpenCV turns JPEG photos itself, above
+        try:
+            with Image.open(path) as photo:
+                image = _upright(image, _orientation(photo))
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+            pass  # OpenCV reads it, PIL cannot: no orientation to go by
+    return image
 
 
 # How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
@@ -76,31 +83,13 @@ UPRIGHT = {
 }
 
 
-def _has_orientation(path: Path) -> bool:
-    """Whether files of this kind carry an EXIF orientation worth reading (photos: JPEG, TIFF, WebP)."""
-    return path.suffix.lower() in (*LOSSY_SUFFIXES, ".tif", ".tiff", ".webp")
-
-
-def _orientation_to_apply(path: Path) -> int:
-    """The EXIF orientation :func:`read_image` applies itself: that of TIFF and WebP (OpenCV does JPEG's)."""
-    return _orientation(path) if path.suffix.lower() in (".tif", ".tiff", ".webp") else 1
-
-
-def _exif_orientation(image: Image.Image) -> int:
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation of an opened photo (1, upright, when it has none or is no photo)."""
+    if image.format not in PHOTO_FORMATS:
+        return 1
     try:
         return int(image.getexif().get(ORIENTATION_TAG, 1))
     except (OSError, SyntaxError, ValueError, TypeError):
-        return 1
-
-
-def _orientation(path: Path) -> int:
-    """The EXIF orientation of an image file (1, upright, when it has none)."""
-    if not _has_orientation(path):
-        return 1
-    try:
-        with Image.open(path) as image:
-            return _exif_orientation(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return 1
 
 
@@ -140,7 +129,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     try:
         with Image.open(path) as image:
             width, height = image.size
-            turned = _has_orientation(Path(path)) and _exif_orientation(image) in (5, 6, 7, 8)
+            turned = _orientation(image) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise fail(path, f"not a readable image ({type(error).__name__})") from None
     return (width, height) if turned else (height, width)
