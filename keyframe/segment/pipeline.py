@@ -145,7 +145,9 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     labels = sorted(int(v) for v in np.unique(np.concatenate([np.unique(m) for m in masks.values()])) if v != 0)
     if len(labels) > 64:
         raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments")
-    edges = [label for label in labels if label != 255 and 255 in labels and all(_only_along_the_edge(mask, label) for mask in masks.values())]
+    bands = [_edge_band(mask) for mask in masks.values()] if 255 in labels else []
+    edges = [label for label in labels if label != 255 and bands
+             and all(band[mask == label].all() for band, mask in zip(bands, masks.values()))]
     if edges:
         log.warning("%s: values %s lie only along the edge of the 255 regions, as a smoothed (anti-aliased) 0/255 "
                     "mask gives: each is learned as a segment of its own; save the masks without smoothing if "
@@ -153,16 +155,13 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     return Annotations(masks, paths, labels)
 
 
-def _only_along_the_edge(mask: np.ndarray, label: int, reach: int = 3) -> bool:
-    """Whether every pixel of ``label`` in ``mask`` lies within ``reach`` pixels of both the 255 region and the
-    background (True where the label is absent)."""
-    where = mask == label
-    if not where.any():
-        return True
+def _edge_band(mask: np.ndarray, reach: int = 3) -> np.ndarray:
+    """Where ``mask`` is within ``reach`` pixels of both its 255 region and its background: the edge a smoothed
+    0/255 mask fills with grey levels."""
     kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
     near_figure = cv2.dilate((mask == 255).astype(np.uint8), kernel) > 0
     near_background = cv2.dilate((mask == 0).astype(np.uint8), kernel) > 0
-    return bool((near_figure & near_background)[where].all())
+    return near_figure & near_background
 
 
 # --- members on held-out frames ------------------------------------------------------------------
