@@ -39,7 +39,7 @@ from keyframe.io.atomic import file_stamp
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
 from keyframe.motion.journal import Journal
-from keyframe.motion.model import MovementModel, load_model
+from keyframe.motion.model import MovementModel, as_model
 from keyframe.motion.predictor import predictor_scores
 from keyframe.motion.windows import check_length, make_windows, window_count
 from keyframe.progress import report
@@ -116,7 +116,7 @@ def crop_regions(model, source) -> list[Region]:
     regions once per video and give them to every :func:`score_range` of it. ``model`` and ``source`` may
     be paths.
     """
-    model = model if isinstance(model, MovementModel) else load_model(model)
+    model = as_model(model)
     source = as_source(source)
     found: dict[bool, Region] = {}
     regions = []
@@ -192,7 +192,7 @@ def score_range(model, source, first: int, last: int, regions: list[Region] | No
     >>> scores.shape  # doctest: +SKIP
     (200,)
     """
-    model = model if isinstance(model, MovementModel) else load_model(model)
+    model = as_model(model)
     source, path = windowed_source(source, model.window.length)
     windows = window_count(len(source), model.window.length)
     if not 0 <= first < last <= windows:
@@ -271,7 +271,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     """
     started = time.perf_counter()
     given = model
-    model = model if isinstance(model, MovementModel) else load_model(model)
+    model = as_model(model)
     length = model.window.length
     source, path = windowed_source(video, length)
     if journal is not None and not isinstance(journal, Journal):
@@ -338,7 +338,7 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
     [-0.4, -2.1]
     """
     started = time.perf_counter()
-    model = model if isinstance(model, MovementModel) else load_model(model)
+    model = as_model(model)
     parts = model.parts()
     extractions = list(features) if isinstance(features, list) else [features]
     if len(extractions) != len(parts):

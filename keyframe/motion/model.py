@@ -120,6 +120,11 @@ class MovementModel:
         return path
 
 
+def as_model(model) -> MovementModel:
+    """``model`` itself, or the model in the file it names (:func:`load_model`)."""
+    return model if isinstance(model, MovementModel) else load_model(model)
+
+
 def load_model(path: str | os.PathLike) -> MovementModel:
     """Read a model written by :meth:`MovementModel.save`.
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from keyframe.errors import KeyframeError
 from keyframe.motion.detect import DetectConfig, Detection, detect
 from keyframe.motion.journal import Journal
-from keyframe.motion.model import MovementModel, load_model
+from keyframe.motion.model import as_model
 from keyframe.progress import report
 
 
@@ -73,7 +73,7 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
         For a bad model file; a bad video only ends up in ``failed``.
     """
     given = model
-    model = model if isinstance(model, MovementModel) else load_model(model)
+    model = as_model(model)
     videos = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = Search(model.threshold)
     kept = Journal(journal, given, config) if journal is not None else None
