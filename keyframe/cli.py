@@ -34,9 +34,11 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
 
 
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
-    """Refuse output paths that could not be written, or that name one of the ``inputs`` (which the output would
-    overwrite), and ``videos`` (also in ``files``) not named .mp4, before any work (a usage error naming the path)."""
+    """Refuse output paths that could not be written, files that name one of the ``inputs`` (which the output
+    would overwrite), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
+    them later), and ``videos`` (also in ``files``) not named .mp4, before any work (a usage error naming the path)."""
     from keyframe.io import check_writable
+    from keyframe.io.atomic import check_apart
     from keyframe.io.video import check_mp4
 
     given = {Path(path).resolve() for path in inputs if path is not None}
@@ -44,7 +46,9 @@ def writable(files=(), folders=(), inputs=(), videos=()) -> None:
         if path is None:
             continue
         check_writable(path, folder=folder)
-        if Path(path).resolve() in given:
+        if folder:
+            check_apart(path, inputs)
+        elif Path(path).resolve() in given:
             raise KeyframeError(f"{path}: is also an input; the output would overwrite it")
     for video in videos:
         if video is not None:

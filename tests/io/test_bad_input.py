@@ -185,3 +185,12 @@ def test_palette_masks_read_the_same_in_every_frame_and_odd_jpegs_are_read(tmp_p
     (tmp_path / "named.jpg").write_bytes((tmp_path / "named.png").read_bytes())  # a PNG under a .jpg name
     for name in ("motion.jpg", "named.jpg"):
         assert abs(read_image(tmp_path / name).astype(int).mean() - 90) < 3
+
+
+def test_the_command_line_refuses_an_output_folder_among_the_inputs_before_any_work(tmp_path, sample_video):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (folder / "clip.mp4").write_bytes(sample_video.read_bytes())
+    assert_usage_error(run_cli("frames", "extract", folder / "clip.mp4", folder), "holds or is the input")
+    assert_usage_error(run_cli("frames", "extract", folder / "clip.mp4", folder / "clip.mp4" / "x"), "lies inside the input")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips"] and [p.name for p in folder.iterdir()] == ["clip.mp4"]
