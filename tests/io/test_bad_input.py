@@ -192,5 +192,9 @@ def test_the_command_line_refuses_an_output_folder_among_the_inputs_before_any_w
     folder.mkdir()
     (folder / "clip.mp4").write_bytes(sample_video.read_bytes())
     assert_usage_error(run_cli("frames", "extract", folder / "clip.mp4", folder), "holds or is the input")
-    assert_usage_error(run_cli("frames", "extract", folder / "clip.mp4", folder / "clip.mp4" / "x"), "lies inside the input")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clips"] and [p.name for p in folder.iterdir()] == ["clip.mp4"]
+    assert [p.name for p in folder.iterdir()] == ["clip.mp4"]
+    frames, masks = tmp_path / "frames", tmp_path / "masks"
+    write_image(frames / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    write_image(masks / "000000.png", np.full((16, 16, 3), 255, np.uint8))
+    assert_usage_error(run_cli("segment", frames, "--masks", masks, "--out", frames / "x"), "lies inside the input")
+    assert sorted(p.name for p in frames.iterdir()) == ["000000.png"]
