@@ -506,7 +506,12 @@ which drop the limbs' lengths) instead of the landmark positions, for `pose` and
 from 0.61 to 0.70 and 0.73 but loses `bow` and `raise-up-both-hands`), and all three neighbourhoods averaged
 (0.920); the window scores of the seed-0 and seed-1 models averaged (0.941, against 0.942 and 0.935 alone): what
 is missing is not noise of training. The `gesture` spread taken per body part (head and torso, each arm, the legs) instead of over
-the whole body, so that a wave of one arm is not scaled by what the other does: 0.924 and 0.915 at seeds 0 and 1."""
+the whole body, so that a wave of one arm is not scaled by what the other does: 0.924 and 0.915 at seeds 0 and 1. Nor did these (2026-11-28, later): scoring
+each clip also replayed at 0.6 to 1.67 times its speed (the features resampled) and keeping its best clip score or the mean
+over speeds, for styles that move slower or faster (0.921-0.946: `bow` 0.81-0.94, the rest within 0.02); the motion penalty
+(`MOTION_WEIGHT`) at 0 or 1 instead of 0.5 (0.926, 0.918: at 1, `bye` rises to 0.93 and `bow` falls to 0.78), or at
+different weights for the `pixels` and the landmark parts (0.855-0.938); each part's window scores put on the scale of its
+scores over the whole test pool instead of its calibration spread (0.864: `bow` falls to 0.54)."""
 
 
 def main(log=print) -> None:
