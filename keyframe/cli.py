@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from keyframe.errors import KeyframeError
@@ -24,8 +25,15 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console(stderr=True)
-INTERRUPTED = "interrupted; any partial outputs were left under *.partial names, and running the same command again resumes"
-out = Console()
+# Results on stdout are plain lines for scripts: no markup (paths may hold "[...]"), no wrapping, no colour.
+out = Console(markup=False, highlight=False, soft_wrap=True)
+INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
+               "running the same command again")
+
+
+def print_error(message: str) -> None:
+    """One red ``error:`` line on stderr, the message printed as given (paths may hold markup-like "[...]")."""
+    console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
 
 
 @app.callback()
@@ -324,7 +332,7 @@ def movement_detect(
             plot_detection(result, plot)
         return
     if len(set(videos)) < len(videos):
-        console.print("note: each video given more than once is searched once", highlight=False)
+        console.print("note: each video given more than once is searched once", markup=False, highlight=False)
         videos = list(dict.fromkeys(videos))
     missing = [video for video in videos if not video.exists()]
     if missing:
@@ -335,7 +343,7 @@ def movement_detect(
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
-        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print_error(str(error))
     out.print(f"{len(found.ranked)} videos ranked by score (threshold {found.threshold:.3f}), best first:")
     for result in found.ranked:
         _print_detection(result.path, result)
@@ -353,7 +361,7 @@ def movement_detect(
 
 
 def _print_detection(name: str, result) -> None:
-    verdict = "[green]detected[/]" if result.detected else "not detected"
+    verdict = "detected" if result.detected else "not detected"
     out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})", soft_wrap=True)
     for first, last in result.intervals:
         out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
@@ -458,15 +466,15 @@ def main() -> None:
     except ClickException as error:
         context = getattr(error, "ctx", None)
         where = context.command_path if context is not None else "keyframe"
-        console.print(f"[bold red]error:[/] {where}: {error.format_message()} (see --help)", highlight=False, soft_wrap=True)
+        print_error(f"{where}: {error.format_message()} (see --help)")
         sys.exit(error.exit_code)
     except KeyframeError as error:
-        console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        print_error(str(error))
         sys.exit(2)
     except OSError as error:
         # A place that could not be read or written after all (a full disk, a file removed meanwhile).
         where = f"{error.filename}: " if error.filename else ""
-        console.print(f"[bold red]error:[/] {where}{error.strerror or error}", highlight=False, soft_wrap=True)
+        print_error(f"{where}{error.strerror or error}")
         sys.exit(1)
     except (KeyboardInterrupt, typer.Abort):
         code = 130

@@ -2,7 +2,8 @@
 
 from keyframe.io.atomic import atomic_path, check_writable, file_stamp, input_identity, partial_dir, staged_dir, write_json
 from keyframe.io.frames import FolderSource, Frame, FrameSource, VideoSource, encode_frames, open_frames
-from keyframe.io.images import image_size, list_images, mask_folder, read_image, read_mask, read_masks, write_image, write_mask
+from keyframe.io.images import (image_size, list_images, mask_folder, mask_size, read_image, read_mask, read_masks, write_image,
+                                write_mask)
 from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, probe, write_video
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "input_identity",
     "list_images",
     "mask_folder",
+    "mask_size",
     "open_frames",
     "partial_dir",
     "probe",

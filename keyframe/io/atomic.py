@@ -148,7 +148,7 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
     A staging folder left by an interrupted run is reused, so callers can skip the files it already holds
     (resume), but only if it was made from the same ``key`` (any JSON-able description of the inputs and
     settings; None: reused whatever made it): work from other inputs or settings is thrown away, never mixed
-    in. On failure the staging folder stays for the next run.
+    in. On failure the staging folder stays for the next run, unless nothing was done in it.
 
     Refused before any work (a :class:`~keyframe.errors.KeyframeError`): an output folder that is, holds or
     lies in one of ``inputs``; one that holds files keyframe did not write (it would mix them with the
@@ -192,7 +192,12 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
         if leftover.is_file():
             leftover.unlink()
     marker.write_text(wanted)
-    yield stage
+    try:
+        yield stage
+    except BaseException:
+        if not any(path.name != STAGE_KEY for path in stage.iterdir()):  # nothing done to resume: no leftover
+            shutil.rmtree(stage)
+        raise
     publish(stage, out, kind)
 
 

@@ -85,9 +85,6 @@ class FolderSource(FrameSource):
         if not self.files:
             raise fail(self.path, "contains no image files")
         self.stems = [p.stem for p in self.files]
-        duplicates = {s for s in self.stems if self.stems.count(s) > 1} if len(set(self.stems)) < len(self.stems) else set()
-        if duplicates:
-            raise fail(self.path, f"has several images with the stem {sorted(duplicates)[0]!r}")
         self.size = image_size(self.files[0])
         for path in self.files[1:]:
             size = image_size(path)

@@ -19,6 +19,7 @@ from keyframe.io.png import png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
+LOSSY_MASK = "is a JPEG; masks must be lossless (PNG), or compression noise reads as more segment values"
 ORIENTATION_TAG = 0x0112  # EXIF
 PHOTO_FORMATS = ("JPEG", "TIFF", "WEBP")  # image formats that carry an EXIF orientation, as PIL names them
 
@@ -43,9 +44,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise fail(path, "no such file")
     data = np.fromfile(path, np.uint8)
     jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
-    if jpeg and _cut_jpeg(data):
-        # OpenCV would fill the missing part with grey and only print a warning.
-        raise fail(path, "is truncated (its JPEG data has no end)")
+    # OpenCV would fill the missing part of a JPEG with grey and only print a warning.
+    _check_whole(path, data[:8].tobytes(), data[-12:].tobytes(), lambda: data.tobytes())
     if jpeg:  # 8-bit colour or grey, no alpha: OpenCV applies the EXIF orientation itself in this mode
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if image is None:
@@ -117,15 +117,39 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
             raise fail(path, "could not be written")
 
 
-def _cut_jpeg(data: np.ndarray) -> bool:
-    """Whether JPEG ``data`` has no end-of-image marker: cut short. It is nearly always the last two bytes, but
-    phones may append more after it (a motion photo's video), so then it is looked for anywhere."""
-    return data[-2:].tobytes() != b"\xff\xd9" and b"\xff\xd9" not in data.tobytes()
+# The end-of-image marks of the formats whose files are often cut short (a copy or download stopped midway).
+PNG_SIGNATURE, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
+
+
+def _check_whole(path, head: bytes, tail: bytes, everything) -> None:
+    """Refuse a PNG or JPEG file (by its first bytes ``head``) whose end mark is missing: cut short.
+
+    The mark is nearly always in the last bytes, ``tail``; but phones may append more after it (a motion
+    photo's video), so only then is it looked for in ``everything()``, the whole file.
+    """
+    for start, end, kind in ((PNG_SIGNATURE, PNG_END, "PNG"), (JPEG_START, JPEG_END, "JPEG")):
+        if head.startswith(start) and end not in tail and end not in everything():
+            raise fail(path, f"is truncated (its {kind} data has no end)")
+
+
+def _check_whole_file(path: str | os.PathLike) -> None:
+    """:func:`_check_whole` reading only the file's first and last bytes (and all of it only when needed)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as file:
+            head = file.read(8)
+            file.seek(max(0, file.seek(0, os.SEEK_END) - 12))
+            tail = file.read()
+    except OSError as error:
+        raise fail(path, f"not a readable image ({error.strerror or type(error).__name__})") from None
+    _check_whole(path, head, tail, path.read_bytes)
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of an image file as shown (upright, see :func:`read_image`), from its header alone (the
-    pixels are not decoded)."""
+    pixels are not decoded); a PNG or JPEG file cut short is refused (from its last bytes)."""
+    _check_whole_file(path)
     try:
         with Image.open(path) as image:
             width, height = image.size
@@ -133,6 +157,14 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise fail(path, f"not a readable image ({type(error).__name__})") from None
     return (width, height) if turned else (height, width)
+
+
+def mask_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(height, width)`` of a mask file from its header (:func:`image_size`), refusing what :func:`read_mask`
+    would refuse by the file's name alone (a JPEG), so a folder of masks can be checked before any work."""
+    if Path(path).suffix.lower() in LOSSY_SUFFIXES:
+        raise fail(path, LOSSY_MASK)
+    return image_size(path)
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
@@ -146,7 +178,8 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise fail(path, "no such file")
     if path.suffix.lower() in LOSSY_SUFFIXES:
-        raise fail(path, "is a JPEG; masks must be lossless (PNG), or compression noise reads as more segment values")
+        raise fail(path, LOSSY_MASK)
+    _check_whole_file(path)
     palette = _palette_indices(path)
     mask = palette if palette is not None else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if mask is None:
@@ -198,10 +231,18 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files of a folder, in natural order of their stems (``2`` before ``10``)."""
+    """Image files of a folder, in natural order of their stems (``2`` before ``10``).
+
+    Files are matched to frames by stem, so two images of one stem (``0005.png`` and ``0005.jpg``) are
+    refused: which one was meant cannot be told.
+    """
     folder = Path(folder)
-    files = [p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
-    return sorted(files, key=lambda p: natural_key(p.stem))
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
+                   key=lambda p: (natural_key(p.stem), p.suffix))
+    for first, second in zip(files, files[1:]):
+        if first.stem == second.stem:
+            raise fail(folder, f"has several images with the stem {first.stem!r} ({first.name}, {second.name}); keep one")
+    return files
 
 
 def natural_key(stem: str) -> tuple:

@@ -54,6 +54,9 @@ def _open(path: Path):
     if not container.streams.video:
         container.close()
         raise fail(path, "has no video stream")
+    if container.format.name == "image2" or container.format.name.endswith("_pipe"):  # FFmpeg's still-image readers
+        container.close()
+        raise fail(path, "is an image, not a video (frames go in a folder, named in order)")
     return container
 
 

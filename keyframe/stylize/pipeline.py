@@ -33,9 +33,10 @@ import numpy as np
 import torch
 
 from keyframe.errors import check_number, check_seed, fail
-from keyframe.io import (encode_frames, image_size, input_identity, list_images, mask_folder, open_frames, read_image,
-                         read_mask, staged_dir, write_image)
+from keyframe.io import (check_writable, encode_frames, input_identity, list_images, mask_folder, mask_size, open_frames,
+                         read_image, read_mask, staged_dir, write_image)
 from keyframe.io.frames import FrameSource
+from keyframe.io.video import check_mp4
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
 from keyframe.stylize.guides import BlobTrack, track_blobs
@@ -47,6 +48,8 @@ log = logging.getLogger(__name__)
 DEFAULT_FEATHER = 4.0
 CROP_MARGIN = 32
 MODELS_DIR = "models"
+# Beside the frames in the staging folder while they are rendered: how they were rendered (not published).
+RENDER_SETTINGS = "rendering.json"
 WHOLE = None  # the "segment" of whole-frame keyframes
 
 
@@ -78,7 +81,7 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
     """
     folder = Path(keys)
     if not folder.is_dir():
-        raise fail(folder, "no such folder of keyframes")
+        raise fail(folder, "is a file, not a folder of keyframes" if folder.exists() else "no such folder of keyframes")
     images = list_images(folder)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if images and subdirs:
@@ -134,7 +137,7 @@ class SegmentMasks:
             raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
         self.size = source.size
         for stem in source.stems:  # from the headers, so a wrong mask stops the run before any work
-            size = image_size(self.paths[stem])
+            size = mask_size(self.paths[stem])
             if size != self.size:
                 raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
 
@@ -327,6 +330,7 @@ def stylize(
     """
     check_number("--feather", feather, inclusive=True)
     check_seed(train.seed)
+    _check_video_out(video, frames)
     source = open_frames(frames)
     keyframes = find_keyframes(keys, source)
     if keyframes.segmented and masks is None:
@@ -352,9 +356,9 @@ def stylize(
     models: dict[int | None, StyleModel] = {}
     result = StylizeResult(out_dir, len(source), list(keyframes.files), {}, 0.0, 0.0)
     resumed = result.resumed_from
-    # The models handle changes of their own (keys, seed, guides); frames rendered from other frames or masks, or
-    # feathered otherwise, must go.
-    kept_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather if masks is not None else None}
+    # The models handle changes of their own (keys, seed, guides); frames rendered from other frames or masks must
+    # go, and so must the models then. Another feather only re-renders (_clear_other_renders).
+    kept_from = {"frames": input_identity(source.path), "masks": input_identity(masks)}
     with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks], kind="stylize") as stage:
         started = time.perf_counter()
         for segment, pairs in pairs_by_segment.items():
@@ -371,6 +375,7 @@ def stylize(
         # Frames left in the staging folder by an interrupted run came from these
         # same models unless this run trained further, so only then are they kept.
         retrained = any(result.iterations[n] > resumed[n] for n in result.iterations)
+        _clear_other_renders(stage, {"feather": feather if masks is not None else None})
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
@@ -385,12 +390,34 @@ def stylize(
                 report(progress, frame.index + 1, len(source), "rendering")
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
+        (stage / RENDER_SETTINGS).unlink()
         _write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
     if video is not None:
         encode_frames(out_dir, video, fps=source.fps or 25.0)
         result.video = Path(video)
     return result
+
+
+def _check_video_out(video, frames) -> None:
+    """Refuse, before any work, a ``video`` output that could not be written or would overwrite the ``frames``."""
+    if video is None:
+        return
+    check_mp4(video)
+    check_writable(video)
+    if Path(video).resolve() == Path(frames).resolve():
+        raise fail(video, "is also an input; the output would overwrite it")
+
+
+def _clear_other_renders(stage: Path, settings: dict) -> None:
+    """Remove frames an interrupted run rendered with other ``settings`` (or unknown ones), keeping its models;
+    then record ``settings`` for the frames about to be rendered."""
+    record = stage / RENDER_SETTINGS
+    wanted = json.dumps(settings, sort_keys=True)
+    if not record.is_file() or record.read_text() != wanted:
+        for frame in stage.glob("*.png"):
+            frame.unlink()
+    record.write_text(wanted)
 
 
 def _pairs(keyframes: Keyframes, segment, source: FrameSource, masks: SegmentMasks | None, track: BlobTrack | None) -> list[KeyPair]:
@@ -447,6 +474,7 @@ def composite(
     >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
     """
     check_number("--feather", feather, inclusive=True)
+    _check_video_out(video, frames)
     source = open_frames(frames)
     segment_masks = SegmentMasks(masks, source)
     if not layers:

@@ -4,7 +4,7 @@ Training sees only small random patches cut from the keyframe pairs (frame ->
 painted frame), centred inside each keyframe's mask; a fixed iteration budget
 keeps the run time predictable. A checkpoint holds everything needed to go on
 (weights, optimiser and random states, iteration count) and a fingerprint of the
-keyframes and network shape: a later run with the same inputs resumes from it,
+keyframes, network shape and training settings: a later run with the same ones resumes from it,
 and one with a larger ``iterations`` continues training where the last one stopped.
 """
 
@@ -227,9 +227,15 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     return state
 
 
-def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig) -> str:
-    """A hash of the keyframes, their masks and guides, and the model shape: equal means resumable."""
-    digest = hashlib.sha1(repr(style.to_dict()).encode())
+# Settings that do not change what a step computes: the budget (a larger one continues a run) and bookkeeping.
+RESUMABLE_ACROSS = ("iterations", "checkpoint_every", "threads")
+
+
+def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig = TrainConfig()) -> str:
+    """A hash of the keyframes, their masks and guides, the model shape and the training settings (all but
+    :data:`RESUMABLE_ACROSS`): equal means resumable."""
+    settings = {name: value for name, value in asdict(train).items() if name not in RESUMABLE_ACROSS}
+    digest = hashlib.sha1(repr((style.to_dict(), sorted(settings.items()))).encode())
     for pair in pairs:
         for array in (pair.frame, pair.painted, pair.mask, pair.guide):
             if array is not None:
@@ -293,8 +299,8 @@ def train_style(
         Model and training configuration.
     checkpoint
         File to save to every ``train.checkpoint_every`` iterations and at the end.
-        If it exists and was made from the same keyframes and model shape,
-        training resumes from its iteration (and does nothing when that already
+        If it exists and was made from the same keyframes, model shape and training settings (but
+        for the iteration budget), training resumes from its iteration (and does nothing when that already
         reaches ``train.iterations``); otherwise it is overwritten.
     progress
         ``progress(done, total, note)``; the note carries the running loss.
@@ -316,7 +322,7 @@ def train_style(
     5
     """
     started = time.perf_counter()
-    key = fingerprint(pairs, style)
+    key = fingerprint(pairs, style, train)
     torch.manual_seed(train.seed)
     generator = Generator(style.generator)
     critic = PatchDiscriminator() if train.adversarial_weight > 0 else None
@@ -328,7 +334,7 @@ def train_style(
     if checkpoint is not None and Path(checkpoint).is_file():
         state = read_checkpoint(checkpoint)
         if state.get("fingerprint") != key:
-            log.warning("%s: made from other keyframes or another model shape; training from scratch", checkpoint)
+            log.warning("%s: made from other keyframes or settings; training from scratch", checkpoint)
         else:
             generator.load_state_dict(state["generator"])
             opt_g.load_state_dict(state["opt_g"])
@@ -339,6 +345,9 @@ def train_style(
             torch.set_rng_state(state["torch_rng"])
             iteration, losses = int(state["iteration"]), list(state.get("losses", []))
             log.info("%s: resuming at iteration %d of %d", checkpoint, iteration, train.iterations)
+            if iteration > train.iterations:
+                log.warning("%s: keeping the model trained for %d iterations, more than the %d asked; to train a "
+                            "shorter one, write to a new output", checkpoint, iteration, train.iterations)
     resumed_from = iteration
 
     def save() -> None:

@@ -198,3 +198,32 @@ def test_the_command_line_refuses_an_output_folder_among_the_inputs_before_any_w
     write_image(masks / "000000.png", np.full((16, 16, 3), 255, np.uint8))
     assert_usage_error(run_cli("segment", frames, "--masks", masks, "--out", frames / "x"), "lies inside the input")
     assert sorted(p.name for p in frames.iterdir()) == ["000000.png"]
+
+
+def test_a_truncated_png_is_refused_from_its_header_check_and_two_images_of_one_stem_too(tmp_path):
+    from keyframe.errors import KeyframeError
+    from keyframe.io import image_size, list_images, open_frames, read_image, read_mask
+
+    folder = tmp_path / "frames"
+    for index in range(3):
+        write_image(folder / f"{index:06d}.png", np.full((16, 16, 3), 40 * index, np.uint8))
+    data = (folder / "000002.png").read_bytes()
+    (folder / "000002.png").write_bytes(data[: len(data) - 20])
+    for read in (image_size, read_image, read_mask):
+        with pytest.raises(KeyframeError, match="000002.png: is truncated \\(its PNG data has no end\\)"):
+            read(folder / "000002.png")
+    assert_usage_error(run_cli("frames", "encode", folder, tmp_path / "x.mp4"), "000002.png", "is truncated")
+    with pytest.raises(KeyframeError, match="000002.png: is truncated"):
+        open_frames(folder)  # when the folder is opened, before any work
+    (folder / "000002.png").write_bytes(data)
+    (folder / "000001.jpg").write_bytes(b"")
+    for use in (list_images, open_frames):
+        with pytest.raises(KeyframeError, match="several images with the stem '000001' \\(000001.jpg, 000001.png\\)"):
+            use(folder)
+
+
+def test_an_image_is_not_taken_for_a_video(tmp_path):
+    write_image(tmp_path / "still.png", np.zeros((16, 16, 3), np.uint8))
+    assert_usage_error(run_cli("frames", "extract", tmp_path / "still.png", tmp_path / "out"), "still.png",
+                       "is an image, not a video")
+    assert not (tmp_path / "out").exists()

@@ -73,7 +73,7 @@ def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path
     # 130, or ended by the signal itself (-2), which the shell also reads as an interruption: it happens, rarely,
     # under load, when the interrupt is raised again while Python shuts down.
     assert running.returncode in (130, -signal.SIGINT), stderr
-    assert "interrupted; any partial outputs were left under *.partial names" in stderr and "Traceback" not in stderr
+    assert "interrupted; no output was made to look complete" in stderr and "Traceback" not in stderr
     assert journal.exists() and not model.exists()
 
     rerun = run_cli(*command[3:])

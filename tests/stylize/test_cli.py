@@ -54,3 +54,40 @@ def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_s
     done = run_cli(*composite)
     assert done.returncode == 2 and f"{stems[3]}.png: is 80x60 but the frames are 160x120" in done.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_paths_are_printed_as_given_and_wrong_keyframe_folders_are_named(tmp_path, small_sample):
+    stems = small_sample.stems[:3]
+    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
+        write_image(tmp_path / "frames" / f"{stem}.png", frame)
+        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    out = tmp_path / "take[/]x"  # rich markup, were it read as such
+    done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", f"255={tmp_path / 'frames'}",
+                   "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert f"3 frames -> {out}" in done.stdout and "Traceback" not in done.stderr
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "painted[v2]", "--out", tmp_path / "o")
+    assert done.returncode == 2 and f"{tmp_path / 'painted[v2]'}: no such folder of keyframes" in done.stderr
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "frames" / f"{stems[0]}.png", "--out", tmp_path / "o")
+    assert done.returncode == 2 and "is a file, not a folder of keyframes" in done.stderr
+    write_image(tmp_path / "keys" / f"{stems[1]}.png", small_sample.frames[1])
+    write_image(tmp_path / "keys" / f"{stems[1]}.jpg", 255 - small_sample.frames[1])
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "o")
+    assert done.returncode == 2 and f"several images with the stem '{stems[1]}'" in done.stderr
+
+
+def test_a_jpeg_mask_is_refused_before_any_work_and_leaves_nothing(tmp_path, small_sample):
+    import cv2
+
+    stems = small_sample.stems[:3]
+    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
+        write_image(tmp_path / "frames" / f"{stem}.png", frame)
+        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    write_image(tmp_path / "keys" / "255" / f"{stems[0]}.png", small_sample.frames[0])
+    (tmp_path / "masks" / f"{stems[2]}.png").unlink()
+    cv2.imwrite(str(tmp_path / "masks" / f"{stems[2]}.jpg"), small_sample.masks[2])
+    for command in (["composite", tmp_path / "frames", "--layer", f"255={tmp_path / 'frames'}"],
+                    ["stylize", tmp_path / "frames", "--keys", tmp_path / "keys"]):
+        done = run_cli(*command, "--masks", tmp_path / "masks", "--out", tmp_path / "out")
+        assert done.returncode == 2 and f"{stems[2]}.jpg: is a JPEG; masks must be lossless" in done.stderr, done.stderr
+        assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()

@@ -118,9 +118,41 @@ def test_interrupted_rendering_resumes_without_redoing_frames(clip):
     assert len(open_frames(root / "out")) == FRAMES
 
 
+def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(clip, small_sample):
+    root, stem, painted = clip
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+
+    def interrupt(done, total, note):
+        if note == "rendering" and done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST,
+                progress=interrupt)
+    result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST, feather=0)
+    assert result.resumed_from == {"segment 255": 20} and result.rendered == FRAMES
+    straight = stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST,
+                       feather=0)
+    for name in open_frames(root / "out").stems:
+        np.testing.assert_array_equal(read_image(root / "out" / f"{name}.png"), read_image(root / "straight" / f"{name}.png"))
+    assert not list(root.glob("*/rendering.json")) and straight.rendered == FRAMES
+
+
 def test_blob_guides_run_through_the_pipeline(clip):
     root, stem, painted = clip
     write_image(root / "keys" / f"{stem}.png", painted)
     style = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1), guides=True)
     result = stylize(root / "frames", root / "keys", root / "out", style=style, train=FAST)
     assert result.rendered == FRAMES and read_image(root / "out" / f"{stem}.png").shape == (120, 160, 3)
+
+
+def test_a_video_output_that_cannot_be_written_is_refused_before_any_work(clip):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+    (root / "afile").write_text("x")
+    for video, message in [(root / "x.avi", "the output must be a .mp4 video"), (root / "afile" / "x.mp4", "is a file")]:
+        with pytest.raises(KeyframeError, match=message):
+            stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST, video=video)
+        with pytest.raises(KeyframeError, match=message):
+            composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final", video=video)
+    assert not (root / "out").exists() and not (root / "final").exists()

@@ -58,6 +58,19 @@ def test_checkpoint_of_other_keyframes_is_not_resumed(tmp_path):
     assert stats.resumed_from == 0
 
 
+def test_checkpoint_of_other_training_settings_is_not_resumed_but_a_larger_budget_is(tmp_path, caplog):
+    checkpoint = tmp_path / "style.pt"
+    train_style([_pair(0)], SMALL, FAST, checkpoint)
+    reseeded, stats = train_style([_pair(0)], SMALL, TrainConfig(**{**FAST.__dict__, "seed": 1}), checkpoint)
+    assert stats.resumed_from == 0  # same seed, same model: another seed is another model
+    fresh, _ = train_style([_pair(0)], SMALL, TrainConfig(**{**FAST.__dict__, "seed": 1}))
+    assert torch.equal(_weights(reseeded), _weights(fresh))
+    _, stats = train_style([_pair(0)], SMALL, TrainConfig(**{**FAST.__dict__, "seed": 1, "iterations": 50, "threads": 2}), checkpoint)
+    assert stats.resumed_from == 40 and stats.iterations == 50
+    _, stats = train_style([_pair(0)], SMALL, TrainConfig(**{**FAST.__dict__, "seed": 1, "iterations": 10}), checkpoint)
+    assert stats.iterations == 50 and "more than the 10 asked" in caplog.text
+
+
 def test_mask_limits_what_is_learned():
     pair = _pair()
     pair.mask = np.zeros(pair.frame.shape[:2], bool)
