@@ -3,7 +3,9 @@
 J is the region similarity (IoU); F the boundary F-measure with a tolerance of
 ``ceil(0.008 * image diagonal)`` pixels; per sequence the mean, the recall
 (fraction of frames above 0.5) and the decay (first-quarter mean minus
-last-quarter mean).
+last-quarter mean). Label maps (several objects, as DAVIS 2017 and
+``keyframe segment`` give them) are scored per object and averaged over the
+objects, as DAVIS 2017 does.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def jaccard(pred: np.ndarray, truth: np.ndarray) -> float:
     if pred.shape != truth.shape:
         raise ValueError(f"masks differ in shape: {pred.shape} vs {truth.shape}")
     union = np.count_nonzero(pred | truth)
-    return 1.0 if union == 0 else np.count_nonzero(pred & truth) / union
+    return 1.0 if union == 0 else float(np.count_nonzero(pred & truth) / union)
 
 
 def boundary_map(mask: np.ndarray) -> np.ndarray:
@@ -88,7 +90,7 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int | None = None
     truth_zone = cv2.dilate(truth_b.astype(np.uint8), kernel) > 0
     precision = np.count_nonzero(pred_b & truth_zone) / n_pred
     recall = np.count_nonzero(truth_b & pred_zone) / n_truth
-    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+    return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
 
 
 @dataclass(frozen=True)
@@ -117,17 +119,67 @@ def sequence_stats(values, bins: int = 4) -> SequenceStats:
     return SequenceStats(float(values.mean()), float(np.mean(values > 0.5)), decay)
 
 
+def object_labels(truths) -> list[int]:
+    """The object ids of a sequence: every non-zero value of its true masks, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> object_labels([np.array([[0, 2]], np.uint8), np.array([[1, 0]], np.uint8)])
+    [1, 2]
+    """
+    values = set()
+    for truth in truths:
+        values.update(int(v) for v in np.unique(truth))
+    return sorted(values - {0})
+
+
+def frame_scores(pred: np.ndarray, truth: np.ndarray, labels: list[int]) -> dict:
+    """J and F of one frame: ``{"J", "F"}``, and with several ``labels`` also ``objects``,
+    ``{label: {"J", "F"}}``, whose means J and F are.
+
+    With one label (or none) any non-zero value is foreground; with several each
+    object is ``pred == label`` against ``truth == label`` (an object absent from
+    both scores 1), so a prediction that swaps two objects scores 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> truth = np.zeros((20, 20), np.uint8); truth[2:8, 2:8] = 1; truth[12:18, 12:18] = 2
+    >>> frame_scores(truth, truth, [1, 2])["J"], frame_scores(np.where(truth > 0, 3 - truth, 0), truth, [1, 2])["J"]
+    (1.0, 0.0)
+    """
+    if len(labels) <= 1:
+        return {"J": jaccard(pred, truth), "F": boundary_f(pred, truth)}
+    objects = {str(label): {"J": jaccard(pred == label, truth == label), "F": boundary_f(pred == label, truth == label)}
+               for label in labels}
+    return {
+        "J": float(np.mean([o["J"] for o in objects.values()])),
+        "F": float(np.mean([o["F"] for o in objects.values()])),
+        "objects": objects,
+    }
+
+
 def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     """Score a folder of predicted masks against a folder of true masks, DAVIS style.
 
     Frames are matched by file stem; only stems present in both folders are
-    scored. Any non-zero value counts as foreground.
+    scored. When the true masks hold one non-zero value (e.g. 0/255), any
+    non-zero value counts as foreground. When they hold several (a label map:
+    DAVIS 2017, or ``keyframe segment``'s output for several segments), each
+    object (every non-zero value found in the true masks) is scored on its own,
+    ``pred == id`` against ``truth == id`` on every frame (1 where both lack it),
+    its statistics are taken over the frames, and J and F are their means over
+    the objects, as the DAVIS 2017 benchmark averages them.
 
     Returns
     -------
     dict with ``J`` and ``F`` (each ``mean``, ``recall``, ``decay``), ``JF``
-    (the mean of J mean and F mean), ``frames`` (the count) and ``per_frame``
-    (``{stem: {"J": .., "F": ..}}``).
+    (the mean of J mean and F mean), ``frames`` (the count), ``objects`` (the
+    object ids scored separately; empty for a single object) and ``per_frame``
+    (``{stem: {"J": .., "F": ..}}``). With several objects, ``per_object``
+    holds each object's ``J`` and ``F`` statistics (``{id: {"J": {..}, "F": {..}}}``)
+    and every ``per_frame`` entry each object's scores under ``objects``.
 
     Examples
     --------
@@ -149,22 +201,36 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     stems = [s for s in truths if s in preds]
     if not stems:
         raise fail(pred_dir, f"shares no mask stems with {truth_dir}")
+    # The objects of the whole sequence first: a frame may lack one that it must still be scored on.
+    labels = object_labels(read_mask(truths[stem]) for stem in stems)
     per_frame = {}
     for done, stem in enumerate(stems, 1):
         pred, truth = read_mask(preds[stem]), read_mask(truths[stem])
         if pred.shape != truth.shape:
             raise fail(preds[stem], f"is {pred.shape[1]}x{pred.shape[0]} but its truth is {truth.shape[1]}x{truth.shape[0]}")
-        per_frame[stem] = {"J": jaccard(pred, truth), "F": boundary_f(pred, truth)}
+        per_frame[stem] = frame_scores(pred, truth, labels)
         report(progress, done, len(stems))
-    j = sequence_stats([v["J"] for v in per_frame.values()])
-    f = sequence_stats([v["F"] for v in per_frame.values()])
-    return {
-        "J": _as_dict(j),
-        "F": _as_dict(f),
-        "JF": (j.mean + f.mean) / 2,
-        "frames": len(stems),
-        "per_frame": per_frame,
+    scores = _sequence_scores(per_frame, labels if len(labels) > 1 else [])
+    return {**scores, "frames": len(stems), "per_frame": per_frame}
+
+
+def _sequence_scores(per_frame: dict, objects: list[int]) -> dict:
+    """``J``, ``F``, ``JF`` and ``objects`` of a sequence from its per-frame scores; with ``objects``, each
+    statistic is the mean of the objects' own (DAVIS 2017), also given under ``per_object``."""
+    if not objects:
+        j = sequence_stats([v["J"] for v in per_frame.values()])
+        f = sequence_stats([v["F"] for v in per_frame.values()])
+        return {"J": _as_dict(j), "F": _as_dict(f), "JF": (j.mean + f.mean) / 2, "objects": []}
+    per_object = {
+        str(label): {m: _as_dict(sequence_stats([v["objects"][str(label)][m] for v in per_frame.values()])) for m in ("J", "F")}
+        for label in objects
     }
+    j, f = (_mean_stats([o[m] for o in per_object.values()]) for m in ("J", "F"))
+    return {"J": j, "F": f, "JF": (j["mean"] + f["mean"]) / 2, "objects": objects, "per_object": per_object}
+
+
+def _mean_stats(stats: list[dict]) -> dict:
+    return {key: float(np.mean([s[key] for s in stats])) for key in ("mean", "recall", "decay")}
 
 
 def _as_dict(stats: SequenceStats) -> dict:

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from keyframe.segment.base import check_real
+
 
 @dataclass(frozen=True)
 class AugmentConfig:
@@ -34,6 +36,14 @@ class AugmentConfig:
     scale: float = 0.15
     shift: float = 0.08
     jitter: float = 0.15
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_real(self, "flip", maximum=1.0)
+        check_real(self, "rotate", "scale", "shift", "jitter")
 
 
 def positional_channels(height: int, width: int, frequencies: int = 2) -> torch.Tensor:

@@ -7,12 +7,14 @@ a soft foreground mask in [0, 1]. Several segments are handled one at a time
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from typing import ClassVar, Iterator
 
 import cv2
 import numpy as np
 
+from keyframe.errors import KeyframeError, check_number
 from keyframe.io.frames import FrameSource
 
 MEMBERS: dict[str, type["Member"]] = {}
@@ -39,6 +41,8 @@ class Member(ABC):
 
     name: ClassVar[str]
     needs_consensus: ClassVar[bool] = False
+    #: The dataclass its constructor takes (what ``member_options[name]`` must be); None = not checked.
+    config_type: ClassVar[type | None] = None
 
     @abstractmethod
     def fit(self, source: FrameSource, keyframes: dict[int, np.ndarray]) -> "Member":
@@ -78,3 +82,52 @@ def resize_prob(prob: np.ndarray, height: int, width: int) -> np.ndarray:
     if prob.shape == (height, width):
         return prob
     return np.clip(cv2.resize(prob, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+
+# --- checks of the members' config dataclasses ----------------------------------------------
+# Each config's ``check()`` (also run by its ``__post_init__``) uses these, so a bad setting is one
+# clear KeyframeError when it is made, not a crash or an empty mask deep inside a run.
+
+
+def check_whole(config, *names: str, minimum: int = 1) -> None:
+    """Raise a :class:`KeyframeError` unless each field ``names`` of ``config`` is an integer >= ``minimum``.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Demo:
+    ...     max_side: int = 0
+    >>> check_whole(Demo(), "max_side")
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: Demo.max_side must be a whole number >= 1, got 0
+    """
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+            raise KeyframeError(f"{type(config).__name__}.{name} must be a whole number >= {minimum}, got {value!r}")
+
+
+def check_real(config, *names: str, minimum: float = 0.0, inclusive: bool = True, maximum: float | None = None) -> None:
+    """Raise a :class:`KeyframeError` unless each field ``names`` of ``config`` is a finite number in range
+    (above ``minimum``, or equal to it with ``inclusive``; at most ``maximum`` if given)."""
+    for name in names:
+        label = f"{type(config).__name__}.{name}"
+        value = check_number(label, getattr(config, name), minimum, inclusive)
+        if maximum is not None and value > maximum:
+            raise KeyframeError(f"{label} must be a number <= {maximum:g}, got {value:g}")
+
+
+def check_choice(config, name: str, choices) -> None:
+    """Raise a :class:`KeyframeError` unless the field ``name`` of ``config`` is one of ``choices``."""
+    value = getattr(config, name)
+    if value not in choices:
+        raise KeyframeError(f"{type(config).__name__}.{name}: unknown value {value!r}; choose one of {', '.join(map(str, choices))}")
+
+
+def check_type(config, name: str, expected: type) -> None:
+    """Raise a :class:`KeyframeError` unless the field ``name`` of ``config`` is an instance of ``expected``."""
+    value = getattr(config, name)
+    if not isinstance(value, expected):
+        raise KeyframeError(f"{type(config).__name__}.{name} must be of type {expected.__name__}, got {type(value).__name__}")

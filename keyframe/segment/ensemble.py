@@ -153,6 +153,17 @@ def stack_features(probs: np.ndarray, rgb: np.ndarray, image_features: bool = Tr
     return np.stack([c.reshape(-1) for c in columns], axis=1)
 
 
+def feature_names(members: list[str], image_features: bool = True) -> list[str]:
+    """Names of the columns :func:`stack_features` makes from the soft masks of ``members``, in order.
+
+    Examples
+    --------
+    >>> feature_names(["flow", "unet"])
+    ['flow', 'unet', 'members_mean', 'members_spread', 'edge_strength', 'edge_x_mean']
+    """
+    return [*members, "members_mean", "members_spread"] + (["edge_strength", "edge_x_mean"] if image_features else [])
+
+
 def logit(prob: np.ndarray) -> np.ndarray:
     """``log(p / (1 - p))`` with ``p`` clipped to ``[EPS, 1 - EPS]`` (so at most about +-6.9)."""
     prob = np.clip(np.asarray(prob, np.float32), EPS, 1 - EPS)

@@ -45,6 +45,7 @@ from keyframe.segment.ensemble import (
     Stacker,
     TemporalSmoother,
     best_threshold,
+    feature_names,
     holdout_split,
     sample_pixels,
     stack_features,
@@ -74,7 +75,9 @@ class SegmentConfig:
     threads : torch threads while segmenting (None = torch's choice). One is the
         default because on a busy 2-core machine two threads are many times
         slower than one.
-    member_options : per-member config objects, e.g. ``{"unet": UNetConfig(max_side=256)}``.
+    member_options : per-member config objects, e.g. ``{"unet": UNetConfig(max_side=256)}``: each
+        key a member name, each value that member's ``config_type`` (checked by
+        :func:`check_member_options` when :func:`segment` starts).
     seed : seeds every random choice.
     """
 
@@ -117,6 +120,40 @@ def check_methods(methods) -> tuple[str, ...]:
     return methods
 
 
+def check_member_options(options) -> dict:
+    """``options`` as a dict if it maps member names to their valid config objects; a :class:`KeyframeError` otherwise.
+
+    A misspelt name or a plain dict would otherwise be ignored or fail deep inside
+    a run, and a size of 0 would quietly give an empty mask.
+
+    Examples
+    --------
+    >>> check_member_options({"UNet": None})
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: member_options: unknown member 'UNet'; choose from backsub, cnn, flow, gmm, grabcut, selfie, unet
+    >>> check_member_options({"unet": {"max_side": 64}})
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: member_options['unet'] must be a UNetConfig (from keyframe.segment.members.unet), got dict
+    """
+    if not isinstance(options, dict):
+        raise KeyframeError(f"member_options must be a dict of member name -> config object, got {type(options).__name__}")
+    for name, settings in options.items():
+        if name not in MEMBERS:
+            raise KeyframeError(f"member_options: unknown member {name!r}; choose from {', '.join(sorted(MEMBERS))}")
+        expected = MEMBERS[name].config_type
+        if settings is None or expected is None:  # None = the member's defaults; a plugin may not declare its type
+            continue
+        if not isinstance(settings, expected):
+            raise KeyframeError(f"member_options[{name!r}] must be a {expected.__name__} (from {expected.__module__}), "
+                                f"got {type(settings).__name__}")
+        check = getattr(settings, "check", None)
+        if callable(check):
+            check()  # again: a field may have been changed since the object was made
+    return dict(options)
+
+
 def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     """Read and check every mask of ``masks_dir`` against the frames of ``source``.
 
@@ -144,24 +181,58 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
         raise fail(masks_dir, "marks no background (0) in any mask; show some background too, to learn it from")
     labels = sorted(int(v) for v in np.unique(np.concatenate([np.unique(m) for m in masks.values()])) if v != 0)
     if len(labels) > 64:
-        raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments")
-    bands = [_edge_band(mask) for mask in masks.values()] if 255 in labels else []
-    edges = [label for label in labels if label != 255 and bands
-             and all(band[mask == label].all() for band, mask in zip(bands, masks.values()))]
+        hint = " (a smoothed 0/255 mask has grey edges: save it without smoothing)" if 255 in labels else ""
+        raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments{hint}")
+    edges = smoothed_values(list(masks.values()), labels)
     if edges:
-        log.warning("%s: values %s lie only along the edge of the 255 regions, as a smoothed (anti-aliased) 0/255 "
+        log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) 0/255 "
                     "mask gives: each is learned as a segment of its own; save the masks without smoothing if "
                     "they mean one segment", masks_dir, ", ".join(map(str, edges)))
     return Annotations(masks, paths, labels)
 
 
-def _edge_band(mask: np.ndarray, reach: int = 3) -> np.ndarray:
-    """Where ``mask`` is within ``reach`` pixels of both its 255 region and its background: the edge a smoothed
-    0/255 mask fills with grey levels."""
-    kernel = np.ones((2 * reach + 1, 2 * reach + 1), np.uint8)
-    near_figure = cv2.dilate((mask == 255).astype(np.uint8), kernel) > 0
-    near_background = cv2.dilate((mask == 0).astype(np.uint8), kernel) > 0
-    return near_figure & near_background
+# A grey value is taken for a smoothed edge when more than this share of its pixels are edge pixels
+# (:func:`_edge_pixels`): blurred and downscaled DAVIS masks gave 0.85 or more, regions of label maps
+# 0.44 at most (a small object at 215x121), mostly under 0.25.
+EDGE_SHARE = 0.7
+
+
+def smoothed_values(masks: list[np.ndarray], labels: list[int]) -> list[int]:
+    """The values of ``labels`` (other than 255) that a smoothed 0/255 mask would give: grey levels whose
+    pixels are mostly edge pixels (:func:`_edge_pixels`). Empty unless the masks hold 255 and other values.
+
+    A fixed distance to the 255 region misses them where the figure is thin (blurring
+    leaves no 255 there), so the test looks at each pixel's own neighbourhood; a region
+    of a label map is flat inside, and only its outline looks like an edge.
+
+    Examples
+    --------
+    >>> import cv2, numpy as np
+    >>> mask = np.zeros((40, 40), np.uint8); mask[10:30, 10:30] = 255; mask[18, 30:38] = 255
+    >>> smoothed_values([cv2.blur(mask, (3, 3))], [28, 57, 85, 113, 142, 170, 198, 255])
+    [28, 57, 85, 113, 142, 170, 198]
+    >>> labels = np.zeros((40, 40), np.uint8); labels[5:20, 5:35] = 128; labels[20:35, 5:35] = 255
+    >>> smoothed_values([labels], [128, 255])
+    []
+    """
+    if 255 not in labels or len(labels) == 1:  # no 255, or nothing beside it: no smoothed 0/255 edge
+        return []
+    edge = np.zeros(256, np.int64)
+    total = np.zeros(256, np.int64)
+    for mask in masks:
+        total += np.bincount(mask.ravel(), minlength=256)
+        edge += np.bincount(mask[_edge_pixels(mask)], minlength=256)
+    return [label for label in labels if label != 255 and edge[label] > EDGE_SHARE * total[label]]
+
+
+def _edge_pixels(mask: np.ndarray, reach: int = 3) -> np.ndarray:
+    """Pixels that look like part of a smoothed edge: on a slope (a lower and a higher value among
+    their 8 neighbours, as smoothing makes of a step), or on the outline of their own value within
+    ``reach`` pixels of the background (the crest of a blurred thin part, which has no higher value)."""
+    kernel = np.ones((3, 3), np.uint8)
+    lower, higher = cv2.erode(mask, kernel) < mask, cv2.dilate(mask, kernel) > mask
+    near_background = cv2.dilate((mask == 0).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
+    return (lower & higher) | ((lower | higher) & near_background)
 
 
 # --- members on held-out frames ------------------------------------------------------------------
@@ -333,7 +404,8 @@ class SegmentModel:
             # are surer there than on the video; the threshold it picks was too
             # high on 6 of 8 DAVIS sequences (J&F -0.01). Keep the neutral 0.5.
             self.stacker.threshold = 0.5
-        log.info("stacker over %s: weights %s, threshold %.2f", self.stacked, self.stacker.weights(), self.stacker.threshold)
+        log.info("stacker over %s: weights %s, threshold %.2f", self.stacked,
+                 labelled_weights(self.stacker.weights(), self.stacked), self.stacker.threshold)
         # Final members on every annotated frame. Frame-wise members fitted on the
         # single mask (synthetic split) already are exactly that model.
         for name in self.base + self.refiners:
@@ -437,7 +509,11 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     Returns
     -------
     dict: ``frames``, ``labels``, ``methods``, ``seconds``, ``seconds_per_frame``,
-    and per segment the stacker's weights, threshold and any tuned settings.
+    and under ``segments``, per segment id: ``inputs`` (the stacked members),
+    ``weights`` (the stacker's weight per input column by name: each member in
+    ``inputs``, then ``members_mean``, ``members_spread`` and, with image
+    features, ``edge_strength`` and ``edge_x_mean``; dropped columns weigh 0;
+    None for the MLP), ``threshold``, ``held_out_iou`` and any ``tuned`` settings.
 
     Examples
     --------
@@ -451,7 +527,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     if unknown:
         raise TypeError(f"segment() got unknown option(s) {sorted(unknown)}")
     config = replace(config, **options)
-    config = replace(config, methods=check_methods(config.methods))
+    config = replace(config, methods=check_methods(config.methods), member_options=check_member_options(config.member_options))
     if config.trials < 0:
         raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
     for name in config.methods:  # a member whose optional package is missing says so before anything is written
@@ -482,7 +558,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 report(progress, done, total, prefix)
             info = {
                 "threshold": model.stacker.threshold,
-                "weights": model.stacker.weights(),
+                "weights": labelled_weights(model.stacker.weights(), model.stacked),
                 "inputs": model.stacked,
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
@@ -500,6 +576,22 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])
     return summary
+
+
+def labelled_weights(weights: list[float] | None, stacked: list[str]) -> dict[str, float] | None:
+    """The stacker's weights by input column name (the members ``stacked``, then the extra columns of
+    :func:`~keyframe.segment.ensemble.feature_names`); None for a model without weights.
+
+    Examples
+    --------
+    >>> labelled_weights([4.1, 0.0, 0.0, 0.0, 0.0], ["unet"])
+    {'unet': 4.1, 'members_mean': 0.0, 'members_spread': 0.0, 'edge_strength': 0.0, 'edge_x_mean': 0.0}
+    """
+    if weights is None:
+        return None
+    # The image columns come last, so the names of a stack without them are a prefix.
+    names = feature_names(stacked, image_features=True)[: len(weights)]
+    return dict(zip(names, weights, strict=True))
 
 
 def run_identity(source: FrameSource, notes: Annotations, config: SegmentConfig) -> dict:

@@ -81,3 +81,57 @@ def test_evaluate_masks_and_cli(tmp_path):
     assert "J&F" in result.stdout
     saved = json.loads((tmp_path / "s.json").read_text())
     assert set(saved["per_frame"]) == {"00000", "00001", "00002", "00003"}
+
+
+def _write_sequence(folder, masks):
+    for i, mask in enumerate(masks):
+        write_mask(folder / f"{i:05d}.png", mask)
+    return folder
+
+
+def two_objects(shape=(60, 80)):
+    """A label map with object 1 top left and object 2 bottom right (far apart: beyond F's tolerance)."""
+    mask = np.zeros(shape, np.uint8)
+    mask[square(shape, 5, 5, 15)] = 1
+    mask[square(shape, 35, 50, 15)] = 2
+    return mask
+
+
+def test_label_maps_are_scored_per_object(tmp_path):
+    truth = _write_sequence(tmp_path / "truth", [two_objects()] * 4)
+    perfect = evaluate_masks(_write_sequence(tmp_path / "same", [two_objects()] * 4), truth)
+    assert perfect["J"]["mean"] == perfect["F"]["mean"] == 1.0 and perfect["objects"] == [1, 2]
+    # The two objects' labels swapped: each object is where the other is, so nothing matches
+    # (scored as one foreground this was a perfect 1.0).
+    swapped = np.where(two_objects() > 0, 3 - two_objects(), 0).astype(np.uint8)
+    scores = evaluate_masks(_write_sequence(tmp_path / "swapped", [swapped] * 4), truth)
+    assert scores["J"]["mean"] == 0.0 and scores["F"]["mean"] == 0.0 and scores["JF"] == 0.0
+    assert scores["per_frame"]["00000"]["objects"]["1"] == {"J": 0.0, "F": 0.0}
+    result = run_cli("segment", "eval", tmp_path / "swapped", truth)
+    assert result.returncode == 0, result.stderr
+    assert "J 0.000" in result.stdout and "J&F 0.000" in result.stdout
+
+
+def test_objects_are_averaged_as_davis_does(tmp_path):
+    """Each object's statistics over the frames, then their mean: object 1 perfect, object 2 missed."""
+    only_first = np.where(two_objects() == 1, 1, 0).astype(np.uint8)
+    scores = evaluate_masks(_write_sequence(tmp_path / "pred", [only_first] * 4),
+                            _write_sequence(tmp_path / "truth", [two_objects()] * 4))
+    assert scores["J"] == {"mean": 0.5, "recall": 0.5, "decay": 0.0}  # per-frame means (0.5) would give recall 0
+    assert scores["per_object"]["2"]["J"]["mean"] == 0.0 and scores["per_object"]["1"]["F"]["mean"] == 1.0
+
+
+def test_an_object_absent_from_a_frame_scores_one_there(tmp_path):
+    first_only = np.where(two_objects() == 1, 1, 0).astype(np.uint8)
+    truth = _write_sequence(tmp_path / "truth", [two_objects(), first_only])
+    scores = evaluate_masks(_write_sequence(tmp_path / "pred", [two_objects(), first_only]), truth)
+    assert scores["objects"] == [1, 2] and scores["J"]["mean"] == 1.0
+    assert scores["per_frame"]["00001"]["objects"]["2"] == {"J": 1.0, "F": 1.0}
+
+
+def test_a_binary_truth_counts_any_nonzero_value_as_foreground(tmp_path):
+    truth = _write_sequence(tmp_path / "truth", [(two_objects() > 0).astype(np.uint8) * 255])
+    pred = _write_sequence(tmp_path / "pred", [two_objects()])  # other values, same pixels
+    scores = evaluate_masks(pred, truth)
+    assert scores["J"]["mean"] == scores["F"]["mean"] == 1.0 and scores["objects"] == []
+    assert "per_object" not in scores and set(scores["per_frame"]["00000"]) == {"J", "F"}

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
+
 import numpy as np
 import pytest
 import torch
 
+from keyframe.errors import KeyframeError
 from keyframe.nets import get_backbone
 from keyframe.segment import MEMBERS
+from keyframe.segment.augment import AugmentConfig
 from keyframe.segment.ensemble import ArraySource
+from keyframe.segment.members.backsub import BackSubConfig
 from keyframe.segment.members.cnn import CNNConfig
+from keyframe.segment.members.flow import FlowConfig
 from keyframe.segment.members.gmm import GMMConfig
-from keyframe.segment.members.morphology import clean_mask, fill_holes, soft_from_binary
+from keyframe.segment.members.grabcut import GrabCutConfig
+from keyframe.segment.members.morphology import CleanConfig, clean_mask, fill_holes, soft_from_binary
 from keyframe.segment.members.unet import UNetConfig
 from tests.segment.conftest import iou
 
@@ -116,3 +124,36 @@ def test_unet_refit_continues_from_the_earlier_network(source, small_sample):
     assert distance(warm, earlier) > 0  # it did train on the new masks
     scores = [iou(warm.predict_frame(i, small_sample.frames[i]) > 0.5, truth[i]) for i in (4, 8, 12, 20)]
     assert np.mean(scores) >= FLOOR["unet"], scores
+
+
+@pytest.mark.parametrize(
+    "make, fragment",
+    [
+        (lambda: UNetConfig(max_side=0), "UNetConfig.max_side must be a whole number >= 1, got 0"),
+        (lambda: UNetConfig(steps=0), "UNetConfig.steps must be a whole number >= 1, got 0"),
+        (lambda: UNetConfig(batch=2.5), "UNetConfig.batch must be a whole number >= 1, got 2.5"),
+        (lambda: UNetConfig(lr=0.0), "UNetConfig.lr must be a number > 0"),
+        (lambda: CNNConfig(crop=-1), "CNNConfig.crop must be a whole number >= 1"),
+        (lambda: CNNConfig(augment={"flip": 0.5}), "CNNConfig.augment must be of type AugmentConfig, got dict"),
+        (lambda: GMMConfig(components=()), "GMMConfig.components must be a non-empty tuple"),
+        (lambda: GMMConfig(max_side=0), "GMMConfig.max_side must be a whole number >= 1"),
+        (lambda: FlowConfig(max_side=0), "FlowConfig.max_side must be a whole number >= 1"),
+        (lambda: FlowConfig(preset="slow"), "FlowConfig.preset: unknown value 'slow'"),
+        (lambda: GrabCutConfig(iterations=0), "GrabCutConfig.iterations must be a whole number >= 1"),
+        (lambda: GrabCutConfig(sure_fg=0.4), "GrabCutConfig needs probable_bg <= probable_fg <= sure_fg"),
+        (lambda: GrabCutConfig(seed_member="grabcut"), "grabcut cannot be seeded from 'grabcut'"),
+        (lambda: BackSubConfig(history=0), "BackSubConfig.history must be a whole number >= 1"),
+        (lambda: BackSubConfig(algorithm="mog"), "BackSubConfig.algorithm: unknown value 'mog'"),
+        (lambda: BackSubConfig(clean=CleanConfig(vote=-1)), "CleanConfig.vote must be a whole number >= 0"),
+        (lambda: AugmentConfig(flip=2.0), "AugmentConfig.flip must be a number <= 1"),
+    ],
+)
+def test_member_configs_refuse_bad_sizes_and_counts(make, fragment):
+    with pytest.raises(KeyframeError, match=re.escape(fragment)):
+        make()
+
+
+def test_every_member_declares_its_config_type():
+    for name, cls in MEMBERS.items():
+        assert dataclasses.is_dataclass(cls.config_type), name
+        cls.config_type().check()  # the defaults pass their own checks

@@ -35,6 +35,11 @@ def test_binary_masks_every_frame_same_values_given_unchanged(tmp_path, sample_d
         else:
             scores.append(iou(mask, small_sample.masks[i]))
     assert np.mean(scores) > 0.8
+    # Every stacker weight is named: the stacked members, then the extra feature columns.
+    info = summary["segments"]["255"]
+    assert list(info["weights"])[: len(info["inputs"])] == info["inputs"]
+    assert list(info["weights"])[len(info["inputs"]) :] == ["members_mean", "members_spread", "edge_strength", "edge_x_mean"]
+    assert json.loads(json.dumps(summary)) == summary
     assert len(list_images(out / "soft")) == 24
     for name in ("flow", "gmm"):
         assert len(list_images(out / "members" / name)) == 24
@@ -212,8 +217,84 @@ def test_smoothed_binary_masks_are_pointed_out(tmp_path, sample_dirs, small_samp
     write_mask(masks / f"{small_sample.stems[0]}.png", (np.round(smoothed / 51) * 51).astype(np.uint8))
     with caplog.at_level("WARNING"):
         notes = load_annotations(open_frames(frames), masks)
-    assert len(notes.labels) > 1 and "lie only along the edge of the 255 regions" in caplog.text
+    assert len(notes.labels) > 1 and "lie mostly along the edge of the 255 regions" in caplog.text
     caplog.clear()
     with caplog.at_level("WARNING"):
         load_annotations(open_frames(frames), give_masks(small_sample, tmp_path / "plain", [0]))
     assert "along the edge" not in caplog.text
+
+
+def _warned_values(masks, frames, caplog) -> list[int] | None:
+    """The values the smoothed-mask warning of ``load_annotations`` names (None without the warning)."""
+    import re
+
+    from keyframe.io import open_frames
+    from keyframe.segment.pipeline import load_annotations
+
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="keyframe.segment.pipeline"):
+        load_annotations(open_frames(frames), masks)
+    found = re.search(r"values ([\d, ]+) lie mostly along the edge", caplog.text)
+    return None if found is None else [int(v) for v in found.group(1).split(", ")]
+
+
+def test_blurred_binary_mask_with_thin_parts_names_every_grey_value(tmp_path, sample_dirs, small_sample, caplog):
+    """A box blur leaves no 255 near a thin part, so its grey levels are more than a few pixels from any:
+    the warning must still come, naming every grey level (it named some, or none, before)."""
+    import cv2
+
+    frames, _ = sample_dirs
+    mask = np.zeros((120, 160), np.uint8)
+    mask[30:70, 30:70] = 255
+    mask[50, 70:150] = 255  # a 1-pixel line: blurred, a band of 85 with no 255 within 3 px
+    mask[80:82, 20:120] = 255  # a 2-pixel bar: blurred, 57 and 113 only
+    blurred = cv2.blur(mask, (3, 3))
+    write_mask(tmp_path / "given" / f"{small_sample.stems[0]}.png", blurred)
+    grey = sorted(int(v) for v in np.unique(blurred) if v not in (0, 255))
+    assert len(grey) == 7  # k * 255 / 9 for k = 1..7
+    assert _warned_values(tmp_path / "given", frames, caplog) == grey
+
+
+def test_label_maps_are_not_taken_for_smoothed_masks(tmp_path, sample_dirs, small_sample, caplog):
+    """Objects given as 0/128/255 regions (touching each other, one thin) or as ids 1, 2, 3 are regions, not edges."""
+    frames, _ = sample_dirs
+    regions = np.zeros((120, 160), np.uint8)
+    regions[20:60, 20:80] = 128
+    regions[60:100, 20:80] = 255  # touches the 128 object along a whole side
+    regions[20:100, 80:84] = 128  # a 4-pixel-wide object between the 255 one and the background
+    regions[10:110, 120:125] = 255
+    write_mask(tmp_path / "regions" / f"{small_sample.stems[0]}.png", regions)
+    assert _warned_values(tmp_path / "regions", frames, caplog) is None
+    ids = np.zeros((120, 160), np.uint8)
+    ids[10:50, 10:60], ids[10:50, 60:110], ids[60:110, 30:90] = 1, 2, 3
+    write_mask(tmp_path / "ids" / f"{small_sample.stems[0]}.png", ids)
+    assert _warned_values(tmp_path / "ids", frames, caplog) is None
+
+
+@pytest.mark.parametrize(
+    "options, fragment",
+    [
+        ({"UNet": None}, "member_options: unknown member 'UNet'; choose from backsub, cnn, flow, gmm, grabcut"),
+        ({"unet": {"max_side": 64}}, r"member_options\['unet'\] must be a UNetConfig \(from keyframe.segment.members.unet\), got dict"),
+        ({"gmm": GMMConfig(samples=3000)}, "GMMConfig.samples must be a whole number >= 1, got 0"),  # changed after it was made
+        ([("gmm", None)], "member_options must be a dict"),
+    ],
+)
+def test_member_options_are_checked_before_anything_is_written(tmp_path, sample_dirs, small_sample, options, fragment):
+    frames, _ = sample_dirs
+    if isinstance(options, dict) and "gmm" in options:
+        options["gmm"].samples = 0
+    out = tmp_path / "out"
+    with pytest.raises(KeyframeError, match=fragment):
+        segment(frames, give_masks(small_sample, tmp_path / "given", [0]), out, methods="flow", member_options=options)
+    assert not out.exists() and not partial_dir(out).exists()
+
+
+def test_labelled_weights_name_every_column():
+    from keyframe.segment.pipeline import labelled_weights
+
+    assert labelled_weights([4.111, 0.0, 0.0, 0.0, 0.0], ["unet"]) == {
+        "unet": 4.111, "members_mean": 0.0, "members_spread": 0.0, "edge_strength": 0.0, "edge_x_mean": 0.0}
+    # A stacker without the image columns (tuned so) has a prefix of the names.
+    assert labelled_weights([1.0, 2.0, 0.5, 0.0], ["flow", "gmm"]) == {"flow": 1.0, "gmm": 2.0, "members_mean": 0.5, "members_spread": 0.0}
+    assert labelled_weights(None, ["flow"]) is None

@@ -24,13 +24,16 @@ import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
-from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.base import Member, check_choice, check_real, check_type, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.flow import keyframe_spans
 from keyframe.segment.members.morphology import CleanConfig, clean_mask, soft_from_binary
 
 log = logging.getLogger(__name__)
 
 STILL_CAMERA_PX = 0.25  # median corner motion below which a frame is taken as not moving
+ALGORITHMS = ("mog2", "knn")
+WARMUP_FILLS = ("noise", "inpaint")
+HIDE_FILLS = ("background", "noise")
 
 
 @dataclass
@@ -81,6 +84,22 @@ class BackSubConfig:
     softness: float = 2.0
     clean: CleanConfig = field(default_factory=CleanConfig)
     seed: int = 0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_choice(self, "algorithm", ALGORITHMS)
+        check_whole(self, "max_side", "history")
+        check_whole(self, "warmup", "hide_grow", "min_seen", "seed", minimum=0)
+        if self.threshold is not None:
+            check_real(self, "threshold", inclusive=False)
+        check_choice(self, "warmup_fill", WARMUP_FILLS)
+        check_choice(self, "hide_fill", HIDE_FILLS)
+        check_real(self, "pad", "softness")
+        check_type(self, "clean", CleanConfig)
+        self.clean.check()
 
 
 def make_subtractor(config: BackSubConfig) -> cv2.BackgroundSubtractor:
@@ -169,7 +188,6 @@ def frame_homography(gray: np.ndarray, previous: np.ndarray, foreground: np.ndar
     return homography
 
 
-WARMUP_FILLS = ("noise", "inpaint")
 
 
 class Run:
@@ -249,6 +267,7 @@ class BackSubMember(Member):
     """
 
     name = "backsub"
+    config_type = BackSubConfig
 
     def __init__(self, config: BackSubConfig | None = None):
         self.config = config or BackSubConfig()

@@ -30,7 +30,7 @@ from keyframe.segment.augment import (
     positional_channels,
     to_tensor,
 )
-from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.base import Member, check_real, check_type, check_whole, register_member, resize_prob, work_size
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,17 @@ class CNNConfig:
     lr: float = 4e-3
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     seed: int = 0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_whole(self, "max_side", "width", "depth", "crop", "batch", "steps")
+        check_whole(self, "frequencies", "seed", minimum=0)
+        check_real(self, "lr", inclusive=False)
+        check_type(self, "augment", AugmentConfig)
+        self.augment.check()
 
     @classmethod
     def suggest(cls, trial) -> "CNNConfig":
@@ -141,6 +152,7 @@ class CNNMember(Member):
     """
 
     name = "cnn"
+    config_type = CNNConfig
 
     def __init__(self, config: CNNConfig | None = None):
         self.config = config or CNNConfig()

@@ -18,7 +18,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
-from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.base import Member, check_choice, check_real, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.morphology import sharpen
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,15 @@ class FlowConfig:
     max_side: int = 480
     preset: str = "medium"
     sharpen: float = 8.0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_whole(self, "max_side")
+        check_choice(self, "preset", PRESETS)
+        check_real(self, "sharpen")
 
 
 def dis_flow(preset: str = "medium") -> cv2.DISOpticalFlow:
@@ -153,6 +162,7 @@ class FlowMember(Member):
     """
 
     name = "flow"
+    config_type = FlowConfig
 
     def __init__(self, config: FlowConfig | None = None):
         self.config = config or FlowConfig()

@@ -10,6 +10,7 @@ mask of a frame is then the posterior of the foreground components.
 from __future__ import annotations
 
 import logging
+import numbers
 import warnings
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from sklearn.mixture import GaussianMixture
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
-from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.base import Member, check_real, check_whole, register_member, resize_prob, work_size
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,19 @@ class GMMConfig:
     position_weight: float = 0.3
     blur: float = 1.0
     seed: int = 0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_whole(self, "max_side", "samples", "bic_samples")
+        check_whole(self, "seed", minimum=0)
+        check_real(self, "position_weight", "blur")
+        counts = self.components
+        if isinstance(counts, (str, bytes)) or not hasattr(counts, "__len__") or not counts \
+                or not all(isinstance(c, numbers.Integral) and not isinstance(c, bool) and c >= 1 for c in counts):
+            raise KeyframeError(f"GMMConfig.components must be a non-empty tuple of whole numbers >= 1, got {counts!r}")
 
 
 def features(rgb: np.ndarray, position_weight: float) -> np.ndarray:
@@ -91,6 +105,7 @@ class GMMMember(Member):
     """
 
     name = "gmm"
+    config_type = GMMConfig
 
     def __init__(self, config: GMMConfig | None = None):
         self.config = config or GMMConfig()

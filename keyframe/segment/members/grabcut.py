@@ -19,7 +19,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
-from keyframe.segment.base import MEMBERS, Member, register_member, resize_prob, work_size
+from keyframe.segment.base import MEMBERS, Member, check_real, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.morphology import bounding_box, soft_from_binary
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,20 @@ class GrabCutConfig:
     margin: float = 0.15
     softness: float = 1.5
     seed_member: str = "flow"
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_whole(self, "max_side", "iterations")
+        check_real(self, "probable_bg", "probable_fg", "sure_fg", maximum=1.0)
+        if not self.probable_bg <= self.probable_fg <= self.sure_fg:
+            raise KeyframeError("GrabCutConfig needs probable_bg <= probable_fg <= sure_fg, got "
+                                f"{self.probable_bg:g}, {self.probable_fg:g}, {self.sure_fg:g}")
+        check_real(self, "margin", "softness")
+        if not isinstance(self.seed_member, str) or self.seed_member not in MEMBERS or MEMBERS[self.seed_member].needs_consensus:
+            raise KeyframeError(f"GrabCutConfig.seed_member: grabcut cannot be seeded from {self.seed_member!r}")
 
 
 def trimap(consensus: np.ndarray, config: GrabCutConfig) -> np.ndarray:
@@ -107,6 +121,7 @@ class GrabCutMember(Member):
     """
 
     name = "grabcut"
+    config_type = GrabCutConfig
     needs_consensus = True
 
     def __init__(self, config: GrabCutConfig | None = None):

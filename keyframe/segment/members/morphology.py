@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from keyframe.segment.base import check_real, check_whole
+
 
 @dataclass(frozen=True)
 class CleanConfig:
@@ -29,6 +31,14 @@ class CleanConfig:
     close: int = 5
     min_blob: float = 0.0005
     fill_holes: bool = True
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
+        check_whole(self, "vote", "close", minimum=0)
+        check_real(self, "min_blob", maximum=1.0)
 
 
 def clean_mask(mask: np.ndarray, config: CleanConfig = CleanConfig()) -> np.ndarray:

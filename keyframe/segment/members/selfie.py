@@ -49,6 +49,10 @@ class SelfieConfig:
     model: str = "general"
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` for an unknown model."""
         if self.model not in MODELS:
             raise KeyframeError(f"unknown selfie model {self.model!r}; choose one of {', '.join(MODELS)}")
 
@@ -65,6 +69,7 @@ class SelfieMember(Member):
     """
 
     name = "selfie"
+    config_type = SelfieConfig
 
     def __init__(self, config: SelfieConfig | None = None):
         try:

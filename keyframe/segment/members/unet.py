@@ -40,7 +40,7 @@ from keyframe.segment.augment import (
     to_tensor,
     warp_batch,
 )
-from keyframe.segment.base import Member, register_member, resize_prob, work_size
+from keyframe.segment.base import Member, check_real, check_type, check_whole, register_member, resize_prob, work_size
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,25 @@ class UNetConfig:
     seed: int = 0
 
     def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range."""
         if self.encoder not in ENCODERS:
             raise KeyframeError(f"unknown UNet encoder {self.encoder!r}; choose one of {', '.join(ENCODERS)}")
+        check_whole(self, "levels", "tune_stages", minimum=0)
         if not 1 <= self.levels <= 3:
             raise KeyframeError(f"a UNet has 1 to 3 levels, got {self.levels}")
         if not 0 <= self.tune_stages <= 7:
             raise KeyframeError(f"tune_stages is 0 to 7 (the encoder's block stages), got {self.tune_stages}")
+        if self.max_side is not None:
+            check_whole(self, "max_side")
+        check_whole(self, "base", "decoder", "copies", "max_copies", "crop", "batch", "steps")
+        check_whole(self, "warm_steps", "seed", minimum=0)
+        check_real(self, "lr", inclusive=False)
+        check_real(self, "tune_lr")
+        check_type(self, "augment", AugmentConfig)
+        self.augment.check()
 
     def side_for(self, annotated: int) -> int:
         """The work size (longer side) when fitting on ``annotated`` frames.
@@ -352,6 +365,7 @@ class UNetMember(Member):
     """
 
     name = "unet"
+    config_type = UNetConfig
 
     def __init__(self, config: UNetConfig | None = None):
         self.config = config or UNetConfig()
