@@ -42,22 +42,18 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
 
 
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
-    """Refuse output paths that could not be written, files that name one of the ``inputs`` (which the output
-    would overwrite), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
+    """Refuse output paths that could not be written, files that name one of the ``inputs`` or lie in an input
+    folder (:func:`~keyframe.io.atomic.check_file_apart`), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
     them later), and ``videos`` (also in ``files``) not named .mp4, before any work (a usage error naming the path)."""
     from keyframe.io import check_writable
-    from keyframe.io.atomic import check_apart
+    from keyframe.io.atomic import check_apart, check_file_apart
     from keyframe.io.video import check_mp4
 
-    given = {Path(path).resolve() for path in inputs if path is not None}
     for path, folder in [(path, False) for path in files] + [(path, True) for path in folders]:
         if path is None:
             continue
         check_writable(path, folder=folder)
-        if folder:
-            check_apart(path, inputs)
-        elif Path(path).resolve() in given:
-            raise KeyframeError(f"{path}: is also an input; the output would overwrite it")
+        (check_apart if folder else check_file_apart)(path, inputs)
     for video in videos:
         if video is not None:
             check_mp4(video)
@@ -313,7 +309,9 @@ def movement_detect(
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
     from keyframe.io import partial_dir
+    from keyframe.io.atomic import check_output_folder
     from keyframe.motion import detect, plot_detection, search
+    from keyframe.motion.plot import PLOTS_KIND, plot_search
     from keyframe.progress import progress_bar
 
     if len(videos) == 1 and plot is not None and plot.suffix.lower() != ".png":
@@ -340,6 +338,8 @@ def movement_detect(
     if plot is not None and plot.exists() and not plot.is_dir():
         raise KeyframeError(f"{plot}: is a file; with several videos --plot names a folder for one plot per video")
     writable(folders=[plot], inputs=[model, *videos])
+    if plot is not None:
+        check_output_folder(plot, [model, *videos], PLOTS_KIND)
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
@@ -351,10 +351,7 @@ def movement_detect(
         found.write_json(json_out)
         journal.unlink(missing_ok=True)
     if plot:
-        plot.mkdir(parents=True, exist_ok=True)
-        names = dict(zip(map(str, videos), _plot_names(videos)))  # named in the order given, not by score
-        for result in found.ranked:
-            plot_detection(result, plot / names[result.path])
+        plot_search(found, videos, plot)
     if found.failed:
         console.print(f"{len(found.failed)} of {len(videos)} videos could not be searched")
         raise typer.Exit(1)
@@ -365,21 +362,6 @@ def _print_detection(name: str, result) -> None:
     out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})", soft_wrap=True)
     for first, last in result.intervals:
         out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
-
-
-def _plot_names(videos: list[Path]) -> list[str]:
-    """``<stem>.png`` for each video; a stem that repeats (same name in two folders) gets ``-2``, ``-3``, ... in the
-    order the videos are given, and a name that is taken already (``clip-2`` given as well) the next free number."""
-    stems = [video.stem if video.suffix else video.name for video in videos]
-    names, taken = [], set()
-    for stem in stems:
-        name, number = stem, 1
-        while name in taken or (number > 1 and name in stems):
-            number += 1
-            name = f"{stem}-{number}"
-        taken.add(name)
-        names.append(f"{name}.png")
-    return names
 
 
 # --- render-motion --------------------------------------------------------
@@ -403,7 +385,8 @@ def render_motion_cmd(
     options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
     with progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
-    out.print(f"{summary['frames']} frames {size} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
+    width, height = summary["size"]
+    out.print(f"{summary['frames']} frames {width}x{height} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
 
 
 # --- stylize --------------------------------------------------------------

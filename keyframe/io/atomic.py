@@ -168,21 +168,8 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
 
     out = Path(out_dir)
     stage = partial_dir(out)
-    if out.exists() and not out.is_dir():
-        raise fail(out, "exists and is not a folder")
-    check_apart(out, inputs)
-    check_apart(stage, inputs)
-    if out.is_dir() and not (out / OUTPUTS).is_file() and any(not p.name.startswith(".") for p in out.iterdir()):
-        raise fail(out, "holds files keyframe did not write (or that an earlier version wrote without listing "
-                        "them); give a new or empty folder, or remove it")
-    earlier_kind = _listing(out).get("kind", kind)
-    if earlier_kind != kind:
-        raise fail(out, f"holds the outputs of `keyframe {earlier_kind}`, which this would remove; give another folder")
-    if stage.exists() and not stage.is_dir():
-        raise fail(stage, "exists and is not a folder; move it away")
+    check_output_folder(out, inputs, kind)
     marker = stage / STAGE_KEY
-    if stage.exists() and not marker.is_file():
-        raise fail(stage, "was not made by this version of keyframe; move it away or remove it")
     wanted = json.dumps(key, sort_keys=True, default=str)
     if stage.exists() and key is not None and _read_text(marker) != wanted:
         log.info("%s: made from other inputs or settings; starting afresh", stage)
@@ -199,6 +186,30 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
             shutil.rmtree(stage)
         raise
     publish(stage, out, kind)
+
+
+def check_output_folder(out_dir: str | os.PathLike, inputs=(), kind: str = "") -> None:
+    """What :func:`staged_dir` refuses before it starts, for callers that do much work before they write: an
+    output folder that is not a folder, is not apart from the ``inputs``, holds files keyframe did not write or
+    the outputs of another ``kind`` of command, or whose ``.partial`` keyframe did not make."""
+    from keyframe.errors import fail
+
+    out = Path(out_dir)
+    stage = partial_dir(out)
+    if out.exists() and not out.is_dir():
+        raise fail(out, "exists and is not a folder")
+    check_apart(out, inputs)
+    check_apart(stage, inputs)
+    if out.is_dir() and not (out / OUTPUTS).is_file() and any(not p.name.startswith(".") for p in out.iterdir()):
+        raise fail(out, "holds files keyframe did not write (or that an earlier version wrote without listing "
+                        "them); give a new or empty folder, or remove it")
+    earlier_kind = _listing(out).get("kind", kind)
+    if earlier_kind != kind:
+        raise fail(out, f"holds the outputs of `keyframe {earlier_kind}`, which this would remove; give another folder")
+    if stage.exists() and not stage.is_dir():
+        raise fail(stage, "exists and is not a folder; move it away")
+    if stage.exists() and not (stage / STAGE_KEY).is_file():
+        raise fail(stage, "was not made by this version of keyframe; move it away or remove it")
 
 
 def _read_text(path: Path) -> str | None:
@@ -232,6 +243,33 @@ def check_apart(out: str | os.PathLike, inputs) -> None:
             raise fail(out, f"holds or is the input {given}; give an output folder apart from the inputs")
         if read in place.parents:
             raise fail(out, f"lies inside the input {given}; give an output folder apart from the inputs")
+
+
+def check_file_apart(out: str | os.PathLike, inputs) -> None:
+    """Refuse an output file ``out`` that is one of ``inputs`` or lies inside an input folder: it would overwrite
+    what is read, or become one of the files read next time (a frame, a mask).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> frames = pathlib.Path(tempfile.mkdtemp())
+    >>> check_file_apart(frames.parent / "model.kfm", [frames])
+    >>> check_file_apart(frames / "model.kfm", [frames])
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: .../model.kfm: lies inside the input folder ...; write it elsewhere
+    """
+    from keyframe.errors import fail
+
+    place = Path(out).resolve()
+    for given in inputs:
+        if given is None or not isinstance(given, (str, os.PathLike)):
+            continue
+        read = Path(given).resolve()
+        if read == place:
+            raise fail(out, "is also an input; the output would overwrite it")
+        if read.is_dir() and read in place.parents:
+            raise fail(out, f"lies inside the input folder {given}; write it elsewhere")
 
 
 def publish(stage: Path, out: Path, kind: str = "") -> None:

@@ -17,7 +17,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import MANIFEST, VIDEO_SUFFIXES, iter_video, probe, to_rgb
+from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, iter_video, probe, to_rgb
 
 
 class Frame(NamedTuple):
@@ -104,13 +104,18 @@ class FolderSource(FrameSource):
 
 
 def _manifest_fps(folder: Path) -> float | None:
+    """The frame rate a folder's ``video.json`` records (None without one); a damaged one is refused, naming it,
+    rather than passed over: the rate sets every time a command reports and the rate of videos made from it."""
     manifest = folder / MANIFEST
-    if manifest.is_file():
-        try:
-            return float(json.loads(manifest.read_text())["fps"])
-        except (ValueError, KeyError, TypeError):
-            return None
-    return None
+    if not manifest.is_file():
+        return None
+    try:
+        fps = float(json.loads(manifest.read_text())["fps"])
+    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
+        raise fail(manifest, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it') from None
+    if not MIN_FPS <= fps <= MAX_FPS:  # NaN too
+        raise fail(manifest, f"records a frame rate of {fps:g}; it must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    return fps
 
 
 class VideoSource(FrameSource):

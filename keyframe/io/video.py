@@ -329,6 +329,7 @@ def _write_frame(path: Path, frame: av.VideoFrame, max_side: int | None, lut: np
 
 
 MIN_FPS = 0.01  # the slowest frame rate written (mp4 time bases of slower ones round to 0)
+MAX_FPS = 1000.0  # the fastest (the writer's time base has a denominator of at most 1001)
 
 
 def check_mp4(path: str | os.PathLike) -> Path:

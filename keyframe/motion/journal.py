@@ -58,7 +58,8 @@ class Journal:
         with ``config``; a journal of another model or of other settings is started afresh.
     config : the :class:`~keyframe.motion.detect.DetectConfig` of the run.
 
-    A line cut short by an interruption is ignored.
+    A line cut short by an interruption is ignored. A file that does not start as a journal does is moved aside
+    to ``<path>.damaged``, and the journal starts afresh.
     """
 
     def __init__(self, path, model, config):
@@ -80,6 +81,12 @@ class Journal:
             header = json.loads(lines[0]) if lines else None
         except json.JSONDecodeError:
             header = None
+        if not (isinstance(header, dict) and set(header) == set(self.header)):
+            # Not a journal of keyframe's, or damaged: the user's, possibly; never lost.
+            damaged = self.path.with_name(self.path.name + ".damaged")
+            log.warning("%s: not the work of an interrupted detection; kept as %s, starting afresh", self.path, damaged.name)
+            os.replace(self.path, damaged)
+            return
         if header != self.header:
             log.warning("%s: kept from another model or other settings; starting afresh", self.path)
             return

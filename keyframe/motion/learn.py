@@ -32,6 +32,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed, fail
 from keyframe.io import partial_dir
+from keyframe.io.atomic import check_file_apart
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, extract_views, windowed_source
@@ -138,6 +139,40 @@ class _Data:
         self.negative_windows = _stack([c.every for c in self.negatives]) if self.negatives else None
 
 
+def _split_plan(frames: int, length: int, holdout: float) -> tuple[np.ndarray, list[tuple[int, int]]] | None:
+    """Which windows of a clip of ``frames`` frames are held out, and the ``[first, stop)`` frame runs left to
+    train on (each long enough for a window); None when the clip is too short for both."""
+    total = window_count(frames, length)
+    n_val = max(1, int(round(total * holdout)))
+    blocks = max(1, min(3, n_val // length))
+    gap = length // 2
+    if total - n_val - 2 * gap * blocks < 2:
+        return None
+    size = n_val // blocks
+    # Block b is centred at (b + 0.5) / blocks of the clip.
+    starts = [min(total - size, max(0, int(round((b + 0.5) * total / blocks - size / 2)))) for b in range(blocks)]
+    held = np.zeros(total, bool)
+    excluded = np.zeros(frames, bool)
+    for start in starts:
+        held[start : start + size] = True
+        excluded[max(0, start + gap) : start + size + length - gap] = True
+    # Training segments: the runs of frames outside the excluded stretches.
+    edges = np.flatnonzero(np.diff(np.concatenate([[True], excluded, [True]]).astype(np.int8)))
+    runs = [(int(first), int(stop)) for first, stop in zip(edges[::2], edges[1::2]) if window_count(stop - first, length) > 0]
+    return (np.flatnonzero(held), runs) if runs else None
+
+
+def fewest_frames(length: int, holdout: float = 0.2) -> int:
+    """The shortest clip :func:`learn` can train on and hold some of out, with windows of ``length``.
+
+    Examples
+    --------
+    >>> fewest_frames(9)
+    23
+    """
+    return next(frames for frames in range(length + 2, 100 * length) if _split_plan(frames, length, holdout) is not None)
+
+
 def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> tuple[list, list, list, np.ndarray]:
     """Training windows (at every speed), held-out windows and plain training windows of one clip.
 
@@ -147,38 +182,14 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     frames around every block is left out of training, so the training windows
     share at most half their frames with a held-out one.
     """
-    total = window_count(len(features), length)
-    n_val = max(1, int(round(total * holdout)))
-    blocks = max(1, min(3, n_val // length))
-    gap = length // 2
-    if total - n_val - 2 * gap * blocks < 2:
-        raise fail(path, f"has {len(features)} frames: too few to train on and hold some out with windows of {length}; "
-                         f"give at least {2 * length + 8} frames")
-    size = n_val // blocks
-    # Block b is centred at (b + 0.5) / blocks of the clip.
-    starts = [min(total - size, max(0, int(round((b + 0.5) * total / blocks - size / 2)))) for b in range(blocks)]
-    held = np.zeros(total, bool)
-    excluded = np.zeros(len(features), bool)
-    for start in starts:
-        held[start : start + size] = True
-        excluded[max(0, start + gap) : start + size + length - gap] = True
-    val_index = np.flatnonzero(held)
+    plan = _split_plan(len(features), length, holdout)
+    if plan is None:
+        raise fail(path, f"has {len(features)} frame{'s' if len(features) != 1 else ''}: too few to train on and hold "
+                         f"some out with windows of {length}; give at least {fewest_frames(length, holdout)} frames")
+    val_index, runs = plan
     inputs, targets = make_windows(features, length)
     val = inputs[val_index], targets[val_index]
-    # Training segments: the runs of frames outside the excluded stretches.
-    segments, run = [], []
-    for index, out in enumerate(excluded):
-        if out:
-            if run:
-                segments.append(features[run[0] : run[-1] + 1])
-            run = []
-        else:
-            run.append(index)
-    if run:
-        segments.append(features[run[0] : run[-1] + 1])
-    segments = [seg for seg in segments if window_count(len(seg), length) > 0]
-    if not segments:
-        raise fail(path, f"has {len(features)} frames: too few to train on with windows of {length}")
+    segments = [features[first:stop] for first, stop in runs]
     plain = tuple(np.concatenate(parts) for parts in zip(*(make_windows(seg, length) for seg in segments)))
     warped = [make_windows(w, length) for seg in segments for w in (time_warp(seg, s) for s in speeds)
               if window_count(len(w), length) > 0]
@@ -397,7 +408,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     config : features, window, network and search settings; ``config.partners`` adds feature kinds whose
         models are learned alongside and whose window scores are combined with the first one's
         (each in units of its spread, :func:`fusion_weights`, then by ``config.fusion``).
-    negatives : optional clips of *other* movements (each at least ``2 * window + 8`` frames): each gets a
+    negatives : optional clips of *other* movements (each at least :func:`fewest_frames` long): each gets a
         predictor of its own, scores become relative to them, and they calibrate the threshold (and are the
         search objective). Learning takes about one extra model's time per negative clip.
     out : if given, the model is also saved there (atomically). A search (``config.trials > 1``) then keeps
@@ -417,9 +428,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         raise KeyframeError("learn needs at least one clip of the movement")
     check_seed(config.net.seed)
     if out is not None:
-        given = [Path(clip).resolve() for clip in (*clips, *negatives) if isinstance(clip, (str, os.PathLike))]
-        if Path(out).resolve() in given:
-            raise fail(out, "is also a clip to learn from; the model would overwrite it")
+        check_file_apart(out, [*clips, *negatives])
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)

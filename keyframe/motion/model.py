@@ -136,9 +136,12 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "is a folder, not a model file" if path.is_dir() else "no such model file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; the unpickler fails oddly on other files
+        raise fail(path, "not a readable movement model (damaged or another kind of file: not a zip archive)")
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError) as error:
+    except (RuntimeError, pickle.UnpicklingError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError,
+            IndexError, TypeError, AttributeError, OverflowError) as error:
         raise fail(path, f"not a readable movement model (damaged or another kind of file: {type(error).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise fail(path, "not a keyframe movement model")

@@ -22,6 +22,7 @@ INTERVAL = (205, 235, 205)
 AXIS = (60, 60, 60)
 GRID = (225, 225, 225)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+PLOTS_KIND = "movement detect --plot"  # what a folder of plots is, to keyframe.io.staged_dir
 
 
 def _nice_step(span: float, target: int) -> float:
@@ -102,3 +103,40 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise OSError(f"{path}: could not write the PNG")
+
+
+def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:
+    """Write one score-curve PNG per ranked video of a :class:`~keyframe.motion.search.Search` into ``folder``,
+    named by :func:`plot_names` (in the order ``videos`` were given, not by score); returns the names.
+
+    The folder is published whole (:func:`keyframe.io.staged_dir`): it must be new, empty or an earlier
+    folder of plots, and apart from the videos, so that plots never mix with other files.
+    """
+    from keyframe.io import staged_dir
+
+    names = dict(zip(map(str, videos), plot_names([os.fspath(video) for video in videos])))
+    with staged_dir(folder, key=None, inputs=list(videos), kind=PLOTS_KIND) as stage:
+        for result in found.ranked:
+            plot_detection(result, stage / names[result.path])
+    return [names[result.path] for result in found.ranked]
+
+
+def plot_names(videos: list[str]) -> list[str]:
+    """``<stem>.png`` for each video; a stem that repeats (same name in two folders) gets ``-2``, ``-3``, ... in the
+    order the videos are given, and a name that is taken already (``clip-2`` given as well) the next free number.
+
+    Examples
+    --------
+    >>> plot_names(["a/clip.mp4", "b/clip.mp4", "clip-2.mp4", "frames"])
+    ['clip.png', 'clip-3.png', 'clip-2.png', 'frames.png']
+    """
+    stems = [os.path.splitext(os.path.basename(os.path.normpath(video)))[0] for video in videos]
+    names, taken = [], set()
+    for stem in stems:
+        name, number = stem, 1
+        while name in taken or (number > 1 and name in stems):
+            number += 1
+            name = f"{stem}-{number}"
+        taken.add(name)
+        names.append(f"{name}.png")
+    return names

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
-from keyframe.io.video import MIN_FPS, check_mp4
+from keyframe.io.video import MAX_FPS, MIN_FPS, check_mp4
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -55,8 +55,8 @@ RADII = (
     (r"hip|pelvis|spine|chest|torso|abdomen|root|waist|body", 0.07),
 )
 HEAD_RADIUS = 0.065
-# Frame rates the video writer can encode (its time base has a denominator of at most 1001).
-MAX_FPS = 1000.0
+# The largest side rendered (8K): beyond it a take renders for hours, and H.264 players give up.
+MAX_SIDE = 8192
 # A guard against a frame rate that would resample a take into an endless video.
 MAX_FRAMES = 1_000_000
 # RGB colours by body part.
@@ -102,8 +102,8 @@ class RenderOptions:
 
     def check(self) -> None:
         width, height = self.size
-        if width < 16 or height < 16:
-            raise KeyframeError(f"--size must be at least 16x16, got {width}x{height}")
+        if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
+            raise KeyframeError(f"--size must be between 16x16 and {MAX_SIDE}x{MAX_SIDE}, got {width}x{height}")
         if self.fps is not None:
             check_number("--fps", self.fps)
             if not MIN_FPS <= self.fps <= MAX_FPS:
@@ -240,6 +240,24 @@ def _targets(positions: np.ndarray, root: int, follow: bool) -> np.ndarray:
     return smooth
 
 
+def _framed_bounds(lows: np.ndarray, highs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 2-D box to frame from each frame's box ``(F, 2)``: all of them, unless a few frames reach far beyond
+    the rest (a glitch in the take, such as one frame's joint thrown kilometres away), which would shrink the
+    figure to a speck in every frame; those are left out of the fit, with a warning."""
+    lo, hi = lows.min(axis=0), highs.max(axis=0)
+    typical_lo, typical_hi = np.percentile(lows, 2, axis=0), np.percentile(highs, 98, axis=0)
+    if np.all(hi - lo <= 3 * (typical_hi - typical_lo)):
+        return lo, hi
+    margin = typical_hi - typical_lo
+    wild = np.flatnonzero(np.any((lows < typical_lo - margin) | (highs > typical_hi + margin), axis=1))
+    log.warning("frame%s %s reach%s far beyond the rest of the take (a glitch in the motion data?); the camera "
+                "frames the others", "s" if len(wild) > 1 else "", ", ".join(map(str, wild[:5])) + (" ..." if len(wild) > 5 else ""),
+                "" if len(wild) > 1 else "es")
+    keep = np.ones(len(lows), bool)
+    keep[wild] = False
+    return lows[keep].min(axis=0), highs[keep].max(axis=0)
+
+
 def make_camera(positions: np.ndarray, figure: Figure, options: RenderOptions, targets: np.ndarray) -> Camera:
     """A camera at the options' angles, scaled so that every frame's figure fits the picture."""
     az, el = math.radians(options.azimuth), math.radians(options.elevation)
@@ -256,8 +274,7 @@ def make_camera(positions: np.ndarray, figure: Figure, options: RenderOptions, t
     cam = camera.to_camera(positions, targets[:, None, :])
     xy = camera.project(cam)
     pad = camera.pixel_radius(figure.height * 0.08, cam[..., 2])
-    lo = (xy - pad[..., None]).reshape(-1, 2).min(axis=0)
-    hi = (xy + pad[..., None]).reshape(-1, 2).max(axis=0)
+    lo, hi = _framed_bounds((xy - pad[..., None]).min(axis=1), (xy + pad[..., None]).max(axis=1))
     hi[1], lo[1] = -lo[1], -hi[1]  # project() flips y for the image; fit in the unflipped frame
     width, height = options.size
     usable = np.array([width, height]) * (1 - 2 * options.margin)
@@ -489,7 +506,7 @@ def render_motion(
     return {
         "frames": total,
         "fps": renderer.fps,
-        "size": list(options.size),
+        "size": [side + side % 2 for side in options.size],  # as written: H.264 in yuv420p needs even sides
         "azimuth": options.azimuth,
         "elevation": options.elevation,
         "follow": options.follow,

@@ -35,6 +35,7 @@ import torch
 from keyframe.errors import check_number, check_seed, fail
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, mask_folder, mask_size, open_frames,
                          read_image, read_mask, staged_dir, write_image)
+from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import FrameSource
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
@@ -400,13 +401,13 @@ def stylize(
 
 
 def _check_video_out(video, frames) -> None:
-    """Refuse, before any work, a ``video`` output that could not be written or would overwrite the ``frames``."""
+    """Refuse, before any work, a ``video`` output that could not be written, would overwrite the ``frames`` or
+    lie among them."""
     if video is None:
         return
     check_mp4(video)
     check_writable(video)
-    if Path(video).resolve() == Path(frames).resolve():
-        raise fail(video, "is also an input; the output would overwrite it")
+    check_file_apart(video, [frames])
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:

@@ -218,8 +218,8 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "no such checkpoint")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+    try:  # weights only: a checkpoint is data, and one from elsewhere must not run code when loaded
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise fail(path, f"not a readable checkpoint ({type(error).__name__})") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:

@@ -235,6 +235,10 @@ def test_damaged_and_foreign_models(tmp_path, wave_model):
     torch.save({"weights": 1}, tmp_path / "other.kfm")
     with pytest.raises(KeyframeError, match="other.kfm: not a keyframe movement model"):
         load_model(tmp_path / "other.kfm")
+    for name, content in [("text.kfm", b"apple\n"), ("riff.kfm", b"RIFF\x00\x00\x00\x00AVI LIST"), ("tiny.kfm", b"t")]:
+        (tmp_path / name).write_bytes(content)  # the unpickler raised IndexError on these
+        with pytest.raises(KeyframeError, match=f"{name}: not a readable movement model"):
+            load_model(tmp_path / name)
 
 
 def test_pose_features_need_mediapipe():
@@ -302,7 +306,7 @@ def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
     clip = tmp_path / "wave.mp4"
     write_video(iter(wave_clip[:30]), clip, fps=25)
     size = clip.stat().st_size
-    with pytest.raises(KeyframeError, match="wave.mp4: is also a clip to learn from"):
+    with pytest.raises(KeyframeError, match="wave.mp4: is also an input; the output would overwrite it"):
         learn([clip], FAST, out=clip)
     assert clip.stat().st_size == size
 
@@ -314,3 +318,14 @@ def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wav
     model = learn([wave_clip[:50]], config, out=out)
     assert model.info["search"]["trials"] == 2 and out.is_file()
     assert (tmp_path / "wave.kfm.partial.damaged").read_bytes().startswith(b"\x00\xff")
+
+
+def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):
+    from keyframe.motion.learn import fewest_frames
+
+    for length in (5, 9, 46):
+        fewest = fewest_frames(length)
+        config = replace(FAST, window=replace(FAST.window, length=length), net=replace(FAST.net, epochs=2, min_epochs=1))
+        with pytest.raises(KeyframeError, match=f"has {fewest - 1} frames: too few .* give at least {fewest} frames"):
+            learn([np.concatenate([wave_clip] * 2)[: fewest - 1]], config)
+        assert learn([np.concatenate([wave_clip] * 2)[:fewest]], config).window.length == length

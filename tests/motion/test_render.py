@@ -43,6 +43,7 @@ def test_azimuth_and_motion_change_the_picture(bow):
     "options, problem",
     [
         (dict(size=(8, 8)), "--size"),
+        (dict(size=(20000, 20000)), "--size must be between 16x16 and 8192x8192"),
         (dict(elevation=95), "--elevation"),
         (dict(elevation=float("nan")), "--elevation"),
         (dict(fps=float("nan")), "--fps must be a number > 0, got nan"),
@@ -84,6 +85,19 @@ def test_render_motion_writes_every_frame(tmp_path, bow):
     source = open_frames(out)
     assert summary["frames"] == len(source) == int((len(bow) - 1) / bow.fps * 10) + 1
     assert source.size == (48, 48)
+    odd = render_motion(bow, tmp_path / "odd.mp4", RenderOptions(size=(33, 27), fps=10))
+    assert odd["size"] == [34, 28] and open_frames(tmp_path / "odd.mp4").size == (28, 34)  # what was written
+
+
+def test_a_glitched_frame_does_not_shrink_the_figure_in_every_frame(bow, caplog):
+    from dataclasses import replace
+
+    values = bow.values.copy()
+    values[2, 0] = 5000.0 * 100  # the root thrown far away in one frame
+    glitched = replace(bow, values=values)
+    frame = Renderer(glitched, RenderOptions(size=(96, 80))).frame(0)
+    ys, _ = np.nonzero(figure_mask(frame))
+    assert ys.max() - ys.min() > 40 and "frame 2 reaches far beyond the rest" in caplog.text
 
 
 def test_cli_render_motion(tmp_path):

@@ -67,7 +67,7 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     lines = [line for line in ranked.stdout.splitlines() if ".mp4:" in line]
     assert len(lines) == 3 and "wave.mp4: " in lines[0], ranked.stdout
     assert len(json.loads(report.read_text())["videos"]) == 3
-    assert sorted(p.name for p in plots.iterdir()) == ["march.png", "squat.png", "wave.png"]
+    assert sorted(p.name for p in plots.iterdir() if not p.name.startswith(".")) == ["march.png", "squat.png", "wave.png"]
 
     # A video that cannot be scored is reported and the others are still ranked; the exit code says so.
     partial = run_cli("movement", "detect", model, videos["wave"], videos["short"])
@@ -124,6 +124,12 @@ def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tm
     scored.clear()
     search(replace(model, threshold=model.threshold + 1), clips, journal=journal)
     assert {video for video, _ in scored} == {str(clip) for clip in clips}
+
+    # A file that is no journal at all is the user's: it is kept aside, not overwritten.
+    journal.write_text("my notes\n")
+    search(path, clips[:1], journal=journal)
+    assert (tmp_path / "search.json.partial.damaged").read_text() == "my notes\n"
+    assert journal.read_text().startswith('{"model"')
 
 
 def test_detect_resumes_a_long_video_from_the_chunk_it_stopped_at(cohort_model, videos, tmp_path, scored):
@@ -186,10 +192,10 @@ def test_a_damaged_journal_is_started_afresh_and_a_folder_in_its_place_refused(c
 def test_plots_of_several_videos_are_named_in_the_order_given(tmp_path):
     from pathlib import Path
 
-    from keyframe.cli import _plot_names
+    from keyframe.motion.plot import plot_names
 
     given = [Path("a/video.mp4"), Path("b/video.mp4"), Path("c/video-2.mp4")]
-    assert _plot_names(given) == ["video.png", "video-3.png", "video-2.png"]  # no name is given twice
+    assert plot_names(given) == ["video.png", "video-3.png", "video-2.png"]  # no name is given twice
 
 
 def test_detect_refuses_a_plot_that_is_not_a_png_and_an_output_that_is_an_input(cohort_model, videos, tmp_path):
@@ -199,3 +205,27 @@ def test_detect_refuses_a_plot_that_is_not_a_png_and_an_output_that_is_an_input(
     done = run_cli("movement", "detect", model, videos["wave"], "--json", model)
     assert done.returncode == 2 and "is also an input; the output would overwrite it" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_any_work(cohort_model, videos, tmp_path):
+    from keyframe.io import write_image
+    from keyframe.motion.plot import PLOTS_KIND
+
+    _, model = cohort_model
+    frames = tmp_path / "frames"
+    for index, frame in enumerate(make_sample("wave", frames=30, size=(96, 96), seed=3).frames):
+        write_image(frames / f"{index:06d}.png", frame)
+    before = sorted(p.name for p in frames.iterdir())
+    for option in ("--json", "--plot"):
+        done = run_cli("movement", "detect", model, frames, option, frames / "000001.png")
+        assert done.returncode == 2 and f"lies inside the input folder {frames}" in done.stderr, done.stderr
+    assert sorted(p.name for p in frames.iterdir()) == before
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", mine)
+    assert done.returncode == 2 and "mine: holds files keyframe did not write" in done.stderr and "ranked" not in done.stdout
+    done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "plots")
+    assert done.returncode == 0 and sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
+        ".keyframe-outputs.json", "squat.png", "wave.png"]
+    assert PLOTS_KIND in (tmp_path / "plots" / ".keyframe-outputs.json").read_text()
