@@ -344,7 +344,7 @@ def movement_detect(
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
         print_error(str(error))
-    out.print(f"{len(found.ranked)} videos ranked by score (threshold {found.threshold:.3f}), best first:")
+    out.print(f"{len(found.ranked)} video{'s' if len(found.ranked) != 1 else ''} ranked by score (threshold {found.threshold:.3f}), best first:")
     for result in found.ranked:
         _print_detection(result.path, result)
     if json_out:

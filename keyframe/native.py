@@ -14,6 +14,19 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 
+def import_mediapipe(missing: str):
+    """The ``mediapipe`` module, or a KeyframeError saying ``missing`` (how to install it) when it is absent.
+
+    """
+    try:
+        import mediapipe
+    except ImportError:
+        from keyframe.errors import KeyframeError
+
+        raise KeyframeError(missing) from None
+    return mediapipe
+
+
 @contextmanager
 def stderr_silenced() -> Iterator[None]:
     """Send whatever is written to file descriptor 2 to ``/dev/null`` while the block runs.
@@ -42,7 +55,7 @@ class QuietSolution:
     """A MediaPipe solution built on first use, its start-up lines silenced.
 
     ``factory()`` builds the solution; the lines come while it is built and
-    during its first :meth:`process`, so both run inside :func:`stderr_silenced`.
+    during its first few :meth:`process` calls, so these run inside :func:`stderr_silenced`.
     :meth:`close` frees it; the next :meth:`process` builds a fresh one.
 
     Examples
@@ -57,19 +70,27 @@ class QuietSolution:
     False
     """
 
+    # The pose tracker warns once more when it first follows the body from the frame before ("Using NORM_RECT
+    # without IMAGE_DIMENSIONS ..."), which no logging setting reaches either, within its first frames (the fifth on a
+    # test clip): those are quiet too.
+    QUIET_FRAMES = 30
+
     def __init__(self, factory: Callable[[], Any]):
         self._factory = factory
         self._solution = None
+        self._processed = 0
 
     @property
     def started(self) -> bool:
         return self._solution is not None
 
     def process(self, image: Any) -> Any:
-        if self._solution is not None:
+        if self._solution is not None and self._processed >= self.QUIET_FRAMES:
             return self._solution.process(image)
         with stderr_silenced():
-            self._solution = self._factory()
+            if self._solution is None:
+                self._solution, self._processed = self._factory(), 0
+            self._processed += 1
             return self._solution.process(image)
 
     def close(self) -> None:

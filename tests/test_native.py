@@ -27,7 +27,7 @@ def test_fd2_is_restored_when_the_block_raises(capfd):
 
 
 class Chatty:
-    """Stands in for a MediaPipe solution: talks on fd 2 when built and on its first call."""
+    """Stands in for a MediaPipe solution: talks on fd 2 when built and on every call."""
 
     built = 0
 
@@ -52,11 +52,13 @@ def test_solution_start_up_is_silenced_and_later_calls_are_not(capfd):
     Chatty.built = 0
     solution = QuietSolution(Chatty)
     assert not solution.started
-    assert [solution.process(v) for v in (1, 2)] == [2, 4]
-    assert capfd.readouterr().err == "later call\n"
+    quiet = QuietSolution.QUIET_FRAMES
+    assert [solution.process(v) for v in range(quiet + 1)] == [2 * v for v in range(quiet + 1)]
+    assert capfd.readouterr().err == "later call\n"  # the tracker's warnings of the first frames are gone too
     solution.close()
     assert not solution.started
     assert solution.process(3) == 6 and Chatty.built == 2
+    assert capfd.readouterr().err == ""  # a fresh solution is quiet from its start again
 
 
 def test_a_copy_builds_its_own_solution():

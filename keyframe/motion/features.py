@@ -36,7 +36,7 @@ import torch
 
 from keyframe.errors import KeyframeError, fail
 from keyframe.motion.windows import check_length
-from keyframe.native import QuietSolution
+from keyframe.native import QuietSolution, import_mediapipe
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class FeatureConfig:
         if self.kind not in KINDS:
             raise KeyframeError(f"--features must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.pose_frame not in POSE_FRAMES:
-            raise KeyframeError(f"the pose frame must be one of {', '.join(POSE_FRAMES)}, got {self.pose_frame!r}")
+            raise KeyframeError(f"--pose-frame must be one of {', '.join(POSE_FRAMES)}, got {self.pose_frame!r}")
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
         if not 0.2 <= self.gesture_seconds <= 30:
@@ -246,10 +246,7 @@ class FeatureExtractor:
         self._backbone = None
         self._pose = QuietSolution(_pose_tracker)
         if config.landmarks:
-            try:
-                import mediapipe  # noqa: F401
-            except ImportError:
-                raise KeyframeError(POSE_INSTALL) from None
+            import_mediapipe(POSE_INSTALL)
 
     @property
     def dim(self) -> int:
@@ -457,8 +454,7 @@ def _range_stop(source, start: int, stop: int | None) -> int:
 
 
 def _pose_tracker():
-    import mediapipe as mp
-
+    mp = import_mediapipe(POSE_INSTALL)
     # model_complexity=1 is the landmark model shipped inside the wheel (0 and 2 would be downloaded).
     return mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
 

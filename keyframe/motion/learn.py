@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import time
+import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -429,6 +430,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     check_seed(config.net.seed)
     if out is not None:
         check_file_apart(out, [*clips, *negatives])
+        if Path(out).is_file() and not zipfile.is_zipfile(out):  # a model is a zip archive: this is something else
+            raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)

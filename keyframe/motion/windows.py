@@ -66,7 +66,7 @@ def window_starts(frames: int, length: int, stride: int = 1) -> np.ndarray:
 def check_length(frames: int, length: int, path="clip") -> None:
     """Raise a KeyframeError naming ``path`` when a clip is too short for one window."""
     if frames < length + 1:
-        raise fail(path, f"has {frames} frames; a window of {length} needs at least {length + 1} (the inputs plus one target)")
+        raise fail(path, f"has {frames} frame{'s' if frames != 1 else ''}; a window of {length} needs at least {length + 1} (the inputs plus one target)")
 
 
 def shifted_sequences(features: np.ndarray, length: int = 9) -> tuple[np.ndarray, np.ndarray]:

@@ -49,7 +49,7 @@ def test_learn_then_detect(tmp_path):
     write_video(iter(np.zeros((5, 32, 32, 3), np.uint8)), short, fps=25)
     assert_error(run_cli("movement", "detect", model, short), "short.mp4", "has 5 frames")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pose",
-                         "--pose-frame", "side"), "the pose frame must be one of body, image, got 'side'")
+                         "--pose-frame", "side"), "--pose-frame must be one of body, image, got 'side'")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pixels+cnn",
                          "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
     damaged = tmp_path / "damaged.kfm"

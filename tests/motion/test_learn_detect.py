@@ -309,6 +309,11 @@ def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
     with pytest.raises(KeyframeError, match="wave.mp4: is also an input; the output would overwrite it"):
         learn([clip], FAST, out=clip)
     assert clip.stat().st_size == size
+    other = tmp_path / "other.mp4"
+    other.write_bytes(clip.read_bytes())
+    with pytest.raises(KeyframeError, match="other.mp4: exists and is not a movement model"):
+        learn([clip], FAST, out=other)
+    assert other.read_bytes() == clip.read_bytes()
 
 
 def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wave_clip, tmp_path):

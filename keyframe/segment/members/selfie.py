@@ -24,7 +24,7 @@ import numpy as np
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
 from keyframe.metrics import jaccard
-from keyframe.native import QuietSolution
+from keyframe.native import QuietSolution, import_mediapipe
 from keyframe.segment.base import Member, register_member
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,7 @@ class SelfieMember(Member):
     config_type = SelfieConfig
 
     def __init__(self, config: SelfieConfig | None = None):
-        try:
-            import mediapipe  # noqa: F401
-        except ImportError:
-            raise KeyframeError(INSTALL) from None
+        import_mediapipe(INSTALL)
         self.config = config or SelfieConfig()
         self._segmenter = QuietSolution(partial(_segmenter, MODELS[self.config.model]))
         self.agreement: float | None = None
@@ -96,6 +93,5 @@ class SelfieMember(Member):
 
 
 def _segmenter(model_selection: int):
-    import mediapipe as mp
-
+    mp = import_mediapipe(INSTALL)
     return mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=model_selection)
