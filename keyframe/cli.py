@@ -139,8 +139,14 @@ def parse_size(text: str) -> tuple[int, int]:
 class DefaultCommandGroup(TyperGroup):
     """A group that runs its ``run`` command when the first word names no subcommand.
 
-    This lets ``keyframe segment FRAMES ...`` and ``keyframe segment eval ...`` coexist.
+    This lets ``keyframe segment FRAMES ...`` and ``keyframe segment eval ...`` coexist, and options may come
+    before FRAMES (``keyframe segment --masks m --out o FRAMES``): the group itself takes none but ``--help``.
     """
+
+    def parse_args(self, ctx, args):
+        if args and args[0].startswith("-") and args[0] not in ("--help", "-h") and "run" in self.commands:
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
 
     def resolve_command(self, ctx, args):
         if args and args[0] not in self.commands and "run" in self.commands and not args[0].startswith("-"):

@@ -47,7 +47,14 @@ class FrameSource(ABC):
             self._positions = {s: i for i, s in enumerate(self.stems)}
             return self.index_of(stem)
         except KeyError:
-            raise fail(self.path, f"has no frame called {stem!r}") from None
+            raise fail(self.path, f"has no frame called {stem!r} ({self.naming})") from None
+
+    @property
+    def naming(self) -> str:
+        """How the frames are called, for messages about a name that is not among them."""
+        if len(self.stems) == 1:
+            return f"its one frame is called {self.stems[0]!r}"
+        return f"its frames are called {self.stems[0]!r} to {self.stems[-1]!r}"
 
     @abstractmethod
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:

@@ -34,6 +34,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, fail
 from keyframe.io import input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource
+from keyframe.io.images import smoothed_values
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
 from keyframe.segment import members as _members  # noqa: F401  (registers the members)
@@ -169,7 +170,7 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     masks, paths = {}, {}
     for path in files:
         if path.stem not in stems:
-            raise fail(path, f"has no frame of that name in {source.path}")
+            raise fail(path, f"has no frame of that name in {source.path} ({source.naming})")
         mask = read_mask(path)
         if mask.shape != (height, width):
             raise fail(path, f"is {mask.shape[1]}x{mask.shape[0]} but its frame is {width}x{height}")
@@ -189,50 +190,6 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
                     "mask gives: each is learned as a segment of its own; save the masks without smoothing if "
                     "they mean one segment", masks_dir, ", ".join(map(str, edges)))
     return Annotations(masks, paths, labels)
-
-
-# A grey value is taken for a smoothed edge when more than this share of its pixels are edge pixels
-# (:func:`_edge_pixels`): blurred and downscaled DAVIS masks gave 0.85 or more, regions of label maps
-# 0.44 at most (a small object at 215x121), mostly under 0.25.
-EDGE_SHARE = 0.7
-
-
-def smoothed_values(masks: list[np.ndarray], labels: list[int]) -> list[int]:
-    """The values of ``labels`` (other than 255) that a smoothed 0/255 mask would give: grey levels whose
-    pixels are mostly edge pixels (:func:`_edge_pixels`). Empty unless the masks hold 255 and other values.
-
-    A fixed distance to the 255 region misses them where the figure is thin (blurring
-    leaves no 255 there), so the test looks at each pixel's own neighbourhood; a region
-    of a label map is flat inside, and only its outline looks like an edge.
-
-    Examples
-    --------
-    >>> import cv2, numpy as np
-    >>> mask = np.zeros((40, 40), np.uint8); mask[10:30, 10:30] = 255; mask[18, 30:38] = 255
-    >>> smoothed_values([cv2.blur(mask, (3, 3))], [28, 57, 85, 113, 142, 170, 198, 255])
-    [28, 57, 85, 113, 142, 170, 198]
-    >>> labels = np.zeros((40, 40), np.uint8); labels[5:20, 5:35] = 128; labels[20:35, 5:35] = 255
-    >>> smoothed_values([labels], [128, 255])
-    []
-    """
-    if 255 not in labels or len(labels) == 1:  # no 255, or nothing beside it: no smoothed 0/255 edge
-        return []
-    edge = np.zeros(256, np.int64)
-    total = np.zeros(256, np.int64)
-    for mask in masks:
-        total += np.bincount(mask.ravel(), minlength=256)
-        edge += np.bincount(mask[_edge_pixels(mask)], minlength=256)
-    return [label for label in labels if label != 255 and edge[label] > EDGE_SHARE * total[label]]
-
-
-def _edge_pixels(mask: np.ndarray, reach: int = 3) -> np.ndarray:
-    """Pixels that look like part of a smoothed edge: on a slope (a lower and a higher value among
-    their 8 neighbours, as smoothing makes of a step), or on the outline of their own value within
-    ``reach`` pixels of the background (the crest of a blurred thin part, which has no higher value)."""
-    kernel = np.ones((3, 3), np.uint8)
-    lower, higher = cv2.erode(mask, kernel) < mask, cv2.dilate(mask, kernel) > mask
-    near_background = cv2.dilate((mask == 0).astype(np.uint8), np.ones((2 * reach + 1,) * 2, np.uint8)) > 0
-    return (lower & higher) | ((lower | higher) & near_background)
 
 
 # --- members on held-out frames ------------------------------------------------------------------

@@ -37,6 +37,7 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
                          read_image, read_mask, staged_dir, write_image)
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import FrameSource
+from keyframe.io.images import smoothed_values
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -108,7 +109,8 @@ def _check_images(paths: list[Path], source: FrameSource) -> dict[str, Path]:
     checked = {}
     for path in paths:
         if path.stem not in stems:
-            raise fail(path, f"names no frame of {source.path} (keyframes are named as the frame they paint)")
+            raise fail(path, f"names no frame of {source.path} (keyframes are named as the frame they paint; "
+                             f"{source.naming})")
         shape = read_image(path).shape[:2]
         if shape != (height, width):
             raise fail(path, f"is {shape[1]}x{shape[0]} but frame {path.stem!r} is {width}x{height}")
@@ -141,6 +143,17 @@ class SegmentMasks:
             size = mask_size(self.paths[stem])
             if size != self.size:
                 raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
+
+    def warn_if_smoothed(self, stems) -> None:
+        """Warn when the masks of frames ``stems`` look like smoothed 0/255 masks, whose grey edge values would
+        each be a segment of its own (the original frame shows there, a halo, unless each gets a layer)."""
+        masks = [self.labels(stem) for stem in dict.fromkeys(stems)]
+        labels = sorted(set(np.concatenate([np.unique(mask) for mask in masks]).tolist()) - {0})
+        edges = smoothed_values(masks, labels)
+        if edges:
+            log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) "
+                        "0/255 mask gives: each is a segment of its own, shown as the original frame unless it is "
+                        "given a style; save the masks without smoothing", self.folder, ", ".join(map(str, edges)))
 
     def labels(self, stem: str) -> np.ndarray:
         """The uint8 ``(H, W)`` label map of frame ``stem``."""
@@ -342,6 +355,9 @@ def stylize(
             "with --masks, put keyframes in <segment-id>/<stem>.png (the mask value; binary masks: 255 foreground, 0 background)",
         )
     segment_masks = SegmentMasks(masks, source) if masks is not None else None
+    if segment_masks is not None:
+        painted = [stem for files in keyframes.files.values() for stem in files]
+        segment_masks.warn_if_smoothed([*_sampled(source.stems), *painted])
     if iterations is not None:
         if iterations < 1:
             raise fail("--iterations", f"must be at least 1, got {iterations}")
@@ -398,6 +414,11 @@ def stylize(
         encode_frames(out_dir, video, fps=source.fps or 25.0)
         result.video = Path(video)
     return result
+
+
+def _sampled(stems: list[str]) -> list[str]:
+    """The first, middle and last of ``stems``: frames whose masks show how the masks were made."""
+    return [stems[0], stems[len(stems) // 2], stems[-1]]
 
 
 def _check_video_out(video, frames) -> None:
@@ -480,6 +501,7 @@ def composite(
     segment_masks = SegmentMasks(masks, source)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
+    segment_masks.warn_if_smoothed(_sampled(source.stems))
     opened = {}
     for segment, folder in layers.items():
         if not 0 <= int(segment) <= 255:

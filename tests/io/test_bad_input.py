@@ -227,3 +227,38 @@ def test_an_image_is_not_taken_for_a_video(tmp_path):
     assert_usage_error(run_cli("frames", "extract", tmp_path / "still.png", tmp_path / "out"), "still.png",
                        "is an image, not a video")
     assert not (tmp_path / "out").exists()
+
+
+def test_sixteen_bit_masks_of_eight_bit_values_read_and_others_say_what_to_do(tmp_path):
+    import cv2
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import read_mask
+
+    binary = np.zeros((8, 8), np.uint16)
+    binary[2:6, 2:6] = 65535
+    cv2.imwrite(str(tmp_path / "binary16.png"), binary)
+    assert set(np.unique(read_mask(tmp_path / "binary16.png"))) == {0, 255}
+    binary[0, 0] = 1000
+    cv2.imwrite(str(tmp_path / "odd16.png"), binary)
+    with pytest.raises(KeyframeError, match="odd16.png: mask values up to 65535 do not fit 8 bits; save masks as 8-bit"):
+        read_mask(tmp_path / "odd16.png")
+
+
+def test_a_damaged_frame_rate_record_is_refused_naming_it(tmp_path):
+    import re
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import open_frames
+
+    folder = tmp_path / "frames"
+    write_image(folder / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    for record, fragment in [('{"fps": -5}', "records a frame rate of -5"), ('{"fps": 1e9}', "records a frame rate of 1e+09"),
+                             ('{"fps": "abc"}', "is damaged"), ('{"fps": 25', "is damaged"), ('{"rate": 25}', "is damaged")]:
+        (folder / "video.json").write_text(record)
+        with pytest.raises(KeyframeError, match=re.escape(f"video.json: {fragment}")):
+            open_frames(folder)
+    (folder / "video.json").write_text('{"fps": 12.5}')
+    assert open_frames(folder).fps == 12.5
+    assert "has no frame called '000007' (its one frame is called '000000')" in str(
+        pytest.raises(KeyframeError, open_frames(folder).index_of, "000007").value)

@@ -160,7 +160,8 @@ def test_cli_runs_and_reports_bad_input(tmp_path, sample_dirs, small_sample):
     frames, _ = sample_dirs
     masks = give_masks(small_sample, tmp_path / "given", [0, 12])
     out = tmp_path / "out"
-    result = run_cli("segment", frames, "--masks", masks, "--out", out, "--methods", "flow", "--keep-members")
+    # Options may come first too.
+    result = run_cli("segment", "--masks", masks, "--out", out, "--methods", "flow", "--keep-members", frames)
     assert result.returncode == 0, result.stderr
     assert "24 frames" in result.stdout
     assert len(list_images(out)) == 24 and len(list_images(out / "members" / "flow")) == 24
@@ -168,6 +169,7 @@ def test_cli_runs_and_reports_bad_input(tmp_path, sample_dirs, small_sample):
     bad = run_cli("segment", frames, "--masks", masks, "--out", tmp_path / "out2", "--methods", "flow")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert "zzz.png" in bad.stderr and "has no frame of that name" in bad.stderr
+    assert "(its frames are called '" in bad.stderr
     assert not (tmp_path / "out2").exists()
 
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import open_frames, read_image, write_image, write_mask
+from keyframe.io import open_frames, read_image, read_mask, write_image, write_mask
 from keyframe.stylize import GeneratorConfig, StyleConfig, TrainConfig, composite, stylize
 from keyframe.stylize.filters import cartoon
 
@@ -156,3 +156,13 @@ def test_a_video_output_that_cannot_be_written_is_refused_before_any_work(clip):
         with pytest.raises(KeyframeError, match=message):
             composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final", video=video)
     assert not (root / "out").exists() and not (root / "final").exists()
+
+
+def test_smoothed_masks_are_pointed_out(clip, caplog):
+    import cv2
+
+    root, stem, painted = clip
+    for path in (root / "masks").iterdir():
+        write_mask(path, cv2.GaussianBlur(read_mask(path), (0, 0), 2))
+    composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final")
+    assert "lie mostly along the edge of the 255 regions" in caplog.text
