@@ -89,7 +89,9 @@ def tune_ensemble(features: np.ndarray, labels: np.ndarray, groups: np.ndarray, 
 
     def objective(trial) -> float:
         suggested = EnsembleConfig.suggest(trial)
-        config = replace(base, model=suggested.model, C=suggested.C, hidden=suggested.hidden, image_features=suggested.image_features, extra_features=suggested.extra_features)
+        # The features were built with the base's columns: a trial may drop the image columns, not add them.
+        config = replace(base, model=suggested.model, C=suggested.C, hidden=suggested.hidden,
+                         image_features=suggested.image_features and base.image_features, extra_features=suggested.extra_features)
         configs[trial.number] = config
         return score(config)
 

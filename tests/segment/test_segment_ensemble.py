@@ -109,3 +109,14 @@ def test_propagating_members_vote_less_far_from_the_given_masks():
     assert model._vote_weight("flow", 40) == 0.5
     np.testing.assert_allclose(model._vote_weight("flow", 20), 0.5 * np.exp(-1.0), rtol=1e-6)
     assert model._vote_weight("grabcut", 20) == 0.2 and model._vote_weight("cnn", 20) == 0.0
+
+
+def test_tuning_a_stacker_without_image_features_never_adds_them():
+    rng = np.random.default_rng(1)
+    truth = rng.random(1200) > 0.5
+    probs = np.clip(np.stack([np.where(truth, 0.7, 0.3) + rng.normal(0, 0.2, 1200), rng.random(1200)]), 0, 1)
+    features = stack_features(probs[:, None, :], np.zeros((1, 1200, 3), np.uint8), image_features=False)
+    groups = np.repeat([0, 1], 600)
+    # Every trial runs on these columns (before, a trial with image features miscounted the members and failed).
+    found = tune_ensemble(features, truth, groups, EnsembleConfig(image_features=False), trials=8, seed=0)
+    assert found is None or found[0].image_features is False
