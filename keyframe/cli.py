@@ -31,6 +31,11 @@ INTERRUPTED = ("interrupted; no output was made to look complete, and work kept 
                "running the same command again")
 
 
+def counted(count: int, noun: str) -> str:
+    """``"1 frame"``, ``"2 frames"``."""
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def print_error(message: str) -> None:
     """One red ``error:`` line on stderr, the message printed as given (paths may hold markup-like "[...]")."""
     console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
@@ -71,9 +76,9 @@ def frames_extract(
     out_dir: Annotated[Path, typer.Argument(help="Folder for 000000.png, ... and video.json.")],
     every: Annotated[int, typer.Option(help="Keep one frame in N.")] = 1,
     start: Annotated[int, typer.Option(help="First frame index to keep (0-based).")] = 0,
-    end: Annotated[Optional[int], typer.Option(help="Stop before this frame index.")] = None,
-    max_side: Annotated[Optional[int], typer.Option(help="Shrink so the longer side is at most N pixels.")] = None,
-    gamma: Annotated[Optional[float], typer.Option(help="Gamma correction; > 1 brightens mid-tones.")] = None,
+    end: Annotated[Optional[int], typer.Option(help="Stop before this frame index (default: the end).")] = None,
+    max_side: Annotated[Optional[int], typer.Option(help="Shrink so the longer side is at most N pixels (default: keep the size).")] = None,
+    gamma: Annotated[Optional[float], typer.Option(help="Gamma correction; > 1 brightens mid-tones (default: none).")] = None,
     png_level: Annotated[int, typer.Option(help="PNG level: 0 stores (fastest, largest); 1-3 ISA-L deflate; 4-9 zlib (smallest, slowest).")] = 1,
 ):
     """Write a video's frames as numbered PNGs (resumable; built under OUT_DIR.partial)."""
@@ -84,7 +89,8 @@ def frames_extract(
     options = ExtractOptions(every=every, start=start, end=end, max_side=max_side, gamma=gamma, png_level=png_level)
     with progress_bar("extracting") as progress:
         manifest = extract_frames(video, out_dir, options, progress=progress)
-    out.print(f"{manifest['frame_count']} frames {manifest['width']}x{manifest['height']} at {manifest['fps']:g} fps -> {out_dir}")
+    size = f"{manifest['width']}x{manifest['height']}"
+    out.print(f"{counted(manifest['frame_count'], 'frame')} {size} at {manifest['fps']:g} fps -> {out_dir}")
 
 
 @frames_app.command("encode")
@@ -101,7 +107,7 @@ def frames_encode(
     writable([out_video], inputs=[frames_dir], videos=[out_video])
     with progress_bar("encoding") as progress:
         count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress)
-    out.print(f"{count} frames -> {out_video}")
+    out.print(f"{counted(count, 'frame')} -> {out_video}")
 
 
 # --- sample ---------------------------------------------------------------
@@ -119,9 +125,10 @@ def sample(
     from keyframe.sample import make_sample, write_sample
 
     writable(folders=[out_dir])
-    clip = make_sample(movement, frames, parse_size(size), seed)
+    width, height = parse_size(size)
+    clip = make_sample(movement, frames, (width, height), seed)
     write_sample(out_dir, clip)
-    out.print(f"{frames} frames of {movement!r} ({size}, seed {seed}) -> {out_dir}")
+    out.print(f"{counted(frames, 'frame')} of {movement!r} ({width}x{height}, seed {seed}) -> {out_dir}")
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -180,7 +187,7 @@ def segment_run(
     with progress_bar("segmenting") as progress:
         summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
     out.print(
-        f"{summary['frames']} frames ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "
+        f"{counted(summary['frames'], 'frame')} ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "
         f"in {summary['seconds']:.0f} s ({summary['seconds_per_frame']:.2f} s/frame) -> {out_dir}"
     )
 
@@ -200,7 +207,7 @@ def segment_eval(
     with progress_bar("scoring") as progress:
         scores = evaluate_masks(pred_dir, truth_dir, progress=progress)
     out.print(
-        f"{scores['frames']} frames  J {scores['J']['mean']:.3f}  F {scores['F']['mean']:.3f}  J&F {scores['JF']:.3f}"
+        f"{counted(scores['frames'], 'frame')}  J {scores['J']['mean']:.3f}  F {scores['F']['mean']:.3f}  J&F {scores['JF']:.3f}"
     )
     if json_out:
         write_json(json_out, scores)
@@ -227,22 +234,17 @@ app.add_typer(backbone_app, name="backbone")
 
 @backbone_app.command("classify")
 def backbone_classify(
-    image: Annotated[Path, typer.Argument(help="Image file (any format OpenCV reads).")],
+    image: Annotated[Path, typer.Argument(help="Image file (PNG, JPEG, BMP, TIFF, WebP).")],
     top: Annotated[int, typer.Option(help="How many classes to print.", min=1, max=1000)] = 5,
 ):
     """Print IMAGE's top ImageNet class indices with their probabilities, best first."""
-    import cv2
-
     from keyframe.errors import fail
+    from keyframe.io import read_image
     from keyframe.nets import classify
 
-    # Checked first because OpenCV prints its own warning for a missing file.
-    if not image.is_file():
-        raise fail(image, "no such file")
-    bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise fail(image, "not a readable image")
-    for index, probability in classify(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), k=top)[0]:
+    if image.is_dir():
+        raise fail(image, "is a folder, not an image file")
+    for index, probability in classify(read_image(image), k=top)[0]:  # upright, as frames are read
         out.print(f"{index:4d}  {probability:.4f}")
 
 
@@ -284,6 +286,10 @@ def movement_learn(
         raise KeyframeError(f"--window must be at least 2, got {window}")
     writable([model_out], inputs=[*clips, *(negatives or [])])
     lead, partners = feature_kinds(features, pose_frame)
+    if fusion != "min" and not partners:
+        console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
+    if pose_frame != "body" and not any(kind.landmarks for kind in (lead, *partners)):
+        console.print(f"note: --pose-frame is for pose features; with {features} it does nothing", markup=False)
     config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
                          net=replace(NetConfig(), seed=seed), trials=trials)
     with progress_bar("learning") as progress:
@@ -298,7 +304,7 @@ def movement_learn(
     pose = next((part.features for part in model.parts() if part.features.landmarks), None)
     if pose is not None:
         kinds += f", landmarks in the {pose.pose_frame} frame"
-    out.print(f"learned {kinds} from {info['frames']} frames in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
+    out.print(f"learned {kinds} from {counted(info['frames'], 'frame')} in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 
 
@@ -350,7 +356,7 @@ def movement_detect(
         found = search(model, videos, progress=progress, journal=journal)
     for _, error in found.failed:
         print_error(str(error))
-    out.print(f"{len(found.ranked)} video{'s' if len(found.ranked) != 1 else ''} ranked by score (threshold {found.threshold:.3f}), best first:")
+    out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}), best first:")
     for result in found.ranked:
         _print_detection(result.path, result)
     if json_out:
@@ -392,7 +398,7 @@ def render_motion_cmd(
     with progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
     width, height = summary["size"]
-    out.print(f"{summary['frames']} frames {width}x{height} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
+    out.print(f"{counted(summary['frames'], 'frame')} {width}x{height} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
 
 
 # --- stylize --------------------------------------------------------------
@@ -412,14 +418,16 @@ def stylize_cmd(
 ):
     """Learn the look of painted keyframes and apply it to every frame (resumable)."""
     from keyframe.progress import progress_bar
-    from keyframe.stylize import StyleConfig, TrainConfig, stylize
+    from keyframe.stylize import DEFAULT_FEATHER, StyleConfig, TrainConfig, stylize
 
     writable([video], folders=[out_dir], inputs=[frames, keys, masks], videos=[video])
+    if masks is None and feather != DEFAULT_FEATHER:
+        console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
     trained = ", ".join(f"{name} {count} it" for name, count in result.iterations.items())
-    out.print(f"{result.frames} frames -> {out_dir} ({trained}; training {result.train_seconds:.0f} s, "
+    out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; training {result.train_seconds:.0f} s, "
               f"rendering {result.frames_per_second:.1f} frames/s)" + (f"; video {video}" if video else ""))
 
 
@@ -440,7 +448,7 @@ def composite_cmd(
     writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
     with progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
-    out.print(f"{count} frames -> {out_dir}" + (f"; video {video}" if video else ""))
+    out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 
 
 def main() -> None:

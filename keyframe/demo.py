@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from keyframe.errors import fail
 from keyframe.io import ExtractOptions, encode_frames, extract_frames, open_frames, write_json
 from keyframe.io.atomic import OUTPUTS
 from keyframe.metrics import psnr
@@ -33,6 +34,7 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     Returns the summary that is also written to ``out_dir/summary.json``.
     """
     out_dir = Path(out_dir)
+    _check_demo_folder(out_dir)
     _clear_earlier_demo(out_dir)
     summary: dict = {}
     started = time.perf_counter()
@@ -58,15 +60,31 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     return summary
 
 
+def _is_demo(out_dir: Path) -> bool:
+    """Whether ``out_dir`` holds a demo: its ``summary.json`` is the demo's."""
+    try:
+        summary = json.loads((out_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(summary, dict) and {"sample", "seconds", *dict(pipeline_demos())} <= set(summary)
+
+
+def _check_demo_folder(out_dir: Path) -> None:
+    """Refuse, before any work, a folder the demo would mix its outputs into (or whose files, such as a
+    ``summary.json`` of the user's, it would replace): it must be new, empty or an earlier demo's."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise fail(out_dir, "exists and is not a folder")
+    if not _is_demo(out_dir) and any(not path.name.startswith(".") for path in out_dir.iterdir()):
+        raise fail(out_dir, "holds files the demo did not write; give a new or empty folder, or an earlier demo's")
+
+
 def _clear_earlier_demo(out_dir: Path) -> None:
     """Remove the parts of a demo made in ``out_dir`` by an earlier version (its ``summary.json`` is the demo's,
     and its outputs are not listed): they would block this one. A demo of this version is left to be replaced
     part by part, keeping files added to it."""
-    try:
-        summary = json.loads((out_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return
-    if not isinstance(summary, dict) or not {"sample", "seconds", *dict(pipeline_demos())} <= set(summary):
+    if not _is_demo(out_dir):
         return
     if (out_dir / "sample" / OUTPUTS).is_file():
         return  # made by this version: each part replaces its earlier outputs and keeps what else is there

@@ -220,12 +220,14 @@ def make_sample(
     ((8, 72, 96, 3), (8, 72, 96), [0, 255])
     """
     if movement not in MOVEMENTS:
-        raise KeyframeError(f"unknown movement {movement!r}; choose one of {', '.join(MOVEMENTS)}")
+        raise KeyframeError(f"--movement: unknown movement {movement!r}; choose one of {', '.join(MOVEMENTS)}")
     if frames < 1:
         raise KeyframeError(f"--frames must be at least 1, got {frames}")
     width, height = size
     if width < 32 or height < 32:
         raise KeyframeError(f"--size must be at least 32x32, got {width}x{height}")
+    if width % 2 or height % 2:  # its video.mp4 (H.264, yuv420p) could only pad them, and no longer match the masks
+        raise KeyframeError(f"--size must have even sides, got {width}x{height}")
     if width * height > MAX_PIXELS:
         raise KeyframeError(f"--size must be at most {MAX_PIXELS // 1_000_000} megapixels, got {width}x{height}")
     check_seed(seed)

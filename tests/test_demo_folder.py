@@ -31,3 +31,17 @@ def test_a_demo_of_this_version_is_left_to_replace_its_outputs_part_by_part(tmp_
     (tmp_path / "segment" / "my_notes.txt").write_text("mine")
     _clear_earlier_demo(tmp_path)
     assert (tmp_path / "segment" / "my_notes.txt").read_text() == "mine"
+
+
+def test_a_folder_of_other_files_is_refused_before_any_work(tmp_path):
+    import pytest
+
+    from keyframe.demo import run_demo
+    from keyframe.errors import KeyframeError
+
+    (tmp_path / "summary.json").write_text("mine")
+    (tmp_path / "reencoded.mp4").write_text("mine")
+    with pytest.raises(KeyframeError, match="holds files the demo did not write"):
+        run_demo(tmp_path, log=lambda line: None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["reencoded.mp4", "summary.json"]
+    assert (tmp_path / "summary.json").read_text() == "mine"

@@ -17,7 +17,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, iter_video, probe, to_rgb
+from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb
 
 
 class Frame(NamedTuple):
@@ -180,7 +180,7 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     from keyframe.progress import report
 
     source = open_frames(frames)
-    rate = fps if fps is not None else source.fps or 25.0
+    rate = check_fps("--fps", fps) if fps is not None else source.fps or 25.0
     with VideoWriter(out_video, rate, crf) as writer:
         for frame in source.iter_frames():
             writer.write(frame.rgb)

@@ -332,6 +332,22 @@ MIN_FPS = 0.01  # the slowest frame rate written (mp4 time bases of slower ones 
 MAX_FPS = 1000.0  # the fastest (the writer's time base has a denominator of at most 1001)
 
 
+def check_fps(name: str, fps: float) -> float:
+    """``fps`` if it is a frame rate videos can be written at (:data:`MIN_FPS` to :data:`MAX_FPS`); a
+    KeyframeError naming ``name`` otherwise (NaN included).
+
+    Examples
+    --------
+    >>> check_fps("--fps", 1e9)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: --fps must be between 0.01 and 1000, got 1e+09
+    """
+    if not MIN_FPS <= fps <= MAX_FPS:
+        raise KeyframeError(f"{name} must be between {MIN_FPS:g} and {MAX_FPS:g}, got {fps:g}")
+    return fps
+
+
 def check_mp4(path: str | os.PathLike) -> Path:
     """``path`` if its suffix names the container :class:`VideoWriter` writes (``.mp4``); a KeyframeError otherwise.
 
@@ -365,7 +381,7 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium"):
         check_mp4(path)
-        check_number(f"{path}: the frame rate", fps, minimum=MIN_FPS, inclusive=True)
+        check_fps(f"{path}: the frame rate", fps)
         if not 0 <= crf <= 51:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)

@@ -174,6 +174,11 @@ def fewest_frames(length: int, holdout: float = 0.2) -> int:
     return next(frames for frames in range(length + 2, 100 * length) if _split_plan(frames, length, holdout) is not None)
 
 
+def _too_short(path, frames: int, length: int, holdout: float) -> Exception:
+    return fail(path, f"has {frames} frame{'s' if frames != 1 else ''}: too few to train on and hold some out with "
+                      f"windows of {length}; give at least {fewest_frames(length, holdout)} frames")
+
+
 def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> tuple[list, list, list, np.ndarray]:
     """Training windows (at every speed), held-out windows and plain training windows of one clip.
 
@@ -185,8 +190,7 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     """
     plan = _split_plan(len(features), length, holdout)
     if plan is None:
-        raise fail(path, f"has {len(features)} frame{'s' if len(features) != 1 else ''}: too few to train on and hold "
-                         f"some out with windows of {length}; give at least {fewest_frames(length, holdout)} frames")
+        raise _too_short(path, len(features), length, holdout)
     val_index, runs = plan
     inputs, targets = make_windows(features, length)
     val = inputs[val_index], targets[val_index]
@@ -197,12 +201,15 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _read_clips(clips, name: str, what: str, length: int, extractors: list[FeatureExtractor],
+def _read_clips(clips, name: str, what: str, config: LearnConfig, extractors: list[FeatureExtractor],
                 progress) -> list[tuple[str, list[np.ndarray]]]:
     """Each clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
     read = []
+    length = config.window.length
     for number, clip in enumerate(clips, 1):
         source, path = windowed_source(clip, length, f"{name} {number}")
+        if len(source) < fewest_frames(length, config.holdout):  # before its features are read
+            raise _too_short(path, len(source), length, config.holdout)
         note = f"{what} {number}/{len(clips)}"
         views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
         for extractor, view in zip(extractors, views):
@@ -434,8 +441,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
             raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
-    positives = _read_clips(clips, "clip", "features", config.window.length, extractors, progress)
-    others = _read_clips(negatives, "negative", "negatives", config.window.length, extractors, progress)
+    positives = _read_clips(clips, "clip", "features", config, extractors, progress)
+    others = _read_clips(negatives, "negative", "negatives", config, extractors, progress)
     journal = partial_dir(out) if out is not None and config.trials > 1 else None
     learned = [_learn_kind(clips, [(path, views[k]) for path, views in positives], [(path, views[k]) for path, views in others],
                            replace(config, features=extractor.config, partners=()), extractor, progress, journal)

@@ -31,8 +31,8 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number, fail
-from keyframe.io.video import MAX_FPS, MIN_FPS, check_mp4
+from keyframe.errors import KeyframeError, fail
+from keyframe.io.video import MAX_FPS, MIN_FPS, check_fps, check_mp4
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -105,9 +105,7 @@ class RenderOptions:
         if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
             raise KeyframeError(f"--size must be between 16x16 and {MAX_SIDE}x{MAX_SIDE}, got {width}x{height}")
         if self.fps is not None:
-            check_number("--fps", self.fps)
-            if not MIN_FPS <= self.fps <= MAX_FPS:
-                raise KeyframeError(f"--fps must be between {MIN_FPS:g} and {MAX_FPS:g}, got {self.fps}")
+            check_fps("--fps", self.fps)
         if not math.isfinite(self.azimuth):
             raise KeyframeError(f"--azimuth must be a finite number of degrees, got {self.azimuth}")
         if not -89.0 <= self.elevation <= 89.0:

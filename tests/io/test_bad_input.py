@@ -75,7 +75,8 @@ def test_usage_errors_exit_2(tmp_path, args):
 @pytest.mark.parametrize("args, fragment", [
     (["frames", "extract", "VIDEO", "o", "--gamma", "0"], "--gamma must be a number > 0, got 0"),
     (["frames", "extract", "VIDEO", "o", "--gamma", "nan"], "--gamma must be a number > 0, got nan"),
-    (["frames", "encode", "VIDEO", "x.mp4", "--fps", "0"], "the frame rate must be a number >= 0.01, got 0"),
+    (["frames", "encode", "VIDEO", "x.mp4", "--fps", "0"], "--fps must be between 0.01 and 1000, got 0"),
+    (["frames", "encode", "VIDEO", "x.mp4", "--fps", "1e9"], "--fps must be between 0.01 and 1000, got 1e+09"),
     (["frames", "encode", "VIDEO", "x.avi"], "x.avi: the output must be a .mp4 video"),
     (["sample", "x", "--seed", "-1"], "--seed must be 0 or more, got -1"),
     (["sample", "x", "--size", "100000x100000"], "--size must be at most 16 megapixels"),

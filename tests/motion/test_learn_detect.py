@@ -334,3 +334,7 @@ def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):
         with pytest.raises(KeyframeError, match=f"has {fewest - 1} frames: too few .* give at least {fewest} frames"):
             learn([np.concatenate([wave_clip] * 2)[: fewest - 1]], config)
         assert learn([np.concatenate([wave_clip] * 2)[:fewest]], config).window.length == length
+    # A clip longer than one window but too short to hold some out: the same message, before any features are read.
+    config = replace(FAST, window=replace(FAST.window, length=100))
+    with pytest.raises(KeyframeError, match=f"has 120 frames: too few .* give at least {fewest_frames(100)} frames"):
+        learn([np.concatenate([wave_clip] * 2)[:120]], config)
