@@ -23,6 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 console = Console(stderr=True)
 # Results on stdout are plain lines for scripts: no markup (paths may hold "[...]"), no wrapping, no colour.
@@ -329,6 +330,12 @@ def movement_detect(
     if len(videos) == 1 and plot is not None and plot.suffix.lower() != ".png":
         raise KeyframeError(f"{plot}: --plot writes a PNG; give a name ending in .png")
     writable([json_out, plot if len(videos) == 1 else None], inputs=[model, *videos])
+    if json_out is not None and plot is not None:
+        report, plots = json_out.resolve(), plot.resolve()
+        if report == plots:
+            raise KeyframeError(f"{json_out}: given as both --json and --plot; give two names")
+        if len(videos) > 1 and plots in report.parents:
+            raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:

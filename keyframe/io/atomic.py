@@ -164,8 +164,6 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
     >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
     ['a.txt']
     """
-    from keyframe.errors import fail
-
     out = Path(out_dir)
     stage = partial_dir(out)
     check_output_folder(out, inputs, kind)
@@ -245,6 +243,28 @@ def check_apart(out: str | os.PathLike, inputs) -> None:
             raise fail(out, f"lies inside the input {given}; give an output folder apart from the inputs")
 
 
+def keep_aside(path: str | os.PathLike) -> Path:
+    """Move a damaged or foreign file out of the way, to the first free name of ``<name>.damaged``,
+    ``<name>.damaged-2``, ...: never lost, never overwriting one kept before. Returns where it went.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> work = pathlib.Path(tempfile.mkdtemp()) / "run.json.partial"
+    >>> _ = work.write_text("1"); keep_aside(work).name
+    'run.json.partial.damaged'
+    >>> _ = work.write_text("2"); keep_aside(work).name
+    'run.json.partial.damaged-2'
+    """
+    path = Path(path)
+    aside, number = path.with_name(path.name + ".damaged"), 1
+    while aside.exists() or aside.is_symlink():
+        number += 1
+        aside = path.with_name(f"{path.name}.damaged-{number}")
+    os.replace(path, aside)
+    return aside
+
+
 def check_file_apart(out: str | os.PathLike, inputs) -> None:
     """Refuse an output file ``out`` that is one of ``inputs`` or lies inside an input folder: it would overwrite
     what is read, or become one of the files read next time (a frame, a mask).
@@ -276,9 +296,10 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
     """Move everything under ``stage`` into ``out``, which then holds this run's outputs, and remove ``stage``.
 
     ``out`` lists the files it got, and the ``kind`` of command, in a hidden ``.keyframe-outputs.json``
-    (written last). Into a folder published before, the new files are moved in first; then the files
-    of the earlier run that this one did not write are removed, so a rerun with fewer frames leaves no
-    stale ones behind; files added there since are kept (with a warning), never deleted. A file or
+    (written last). Into a folder published before, the new files are moved in first (listed beforehand
+    with the earlier ones); then the files of the earlier run that this one did not write are removed, so a
+    rerun with fewer frames leaves no stale ones behind; files added there since are kept (with a warning),
+    never deleted or replaced: one with the name of a new output stops the publish before anything moves. A file or
     folder in the way of an output stops it before anything moves. The stage keeps its mark until
     everything has moved, so an interrupted publish is resumed by the next run.
 
@@ -315,12 +336,14 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
     (out / STAGE_KEY).unlink(missing_ok=True)  # left by a first publish cut short just after its rename
     added = [path.relative_to(out) for path in out.rglob("*") if not path.is_dir() and path.name != OUTPUTS
              and str(path.relative_to(out)) not in earlier]
-    replaced = [name for name in added if str(name) in new]
-    if replaced:
-        log.warning("%s: replaced %d file(s) that keyframe had not written there (e.g. %s)", out, len(replaced), replaced[0])
-    if len(added) > len(replaced):
-        log.warning("%s: kept %d file(s) that keyframe did not write there beside the new outputs", out,
-                    len(added) - len(replaced))
+    mine = [name for name in added if str(name) in new]
+    if mine:  # a file put there since, under the name of a new output: never replaced
+        raise fail(out / mine[0], "is in the way of an output and keyframe did not write it; move it away and run again")
+    if added:
+        log.warning("%s: kept %d file(s) that keyframe did not write there beside the new outputs", out, len(added))
+    # Listed first as keyframe's, the new outputs are told from files put there by hand if this is cut short.
+    with atomic_path(out / OUTPUTS) as tmp:
+        tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))
     for name in written:
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -117,7 +117,10 @@ def _manifest_fps(folder: Path) -> float | None:
     if not manifest.is_file():
         return None
     try:
-        fps = float(json.loads(manifest.read_text())["fps"])
+        recorded = json.loads(manifest.read_text())["fps"]
+        if isinstance(recorded, bool):  # JSON true is no frame rate, though Python would read it as 1
+            raise TypeError(recorded)
+        fps = float(recorded)
     except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
         raise fail(manifest, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it') from None
     if not MIN_FPS <= fps <= MAX_FPS:  # NaN too

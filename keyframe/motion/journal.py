@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import fail
+from keyframe.io.atomic import keep_aside
 from keyframe.motion.features import Region
 from keyframe.motion.model import MovementModel
 
@@ -59,7 +60,7 @@ class Journal:
     config : the :class:`~keyframe.motion.detect.DetectConfig` of the run.
 
     A line cut short by an interruption is ignored. A file that does not start as a journal does is moved aside
-    to ``<path>.damaged``, and the journal starts afresh.
+    (:func:`~keyframe.io.atomic.keep_aside`), and the journal starts afresh.
     """
 
     def __init__(self, path, model, config):
@@ -83,9 +84,8 @@ class Journal:
             header = None
         if not (isinstance(header, dict) and set(header) == set(self.header)):
             # Not a journal of keyframe's, or damaged: the user's, possibly; never lost.
-            damaged = self.path.with_name(self.path.name + ".damaged")
+            damaged = keep_aside(self.path)
             log.warning("%s: not the work of an interrupted detection; kept as %s, starting afresh", self.path, damaged.name)
-            os.replace(self.path, damaged)
             return
         if header != self.header:
             log.warning("%s: kept from another model or other settings; starting afresh", self.path)

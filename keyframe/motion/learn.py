@@ -21,11 +21,10 @@ Examples
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
-import os
 import time
-import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -33,11 +32,11 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed, fail
 from keyframe.io import partial_dir
-from keyframe.io.atomic import check_file_apart
+from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
 from keyframe.motion.features import FeatureConfig, FeatureExtractor, extract_views, windowed_source
-from keyframe.motion.model import FUSIONS, MovementModel
+from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
 from keyframe.motion.windows import WindowConfig, make_windows, window_count
@@ -364,15 +363,26 @@ def _journaled_study(journal: Path, direction: str, name: str):
 
     if journal.is_dir():
         raise fail(journal, "is a folder; the trials of an interrupted search are kept in this file (remove the folder)")
+    if journal.is_file() and not _optuna_journal(journal):  # before Optuna appends to a file that is not its own
+        log.warning("%s: not the trials of an interrupted search; kept as %s, the search starts afresh", journal,
+                    keep_aside(journal).name)
     try:
         return optuna.create_study(direction=direction, load_if_exists=True, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
     except (AssertionError, ValueError, KeyError, TypeError) as error:  # what Optuna raises on a damaged journal
-        damaged = journal.with_name(journal.name + ".damaged")
-        log.warning("%s: damaged (%s); kept as %s, the search starts afresh", journal, error, damaged.name)
-        os.replace(journal, damaged)
+        log.warning("%s: damaged (%s); kept as %s, the search starts afresh", journal, error, keep_aside(journal).name)
         return optuna.create_study(direction=direction, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
+
+
+def _optuna_journal(path: Path) -> bool:
+    """Whether ``path`` starts as an Optuna journal does (a JSON operation per line; an empty file too)."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.readline()
+        return not first.strip() or "op_code" in json.loads(first)
+    except (OSError, ValueError, TypeError):
+        return False
 
 
 def _study_name(data: _Data, config: LearnConfig) -> str:
@@ -437,7 +447,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     check_seed(config.net.seed)
     if out is not None:
         check_file_apart(out, [*clips, *negatives])
-        if Path(out).is_file() and not zipfile.is_zipfile(out):  # a model is a zip archive: this is something else
+        if Path(out).is_file() and not is_model_file(out):
             raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]

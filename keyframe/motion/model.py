@@ -125,6 +125,18 @@ def as_model(model) -> MovementModel:
     return model if isinstance(model, MovementModel) else load_model(model)
 
 
+def is_model_file(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file that :meth:`MovementModel.save` wrote (of any format version): what a new
+    model may replace. Other zip archives (a ``.docx``, a ``.npz``, a stylize checkpoint) are not."""
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # whatever the unpickler makes of a foreign archive: not ours
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT
+
+
 def load_model(path: str | os.PathLike) -> MovementModel:
     """Read a model written by :meth:`MovementModel.save`.
 

@@ -114,7 +114,7 @@ def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:
     """
     from keyframe.io import staged_dir
 
-    names = dict(zip(map(str, videos), plot_names([os.fspath(video) for video in videos])))
+    names = dict(zip(map(str, videos), plot_names([os.path.realpath(video) for video in videos])))
     with staged_dir(folder, key=None, inputs=list(videos), kind=PLOTS_KIND) as stage:
         for result in found.ranked:
             plot_detection(result, stage / names[result.path])

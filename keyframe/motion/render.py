@@ -238,22 +238,35 @@ def _targets(positions: np.ndarray, root: int, follow: bool) -> np.ndarray:
     return smooth
 
 
-def _framed_bounds(lows: np.ndarray, highs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 2-D box to frame from each frame's box ``(F, 2)``: all of them, unless a few frames reach far beyond
-    the rest (a glitch in the take, such as one frame's joint thrown kilometres away), which would shrink the
-    figure to a speck in every frame; those are left out of the fit, with a warning."""
-    lo, hi = lows.min(axis=0), highs.max(axis=0)
-    typical_lo, typical_hi = np.percentile(lows, 2, axis=0), np.percentile(highs, 98, axis=0)
-    if np.all(hi - lo <= 3 * (typical_hi - typical_lo)):
-        return lo, hi
-    margin = typical_hi - typical_lo
-    wild = np.flatnonzero(np.any((lows < typical_lo - margin) | (highs > typical_hi + margin), axis=1))
-    log.warning("frame%s %s reach%s far beyond the rest of the take (a glitch in the motion data?); the camera "
-                "frames the others", "s" if len(wild) > 1 else "", ", ".join(map(str, wild[:5])) + (" ..." if len(wild) > 5 else ""),
-                "" if len(wild) > 1 else "es")
-    keep = np.ones(len(lows), bool)
-    keep[wild] = False
-    return lows[keep].min(axis=0), highs[keep].max(axis=0)
+def steady_positions(positions: np.ndarray, path: str = "take", joints=None) -> np.ndarray:
+    """``positions`` ``(F, J, 3)`` with the frames that jump far from their neighbours (a glitch in the take, such
+    as one frame's joint thrown kilometres away) replaced by the motion around them, for framing the camera:
+    otherwise one such frame shrinks the figure to a speck in every frame. Warns when it replaces any.
+
+    A frame is wild when its joints' centre lies more than twice the body's size from the median centre of
+    the 9 frames around it, or when its joints spread over more than three times the body's size; at motion
+    capture rates no movement does either. Takes with more wild frames than steady ones are left as they are.
+    ``joints`` are the ones to judge by (default: all), e.g. those drawn, without a root left at the origin.
+    """
+    judged = positions if joints is None else positions[:, joints]
+    lows, highs = judged.min(axis=1), judged.max(axis=1)
+    sizes, centres = highs - lows, (lows + highs) / 2
+    body = max(float(np.median(sizes, axis=0).max()), 1e-9)
+    half = min(4, (len(positions) - 1) // 2)
+    padded = np.pad(centres, ((half, half), (0, 0)), mode="edge")
+    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0), axis=-1)
+    wild = (np.abs(centres - local).max(axis=1) > 2 * body) | (sizes.max(axis=1) > 3 * body)
+    if not wild.any() or wild.mean() > 0.5:
+        return positions
+    listed = ", ".join(map(str, np.flatnonzero(wild)[:5])) + (" ..." if wild.sum() > 5 else "")
+    log.warning("%s: frame%s %s jump%s far from the rest of the take (a glitch in the motion data?); the camera "
+                "frames the others", path, "s" if wild.sum() > 1 else "", listed, "" if wild.sum() > 1 else "s")
+    frames = np.arange(len(positions))
+    steady = positions.copy()
+    flat = steady.reshape(len(positions), -1)
+    for column in range(flat.shape[1]):
+        flat[wild, column] = np.interp(frames[wild], frames[~wild], flat[~wild, column])
+    return steady
 
 
 def make_camera(positions: np.ndarray, figure: Figure, options: RenderOptions, targets: np.ndarray) -> Camera:
@@ -272,7 +285,8 @@ def make_camera(positions: np.ndarray, figure: Figure, options: RenderOptions, t
     cam = camera.to_camera(positions, targets[:, None, :])
     xy = camera.project(cam)
     pad = camera.pixel_radius(figure.height * 0.08, cam[..., 2])
-    lo, hi = _framed_bounds((xy - pad[..., None]).min(axis=1), (xy + pad[..., None]).max(axis=1))
+    lo = (xy - pad[..., None]).reshape(-1, 2).min(axis=0)
+    hi = (xy + pad[..., None]).reshape(-1, 2).max(axis=0)
     hi[1], lo[1] = -lo[1], -hi[1]  # project() flips y for the image; fit in the unflipped frame
     width, height = options.size
     usable = np.array([width, height]) * (1 - 2 * options.margin)
@@ -319,18 +333,20 @@ class Renderer:
             raise fail(motion.path, f"would render {frames} frames at {fps:g} fps (more than {MAX_FRAMES}); give a lower --fps")
         self.fps = fps
         self.positions = resample(positions, motion.fps, fps)
+        # Frame on the joints that are drawn: a placeholder root left at the origin must not shrink the view.
+        drawn = sorted({j for bone in self.figure.bones for j in bone[:2]} | set(self.figure.head or ())) or list(range(len(motion.joints)))
+        # The camera frames the take without its glitches (found at the file's own rate, where they stand out).
+        steady = resample(steady_positions(positions, motion.path, drawn), motion.fps, fps)
         root = next(i for i, j in enumerate(motion.joints) if j.parent < 0)
         hips = [i for i, j in enumerate(motion.joints) if j.parent == root and not j.end_site]
         # The root of many files is a floor placeholder; follow its first real child if the root never moves.
         anchor = root
         if np.ptp(self.positions[:, root], axis=0).max() < 1e-6 and hips:
             anchor = hips[0]
-        self.targets = _targets(self.positions, anchor, options.follow)
-        # Frame on the joints that are drawn: a placeholder root left at the origin must not shrink the view.
-        drawn = sorted({j for bone in self.figure.bones for j in bone[:2]} | set(self.figure.head or ())) or list(range(len(motion.joints)))
-        self.camera = make_camera(self.positions[:, drawn], self.figure, options, self.targets)
+        self.targets = _targets(steady, anchor, options.follow)
+        self.camera = make_camera(steady[:, drawn], self.figure, options, self.targets)
         width, height = options.size
-        self.floor_y = float(self.positions[:, drawn, 1].min())
+        self.floor_y = float(steady[:, drawn, 1].min())
         light = np.array([-0.4, 0.9, 0.5])
         self.light = light / np.linalg.norm(light)
         self._backdrop = self._draw_backdrop(width, height)

@@ -255,7 +255,7 @@ def test_a_damaged_frame_rate_record_is_refused_naming_it(tmp_path):
     folder = tmp_path / "frames"
     write_image(folder / "000000.png", np.zeros((16, 16, 3), np.uint8))
     for record, fragment in [('{"fps": -5}', "records a frame rate of -5"), ('{"fps": 1e9}', "records a frame rate of 1e+09"),
-                             ('{"fps": "abc"}', "is damaged"), ('{"fps": 25', "is damaged"), ('{"rate": 25}', "is damaged")]:
+                             ('{"fps": "abc"}', "is damaged"), ('{"fps": true}', "is damaged"), ('{"fps": 25', "is damaged"), ('{"rate": 25}', "is damaged")]:
         (folder / "video.json").write_text(record)
         with pytest.raises(KeyframeError, match=re.escape(f"video.json: {fragment}")):
             open_frames(folder)

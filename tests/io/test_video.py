@@ -115,7 +115,7 @@ def test_a_hand_edited_output_list_never_removes_files_outside_the_folder(tmp_pa
     victim, absolute = tmp_path / "victim.txt", tmp_path / "absolute.txt"
     victim.write_text("keep")
     absolute.write_text("keep")
-    listed = ["../victim.txt", str(absolute), "000000.png", "000001.png", "000002.png"]
+    listed = ["../victim.txt", str(absolute), "000000.png", "000001.png", "000002.png", "video.json"]
     (out / ".keyframe-outputs.json").write_text(json.dumps({"files": listed}))
     extract_frames(sample_video, out, ExtractOptions(every=12))
     assert victim.read_text() == "keep" and absolute.read_text() == "keep"
@@ -158,7 +158,7 @@ def test_a_file_in_the_way_stops_publishing_before_anything_moves_and_the_rerun_
 
     out = tmp_path / "r"
     extract_frames(sample_video, out, ExtractOptions(every=10))
-    (out / ".keyframe-outputs.json").write_text(json.dumps({"files": ["000000.png", "a\u0000b", "x" * 300, "sub"]}))
+    (out / ".keyframe-outputs.json").write_text(json.dumps({"files": ["000000.png", "000001.png", "000002.png", "a\u0000b", "x" * 300, "sub"]}))
     (out / "video.json").unlink()
     (out / "video.json").mkdir()  # a folder where the manifest goes
     with pytest.raises(KeyframeError, match="video.json: is in the way of an output"):
@@ -185,8 +185,8 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
             pass
     moves = []
 
-    def cut_after_one(source, target):  # the publish is interrupted after its first move
-        if moves:
+    def cut_after_one(source, target):  # the publish is interrupted after the interim listing and its first move
+        if len(moves) == 2:
             raise KeyboardInterrupt
         moves.append(target)
         os.rename(source, target)
@@ -197,9 +197,17 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
             for name in ("a.png", "b.png"):
                 (stage / name).write_text("new")
     monkeypatch.undo()
+    assert [p.name for p in moves] == [".keyframe-outputs.json", "a.png"]
     with staged_dir(out, key="k", kind="stylize") as stage:  # the same run again: its stage is still its own
         assert (stage / "b.png").is_file()
+        (stage / "a.png").write_text("new")  # made again, as a resumed command does: a.png out there is its own
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == ["a.png", "b.png"]
+
+    (out / "c.png").write_text("mine")  # put there by hand, under the name of a next output
+    with pytest.raises(KeyframeError, match="c.png: is in the way of an output and keyframe did not write it"):
+        with staged_dir(out, key="k2", kind="stylize") as stage:
+            (stage / "c.png").write_text("new")
+    assert (out / "c.png").read_text() == "mine" and (out / "a.png").is_file()
 
 
 def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_path):

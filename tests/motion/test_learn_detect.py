@@ -314,6 +314,10 @@ def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
     with pytest.raises(KeyframeError, match="other.mp4: exists and is not a movement model"):
         learn([clip], FAST, out=other)
     assert other.read_bytes() == clip.read_bytes()
+    arrays = tmp_path / "arrays.npz"  # a zip archive too, but not a model
+    np.savez(arrays, a=np.zeros(3))
+    with pytest.raises(KeyframeError, match="arrays.npz: exists and is not a movement model"):
+        learn([clip], FAST, out=arrays)
 
 
 def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wave_clip, tmp_path):
@@ -322,7 +326,11 @@ def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wav
     (tmp_path / "wave.kfm.partial").write_bytes(b"\x00\xff\xfe not a journal")
     model = learn([wave_clip[:50]], config, out=out)
     assert model.info["search"]["trials"] == 2 and out.is_file()
-    assert (tmp_path / "wave.kfm.partial.damaged").read_bytes().startswith(b"\x00\xff")
+    assert (tmp_path / "wave.kfm.partial.damaged").read_bytes() == b"\x00\xff\xfe not a journal"  # as it was
+    (tmp_path / "wave.kfm.partial").write_text("my notes\n")  # another one: kept beside the first, not over it
+    out.unlink()
+    learn([wave_clip[:50]], config, out=out)
+    assert (tmp_path / "wave.kfm.partial.damaged-2").read_text() == "my notes\n"
 
 
 def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):

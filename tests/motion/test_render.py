@@ -89,15 +89,18 @@ def test_render_motion_writes_every_frame(tmp_path, bow):
     assert odd["size"] == [34, 28] and open_frames(tmp_path / "odd.mp4").size == (28, 34)  # what was written
 
 
-def test_a_glitched_frame_does_not_shrink_the_figure_in_every_frame(bow, caplog):
+@pytest.mark.parametrize("frames, wild, follow", [(None, [2], False), (None, [60], True), (30, [12], False),
+                                                  (None, [40, 41, 42, 90], False), (None, [50, 51, 52], True)])
+def test_glitched_frames_do_not_shrink_the_figure_in_every_frame(bow, caplog, frames, wild, follow):
     from dataclasses import replace
 
-    values = bow.values.copy()
-    values[2, 0] = 5000.0 * 100  # the root thrown far away in one frame
-    glitched = replace(bow, values=values)
-    frame = Renderer(glitched, RenderOptions(size=(96, 80))).frame(0)
-    ys, _ = np.nonzero(figure_mask(frame))
-    assert ys.max() - ys.min() > 40 and "frame 2 reaches far beyond the rest" in caplog.text
+    values = bow.values[:frames].copy()
+    values[wild, 0] = 100000.0  # the root thrown far away in these frames
+    renderer = Renderer(replace(bow, values=values), RenderOptions(size=(96, 80), follow=follow))
+    ys, _ = np.nonzero(figure_mask(renderer.frame(wild[0] - 8)))
+    assert ys.max() - ys.min() > 40 and f"frame{'s' if len(wild) > 1 else ''} {wild[0]}" in caplog.text
+    assert "jump" in caplog.text
+
 
 
 def test_cli_render_motion(tmp_path):

@@ -220,6 +220,11 @@ def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_
         done = run_cli("movement", "detect", model, frames, option, frames / "000001.png")
         assert done.returncode == 2 and f"lies inside the input folder {frames}" in done.stderr, done.stderr
     assert sorted(p.name for p in frames.iterdir()) == before
+    both = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "p", "--json",
+                   tmp_path / "p" / "found.json")
+    assert both.returncode == 2 and "lies inside the --plot folder" in both.stderr and "ranked" not in both.stdout
+    same = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "x.png", "--json", tmp_path / "x.png")
+    assert same.returncode == 2 and "given as both --json and --plot" in same.stderr
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
