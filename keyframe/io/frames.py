@@ -16,6 +16,7 @@ from typing import Iterator, NamedTuple
 import numpy as np
 
 from keyframe.errors import fail
+from keyframe.io.atomic import check_file_apart
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb
 
@@ -182,6 +183,7 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     from keyframe.io.video import VideoWriter
     from keyframe.progress import report
 
+    check_file_apart(out_video, [frames])
     source = open_frames(frames)
     rate = check_fps("--fps", fps) if fps is not None else source.fps or 25.0
     with VideoWriter(out_video, rate, crf) as writer:

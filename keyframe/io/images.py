@@ -41,7 +41,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "no such file")
+        raise fail(path, "is a folder, not an image file" if path.is_dir() else "no such file")
     data = np.fromfile(path, np.uint8)
     jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
     # OpenCV would fill the missing part of a JPEG with grey and only print a warning.

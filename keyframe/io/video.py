@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import numbers
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -343,6 +344,8 @@ def check_fps(name: str, fps: float) -> float:
     ...
     keyframe.errors.KeyframeError: --fps must be between 0.01 and 1000, got 1e+09
     """
+    if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
+        raise KeyframeError(f"{name} must be a number of frames per second, got {fps!r}")
     if not MIN_FPS <= fps <= MAX_FPS:
         raise KeyframeError(f"{name} must be between {MIN_FPS:g} and {MAX_FPS:g}, got {fps:g}")
     return fps

@@ -32,6 +32,30 @@ def default_range(image: np.ndarray) -> float:
     return float(info.max - info.min)
 
 
+def peak(image: np.ndarray, data_range: float | None = None) -> float:
+    """The span of values ``image`` can take: ``data_range`` if given (a positive number), else
+    :func:`default_range`; float images beyond [0, 1] without a ``data_range`` are refused, since their span
+    cannot be told (as scikit-image asks for it).
+
+    Examples
+    --------
+    >>> peak(np.zeros(3, np.uint8)), peak(np.full(3, 0.5))
+    (255.0, 1.0)
+    >>> peak(np.full(3, 200.0))
+    Traceback (most recent call last):
+    ...
+    ValueError: float images are taken to span [0, 1], but these reach 200; give data_range
+    """
+    if data_range is not None:
+        if not np.isfinite(data_range) or data_range <= 0:
+            raise ValueError(f"data_range must be a number > 0, got {data_range}")
+        return float(data_range)
+    if np.issubdtype(image.dtype, np.floating) and image.size and (image.min() < 0 or image.max() > 1):
+        beyond = image.max() if image.max() > 1 else image.min()
+        raise ValueError(f"float images are taken to span [0, 1], but these reach {beyond:g}; give data_range")
+    return default_range(image)
+
+
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     """Mean squared error in the images' own units.
 
@@ -56,15 +80,15 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
     0.0
     """
     a, b = _pair(a, b)
+    span = max(peak(a, data_range), peak(b, data_range))
     error = mse(a, b)
-    peak = data_range if data_range is not None else default_range(a)
-    return float("inf") if error == 0 else float(10.0 * np.log10(peak * peak / error))
+    return float("inf") if error == 0 else float(10.0 * np.log10(span * span / error))
 
 
 def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> np.ndarray:
     """Per-pixel SSIM of two single-channel images (float64, same shape as the input)."""
     a, b = _pair(a, b)
-    peak = data_range if data_range is not None else default_range(a)
+    span = max(peak(a, data_range), peak(b, data_range))
     x, y = a.astype(np.float64), b.astype(np.float64)
 
     def blur(image: np.ndarray) -> np.ndarray:
@@ -74,7 +98,7 @@ def ssim_map(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> n
     var_x = blur(x * x) - mu_x * mu_x
     var_y = blur(y * y) - mu_y * mu_y
     cov = blur(x * y) - mu_x * mu_y
-    c1, c2 = (K1 * peak) ** 2, (K2 * peak) ** 2
+    c1, c2 = (K1 * span) ** 2, (K2 * span) ** 2
     return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
 
 

@@ -7,7 +7,7 @@ as a shaded humanoid from any camera angle.
 
 Examples
 --------
->>> from keyframe.motion import learn, detect, LearnConfig
+>>> from keyframe.motion import LearnConfig, RenderOptions, detect, learn, render_motion
 >>> model = learn(["squat.mp4"], out="squat.kfm")                 # doctest: +SKIP
 >>> result = detect("squat.kfm", "gym.mp4")                        # doctest: +SKIP
 >>> result.detected, result.score, result.intervals               # doctest: +SKIP

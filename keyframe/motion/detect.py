@@ -36,6 +36,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.atomic import file_stamp
+from keyframe.io.video import check_fps
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
 from keyframe.motion.journal import Journal
@@ -338,6 +339,8 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
     [-0.4, -2.1]
     """
     started = time.perf_counter()
+    if fps is not None:
+        check_fps("fps", fps)
     model = as_model(model)
     parts = model.parts()
     extractions = list(features) if isinstance(features, list) else [features]

@@ -133,7 +133,7 @@ class ArrayFrames:
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
         from keyframe.io import Frame
 
-        for index in range(start, len(self) if stop is None else min(stop, len(self)), step):
+        for index in range(max(0, start), len(self) if stop is None else min(stop, len(self)), step):
             yield Frame(index, self.stems[index], self.frames[index])
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -35,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from keyframe.errors import KeyframeError, check_number, check_seed
 from keyframe.nets.threads import torch_threads
 from keyframe.metrics import ssim_torch
 from keyframe.progress import report
@@ -84,6 +86,22 @@ class NetConfig:
     noise: float = 0.5
     residual: bool = False
     seed: int = 0
+
+    def __post_init__(self):
+        for name in ("hidden", "layers", "kernel", "epochs", "patience", "batch"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+                raise KeyframeError(f"NetConfig.{name} must be a whole number >= 1, got {value!r}")
+        if not isinstance(self.min_epochs, numbers.Integral) or self.min_epochs < 0:
+            raise KeyframeError(f"NetConfig.min_epochs must be a whole number >= 0, got {self.min_epochs!r}")
+        check_number("NetConfig.lr", self.lr)
+        for name in ("weight_decay", "shift", "stretch", "noise"):
+            check_number(f"NetConfig.{name}", getattr(self, name), inclusive=True)
+        if not 0 <= self.dropout < 1:
+            raise KeyframeError(f"NetConfig.dropout must be in [0, 1), got {self.dropout}")
+        if not self.speeds or not all(math.isfinite(speed) and speed > 0 for speed in self.speeds):
+            raise KeyframeError(f"NetConfig.speeds must be positive numbers, got {self.speeds}")
+        check_seed(self.seed)
 
     def to_dict(self) -> dict:
         data = asdict(self)

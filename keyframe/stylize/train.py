@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -21,7 +22,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from keyframe.errors import fail
+from keyframe.errors import KeyframeError, check_number, check_seed, fail
 from keyframe.io import atomic_path
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
@@ -125,6 +126,24 @@ class TrainConfig:
     checkpoint_every: int = 250
     threads: int | None = None
 
+    def __post_init__(self):
+        for name in ("iterations", "batch_size", "checkpoint_every"):
+            if not _whole(getattr(self, name)) or getattr(self, name) < 1:
+                raise KeyframeError(f"TrainConfig.{name} must be a whole number >= 1, got {getattr(self, name)!r}")
+        if not _whole(self.patch_size) or self.patch_size < 8:
+            raise KeyframeError(f"TrainConfig.patch_size must be a whole number >= 8, got {self.patch_size!r}")
+        for name in ("learning_rate",):
+            check_number(f"TrainConfig.{name}", getattr(self, name))
+        for name in ("grad_clip", "l1_weight", "perceptual_weight", "adversarial_weight"):
+            check_number(f"TrainConfig.{name}", getattr(self, name), inclusive=True)
+        if self.threads is not None and self.threads < 1:
+            raise KeyframeError(f"TrainConfig.threads must be at least 1 (or None), got {self.threads}")
+        check_seed(self.seed)
+
+
+def _whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
 
 @dataclass
 class KeyPair:
@@ -178,7 +197,7 @@ class StyleModel:
 
     def apply(self, frame: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
         """Stylize one uint8 RGB frame (``guide``: float32 ``(H, W, 3)`` at frame size, if the model uses guides)."""
-        return SF.to_image(self.apply_tensor(SF.to_tensor(frame), guide))
+        return SF.to_image(self.apply_tensor(SF.to_tensor(check_rgb(frame, "frame")), guide))
 
     @torch.inference_mode()
     def apply_tensor(self, frame: torch.Tensor, guide: np.ndarray | None = None) -> torch.Tensor:
@@ -246,13 +265,29 @@ def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig
 
 
 
+def check_rgb(image, what: str) -> np.ndarray:
+    """``image`` if it is a uint8 RGB image ``(H, W, 3)``, as frames are read; a ValueError naming ``what`` otherwise
+    (a float image in [0, 1] or 0-255 would be learned or drawn as nonsense)."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{what} must be a uint8 RGB image (H, W, 3), as keyframe.io.read_image gives; "
+                         f"got {image.dtype} {image.shape}")
+    return image
+
+
 def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):
     """Pad the keyframes for patch cutting at the generator's resolution; also return valid patch centres."""
     inputs, targets, weights, centers = [], [], [], []
     scale = style.scale
+    if not pairs:
+        raise ValueError("no keyframes to learn from")
     for pair in pairs:
+        check_rgb(pair.frame, f"keyframe {pair.stem!r}: the frame")
+        check_rgb(pair.painted, f"keyframe {pair.stem!r}: the painting")
         if pair.frame.shape != pair.painted.shape:
             raise ValueError(f"keyframe {pair.stem!r}: frame {pair.frame.shape} and painting {pair.painted.shape} differ in size")
+        if pair.mask is not None and np.shape(pair.mask) != pair.frame.shape[:2]:
+            raise ValueError(f"keyframe {pair.stem!r}: mask {np.shape(pair.mask)} and frame {pair.frame.shape[:2]} differ in size")
         frame = SF.resize(pair.frame, scale).astype(np.float32) / 255.0
         painted = SF.resize(pair.painted, scale).astype(np.float32) / 255.0
         region = np.ones(pair.frame.shape[:2], bool) if pair.mask is None else SF.dilate(pair.mask, train.mask_dilation)
@@ -322,6 +357,9 @@ def train_style(
     5
     """
     started = time.perf_counter()
+    if train.patch_size % style.generator.stride:
+        raise KeyframeError(f"TrainConfig.patch_size must be a multiple of the generator's stride "
+                            f"{style.generator.stride}, got {train.patch_size}")
     key = fingerprint(pairs, style, train)
     torch.manual_seed(train.seed)
     generator = Generator(style.generator)

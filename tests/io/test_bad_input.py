@@ -263,3 +263,14 @@ def test_a_damaged_frame_rate_record_is_refused_naming_it(tmp_path):
     assert open_frames(folder).fps == 12.5
     assert "has no frame called '000007' (its one frame is called '000000')" in str(
         pytest.raises(KeyframeError, open_frames(folder).index_of, "000007").value)
+
+
+def test_the_library_refuses_an_encoded_video_among_its_frames(tmp_path):
+    from keyframe.errors import KeyframeError
+    from keyframe.io import encode_frames
+
+    folder = tmp_path / "frames"
+    write_image(folder / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    with pytest.raises(KeyframeError, match="lies inside the input folder"):
+        encode_frames(folder, folder / "x.mp4")
+    assert [p.name for p in folder.iterdir()] == ["000000.png"]

@@ -346,3 +346,16 @@ def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):
     config = replace(FAST, window=replace(FAST.window, length=100))
     with pytest.raises(KeyframeError, match=f"has 120 frames: too few .* give at least {fewest_frames(100)} frames"):
         learn([np.concatenate([wave_clip] * 2)[:120]], config)
+
+
+def test_impossible_settings_and_frame_rates_are_named(wave_model):
+    from keyframe.motion import NetConfig
+
+    model, _ = wave_model
+    for field, value in [("epochs", 0), ("hidden", -1), ("batch", 0), ("lr", float("nan")), ("dropout", 1.0)]:
+        with pytest.raises(KeyframeError, match=f"NetConfig.{field}"):
+            NetConfig(**{field: value})
+    features = FeatureExtractor(model.features).extract(ArrayFrames(make_sample("wave", frames=30, size=(96, 96)).frames))
+    for fps in (0, -5, float("nan")):
+        with pytest.raises(KeyframeError, match="fps must be between 0.01 and 1000"):
+            detect_features(model, features, fps=fps)

@@ -300,3 +300,13 @@ def test_labelled_weights_name_every_column():
     # A stacker without the image columns (tuned so) has a prefix of the names.
     assert labelled_weights([1.0, 2.0, 0.5, 0.0], ["flow", "gmm"]) == {"flow": 1.0, "gmm": 2.0, "members_mean": 0.5, "members_spread": 0.0}
     assert labelled_weights(None, ["flow"]) is None
+
+
+@pytest.mark.parametrize("options, fragment", [({"seed": -1}, "--seed must be 0 or more"),
+                                               ({"threads": 0}, "threads must be at least 1")])
+def test_seed_and_threads_are_checked_before_any_work(tmp_path, sample_dirs, small_sample, options, fragment):
+    frames, _ = sample_dirs
+    out = tmp_path / "out"
+    with pytest.raises(KeyframeError, match=fragment):
+        segment(frames, give_masks(small_sample, tmp_path / "given", [0]), out, methods="flow", **options)
+    assert not out.exists() and not partial_dir(out).exists()

@@ -104,3 +104,23 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
     bad.write_text("not a checkpoint")
     with pytest.raises(KeyframeError, match="style.pt"):
         StyleModel.load(bad)
+
+
+def test_wrong_images_and_settings_are_named():
+    frame = _pair().frame
+    for pair, message in [(KeyPair(frame / 255.0, frame / 255.0), "the frame must be a uint8 RGB image"),
+                          (KeyPair(frame, frame[..., 0]), "the painting must be a uint8 RGB image"),
+                          (KeyPair(frame, frame, np.ones((20, 64), bool)), r"mask \(20, 64\) and frame \(48, 64\) differ")]:
+        with pytest.raises(ValueError, match=message):
+            train_style([pair], SMALL, FAST)
+    with pytest.raises(ValueError, match="no keyframes"):
+        train_style([], SMALL, FAST)
+    model, _ = train_style([_pair()], SMALL, TrainConfig(**{**FAST.__dict__, "iterations": 2}))
+    with pytest.raises(ValueError, match="frame must be a uint8 RGB image"):
+        model.apply(frame / 255.0)
+    for field, value in [("batch_size", 0), ("iterations", "5"), ("learning_rate", float("nan")), ("seed", -1),
+                         ("patch_size", 4), ("threads", 0)]:
+        with pytest.raises(KeyframeError, match=field if field != "seed" else "--seed"):
+            TrainConfig(**{**FAST.__dict__, field: value})
+    with pytest.raises(KeyframeError, match="multiple of the generator's stride 4"):
+        train_style([_pair()], SMALL, TrainConfig(**{**FAST.__dict__, "patch_size": 18}))
