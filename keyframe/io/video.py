@@ -281,6 +281,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     >>> extract_frames("clip.mp4", "frames", ExtractOptions(every=2))  # doctest: +SKIP
     {'fps': 12.5, 'width': 320, 'height': 240, 'frame_count': 50, ...}
     """
+    if not isinstance(options, ExtractOptions):
+        raise TypeError(f"options must be an ExtractOptions, got {type(options).__name__}")
     options.check()
     info = probe(video)
     stop = min(options.end, info.frame_count) if options.end is not None else None

@@ -22,6 +22,7 @@ INTERVAL = (205, 235, 205)
 AXIS = (60, 60, 60)
 GRID = (225, 225, 225)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
+MIN_SIZE = (160, 120)  # room for the axes' labels and margins around the curve
 PLOTS_KIND = "movement detect --plot"  # what a folder of plots is, to keyframe.io.staged_dir
 
 
@@ -41,6 +42,8 @@ def draw_scores(
 ) -> np.ndarray:
     """An RGB image of the per-frame score curve, the threshold (dashed) and the detected intervals (shaded)."""
     width, height = size
+    if not (MIN_SIZE[0] <= width <= 8192 and MIN_SIZE[1] <= height <= 8192):
+        raise ValueError(f"size must be between {MIN_SIZE[0]}x{MIN_SIZE[1]} and 8192x8192 pixels, got {width}x{height}")
     image = np.full((height, width, 3), 255, np.uint8)
     left, right, top, bottom = 58, 16, 30 if title else 14, 40
     plot_w, plot_h = width - left - right, height - top - bottom

@@ -320,6 +320,8 @@ class Renderer:
     """
 
     def __init__(self, motion: Motion, options: RenderOptions = RenderOptions()):
+        if not isinstance(options, RenderOptions):
+            raise TypeError(f"options must be a RenderOptions, got {type(options).__name__}")
         options.check()
         self.options = options
         positions = motion.positions()

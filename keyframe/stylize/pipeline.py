@@ -496,6 +496,8 @@ def composite(
     >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
     """
     check_number("--feather", feather, inclusive=True)
+    if not isinstance(layers, Mapping):
+        raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
     _check_video_out(video, frames)
     source = open_frames(frames)
     segment_masks = SegmentMasks(masks, source)

@@ -274,3 +274,22 @@ def test_the_library_refuses_an_encoded_video_among_its_frames(tmp_path):
     with pytest.raises(KeyframeError, match="lies inside the input folder"):
         encode_frames(folder, folder / "x.mp4")
     assert [p.name for p in folder.iterdir()] == ["000000.png"]
+
+
+def test_options_of_the_wrong_type_are_named(tmp_path, sample_video):
+    import numpy as np
+
+    from keyframe.io import extract_frames
+    from keyframe.motion.plot import draw_scores
+    from keyframe.motion.render import Renderer
+    from keyframe.stylize import composite
+
+    with pytest.raises(TypeError, match="options must be an ExtractOptions, got dict"):
+        extract_frames(sample_video, tmp_path / "out", {"every": 2})
+    with pytest.raises(TypeError, match="options must be a RenderOptions, got NoneType"):
+        Renderer(None, None)
+    with pytest.raises(TypeError, match="layers must map segment ids to folders"):
+        composite(tmp_path, ["styled/"], tmp_path, tmp_path / "final")
+    with pytest.raises(ValueError, match="size must be between 160x120 and 8192x8192 pixels, got 0x0"):
+        draw_scores(np.zeros(5), 0.0, [], size=(0, 0))
+    assert not (tmp_path / "out").exists() and not (tmp_path / "final").exists()
