@@ -199,7 +199,11 @@ def score_range(model, source, first: int, last: int, regions: list[Region] | No
     if not 0 <= first < last <= windows:
         raise fail(path, f"has windows 0 .. {windows - 1}; cannot score windows {first} .. {last - 1}")
     parts = model.parts()
-    regions = crop_regions(model, source) if regions is None else regions
+    if regions is None:
+        regions = crop_regions(model, source)
+    elif len(regions) != len(parts):
+        raise ValueError(f"regions: {len(regions)} given for a model of {len(parts)} feature kinds; pass crop_regions(model, video)")
+    regions = [region if region is None or isinstance(region, Region) else Region(*region) for region in regions]
     features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions)
     return fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)])
 

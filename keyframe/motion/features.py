@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, fail
+from keyframe.io.frames import Frame, FrameSource
 from keyframe.motion.windows import check_length
 from keyframe.native import QuietSolution, import_mediapipe
 from keyframe.progress import report
@@ -116,8 +117,9 @@ class Region(NamedTuple):
     side: float
 
 
-class ArrayFrames:
-    """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB, read like a :class:`keyframe.io.FrameSource`."""
+class ArrayFrames(FrameSource):
+    """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB: a :class:`keyframe.io.FrameSource`, so every command's
+    Python function takes it where it takes a folder or a video (stems ``000000``, ``000001``, ...)."""
 
     def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = "<frames>"):
         frames = np.asarray(frames)
@@ -127,12 +129,7 @@ class ArrayFrames:
         self.size = frames.shape[1:3]
         self.stems = [f"{i:06d}" for i in range(len(frames))]
 
-    def __len__(self) -> int:
-        return len(self.frames)
-
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
-        from keyframe.io import Frame
-
         for index in range(max(0, start), len(self) if stop is None else min(stop, len(self)), step):
             yield Frame(index, self.stems[index], self.frames[index])
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import os
 import shutil
 import time
@@ -359,8 +360,8 @@ def stylize(
         painted = [stem for files in keyframes.files.values() for stem in files]
         segment_masks.warn_if_smoothed([*_sampled(source.stems), *painted])
     if iterations is not None:
-        if iterations < 1:
-            raise fail("--iterations", f"must be at least 1, got {iterations}")
+        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
+            raise fail("--iterations", f"must be a whole number >= 1, got {iterations!r}")
         train = TrainConfig(**{**train.__dict__, "iterations": iterations})
     out_dir = Path(out_dir)
 

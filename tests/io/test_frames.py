@@ -98,3 +98,16 @@ def test_a_photo_s_exif_orientation_is_applied_as_viewers_do(tmp_path, orientati
         shown = np.asarray(ImageOps.exif_transpose(photo).convert("RGB"))
     assert np.array_equal(read_image(tmp_path / "photo.jpg"), shown)
     assert image_size(tmp_path / "photo.jpg") == shown.shape[:2]
+
+
+def test_frames_in_memory_are_a_frame_source_every_command_takes(tmp_path):
+    from keyframe.io import encode_frames, open_frames
+    from keyframe.motion import ArrayFrames
+    from keyframe.sample import make_sample
+
+    clip = make_sample("wave", frames=6, size=(64, 48))
+    source = ArrayFrames(clip.frames, fps=10)
+    assert open_frames(source) is source and source.index_of("000003") == 3 and len(list(source)) == 6
+    assert [frame.index for frame in source.iter_frames(-2, 3)] == [0, 1, 2]
+    np.testing.assert_array_equal(source.read_range(1, 3), clip.frames[1:3])
+    assert encode_frames(source, tmp_path / "clip.mp4") == 6 and open_frames(tmp_path / "clip.mp4").fps == 10

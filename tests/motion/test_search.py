@@ -178,6 +178,10 @@ def test_paths_are_taken_where_sources_are(cohort_model, videos):
             score_range(model, videos["wave"], first, last)
     found = search(path, str(videos["wave"]))
     assert [d.path for d in found.ranked] == [str(videos["wave"])] and not found.failed
+    regions = crop_regions(model, videos["wave"])  # plain tuples do as well; a list of another length does not
+    assert np.allclose(score_range(model, videos["wave"], 0, 5, [tuple(region) for region in regions]), whole[:5])
+    with pytest.raises(ValueError, match="regions: 0 given for a model of 1 feature kinds"):
+        score_range(model, videos["wave"], 0, 5, [])
 
 
 def test_a_damaged_journal_is_started_afresh_and_a_folder_in_its_place_refused(cohort_model, videos, tmp_path):
