@@ -8,6 +8,7 @@ Frames come in order of their stems; a video's frames get the stems
 from __future__ import annotations
 
 import json
+import logging
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -19,6 +20,9 @@ from keyframe.errors import fail
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb
+
+log = logging.getLogger(__name__)
+DEFAULT_FPS = 25.0  # the rate of frames that record none
 
 
 class Frame(NamedTuple):
@@ -185,7 +189,9 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
 
     check_file_apart(out_video, [frames])
     source = open_frames(frames)
-    rate = check_fps("--fps", fps) if fps is not None else source.fps or 25.0
+    rate = check_fps("--fps", fps) if fps is not None else source.fps or DEFAULT_FPS
+    if fps is None and source.fps is None:
+        log.warning("%s records no frame rate (no video.json); encoding at %g fps (--fps sets another)", source.path, rate)
     with VideoWriter(out_video, rate, crf) as writer:
         for frame in source.iter_frames():
             writer.write(frame.rgb)

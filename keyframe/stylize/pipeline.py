@@ -345,7 +345,7 @@ def stylize(
     """
     check_number("--feather", feather, inclusive=True)
     check_seed(train.seed)
-    _check_video_out(video, frames)
+    _check_video_out(video, frames, out_dir)
     source = open_frames(frames)
     keyframes = find_keyframes(keys, source)
     if keyframes.segmented and masks is None:
@@ -417,19 +417,32 @@ def stylize(
     return result
 
 
+def _check_layer_ids(masks: SegmentMasks, layers: Mapping, stems: list[str]) -> None:
+    """Refuse layer ids that binary (0/255) masks cannot hold: ``--layer 1=...`` for a figure marked 255 would
+    leave it unstyled, silently."""
+    found = set().union(*(np.unique(masks.labels(stem)).tolist() for stem in stems))
+    if found <= {0, 255}:
+        for segment, folder in layers.items():
+            if int(segment) not in (0, 255):
+                raise fail("--layer", f"segment {segment} ({folder}) cannot occur in binary masks (0/255, as "
+                                      f"{masks.folder} holds): the foreground is 255, the background 0")
+
+
 def _sampled(stems: list[str]) -> list[str]:
     """The first, middle and last of ``stems``: frames whose masks show how the masks were made."""
     return [stems[0], stems[len(stems) // 2], stems[-1]]
 
 
-def _check_video_out(video, frames) -> None:
+def _check_video_out(video, frames, out_dir) -> None:
     """Refuse, before any work, a ``video`` output that could not be written, would overwrite the ``frames`` or
-    lie among them."""
+    lie among them, or lie in ``out_dir`` (whose frames it is encoded from)."""
     if video is None:
         return
     check_mp4(video)
     check_writable(video)
     check_file_apart(video, [frames])
+    if Path(out_dir).resolve() in Path(video).resolve().parents:
+        raise fail(video, f"lies inside the output folder {out_dir}, whose frames it is made from; write it beside it")
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:
@@ -499,12 +512,13 @@ def composite(
     check_number("--feather", feather, inclusive=True)
     if not isinstance(layers, Mapping):
         raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
-    _check_video_out(video, frames)
+    _check_video_out(video, frames, out_dir)
     source = open_frames(frames)
     segment_masks = SegmentMasks(masks, source)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
     segment_masks.warn_if_smoothed(_sampled(source.stems))
+    _check_layer_ids(segment_masks, layers, _sampled(source.stems))
     opened = {}
     for segment, folder in layers.items():
         if not 0 <= int(segment) <= 255:

@@ -91,3 +91,16 @@ def test_a_jpeg_mask_is_refused_before_any_work_and_leaves_nothing(tmp_path, sma
         done = run_cli(*command, "--masks", tmp_path / "masks", "--out", tmp_path / "out")
         assert done.returncode == 2 and f"{stems[2]}.jpg: is a JPEG; masks must be lossless" in done.stderr, done.stderr
         assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_a_layer_binary_masks_cannot_hold_and_a_video_inside_the_output_are_refused_before_any_work(tmp_path, small_sample):
+    stems = small_sample.stems[:3]
+    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
+        write_image(tmp_path / "frames" / f"{stem}.png", frame)
+        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    composite = ["composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--out", tmp_path / "out"]
+    done = run_cli(*composite, "--layer", f"1={tmp_path / 'frames'}")
+    assert done.returncode == 2 and "segment 1" in done.stderr and "the foreground is 255" in done.stderr
+    done = run_cli(*composite, "--layer", f"255={tmp_path / 'frames'}", "--video", tmp_path / "out" / "x.mp4")
+    assert done.returncode == 2 and "lies inside the output folder" in done.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
