@@ -115,6 +115,13 @@ class FolderSource(FrameSource):
             yield Frame(index, self.stems[index], rgb)
 
 
+def write_manifest(folder: str | os.PathLike, source: FrameSource) -> None:
+    """Record ``source``'s frame rate beside frames made from it (``video.json``, as ``frames extract`` writes),
+    so that encoding them keeps it; nothing when the source has no rate."""
+    if source.fps:
+        (Path(folder) / MANIFEST).write_text(json.dumps({"fps": source.fps, "source": str(source.path)}))
+
+
 def _manifest_fps(folder: Path) -> float | None:
     """The frame rate a folder's ``video.json`` records (None without one); a damaged one is refused, naming it,
     rather than passed over: the rate sets every time a command reports and the rate of videos made from it."""

@@ -33,7 +33,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed, fail
 from keyframe.io import input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
-from keyframe.io.frames import FrameSource
+from keyframe.io.frames import FrameSource, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
@@ -531,6 +531,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
         for channel in channels:
             target = stage if channel == ENSEMBLE else stage / "members" / channel
             write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
+        write_manifest(stage, source)  # so that a video of the masks plays at the frames' rate
         shutil.rmtree(work)
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)

@@ -37,7 +37,7 @@ from keyframe.errors import check_number, check_seed, fail
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, mask_folder, mask_size, open_frames,
                          read_image, read_mask, staged_dir, write_image)
 from keyframe.io.atomic import check_file_apart
-from keyframe.io.frames import FrameSource
+from keyframe.io.frames import FrameSource, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
@@ -184,12 +184,6 @@ class StylizeResult:
     def frames_per_second(self) -> float:
         """Frames rendered (read, stylized, written) per second in this run."""
         return self.rendered / self.render_seconds if self.render_seconds > 0 and self.rendered else float("nan")
-
-
-def _write_manifest(stage: Path, source: FrameSource) -> None:
-    """Record the frame rate beside the frames, as ``keyframe frames extract`` does, so encoding keeps it."""
-    if source.fps:
-        (stage / "video.json").write_text(json.dumps({"fps": source.fps, "source": str(source.path)}))
 
 
 def parse_layers(specs: list[str]) -> dict[int, Path]:
@@ -409,7 +403,7 @@ def stylize(
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
         (stage / RENDER_SETTINGS).unlink()
-        _write_manifest(stage, source)
+        write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
     if video is not None:
         encode_frames(out_dir, video, fps=source.fps or 25.0)
@@ -543,7 +537,7 @@ def composite(
             image = SF.composite_frame(frame.rgb, labels, images, feather)
             write_image(stage / f"{frame.stem}.png", image)
             report(progress, frame.index + 1, len(source), "compositing")
-        _write_manifest(stage, source)
+        write_manifest(stage, source)
     for segment in sorted(set(opened) - found):
         log.warning("--layer %d: segment %d occurs in no mask of %s, so its layer was not used", segment, segment, masks)
     if video is not None:

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import list_images, partial_dir, read_mask, write_image, write_mask
+from keyframe.io import list_images, open_frames, partial_dir, read_mask, write_image, write_mask
 from keyframe.segment import segment
 from keyframe.segment.members.gmm import GMMConfig
 from tests.conftest import run_cli
@@ -165,6 +165,7 @@ def test_cli_runs_and_reports_bad_input(tmp_path, sample_dirs, small_sample):
     assert result.returncode == 0, result.stderr
     assert "24 frames" in result.stdout
     assert len(list_images(out)) == 24 and len(list_images(out / "members" / "flow")) == 24
+    assert open_frames(out).fps == open_frames(frames).fps  # recorded beside the masks, for a video of them
     write_mask(masks / "zzz.png", small_sample.masks[0])
     bad = run_cli("segment", frames, "--masks", masks, "--out", tmp_path / "out2", "--methods", "flow")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
