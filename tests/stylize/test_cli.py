@@ -5,6 +5,15 @@ from keyframe.stylize.filters import stylization
 from tests.conftest import run_cli
 
 
+def frames_and_masks(root, sample, count: int) -> list[str]:
+    """The sample's first ``count`` frames and masks in ``root/frames`` and ``root/masks``; their stems."""
+    stems = sample.stems[:count]
+    for stem, frame, mask in zip(stems, sample.frames, sample.masks):
+        write_image(root / "frames" / f"{stem}.png", frame)
+        write_mask(root / "masks" / f"{stem}.png", mask)
+    return stems
+
+
 def test_stylize_and_composite_from_the_command_line(tmp_path, small_sample):
     stems = small_sample.stems[:4]
     for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
@@ -57,10 +66,7 @@ def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_s
 
 
 def test_paths_are_printed_as_given_and_wrong_keyframe_folders_are_named(tmp_path, small_sample):
-    stems = small_sample.stems[:3]
-    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
-        write_image(tmp_path / "frames" / f"{stem}.png", frame)
-        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    stems = frames_and_masks(tmp_path, small_sample, 3)
     out = tmp_path / "take[/]x"  # rich markup, were it read as such
     done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", f"255={tmp_path / 'frames'}",
                    "--out", out)
@@ -79,10 +85,7 @@ def test_paths_are_printed_as_given_and_wrong_keyframe_folders_are_named(tmp_pat
 def test_a_jpeg_mask_is_refused_before_any_work_and_leaves_nothing(tmp_path, small_sample):
     import cv2
 
-    stems = small_sample.stems[:3]
-    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
-        write_image(tmp_path / "frames" / f"{stem}.png", frame)
-        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    stems = frames_and_masks(tmp_path, small_sample, 3)
     write_image(tmp_path / "keys" / "255" / f"{stems[0]}.png", small_sample.frames[0])
     (tmp_path / "masks" / f"{stems[2]}.png").unlink()
     cv2.imwrite(str(tmp_path / "masks" / f"{stems[2]}.jpg"), small_sample.masks[2])
@@ -94,10 +97,7 @@ def test_a_jpeg_mask_is_refused_before_any_work_and_leaves_nothing(tmp_path, sma
 
 
 def test_a_layer_binary_masks_cannot_hold_and_a_video_inside_the_output_are_refused_before_any_work(tmp_path, small_sample):
-    stems = small_sample.stems[:3]
-    for stem, frame, mask in zip(stems, small_sample.frames, small_sample.masks):
-        write_image(tmp_path / "frames" / f"{stem}.png", frame)
-        write_mask(tmp_path / "masks" / f"{stem}.png", mask)
+    stems = frames_and_masks(tmp_path, small_sample, 3)
     composite = ["composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--out", tmp_path / "out"]
     done = run_cli(*composite, "--layer", f"1={tmp_path / 'frames'}")
     assert done.returncode == 2 and "segment 1" in done.stderr and "the foreground is 255" in done.stderr
