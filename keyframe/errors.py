@@ -1,6 +1,7 @@
 """The one exception type that reaches a user as a message instead of a traceback, and checks that raise it."""
 
 import math
+import numbers
 
 
 class KeyframeError(Exception):
@@ -52,3 +53,19 @@ def check_seed(seed: int) -> int:
 def fail(path, problem: str) -> KeyframeError:
     """Build a :class:`KeyframeError` reading ``"<path>: <problem>"``."""
     return KeyframeError(f"{path}: {problem}")
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
+    """``value`` if it is a whole number (not a bool) of at least ``minimum``; a :class:`KeyframeError` naming
+    ``name`` otherwise.
+
+    Examples
+    --------
+    >>> check_count("TrainConfig.batch_size", 0)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: TrainConfig.batch_size must be a whole number >= 1, got 0
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise KeyframeError(f"{name} must be a whole number >= {minimum}, got {value!r}")
+    return value

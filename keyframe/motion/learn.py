@@ -207,7 +207,7 @@ def _read_clips(clips, name: str, what: str, config: LearnConfig, extractors: li
     length = config.window.length
     for number, clip in enumerate(clips, 1):
         source, path = windowed_source(clip, length, f"{name} {number}")
-        if len(source) < fewest_frames(length, config.holdout):  # before its features are read
+        if _split_plan(len(source), length, config.holdout) is None:  # as _split would find, before reading features
             raise _too_short(path, len(source), length, config.holdout)
         note = f"{what} {number}/{len(clips)}"
         views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))

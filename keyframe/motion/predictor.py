@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import logging
 import math
-import numbers
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
@@ -36,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from keyframe.errors import KeyframeError, check_number, check_seed
+from keyframe.errors import KeyframeError, check_count, check_number, check_seed
 from keyframe.nets.threads import torch_threads
 from keyframe.metrics import ssim_torch
 from keyframe.progress import report
@@ -89,11 +88,8 @@ class NetConfig:
 
     def __post_init__(self):
         for name in ("hidden", "layers", "kernel", "epochs", "patience", "batch"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-                raise KeyframeError(f"NetConfig.{name} must be a whole number >= 1, got {value!r}")
-        if not isinstance(self.min_epochs, numbers.Integral) or self.min_epochs < 0:
-            raise KeyframeError(f"NetConfig.min_epochs must be a whole number >= 0, got {self.min_epochs!r}")
+            check_count(f"NetConfig.{name}", getattr(self, name))
+        check_count("NetConfig.min_epochs", self.min_epochs, minimum=0)
         check_number("NetConfig.lr", self.lr)
         for name in ("weight_decay", "shift", "stretch", "noise"):
             check_number(f"NetConfig.{name}", getattr(self, name), inclusive=True)

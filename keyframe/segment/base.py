@@ -7,14 +7,13 @@ a soft foreground mask in [0, 1]. Several segments are handled one at a time
 
 from __future__ import annotations
 
-import numbers
 from abc import ABC, abstractmethod
 from typing import ClassVar, Iterator
 
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number
+from keyframe.errors import KeyframeError, check_count, check_number
 from keyframe.io.frames import FrameSource
 
 MEMBERS: dict[str, type["Member"]] = {}
@@ -104,9 +103,7 @@ def check_whole(config, *names: str, minimum: int = 1) -> None:
     keyframe.errors.KeyframeError: Demo.max_side must be a whole number >= 1, got 0
     """
     for name in names:
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-            raise KeyframeError(f"{type(config).__name__}.{name} must be a whole number >= {minimum}, got {value!r}")
+        check_count(f"{type(config).__name__}.{name}", getattr(config, name), minimum)
 
 
 def check_real(config, *names: str, minimum: float = 0.0, inclusive: bool = True, maximum: float | None = None) -> None:

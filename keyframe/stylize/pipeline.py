@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import numbers
 import os
 import shutil
 import time
@@ -33,7 +32,7 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from keyframe.errors import check_number, check_seed, fail
+from keyframe.errors import check_count, check_number, check_seed, fail
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, mask_folder, mask_size, open_frames,
                          read_image, read_mask, staged_dir, write_image)
 from keyframe.io.atomic import check_file_apart
@@ -145,10 +144,9 @@ class SegmentMasks:
             if size != self.size:
                 raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
 
-    def warn_if_smoothed(self, stems) -> None:
-        """Warn when the masks of frames ``stems`` look like smoothed 0/255 masks, whose grey edge values would
+    def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
+        """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would
         each be a segment of its own (the original frame shows there, a halo, unless each gets a layer)."""
-        masks = [self.labels(stem) for stem in dict.fromkeys(stems)]
         labels = sorted(set(np.concatenate([np.unique(mask) for mask in masks]).tolist()) - {0})
         edges = smoothed_values(masks, labels)
         if edges:
@@ -352,10 +350,10 @@ def stylize(
     segment_masks = SegmentMasks(masks, source) if masks is not None else None
     if segment_masks is not None:
         painted = [stem for files in keyframes.files.values() for stem in files]
-        segment_masks.warn_if_smoothed([*_sampled(source.stems), *painted])
+        shown = dict.fromkeys([*_sampled(source.stems), *painted])
+        segment_masks.warn_if_smoothed([segment_masks.labels(stem) for stem in shown])
     if iterations is not None:
-        if isinstance(iterations, bool) or not isinstance(iterations, numbers.Integral) or iterations < 1:
-            raise fail("--iterations", f"must be a whole number >= 1, got {iterations!r}")
+        check_count("--iterations", iterations)
         train = TrainConfig(**{**train.__dict__, "iterations": iterations})
     out_dir = Path(out_dir)
 
@@ -411,15 +409,15 @@ def stylize(
     return result
 
 
-def _check_layer_ids(masks: SegmentMasks, layers: Mapping, stems: list[str]) -> None:
-    """Refuse layer ids that binary (0/255) masks cannot hold: ``--layer 1=...`` for a figure marked 255 would
-    leave it unstyled, silently."""
-    found = set().union(*(np.unique(masks.labels(stem)).tolist() for stem in stems))
+def _check_layer_ids(folder: Path, layers: Mapping, masks: list[np.ndarray]) -> None:
+    """Refuse layer ids that binary (0/255) ``masks`` (some of ``folder``'s) cannot hold: ``--layer 1=...`` for a
+    figure marked 255 would leave it unstyled, silently."""
+    found = set().union(*(np.unique(mask).tolist() for mask in masks))
     if found <= {0, 255}:
-        for segment, folder in layers.items():
+        for segment, layer in layers.items():
             if int(segment) not in (0, 255):
-                raise fail("--layer", f"segment {segment} ({folder}) cannot occur in binary masks (0/255, as "
-                                      f"{masks.folder} holds): the foreground is 255, the background 0")
+                raise fail("--layer", f"segment {segment} ({layer}) cannot occur in binary masks (0/255, as "
+                                      f"{folder} holds): the foreground is 255, the background 0")
 
 
 def _sampled(stems: list[str]) -> list[str]:
@@ -511,8 +509,9 @@ def composite(
     segment_masks = SegmentMasks(masks, source)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
-    segment_masks.warn_if_smoothed(_sampled(source.stems))
-    _check_layer_ids(segment_masks, layers, _sampled(source.stems))
+    sampled = [segment_masks.labels(stem) for stem in dict.fromkeys(_sampled(source.stems))]
+    segment_masks.warn_if_smoothed(sampled)
+    _check_layer_ids(segment_masks.folder, layers, sampled)
     opened = {}
     for segment, folder in layers.items():
         if not 0 <= int(segment) <= 255:

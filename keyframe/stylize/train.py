@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import numbers
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -22,7 +21,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from keyframe.errors import KeyframeError, check_number, check_seed, fail
+from keyframe.errors import KeyframeError, check_count, check_number, check_seed, fail
 from keyframe.io import atomic_path
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
@@ -128,21 +127,14 @@ class TrainConfig:
 
     def __post_init__(self):
         for name in ("iterations", "batch_size", "checkpoint_every"):
-            if not _whole(getattr(self, name)) or getattr(self, name) < 1:
-                raise KeyframeError(f"TrainConfig.{name} must be a whole number >= 1, got {getattr(self, name)!r}")
-        if not _whole(self.patch_size) or self.patch_size < 8:
-            raise KeyframeError(f"TrainConfig.patch_size must be a whole number >= 8, got {self.patch_size!r}")
-        for name in ("learning_rate",):
-            check_number(f"TrainConfig.{name}", getattr(self, name))
+            check_count(f"TrainConfig.{name}", getattr(self, name))
+        check_count("TrainConfig.patch_size", self.patch_size, minimum=8)
+        check_number("TrainConfig.learning_rate", self.learning_rate)
         for name in ("grad_clip", "l1_weight", "perceptual_weight", "adversarial_weight"):
             check_number(f"TrainConfig.{name}", getattr(self, name), inclusive=True)
         if self.threads is not None and self.threads < 1:
             raise KeyframeError(f"TrainConfig.threads must be at least 1 (or None), got {self.threads}")
         check_seed(self.seed)
-
-
-def _whole(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 @dataclass
