@@ -276,17 +276,25 @@ def movement_learn(
     fusion: Annotated[str, typer.Option(
         help="With several feature kinds: min (a stretch counts only if every kind finds the movement there) or "
              "mean (of their scores, each in units of its spread).")] = "min",
+    crop_seconds: Annotated[Optional[float], typer.Option(
+        help="For pixels and cnn: cut each frame to the square around what moves within this many seconds of it "
+             "(0.2-30), so the crop follows the performer and a stretch scores the same alone as in a longer "
+             "video. Default (or 0): every frame of a clip to one square, found over the whole clip.",
+        show_default=False)] = None,
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
 
     from keyframe.motion import LearnConfig, NetConfig, WindowConfig, feature_kinds, learn
+    from keyframe.motion.features import CROPPED_KINDS
     from keyframe.progress import progress_bar
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
     writable([model_out], inputs=[*clips, *(negatives or [])])
-    lead, partners = feature_kinds(features, pose_frame)
+    lead, partners = feature_kinds(features, pose_frame, crop_seconds or None)
+    if crop_seconds and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
+        console.print(f"note: --crop-seconds is for pixels and cnn features; with {features} it does nothing", markup=False)
     if fusion != "min" and not partners:
         console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
     if pose_frame != "body" and not any(kind.landmarks for kind in (lead, *partners)):

@@ -20,7 +20,7 @@ from keyframe.motion.demo import demo
 from keyframe.motion.detect import (DetectConfig, Detection, crop_regions, detect, detect_features, frame_scores, intervals,
                                     score_range)
 from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features,
-                                      local_standardise, moving_region, pose_features)
+                                      local_standardise, moving_region, moving_regions, pose_features)
 from keyframe.motion.journal import Journal
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
 from keyframe.motion.model import MovementModel, load_model
@@ -67,6 +67,7 @@ __all__ = [
     "load_model",
     "make_windows",
     "moving_region",
+    "moving_regions",
     "parse_bvh",
     "plot_detection",
     "pose_features",

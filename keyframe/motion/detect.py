@@ -1,8 +1,10 @@
 """Find a learned movement in a video: window scores, frame scores, intervals and a verdict.
 
 A window's score is a pure function of the model and the frames it covers
-(plus the crop region, found once per video), so :func:`score_range` can score
-any stretch of windows independently, e.g. on several machines. A model
+(with the seconds around them that gestures, and crops that follow the motion,
+are found over), plus the crop region found once per video for models with one
+crop per clip (the default), so :func:`score_range` can score any stretch of
+windows independently, e.g. on several machines. A model
 learned with negatives scores windows relative to its cohort of negative-clip
 predictors (:mod:`keyframe.motion.cohort`); a model of several feature kinds
 puts the window scores of its parts in units of their spread, with the weights
@@ -76,7 +78,7 @@ class Detection:
     window_scores: np.ndarray
     intervals: list[list[int]]
     fps: float
-    region: Region
+    region: Region | None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
 
@@ -90,7 +92,8 @@ class Detection:
             "intervals": [[int(a), int(b)] for a, b in self.intervals],
             "fps": self.fps,
             "frames": int(len(self.frame_scores)),
-            "region": {"x": round(self.region.x, 1), "y": round(self.region.y, 1), "side": round(self.region.side, 1)},
+            "region": None if self.region is None else {"x": round(self.region.x, 1), "y": round(self.region.y, 1),
+                                                        "side": round(self.region.side, 1)},
             "seconds": round(self.seconds, 3),
             **self.extra,
         }
@@ -110,22 +113,24 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
     return extractor
 
 
-def crop_regions(model, source) -> list[Region]:
-    """Each part's crop region in ``source`` (:meth:`MovementModel.parts`): what :func:`score_range` needs.
+def crop_regions(model, source) -> list[Region | None]:
+    """Each part's one crop region in ``source`` (:meth:`MovementModel.parts`), what :func:`score_range` takes.
 
-    The moving region is a pass over the whole video, found once for all parts that crop to it; find the
-    regions once per video and give them to every :func:`score_range` of it. ``model`` and ``source`` may
-    be paths.
+    The moving region is a pass over the whole video, found once for all parts that crop to it: find the
+    regions once per video and give them to every :func:`score_range` of it. None for parts whose frames are
+    each cut to the motion around them (``FeatureConfig.crop_seconds``), which need nothing found beforehand.
+    ``model`` and ``source`` may be paths.
     """
     model = as_model(model)
     source = as_source(source)
-    found: dict[bool, Region] = {}
+    found: dict[tuple[bool, bool], Region | None] = {}
     regions = []
     for part in model.parts():
         extractor = _extractor(part)
-        if extractor.crops_to_motion not in found:
-            found[extractor.crops_to_motion] = extractor.region_for(source)
-        regions.append(found[extractor.crops_to_motion])
+        how = (extractor.crops_to_motion, extractor.crops_locally)
+        if how not in found:
+            found[how] = extractor.region_for(source)
+        regions.append(found[how])
     return regions
 
 
@@ -176,12 +181,13 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
     return np.min([np.mean(views, axis=0) for views in by_signal.values()], axis=0)
 
 
-def score_range(model, source, first: int, last: int, regions: list[Region] | None = None) -> np.ndarray:
+def score_range(model, source, first: int, last: int, regions: list[Region | None] | None = None) -> np.ndarray:
     """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``), every part fused.
 
-    A pure function of the model, the frames and ``regions`` (:func:`crop_regions`, found once per video;
-    None finds them here, a pass over the whole video), so the ranges of a long video can be scored
-    apart, on several machines, and concatenated: :func:`detect` does exactly that, a chunk at a time
+    A pure function of the model, the frames (with the seconds around them that gestures, and crops that
+    follow the motion, are found over) and ``regions`` (:func:`crop_regions`, found once per video; None finds
+    them here, a pass over the whole video), so the ranges of a long video can be scored apart, on several
+    machines, and concatenated: :func:`detect` does exactly that, a chunk at a time
     (with landmark kinds only nearly so, see :func:`~keyframe.motion.features.landmark_views`). ``model``
     and ``source`` may be paths; windows outside the video are refused.
 
@@ -303,7 +309,7 @@ class _KeptWork:
         self.journal, self.video, self.stamp = journal, video, stamp
         self.seconds = 0.0  # what the kept work took when it was done
 
-    def regions(self, find) -> list[Region]:
+    def regions(self, find) -> list[Region | None]:
         kept = self.journal.regions(self.video, self.stamp) if self.journal else None
         return self._reuse_or_do(kept, find, lambda regions, seconds: self.journal.add_regions(
             self.video, self.stamp, regions, seconds))
@@ -364,7 +370,7 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
                    time.perf_counter() - started)
 
 
-def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region,
+def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region | None,
             config: DetectConfig, seconds: float) -> Detection:
     """The detection of a video of ``frames`` frames from its window scores: frame scores, clip score, verdict
     and intervals (``seconds``: what scoring took)."""

@@ -11,9 +11,14 @@
   each frame and divided by their spread there (:func:`local_standardise`):
   the shape of the movement, without the posture it is made in or its width.
 
-The moving region is found once per clip from frame differences (see
-:func:`moving_region`) and is passed along explicitly, so features of any
-frame range are a pure function of (frames, region).
+By default every frame of a clip is cut to one square, found over the whole
+clip from frame differences (:func:`moving_region`) and passed along
+explicitly, so the features of any frame range are a pure function of
+(frames, region). With ``crop_seconds``, each frame is cut to the square around
+the motion in the seconds around it instead (:func:`moving_regions`): the crop
+follows the performer, the features of a range depend only on the frames
+within that span of it, and a stretch scores the same alone as inside a longer
+video.
 
 Examples
 --------
@@ -44,6 +49,7 @@ log = logging.getLogger(__name__)
 
 KINDS = ("pixels", "cnn", "pose", "gesture")
 LANDMARK_KINDS = ("pose", "gesture")  # read MediaPipe's landmarks
+CROPPED_KINDS = ("pixels", "cnn")  # cut to what moves (see FeatureConfig.crop)
 POSE_INSTALL = "install mediapipe==0.10.21 for --features pose or gesture"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
@@ -65,6 +71,8 @@ class FeatureConfig:
     kind : ``"pixels"``, ``"cnn"``, ``"pose"`` or ``"gesture"``.
     size : side of the grey square for ``pixels``.
     crop : crop to the moving region (else the whole frame, padded to a square).
+    crop_seconds : None: every frame of a clip is cut to one square, found over the whole clip; else each frame to
+        the square around what moves within this many seconds of it (see :func:`moving_regions`).
     cnn_size : side of the colour square the backbone sees for ``cnn``.
     backbone : backbone name for ``cnn`` (see :func:`keyframe.nets.available_backbones`).
     batch : frames per backbone batch.
@@ -77,6 +85,7 @@ class FeatureConfig:
     kind: str = "pixels"
     size: int = 16
     crop: bool = True
+    crop_seconds: float | None = None
     cnn_size: int = 128
     backbone: str = "efficientnet_lite0"
     batch: int = 32
@@ -90,6 +99,9 @@ class FeatureConfig:
             raise KeyframeError(f"--pose-frame must be one of {', '.join(POSE_FRAMES)}, got {self.pose_frame!r}")
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
+        if self.crop_seconds is not None and not 0.2 <= self.crop_seconds <= 30:
+            raise KeyframeError(f"--crop-seconds must be between 0.2 and 30 (0: one crop for the whole clip), "
+                                f"got {self.crop_seconds}")
         if not 0.2 <= self.gesture_seconds <= 30:
             raise KeyframeError(f"the gesture's span must be between 0.2 and 30 seconds, got {self.gesture_seconds}")
         if not 32 <= self.cnn_size <= 512:
@@ -165,13 +177,43 @@ def _grey_small(rgb: np.ndarray) -> tuple[np.ndarray, float]:
     return grey, factor
 
 
-def moving_region(source, start: int = 0, stop: int | None = None, threshold: int = 12, mass: float = 0.02) -> Region:
+def motion_profiles(source, start: int = 0, stop: int | None = None, threshold: int = 12) -> tuple[np.ndarray, np.ndarray, float]:
+    """Where the picture changes in each frame of ``start:stop``: per frame, the column and the row counts of
+    the pixels whose grey level moved by more than ``threshold`` since the frame before.
+
+    Frames are looked at with their longer side at most ``ANALYSIS_SIDE`` (returned: the factor from frame
+    pixels to those); the frame before ``start`` is read as well, so a frame's profiles do not depend on
+    where the range begins (the video's first frame has none).
+
+    Examples
+    --------
+    >>> frames = np.zeros((3, 20, 40, 3), np.uint8); frames[2, 5:10, 0:4] = 255
+    >>> columns, rows, factor = motion_profiles(ArrayFrames(frames))
+    >>> columns.shape, rows.shape, columns[2, :5].tolist(), factor
+    ((3, 40), (3, 20), [5.0, 5.0, 5.0, 5.0, 0.0], 1.0)
+    """
+    stop = len(source) if stop is None else min(stop, len(source))
+    first = max(0, start - 1)
+    columns, rows = [], []
+    previous = None
+    factor = 1.0
+    for frame in source.iter_frames(first, stop):
+        grey, factor = _grey_small(frame.rgb)
+        moving = np.zeros(grey.shape, np.float32) if previous is None else (cv2.absdiff(grey, previous) > threshold).astype(np.float32)
+        columns.append(moving.sum(axis=0))
+        rows.append(moving.sum(axis=1))
+        previous = grey
+    skip = start - first
+    return np.array(columns[skip:], np.float32), np.array(rows[skip:], np.float32), factor
+
+
+def moving_region(source, start: int = 0, stop: int | None = None) -> Region:
     """The square around what moves in frames ``start:stop``, from consecutive-frame differences.
 
-    Pixels whose grey level changes by more than ``threshold`` between frames
-    count as moving; the box keeps all but ``mass`` of that motion on each
-    side, grows by 15% and is squared. A clip without motion gives the whole
-    frame (squared around its centre).
+    Pixels whose grey level changes by more than 12 levels between frames
+    count as moving (:func:`motion_profiles`); the box keeps all but 2% of that
+    motion on each side, grows by 15% and is squared. A clip without motion
+    gives the whole frame (squared around its centre).
 
     Examples
     --------
@@ -180,17 +222,47 @@ def moving_region(source, start: int = 0, stop: int | None = None, threshold: in
     >>> [round(v) for v in moving_region(ArrayFrames(frames))]
     [16, 32, 36]
     """
-    height, width = source.size
-    energy = None
-    previous = None
-    factor = 1.0
-    for frame in source.iter_frames(start, stop):
-        grey, factor = _grey_small(frame.rgb)
-        if previous is not None:
-            moving = cv2.absdiff(grey, previous) > threshold
-            energy = moving.astype(np.float32) if energy is None else energy + moving
-        previous = grey
-    if energy is None or energy.sum() < 4:
+    columns, rows, factor = motion_profiles(source, start, stop)
+    return _square_around(columns.sum(axis=0), rows.sum(axis=0), factor, source.size)
+
+
+def moving_regions(source, start: int = 0, stop: int | None = None, half: int = 50) -> np.ndarray:
+    """Each frame's crop in ``start:stop``: :func:`moving_region` of the frames within ``half`` of it, ``(N, 3)``
+    rows of ``x, y, side``.
+
+    The crop follows the performer, and a frame's crop depends only on the frames around it (cut short at the
+    video's ends, not at the range's): a range read alone gets the crops of a read of the whole video, and a
+    stretch cut out of a longer video those it has inside it, away from its ends.
+
+    Examples
+    --------
+    >>> frames = np.zeros((40, 100, 200, 3), np.uint8)
+    >>> for t in range(40):                               # a square shaking on the left, then on the right
+    ...     x = 5 * (t % 2) + (0 if t < 20 else 150)
+    ...     frames[t, 40:60, x : x + 20] = 255
+    >>> crops = moving_regions(ArrayFrames(frames), half=5)
+    >>> bool(crops[3, 0] < 50 < 120 < crops[36, 0])       # the crop follows it
+    True
+    >>> np.allclose(moving_regions(ArrayFrames(frames), 30, 40, half=5), crops[30:40])   # a range alone: the same
+    True
+    """
+    stop = len(source) if stop is None else min(stop, len(source))
+    first, last = max(0, start - half), min(len(source), stop + half)
+    columns, rows, factor = motion_profiles(source, first, last)
+    column_sums = np.concatenate([np.zeros((1, columns.shape[1]), np.float64), np.cumsum(columns, axis=0, dtype=np.float64)])
+    row_sums = np.concatenate([np.zeros((1, rows.shape[1]), np.float64), np.cumsum(rows, axis=0, dtype=np.float64)])
+    crops = np.empty((stop - start, 3), np.float64)
+    for index, frame in enumerate(range(start, stop)):
+        low, high = max(first, frame - half) - first, min(last, frame + half + 1) - first
+        crops[index] = _square_around(column_sums[high] - column_sums[low], row_sums[high] - row_sums[low], factor, source.size)
+    return crops
+
+
+def _square_around(columns: np.ndarray, rows: np.ndarray, factor: float, size: tuple[int, int], mass: float = 0.02) -> Region:
+    """The square around the motion whose column and row counts (at ``factor`` of the frame's pixels) are given:
+    all but ``mass`` of it on each side, grown by 15%; the whole frame, squared, where almost nothing moves."""
+    height, width = size
+    if columns.sum() < 4:
         side = max(height, width)
         return Region((width - side) / 2, (height - side) / 2, float(side))
 
@@ -200,8 +272,8 @@ def moving_region(source, start: int = 0, stop: int | None = None, threshold: in
         high = int(np.searchsorted(cumulative, 1 - mass))
         return low / factor, (high + 1) / factor
 
-    x0, x1 = bounds(energy.sum(axis=0))
-    y0, y1 = bounds(energy.sum(axis=1))
+    x0, x1 = bounds(columns)
+    y0, y1 = bounds(rows)
     side = max(x1 - x0, y1 - y0) * 1.15
     side = max(side, 0.1 * max(height, width))
     return Region((x0 + x1) / 2 - side / 2, (y0 + y1) / 2 - side / 2, float(side))
@@ -222,10 +294,11 @@ def crop_square(image: np.ndarray, region: Region, out_side: int) -> np.ndarray:
 
 
 class Extracted(NamedTuple):
-    """Features ``(N, D)`` float32 of a frame range, and the region they were cut from."""
+    """Features ``(N, D)`` float32 of a frame range, and the one region they were cut from (None where each
+    frame was cut to the motion around it)."""
 
     features: np.ndarray
-    region: Region
+    region: Region | None
 
 
 class FeatureExtractor:
@@ -268,11 +341,24 @@ class FeatureExtractor:
 
     @property
     def crops_to_motion(self) -> bool:
-        """Whether :meth:`region_for` is the moving region (a pass over the frames), else the whole frame."""
-        return self.config.crop and not self.config.landmarks
+        """Whether :meth:`region_for` is the moving region of the whole range (a pass over its frames), the one
+        crop of every frame (see :attr:`crops_locally` for the other way)."""
+        return self.config.crop and self.config.kind in CROPPED_KINDS and self.config.crop_seconds is None
 
-    def region_for(self, source, start: int = 0, stop: int | None = None) -> Region:
-        """The crop region used for frames ``start:stop`` of ``source`` (the whole frame, squared, without crop)."""
+    @property
+    def crops_locally(self) -> bool:
+        """Whether each frame is cut to the motion around it (:func:`moving_regions`), found as it is read."""
+        return self.config.crop and self.config.kind in CROPPED_KINDS and self.config.crop_seconds is not None
+
+    def crop_half(self, fps: float | None) -> int:
+        """Frames on each side of a frame that its crop is found from, at ``fps`` (see :attr:`crops_locally`)."""
+        return _frames_within(self.config.crop_seconds or 0.0, fps)
+
+    def region_for(self, source, start: int = 0, stop: int | None = None) -> Region | None:
+        """The one crop region of frames ``start:stop`` of ``source`` (the whole frame, squared, without crop);
+        None where every frame gets its own (:attr:`crops_locally`)."""
+        if self.crops_locally:
+            return None
         if self.crops_to_motion:
             return moving_region(source, start, stop)
         height, width = source.size
@@ -282,16 +368,21 @@ class FeatureExtractor:
     def extract(self, source, start: int = 0, stop: int | None = None, region: Region | None = None, progress=None) -> Extracted:
         """Features of frames ``start:stop`` of ``source`` (a frame source or :class:`ArrayFrames`).
 
-        ``region`` defaults to :meth:`region_for` the same range. Landmark kinds read frames beyond the
+        ``region`` defaults to :meth:`region_for` the same range; where that is None, each frame is cut to
+        the motion around it (:func:`moving_regions`). Landmark kinds and those crops read frames beyond the
         range as well (see :func:`landmark_views`).
         """
         stop = _range_stop(source, start, stop)
+        if region is None and self.crops_locally:
+            crops = moving_regions(source, start, stop, self.crop_half(getattr(source, "fps", None)))
+            return Extracted(self._read(source, start, stop, crops, progress), None)
         region = self.region_for(source, start, stop) if region is None else region
         if self.config.landmarks:
             return Extracted(landmark_views([self.config], source, start, stop, progress)[0], region)
-        return Extracted(self._read(source, start, stop, region, progress), region)
+        return Extracted(self._read(source, start, stop, np.tile(np.asarray(region, np.float64), (stop - start, 1)), progress), region)
 
-    def _read(self, source, start: int, stop: int, region: Region, progress=None) -> np.ndarray:
+    def _read(self, source, start: int, stop: int, crops: np.ndarray | None, progress=None) -> np.ndarray:
+        """Features of frames ``start:stop``, each frame cut to its row of ``crops`` (``x, y, side``; None for landmarks)."""
         total = stop - start
         out = []
         done = 0
@@ -300,7 +391,8 @@ class FeatureExtractor:
             # features of a range do not depend on what was read before.
             self._pose.close()
         for batch in _batches(source.iter_frames(start, stop), self.config.batch):
-            out.append(self._features(batch, region))
+            regions = None if crops is None else [Region(*crop) for crop in crops[done : done + len(batch)]]
+            out.append(self._features(batch, regions))
             done += len(batch)
             report(progress, done, total, "features")
         features = np.concatenate(out).astype(np.float32)
@@ -312,16 +404,16 @@ class FeatureExtractor:
             raise fail(getattr(source, "path", "clip"), f"gave {len(features)} frames where {total} were expected")
         return features
 
-    def _features(self, frames: list[np.ndarray], region: Region) -> np.ndarray:
+    def _features(self, frames: list[np.ndarray], regions: list[Region] | None) -> np.ndarray:
         kind = self.config.kind
         if kind == "pixels":
             size = self.config.size
-            greys = [crop_square(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), region, size) for rgb in frames]
+            greys = [crop_square(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), region, size) for rgb, region in zip(frames, regions)]
             return np.stack(greys).reshape(len(frames), -1).astype(np.float32) / 255.0
         if kind == "cnn":
             from keyframe.nets import images_to_tensor
 
-            crops = np.stack([crop_square(rgb, region, self.config.cnn_size) for rgb in frames])
+            crops = np.stack([crop_square(rgb, region, self.config.cnn_size) for rgb, region in zip(frames, regions)])
             with torch.inference_mode():
                 return self._get_backbone().embed(images_to_tensor(crops)).numpy()
         return self._pose_points(frames)
@@ -382,7 +474,12 @@ def gesture_half(config: FeatureConfig, fps: float | None) -> int:
     >>> gesture_half(FeatureConfig("gesture"), 30.0), gesture_half(FeatureConfig("gesture"), None)
     (60, 50)
     """
-    return max(1, round(config.gesture_seconds * float(fps or DEFAULT_FPS)))
+    return _frames_within(config.gesture_seconds, fps)
+
+
+def _frames_within(seconds: float, fps: float | None) -> int:
+    """Frames in ``seconds`` at ``fps`` (``DEFAULT_FPS`` when the frames have no rate), at least one."""
+    return max(1, round(seconds * float(fps or DEFAULT_FPS)))
 
 
 def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: int | None = None,
@@ -420,7 +517,8 @@ def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, st
     """Each extractor's features of frames ``start:stop``; landmark kinds of one pose frame share one read.
 
     ``regions`` gives each extractor's crop region (None: :meth:`FeatureExtractor.region_for` the range).
-    A model of ``pixels+pose+gesture`` thus runs MediaPipe once per clip, not twice.
+    A model of ``pixels+pose+gesture`` thus runs MediaPipe once per clip, not twice, and ``pixels+cnn`` finds
+    the crops of each frame once.
 
     Examples
     --------
@@ -430,9 +528,17 @@ def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, st
     regions = regions or [None] * len(extractors)
     features: list[np.ndarray | None] = [None] * len(extractors)
     by_frame: dict[str, list[int]] = {}
+    crops: dict[int, np.ndarray] = {}  # by crop half: kinds that crop alike find their crops once
+    fps = getattr(source, "fps", None)
     for index, (extractor, region) in enumerate(zip(extractors, regions)):
         if extractor.config.landmarks:
             by_frame.setdefault(extractor.config.pose_frame, []).append(index)
+        elif region is None and extractor.crops_locally:
+            half = extractor.crop_half(fps)
+            stop = _range_stop(source, start, stop)
+            if half not in crops:
+                crops[half] = moving_regions(source, start, stop, half)
+            features[index] = extractor._read(source, start, stop, crops[half], progress)
         else:
             features[index] = extractor.extract(source, start, stop, region=region, progress=progress).features
     for indices in by_frame.values():

@@ -113,13 +113,13 @@ class Journal:
             os.fsync(handle.fileno())
         self.entries[self._key(entry["video"], entry["stamp"], entry.get("first"))] = entry
 
-    def regions(self, video: str, stamp: list[int]) -> tuple[list[Region], float] | None:
-        """The kept crop regions of ``video`` and the seconds finding them took, if any."""
+    def regions(self, video: str, stamp: list[int]) -> tuple[list[Region | None], float] | None:
+        """The kept crop regions of ``video`` (None for parts without one) and the seconds finding them took, if any."""
         entry = self.entries.get(self._key(video, stamp, None))
-        return ([Region(*region) for region in entry["regions"]], entry["seconds"]) if entry else None
+        return ([None if region is None else Region(*region) for region in entry["regions"]], entry["seconds"]) if entry else None
 
-    def add_regions(self, video: str, stamp: list[int], regions: list[Region], seconds: float) -> None:
-        self._add({"video": video, "stamp": stamp, "regions": [list(map(float, region)) for region in regions],
+    def add_regions(self, video: str, stamp: list[int], regions: list[Region | None], seconds: float) -> None:
+        self._add({"video": video, "stamp": stamp, "regions": [None if region is None else list(map(float, region)) for region in regions],
                    "seconds": seconds})
 
     def chunk(self, video: str, stamp: list[int], first: int, last: int) -> tuple[np.ndarray, float] | None:

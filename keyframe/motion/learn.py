@@ -89,10 +89,12 @@ class LearnConfig:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
 
-def feature_kinds(spec: str, pose_frame: str = "body") -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
+def feature_kinds(spec: str, pose_frame: str = "body", crop_seconds: float | None = None
+                  ) -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
     """Feature kinds joined by ``+`` (``--features``) as the leading kind's settings and its partners'.
 
-    ``pose_frame`` is :attr:`FeatureConfig.pose_frame` (``--pose-frame``).
+    ``pose_frame`` is :attr:`FeatureConfig.pose_frame` (``--pose-frame``), ``crop_seconds``
+    :attr:`FeatureConfig.crop_seconds` (``--crop-seconds``).
 
     Examples
     --------
@@ -100,7 +102,7 @@ def feature_kinds(spec: str, pose_frame: str = "body") -> tuple[FeatureConfig, t
     >>> lead.kind, [partner.kind for partner in partners]
     ('pixels', ['pose'])
     """
-    lead, *partners = (FeatureConfig(kind, pose_frame=pose_frame) for kind in spec.split("+"))
+    lead, *partners = (FeatureConfig(kind, pose_frame=pose_frame, crop_seconds=crop_seconds) for kind in spec.split("+"))
     return lead, tuple(partners)
 
 

@@ -33,12 +33,13 @@ from keyframe.motion.windows import WindowConfig
 log = logging.getLogger(__name__)
 
 FORMAT = "keyframe-movement"
-VERSION = 8
+VERSION = 9
 # Version 3 files (before cohorts) read as models without one; version 4 ones kept each predictor's
 # reference errors and impostor statistics in fields of their own; version 5 ones and before used pose
 # landmarks in the image plane; version 6 ones and before averaged the scores of several feature kinds
-# (see _upgrade). Version 8 added the ``gesture`` kind; version 7 files read unchanged.
-READABLE_VERSIONS = (3, 4, 5, 6, 7, VERSION)
+# (see _upgrade). Version 8 added the ``gesture`` kind and version 9 the crop that follows the motion
+# (``crop_seconds``); files of versions 7 and 8 read unchanged.
+READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, VERSION)
 # How a model of several feature kinds combines their window scores (see keyframe.motion.detect.fuse).
 FUSIONS = ("min", "mean")
 

@@ -9,6 +9,7 @@ import time
 import numpy as np
 
 from keyframe.io import write_video
+from keyframe.motion import load_model
 from keyframe.sample import make_sample, write_sample
 from tests.conftest import run_cli
 
@@ -39,6 +40,12 @@ def test_learn_then_detect(tmp_path):
     assert set(data) >= {"score", "detected", "threshold", "frame_scores", "intervals"}
     assert len(data["frame_scores"]) == 40
     assert ("detected" in found.stdout) and plot.stat().st_size > 1000
+    assert data["region"]["side"] > 0, "one crop for the whole clip"
+    following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5")
+    assert following.returncode == 0, following.stderr
+    assert load_model(tmp_path / "following.kfm").features.crop_seconds == 0.5
+    found = run_cli("movement", "detect", tmp_path / "following.kfm", clip / "video.mp4", "--json", tmp_path / "f.json")
+    assert found.returncode == 0 and json.loads((tmp_path / "f.json").read_text())["region"] is None, found.stderr
 
     fused = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "fused.kfm", "--features", "pixels+cnn")
     assert fused.returncode == 0, fused.stderr
@@ -52,6 +59,8 @@ def test_learn_then_detect(tmp_path):
                          "--pose-frame", "side"), "--pose-frame must be one of body, image, got 'side'")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pixels+cnn",
                          "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
+    assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--crop-seconds", "0.1"),
+                 "--crop-seconds must be between 0.2 and 30", "got 0.1")
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

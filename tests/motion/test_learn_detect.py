@@ -134,8 +134,8 @@ def test_two_feature_kinds_combine_their_scores(wave_clip, tmp_path, monkeypatch
     assert len(pixels.cohort) == len(cnn.cohort) == 1 and model.info["features"] == "pixels+cnn"
     clip = wave_clip[50:]
     passes = []
-    find_region = features_module.moving_region
-    monkeypatch.setattr(features_module, "moving_region", lambda *a, **k: passes.append(1) or find_region(*a, **k))
+    find_motion = features_module.motion_profiles
+    monkeypatch.setattr(features_module, "motion_profiles", lambda *a, **k: passes.append(1) or find_motion(*a, **k))
     result = detect(model, clip)
     assert len(passes) == 1, "both kinds crop to the moving region: it is found once"
     monkeypatch.undo()
@@ -189,6 +189,7 @@ def _as_version_4(archive: dict) -> dict:
     own = archive["own"]
     cohort = [{**fields(m), "mean": m["mean"], "spread": m["spread"], "source": m["source"]} for m in archive["cohort"]]
     rest = {k: v for k, v in archive.items() if k != "own"}
+    rest["features"] = {k: v for k, v in archive["features"].items() if k != "crop_seconds"}  # came with version 9
     return {**rest, **fields(own), "impostor": [own["mean"], own["spread"]], "cohort": cohort, "version": 4}
 
 
@@ -206,6 +207,9 @@ def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp
     torch.save({**current, "features": features, "version": 5}, tmp_path / "v5.kfm")
     assert load_model(tmp_path / "v5.kfm").features.pose_frame == "image"
     assert load_model(path).features.pose_frame == "body"
+    features = {k: v for k, v in current["features"].items() if k != "crop_seconds"}
+    torch.save({**current, "features": features, "version": 8}, tmp_path / "v8.kfm")
+    assert load_model(tmp_path / "v8.kfm").features == load_model(path).features  # one crop per clip, as before
     # Version 3 came before cohorts.
     torch.save({**{k: v for k, v in old.items() if k not in ("cohort", "impostor")}, "version": 3}, tmp_path / "v3.kfm")
     loaded = load_model(tmp_path / "v3.kfm")

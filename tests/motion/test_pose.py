@@ -150,9 +150,11 @@ def test_learning_pose_from_a_clip_without_a_person_is_refused():
 def test_cli_learns_pose_in_either_frame(bow_frames, tmp_path):
     video = tmp_path / "bow.mp4"
     write_video(iter(bow_frames[:40]), video, fps=30)
-    learned = run_cli("movement", "learn", video, "-o", tmp_path / "bow.kfm", "--features", "pose", "--pose-frame", "image")
+    learned = run_cli("movement", "learn", video, "-o", tmp_path / "bow.kfm", "--features", "pose", "--pose-frame", "image",
+                      "--crop-seconds", "1")
     assert learned.returncode == 0, learned.stderr
     assert "landmarks in the image frame" in " ".join(learned.stdout.split())
+    assert "note: --crop-seconds is for pixels and cnn features; with pose it does nothing" in " ".join(learned.stderr.split())
     assert load_model(tmp_path / "bow.kfm").features.pose_frame == "image"
 
 

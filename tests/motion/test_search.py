@@ -182,6 +182,12 @@ def test_paths_are_taken_where_sources_are(cohort_model, videos):
     assert np.allclose(score_range(model, videos["wave"], 0, 5, [tuple(region) for region in regions]), whole[:5])
     with pytest.raises(ValueError, match="regions: 0 given for a model of 1 feature kinds"):
         score_range(model, videos["wave"], 0, 5, [])
+    # A crop that follows the motion needs nothing found beforehand, and pieces still make the whole.
+    following = replace(model, features=replace(model.features, crop_seconds=0.4))
+    assert crop_regions(following, videos["wave"]) == [None]
+    scores = detect(following, videos["wave"]).window_scores
+    pieces = [score_range(following, videos["wave"], first, last) for first, last in ((0, 7), (7, len(scores)))]
+    np.testing.assert_allclose(np.concatenate(pieces), scores, rtol=1e-5, atol=1e-6)
 
 
 def test_a_damaged_journal_is_started_afresh_and_a_folder_in_its_place_refused(cohort_model, videos, tmp_path):
