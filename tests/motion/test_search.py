@@ -132,11 +132,15 @@ def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tm
     assert journal.read_text().startswith('{"model"')
 
 
-def test_detect_resumes_a_long_video_from_the_chunk_it_stopped_at(cohort_model, videos, tmp_path, scored):
+@pytest.mark.parametrize("crop_seconds", [None, 0.4], ids=["one crop", "crops that follow the motion"])
+def test_detect_resumes_a_long_video_from_the_chunk_it_stopped_at(cohort_model, videos, tmp_path, scored, crop_seconds):
     model, _ = cohort_model
+    model = replace(model, features=replace(model.features, crop_seconds=crop_seconds))
     config = DetectConfig(chunk=12)  # 60 frames, 51 windows: chunks from 0, 12, 24, 36 and 48
     journal = tmp_path / "wave.json.partial"
     whole = detect(model, videos["wave"], config)
+    # Chunks read the frames (and, for crops that follow the motion, the seconds) around them: the same scores.
+    np.testing.assert_allclose(whole.window_scores, detect(model, videos["wave"]).window_scores, rtol=1e-5, atol=1e-6)
     scored.clear()
 
     def interrupt_after_two(progress_done, total, note):
