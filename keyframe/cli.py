@@ -313,6 +313,9 @@ def movement_learn(
     pose = next((part.features for part in model.parts() if part.features.landmarks), None)
     if pose is not None:
         kinds += f", landmarks in the {pose.pose_frame} frame"
+    cropped = next((part.features for part in model.parts() if part.features.kind in CROPPED_KINDS), None)
+    if cropped is not None and cropped.crop_seconds is not None:
+        kinds += f", each frame cropped to what moves within {cropped.crop_seconds:g} s"
     out.print(f"learned {kinds} from {counted(info['frames'], 'frame')} in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

@@ -43,6 +43,7 @@ def test_learn_then_detect(tmp_path):
     assert data["region"]["side"] > 0, "one crop for the whole clip"
     following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5")
     assert following.returncode == 0, following.stderr
+    assert "each frame cropped to what moves within 0.5 s" in " ".join(following.stdout.split())
     assert load_model(tmp_path / "following.kfm").features.crop_seconds == 0.5
     found = run_cli("movement", "detect", tmp_path / "following.kfm", clip / "video.mp4", "--json", tmp_path / "f.json")
     assert found.returncode == 0 and json.loads((tmp_path / "f.json").read_text())["region"] is None, found.stderr
