@@ -507,7 +507,8 @@ all of the video, not in the stretch itself, and the same frames score about 1 l
 ranks worse: in side runs (every take, seed 0, landmarks extracted once) `pixels+pose+gesture` with negatives
 gave a mean AUC of 0.919 with `--crop-seconds 2` against 0.942 with one crop (its `pixels` part alone 0.787
 against 0.794: `walk` 0.94 -> 0.87, `bye` 0.89 -> 0.84, `bow` 0.30 -> 0.42), but 0.941 with
-`--crop-seconds 5` (accuracy 0.866 either way; `pixels` part 0.796). The 2 s crop's corners averaged over the
+`--crop-seconds 5` (accuracy 0.866 either way; `pixels` part 0.796), and at predictor seed 1 0.934 against
+0.935 (accuracy 0.863 either way). The 2 s crop's corners averaged over the
 same span, to steady it, did not help (`pixels` part 0.785). The takes last a few seconds and the camera
 follows the performer, so one crop per clip loses nothing there, while a crop of a few seconds frames each
 style differently. `--crop-seconds 5` keeps both the ranking of one crop per clip on these takes and most of
