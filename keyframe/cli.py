@@ -25,7 +25,7 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 # Results on stdout are plain lines for scripts: no markup (paths may hold "[...]"), no wrapping, no colour.
 out = Console(markup=False, highlight=False, soft_wrap=True)
 INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
@@ -352,12 +352,13 @@ def movement_detect(
     if len(videos) == 1:
         with progress_bar("detecting") as progress:
             result = detect(model, videos[0], progress=progress, journal=journal)
-        _print_detection(str(videos[0]), result)
+        # Outputs first: a reader that closes the pipe early (`| head -1`) must not cost the JSON.
         if json_out:
             result.write_json(json_out)
             journal.unlink(missing_ok=True)
         if plot:
             plot_detection(result, plot)
+        _print_detection(str(videos[0]), result)
         return
     if len(set(videos)) < len(videos):
         console.print("note: each video given more than once is searched once", markup=False, highlight=False)
@@ -372,16 +373,16 @@ def movement_detect(
         check_output_folder(plot, [model, *videos], PLOTS_KIND)
     with progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
-    for _, error in found.failed:
-        print_error(str(error))
-    out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}), best first:")
-    for result in found.ranked:
-        _print_detection(result.path, result)
     if json_out:
         found.write_json(json_out)
         journal.unlink(missing_ok=True)
     if plot:
         plot_search(found, videos, plot)
+    for _, error in found.failed:
+        print_error(str(error))
+    out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}), best first:")
+    for result in found.ranked:
+        _print_detection(result.path, result)
     if found.failed:
         console.print(f"{len(found.failed)} of {len(videos)} videos could not be searched")
         raise typer.Exit(1)
@@ -469,6 +470,17 @@ def composite_cmd(
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 
 
+def _raised_on_the_way_out(error: BaseException) -> bool:
+    """Whether ``error`` was raised while a Ctrl-C was being handled: clean-up that failed on the way out, such as
+    Optuna releasing a journal lock it had not finished taking. The run was interrupted, not broken."""
+    cause = error.__context__
+    while cause is not None:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause = cause.__context__
+    return False
+
+
 def main() -> None:
     """Console-script entry point."""
     # typer is pinned (pyproject.toml): these are the exceptions of the click it bundles.
@@ -486,12 +498,16 @@ def main() -> None:
     except KeyframeError as error:
         print_error(str(error))
         sys.exit(2)
-    except OSError as error:
-        # A place that could not be read or written after all (a full disk, a file removed meanwhile).
-        where = f"{error.filename}: " if error.filename else ""
-        print_error(f"{where}{error.strerror or error}")
-        sys.exit(1)
     except (KeyboardInterrupt, typer.Abort):
+        code = 130
+    except Exception as error:
+        if not _raised_on_the_way_out(error):
+            if not isinstance(error, OSError):
+                raise
+            # A place that could not be read or written after all (a full disk, a file removed meanwhile).
+            where = f"{error.filename}: " if error.filename else ""
+            print_error(f"{where}{error.strerror or error}")
+            sys.exit(1)
         code = 130
     if code == 130:  # Ctrl-C, which Typer turns into this exit code silently
         console.print(INTERRUPTED)

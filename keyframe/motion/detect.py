@@ -134,6 +134,12 @@ def crop_regions(model, source) -> list[Region | None]:
     return regions
 
 
+def one_crop(model: MovementModel, regions: list[Region | None]) -> Region | None:
+    """The one region frames were cut to, of the first part that crops every frame to one (a detection's
+    ``region``); None when no part does (landmarks, or crops that follow the motion)."""
+    return next((region for part, region in zip(model.parts(), regions) if _extractor(part).crops_to_motion), None)
+
+
 def window_scores(model: MovementModel, features: np.ndarray) -> np.ndarray:
     """Scores of every window of consecutive ``features`` ``(N, D)`` (``N - L`` of them)."""
     return scores_of_windows(model, *make_windows(features, model.window.length))
@@ -181,7 +187,8 @@ def fuse(model: MovementModel, scores: list[np.ndarray]) -> np.ndarray:
     return np.min([np.mean(views, axis=0) for views in by_signal.values()], axis=0)
 
 
-def score_range(model, source, first: int, last: int, regions: list[Region | None] | None = None) -> np.ndarray:
+def score_range(model, source, first: int, last: int, regions: list[Region | None] | None = None,
+                default_fps: float = DEFAULT_FPS) -> np.ndarray:
     """Scores of windows ``first .. last - 1`` of ``source`` (reads frames ``first .. last + L - 1``), every part fused.
 
     A pure function of the model, the frames (with the seconds around them that gestures, and crops that
@@ -189,7 +196,8 @@ def score_range(model, source, first: int, last: int, regions: list[Region | Non
     them here, a pass over the whole video), so the ranges of a long video can be scored apart, on several
     machines, and concatenated: :func:`detect` does exactly that, a chunk at a time
     (with landmark kinds only nearly so, see :func:`~keyframe.motion.features.landmark_views`). ``model``
-    and ``source`` may be paths; windows outside the video are refused.
+    and ``source`` may be paths; windows outside the video are refused. ``default_fps`` is the frame rate of
+    frames that do not say (``DetectConfig.default_fps``), which sets those spans in frames.
 
     Examples
     --------
@@ -210,7 +218,17 @@ def score_range(model, source, first: int, last: int, regions: list[Region | Non
     elif len(regions) != len(parts):
         raise ValueError(f"regions: {len(regions)} given for a model of {len(parts)} feature kinds; pass crop_regions(model, video)")
     regions = [region if region is None or isinstance(region, Region) else Region(*region) for region in regions]
-    features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions)
+    for part, region in zip(parts, regions):
+        # A region found for a piece alone, or one crop given to crops that follow the motion, would score
+        # the piece otherwise than the whole video.
+        if _extractor(part).crops_to_motion and region is None:
+            raise ValueError(f"regions: none given for the {part.features.kind} part, which crops every frame to one "
+                             "region; pass crop_regions(model, video)")
+        if _extractor(part).crops_locally and region is not None:
+            raise ValueError(f"regions: one given for the {part.features.kind} part, whose crops follow the motion "
+                             "(crop_seconds); pass crop_regions(model, video)")
+    features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions,
+                             default_fps=default_fps)
     return fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)])
 
 
@@ -295,11 +313,11 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        scores.append(kept.chunk(first, last, lambda: score_range(model, source, first, last, regions)))
+        scores.append(kept.chunk(first, last, lambda: score_range(model, source, first, last, regions, config.default_fps)))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     seconds = time.perf_counter() - started + kept.seconds
-    return verdict(model, np.concatenate(scores), len(source), fps, path, regions[0], config, seconds)
+    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds)
 
 
 class _KeptWork:
@@ -366,8 +384,8 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
         raise fail(path, "the feature extractions cover different numbers of frames")
     check_length(frames, model.window.length, path)
     scores = fuse(model, [window_scores(part, array) for part, (array, _) in zip(parts, extractions)])
-    return verdict(model, scores, frames, float(fps or config.default_fps), path, extractions[0][1], config,
-                   time.perf_counter() - started)
+    return verdict(model, scores, frames, float(fps or config.default_fps), path,
+                   one_crop(model, [region for _, region in extractions]), config, time.perf_counter() - started)
 
 
 def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region | None,

@@ -100,8 +100,7 @@ class FeatureConfig:
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
         if self.crop_seconds is not None and not 0.2 <= self.crop_seconds <= 30:
-            raise KeyframeError(f"--crop-seconds must be between 0.2 and 30 (0: one crop for the whole clip), "
-                                f"got {self.crop_seconds}")
+            raise KeyframeError(f"--crop-seconds must be between 0.2 and 30 seconds, got {self.crop_seconds}")
         if not 0.2 <= self.gesture_seconds <= 30:
             raise KeyframeError(f"the gesture's span must be between 0.2 and 30 seconds, got {self.gesture_seconds}")
         if not 32 <= self.cnn_size <= 512:
@@ -247,6 +246,8 @@ def moving_regions(source, start: int = 0, stop: int | None = None, half: int = 
     True
     """
     stop = len(source) if stop is None else min(stop, len(source))
+    if half < 0 or not 0 <= start <= stop:
+        raise ValueError(f"moving_regions: no range {start}:{stop} of {len(source)} frames with half {half}")
     first, last = max(0, start - half), min(len(source), stop + half)
     columns, rows, factor = motion_profiles(source, first, last)
     column_sums = np.concatenate([np.zeros((1, columns.shape[1]), np.float64), np.cumsum(columns, axis=0, dtype=np.float64)])
@@ -483,7 +484,7 @@ def _frames_within(seconds: float, fps: float | None) -> int:
 
 
 def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: int | None = None,
-                   progress=None) -> list[np.ndarray]:
+                   progress=None, default_fps: float | None = None) -> list[np.ndarray]:
     """Features of frames ``start:stop`` for several landmark kinds (``pose``, ``gesture``) from one landmark read.
 
     The configurations must share their ``pose_frame``; MediaPipe, the slow part, then runs once
@@ -492,6 +493,7 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
     it, for the landmark tracker, which starts afresh for every read, to settle on the body: the
     features of a range are those of the same frames in the whole clip, up to the tracker's start
     (its landmarks near the start of a range can differ somewhat from a read begun earlier).
+    ``default_fps`` is the frame rate of frames that do not say (``DEFAULT_FPS`` when None).
 
     Examples
     --------
@@ -502,7 +504,7 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
         raise ValueError(f"landmark_views needs landmark kinds of one pose frame, got {configs}")
     reader = FeatureExtractor(replace(configs[0], kind="pose"))
     stop = _range_stop(source, start, stop)
-    fps = getattr(source, "fps", None)
+    fps = getattr(source, "fps", None) or default_fps
     halves = [gesture_half(config, fps) if config.kind == "gesture" else 0 for config in configs]
     # The tracker starts afresh for every read: give it frames before the range to settle on the body.
     first = max(0, start - max(*halves, LANDMARK_WARM_UP))
@@ -513,10 +515,13 @@ def landmark_views(configs: list[FeatureConfig], source, start: int = 0, stop: i
 
 
 def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, stop: int | None = None,
-                  regions: list[Region | None] | None = None, progress=None) -> list[np.ndarray]:
+                  regions: list[Region | None] | None = None, progress=None,
+                  default_fps: float | None = None) -> list[np.ndarray]:
     """Each extractor's features of frames ``start:stop``; landmark kinds of one pose frame share one read.
 
-    ``regions`` gives each extractor's crop region (None: :meth:`FeatureExtractor.region_for` the range).
+    ``regions`` gives each extractor's crop region (None: :meth:`FeatureExtractor.region_for` the range);
+    ``default_fps`` the frame rate of frames that do not say, for the spans of gestures and of crops that
+    follow the motion (``DEFAULT_FPS`` when None).
     A model of ``pixels+pose+gesture`` thus runs MediaPipe once per clip, not twice, and ``pixels+cnn`` finds
     the crops of each frame once.
 
@@ -529,7 +534,7 @@ def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, st
     features: list[np.ndarray | None] = [None] * len(extractors)
     by_frame: dict[str, list[int]] = {}
     crops: dict[int, np.ndarray] = {}  # by crop half: kinds that crop alike find their crops once
-    fps = getattr(source, "fps", None)
+    fps = getattr(source, "fps", None) or default_fps
     for index, (extractor, region) in enumerate(zip(extractors, regions)):
         if extractor.config.landmarks:
             by_frame.setdefault(extractor.config.pose_frame, []).append(index)
@@ -542,7 +547,7 @@ def extract_views(extractors: list[FeatureExtractor], source, start: int = 0, st
         else:
             features[index] = extractor.extract(source, start, stop, region=region, progress=progress).features
     for indices in by_frame.values():
-        views = landmark_views([extractors[index].config for index in indices], source, start, stop, progress)
+        views = landmark_views([extractors[index].config for index in indices], source, start, stop, progress, fps)
         for index, view in zip(indices, views):
             features[index] = view
     return features

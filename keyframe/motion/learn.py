@@ -35,7 +35,7 @@ from keyframe.io import partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
-from keyframe.motion.features import FeatureConfig, FeatureExtractor, extract_views, windowed_source
+from keyframe.motion.features import CROPPED_KINDS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -102,7 +102,8 @@ def feature_kinds(spec: str, pose_frame: str = "body", crop_seconds: float | Non
     >>> lead.kind, [partner.kind for partner in partners]
     ('pixels', ['pose'])
     """
-    lead, *partners = (FeatureConfig(kind, pose_frame=pose_frame, crop_seconds=crop_seconds) for kind in spec.split("+"))
+    lead, *partners = (FeatureConfig(kind, pose_frame=pose_frame, crop_seconds=crop_seconds if kind in CROPPED_KINDS else None)
+                       for kind in spec.split("+"))
     return lead, tuple(partners)
 
 

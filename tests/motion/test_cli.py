@@ -41,6 +41,13 @@ def test_learn_then_detect(tmp_path):
     assert len(data["frame_scores"]) == 40
     assert ("detected" in found.stdout) and plot.stat().st_size > 1000
     assert data["region"]["side"] > 0, "one crop for the whole clip"
+    # A reader that closes the pipe before the results are printed (`| head -1`) does not cost the JSON.
+    closed = tmp_path / "closed.json"
+    reader = subprocess.Popen([sys.executable, "-m", "keyframe.cli", "movement", "detect", str(model),
+                               str(clip / "video.mp4"), "--json", str(closed)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    reader.stdout.close()
+    reader.wait(timeout=300)
+    assert json.loads(closed.read_text())["score"] == data["score"]
     following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5")
     assert following.returncode == 0, following.stderr
     assert "each frame cropped to what moves within 0.5 s" in " ".join(following.stdout.split())
@@ -61,7 +68,7 @@ def test_learn_then_detect(tmp_path):
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pixels+cnn",
                          "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--crop-seconds", "0.1"),
-                 "--crop-seconds must be between 0.2 and 30", "got 0.1")
+                 "--crop-seconds must be between 0.2 and 30 seconds, got 0.1")
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

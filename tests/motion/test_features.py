@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.motion import ArrayFrames, FeatureConfig, FeatureExtractor, moving_regions
+from keyframe.motion import ArrayFrames, FeatureConfig, FeatureExtractor, feature_kinds, moving_regions
 from keyframe.motion.features import extract_views
 from keyframe.sample import make_sample
 
@@ -59,6 +59,12 @@ def test_crops_follow_the_motion_and_the_span_is_checked():
     assert np.all(np.diff(centres) >= 0), "the crop moves over once, without going back"
     still = moving_regions(ArrayFrames(np.zeros((5, 100, 200, 3), np.uint8)), half=2)
     np.testing.assert_allclose(still, [[0, -50, 200]] * 5)  # nothing moves: the whole frame, squared
+    for start, stop, half in ((4, 2, 5), (-2, 3, 5), (0, 3, -3)):
+        with pytest.raises(ValueError, match="moving_regions: no range"):
+            moving_regions(ArrayFrames(frames), start, stop, half)
+    # Only the kinds that crop keep the span: a pose part stores none.
+    lead, (pose,) = feature_kinds("pixels+pose", crop_seconds=2.0)
+    assert (lead.crop_seconds, pose.crop_seconds) == (2.0, None)
     for bad in (0.1, 31.0):
-        with pytest.raises(KeyframeError, match=r"--crop-seconds must be between 0.2 and 30 \(0: one crop"):
+        with pytest.raises(KeyframeError, match="--crop-seconds must be between 0.2 and 30 seconds"):
             FeatureConfig(crop_seconds=bad)

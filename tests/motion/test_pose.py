@@ -79,6 +79,7 @@ def test_detect_features_matches_detect(wave_model, wave_clip):
     direct, reused = detect(model, clip), detect_features(model, extracted, fps=25.0)
     np.testing.assert_allclose(direct.window_scores, reused.window_scores, rtol=1e-5, atol=1e-6)
     assert direct.score == pytest.approx(reused.score) and direct.intervals == reused.intervals
+    assert direct.region == reused.region == extracted.region, "the crop the frames were cut to"
     with pytest.raises(KeyframeError, match="do not fit a pixels model of 256 values"):
         detect_features(model, extracted._replace(features=extracted.features[:, :10]))
     with pytest.raises(KeyframeError, match="too short|shorter|at least"):
@@ -138,6 +139,7 @@ def test_learn_and_detect_with_pose(bow_frames, tmp_path):
     result = detect(tmp_path / "bow.kfm", bow_frames)
     assert np.isfinite(result.frame_scores).all()
     assert result.score > model.threshold
+    assert result.to_dict()["region"] is None, "landmarks are not cut from a crop"
 
 
 def test_learning_pose_from_a_clip_without_a_person_is_refused():
@@ -223,6 +225,7 @@ def test_pose_and_gesture_are_averaged_before_the_minimum_with_pixels(fake_landm
     clip = wave_clip[50:]
     read.clear()
     result = detect(tmp_path / "three.kfm", clip)
+    assert result.region == crop_regions(model, ArrayFrames(clip))[0], "the pixels part's crop"
     assert sum(read) == len(clip), "pose and gesture share one landmark read"
     extracted = [FeatureExtractor(part.features).extract(ArrayFrames(clip)) for part in model.parts()]
     pixels, pose, gesture = (3 * weight * window_scores(part, features)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import write_video
-from keyframe.motion import DetectConfig, detect, search
+from keyframe.io import open_frames, write_video
+from keyframe.motion import ArrayFrames, DetectConfig, detect, search
 from keyframe.sample import make_sample
 from tests.conftest import run_cli
 
@@ -88,8 +88,8 @@ def scored(monkeypatch):
     real = detect_module.score_range
     calls = []
     monkeypatch.setattr(detect_module, "score_range",
-                        lambda model, source, first, last, regions=None: calls.append((str(source.path), first)) or
-                        real(model, source, first, last, regions))
+                        lambda model, source, first, last, *rest: calls.append((str(source.path), first)) or
+                        real(model, source, first, last, *rest))
     return calls
 
 
@@ -189,9 +189,20 @@ def test_paths_are_taken_where_sources_are(cohort_model, videos):
     # A crop that follows the motion needs nothing found beforehand, and pieces still make the whole.
     following = replace(model, features=replace(model.features, crop_seconds=0.4))
     assert crop_regions(following, videos["wave"]) == [None]
+    # Regions that do not fit a part's crop are refused: they would score a piece otherwise than the whole.
+    with pytest.raises(ValueError, match="none given for the pixels part, which crops every frame to one region"):
+        score_range(model, videos["wave"], 0, 5, [None])
+    with pytest.raises(ValueError, match="one given for the pixels part, whose crops follow the motion"):
+        score_range(following, videos["wave"], 0, 5, regions)
     scores = detect(following, videos["wave"]).window_scores
     pieces = [score_range(following, videos["wave"], first, last) for first, last in ((0, 7), (7, len(scores)))]
     np.testing.assert_allclose(np.concatenate(pieces), scores, rtol=1e-5, atol=1e-6)
+    # Frames that do not give their rate are taken at DetectConfig.default_fps, crop span included.
+    frames = open_frames(videos["wave"]).read_range(0, 60)
+    at_ten = detect(following, ArrayFrames(frames, fps=10)).window_scores
+    np.testing.assert_allclose(detect(following, ArrayFrames(frames), DetectConfig(default_fps=10)).window_scores, at_ten,
+                               rtol=1e-5, atol=1e-6)
+    assert not np.allclose(detect(following, ArrayFrames(frames)).window_scores, at_ten, rtol=1e-5, atol=1e-6)
 
 
 def test_a_damaged_journal_is_started_afresh_and_a_folder_in_its_place_refused(cohort_model, videos, tmp_path):

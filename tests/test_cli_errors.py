@@ -1,0 +1,35 @@
+"""How the command line ends: one line per error, and Ctrl-C read as an interruption even when clean-up fails."""
+
+import pytest
+
+from keyframe import cli
+
+
+def _fail_while_interrupted():
+    """As Optuna's journal lock does when Ctrl-C lands while it is released: the clean-up itself fails."""
+    try:
+        raise KeyboardInterrupt
+    except BaseException:
+        raise FileNotFoundError(2, "No such file or directory", "model.kfm.partial.lock1234.rename")
+
+
+@pytest.mark.parametrize("command, code, says", [
+    (_fail_while_interrupted, 130, "interrupted; no output was made to look complete"),
+    (lambda: (_ for _ in ()).throw(FileNotFoundError(2, "No such file or directory", "gone.mp4")), 1,
+     "error: gone.mp4: No such file or directory"),
+])
+def test_errors_end_in_one_line_and_an_interruption_stays_one(monkeypatch, capsys, command, code, says):
+    monkeypatch.setattr(cli, "app", lambda **_: command())
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == code
+    stderr = " ".join(capsys.readouterr().err.split())
+    assert says in stderr and "Traceback" not in stderr and "lock1234" not in stderr
+
+
+def test_other_errors_are_not_taken_for_an_interruption(monkeypatch):
+    def broken():
+        raise RuntimeError("a bug")
+    monkeypatch.setattr(cli, "app", lambda **_: broken())
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main()
