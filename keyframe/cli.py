@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -28,6 +29,7 @@ app = typer.Typer(
 console = Console(stderr=True, soft_wrap=True)
 # Results on stdout are plain lines for scripts: no markup (paths may hold "[...]"), no wrapping, no colour.
 out = Console(markup=False, highlight=False, soft_wrap=True)
+DETECT_KEEPS = "with --json OUT, detection keeps its work in OUT.partial as it goes, and a rerun resumes from it"
 INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
                "running the same command again")
 
@@ -301,7 +303,7 @@ def movement_learn(
         console.print(f"note: --pose-frame is for pose features; with {features} it does nothing", markup=False)
     config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
                          net=replace(NetConfig(), seed=seed), trials=trials)
-    with progress_bar("learning") as progress:
+    with _nothing_kept_on_interrupt(trials == 1, "learning starts afresh when run again"), progress_bar("learning") as progress:
         model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
     count = len(model.cohort)
@@ -335,12 +337,15 @@ def movement_detect(
     from keyframe.io import partial_dir
     from keyframe.io.atomic import check_output_folder
     from keyframe.motion import detect, plot_detection, search
-    from keyframe.motion.plot import PLOTS_KIND, plot_search
+    from keyframe.motion.detect import check_detection_output
+    from keyframe.motion.plot import PLOTS_KIND, check_plot_output, plot_search
     from keyframe.progress import progress_bar
 
-    if len(videos) == 1 and plot is not None and plot.suffix.lower() != ".png":
-        raise KeyframeError(f"{plot}: --plot writes a PNG; give a name ending in .png")
+    if len(videos) == 1 and plot is not None:
+        check_plot_output(plot)
     writable([json_out, plot if len(videos) == 1 else None], inputs=[model, *videos])
+    if json_out is not None:
+        check_detection_output(json_out)
     if json_out is not None and plot is not None:
         report, plots = json_out.resolve(), plot.resolve()
         if report == plots:
@@ -350,7 +355,7 @@ def movement_detect(
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
-        with progress_bar("detecting") as progress:
+        with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("detecting") as progress:
             result = detect(model, videos[0], progress=progress, journal=journal)
         # Outputs first: a reader that closes the pipe early (`| head -1`) must not cost the JSON.
         if json_out:
@@ -371,7 +376,7 @@ def movement_detect(
     writable(folders=[plot], inputs=[model, *videos])
     if plot is not None:
         check_output_folder(plot, [model, *videos], PLOTS_KIND)
-    with progress_bar("searching") as progress:
+    with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
     if json_out:
         found.write_json(json_out)
@@ -468,6 +473,19 @@ def composite_cmd(
     with progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
+
+
+@contextmanager
+def _nothing_kept_on_interrupt(nothing_kept: bool, hint: str):
+    """Where a run keeps no work to resume (``nothing_kept``), Ctrl-C says so, and ``hint``, instead of
+    :data:`INTERRUPTED`'s promise of a resume."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not nothing_kept:
+            raise
+        console.print(f"interrupted; nothing was kept: {hint}")
+        sys.exit(130)
 
 
 def _raised_on_the_way_out(error: BaseException) -> bool:

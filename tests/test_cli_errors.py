@@ -33,3 +33,21 @@ def test_other_errors_are_not_taken_for_an_interruption(monkeypatch):
     monkeypatch.setattr(cli, "app", lambda **_: broken())
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main()
+
+
+def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monkeypatch, capsys, tmp_path):
+    import sys
+
+    import keyframe.motion
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(keyframe.motion, "detect", interrupted)
+    for extra, says in (([], "interrupted; nothing was kept: with --json OUT, detection keeps its work"),
+                        (["--json", str(tmp_path / "found.json")], "work kept under a *.partial name is resumed")):
+        monkeypatch.setattr(sys, "argv", ["keyframe", "movement", "detect", str(tmp_path / "m.kfm"), str(tmp_path / "v.mp4"), *extra])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == 130
+        stderr = " ".join(capsys.readouterr().err.split())
+        assert says in stderr and stderr.count("interrupted") == 1, stderr

@@ -33,6 +33,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -48,6 +49,8 @@ from keyframe.motion.windows import check_length, make_windows, window_count
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
+
+DETECTION_JSON_HEAD = 1 << 16  # bytes of an existing file read to tell whether it is a detection's JSON
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,28 @@ class Detection:
         }
 
     def write_json(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_dict` as JSON, atomically."""
+        """Write :meth:`to_dict` as JSON, atomically; an existing file there must be such a JSON
+        (:func:`check_detection_output`)."""
         from keyframe.io import write_json
 
+        check_detection_output(path)
         write_json(path, self.to_dict(), indent=1)
+
+
+def check_detection_output(path: str | os.PathLike) -> None:
+    """Refuse ``path`` for a detection's JSON when a file there is anything else: a model, a video or notes
+    given as ``--json`` by mistake would be lost. An earlier detection or search JSON may be replaced."""
+    path = Path(path)
+    if not path.is_file():
+        return
+    try:
+        with open(path, "rb") as handle:  # its head only: a video given by mistake may be gigabytes
+            head = handle.read(DETECTION_JSON_HEAD).decode("utf-8", errors="replace")
+    except OSError:
+        head = ""
+    # to_dict puts these keys first, in both kinds of JSON.
+    if not (head.lstrip().startswith("{") and '"threshold"' in head and ('"score"' in head or '"videos"' in head)):
+        raise fail(path, "exists and is not a detection's JSON, which this one would replace; give another name")
 
 
 def _extractor(model: MovementModel) -> FeatureExtractor:

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import math
 import os
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from keyframe.errors import fail
 
 CURVE = (40, 90, 200)
 THRESHOLD = (200, 60, 40)
@@ -95,10 +98,27 @@ def draw_scores(
     return image
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_plot_output(path: str | os.PathLike) -> None:
+    """Refuse ``path`` for a score-curve plot unless it is named ``.png`` and any file there is a PNG: a model
+    or a video given as ``--plot`` by mistake would be lost."""
+    path = Path(path)
+    if path.suffix.lower() != ".png":
+        raise fail(path, "a plot is written as a PNG; give a name ending in .png")
+    if path.is_file():
+        with open(path, "rb") as handle:
+            if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
+                raise fail(path, "exists and is not a PNG image, which the plot would replace; give another name")
+
+
 def plot_detection(detection, path: str | os.PathLike, title: str | None = None, size: tuple[int, int] = (800, 300)) -> None:
-    """Write the score-curve PNG of a :class:`~keyframe.motion.detect.Detection` to ``path`` (atomically)."""
+    """Write the score-curve PNG of a :class:`~keyframe.motion.detect.Detection` to ``path`` (atomically); see
+    :func:`check_plot_output` for the names it takes."""
     from keyframe.io import atomic_path
 
+    check_plot_output(path)
     if title is None:
         verdict = "detected" if detection.detected else "not detected"
         title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"

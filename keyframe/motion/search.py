@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field
 
 from keyframe.errors import KeyframeError
-from keyframe.motion.detect import DetectConfig, Detection, detect
+from keyframe.motion.detect import DetectConfig, Detection, check_detection_output, detect
 from keyframe.motion.journal import Journal
 from keyframe.motion.model import as_model
 from keyframe.progress import report
@@ -48,9 +48,11 @@ class Search:
         }
 
     def write_json(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_dict` as JSON, atomically."""
+        """Write :meth:`to_dict` as JSON, atomically; an existing file there must be such a JSON
+        (:func:`~keyframe.motion.detect.check_detection_output`)."""
         from keyframe.io import write_json
 
+        check_detection_output(path)
         write_json(path, self.to_dict(), indent=1)
 
 

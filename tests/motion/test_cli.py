@@ -48,6 +48,18 @@ def test_learn_then_detect(tmp_path):
     reader.stdout.close()
     reader.wait(timeout=300)
     assert json.loads(closed.read_text())["score"] == data["score"]
+    # Outputs replace only their own kind: an earlier detection's JSON, a PNG; not a model, a video or notes.
+    again = run_cli("movement", "detect", model, clip / "video.mp4", "--json", report, "--plot", plot)
+    assert again.returncode == 0 and json.loads(report.read_text())["score"] == data["score"], again.stderr
+    notes, fake, other_model = tmp_path / "notes.txt", tmp_path / "fake.png", tmp_path / "other.kfm"
+    notes.write_text("mine")
+    fake.write_text("mine")
+    other_model.write_bytes(model.read_bytes())
+    for option, victim, says in (("--json", other_model, "is not a detection's JSON"), ("--json", notes, "is not a detection's JSON"),
+                                 ("--plot", fake, "is not a PNG image")):
+        before = victim.read_bytes()
+        assert_error(run_cli("movement", "detect", model, clip / "video.mp4", option, victim), str(victim), says)
+        assert victim.read_bytes() == before
     following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5")
     assert following.returncode == 0, following.stderr
     assert "each frame cropped to what moves within 0.5 s" in " ".join(following.stdout.split())

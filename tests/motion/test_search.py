@@ -226,7 +226,7 @@ def test_plots_of_several_videos_are_named_in_the_order_given(tmp_path):
 def test_detect_refuses_a_plot_that_is_not_a_png_and_an_output_that_is_an_input(cohort_model, videos, tmp_path):
     _, model = cohort_model
     done = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "curve")
-    assert done.returncode == 2 and "curve: --plot writes a PNG; give a name ending in .png" in done.stderr
+    assert done.returncode == 2 and "curve: a plot is written as a PNG; give a name ending in .png" in done.stderr
     done = run_cli("movement", "detect", model, videos["wave"], "--json", model)
     assert done.returncode == 2 and "is also an input; the output would overwrite it" in done.stderr
     assert not list(tmp_path.iterdir())
