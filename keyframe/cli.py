@@ -365,9 +365,13 @@ def movement_detect(
             plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
         return
-    if len(set(videos)) < len(videos):
+    # One video under several spellings (./a.mp4, dir/../a.mp4, a link to it) is one video, named as first given.
+    distinct = {}
+    for video in videos:
+        distinct.setdefault(video.resolve(), video)
+    if len(distinct) < len(videos):
         console.print("note: each video given more than once is searched once", markup=False, highlight=False)
-        videos = list(dict.fromkeys(videos))
+        videos = list(distinct.values())
     missing = [video for video in videos if not video.exists()]
     if missing:
         raise KeyframeError(f"{missing[0]}: no such file or folder" + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
@@ -378,11 +382,12 @@ def movement_detect(
         check_output_folder(plot, [model, *videos], PLOTS_KIND)
     with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("searching") as progress:
         found = search(model, videos, progress=progress, journal=journal)
+    if plot:
+        for result, name in zip(found.ranked, plot_search(found, videos, plot)):
+            result.extra["plot"] = str(plot / name)  # which plot is whose, when names repeat
     if json_out:
         found.write_json(json_out)
         journal.unlink(missing_ok=True)
-    if plot:
-        plot_search(found, videos, plot)
     for _, error in found.failed:
         print_error(str(error))
     out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}), best first:")

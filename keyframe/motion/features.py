@@ -32,6 +32,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import asdict, dataclass, replace
 from typing import Iterator, NamedTuple
 
@@ -135,7 +136,8 @@ class ArrayFrames(FrameSource):
     def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = "<frames>"):
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}")
+            one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
+            raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}{one}")
         self.frames, self.fps, self.path = frames, fps, path
         self.size = frames.shape[1:3]
         self.stems = [f"{i:06d}" for i in range(len(frames))]
@@ -151,6 +153,10 @@ def as_source(frames, fps: float | None = None):
         return ArrayFrames(frames, fps)
     if hasattr(frames, "iter_frames"):
         return frames
+    if not isinstance(frames, (str, os.PathLike)):
+        many = f" of {len(frames)} items (frames? np.stack them into one array)" if isinstance(frames, (list, tuple)) else ""
+        raise ValueError(f"a clip is a path, a frame source or one uint8 array (N, H, W, 3), got "
+                         f"{type(frames).__name__}{many}")
     from keyframe.io import open_frames
 
     return open_frames(frames)

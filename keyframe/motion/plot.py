@@ -137,7 +137,8 @@ def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:
     """
     from keyframe.io import staged_dir
 
-    names = dict(zip(map(str, videos), plot_names([os.path.realpath(video) for video in videos])))
+    # Named as given (a link by its own name), with "." and ".." resolved to the folders they name.
+    names = dict(zip(map(str, videos), plot_names([os.path.abspath(video) for video in videos])))
     with staged_dir(folder, key=None, inputs=list(videos), kind=PLOTS_KIND) as stage:
         for result in found.ranked:
             plot_detection(result, stage / names[result.path])

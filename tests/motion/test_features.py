@@ -68,3 +68,15 @@ def test_crops_follow_the_motion_and_the_span_is_checked():
     for bad in (0.1, 31.0):
         with pytest.raises(KeyframeError, match="--crop-seconds must be between 0.2 and 30 seconds"):
             FeatureConfig(crop_seconds=bad)
+
+
+def test_clips_of_the_wrong_kind_are_named(squat_then_wave):
+    from keyframe.motion import learn
+
+    _, wave = squat_then_wave
+    with pytest.raises(ValueError, match=r"got list of 60 items \(frames\? np.stack them into one array\)"):
+        learn([list(wave)])
+    with pytest.raises(ValueError, match=r"got uint8 \(96, 96, 3\) \(one frame: a clip is all its frames in one array"):
+        learn(list(wave[:3]))
+    with pytest.raises(ValueError, match="a clip is a path, a frame source or one uint8 array"):
+        learn([7])

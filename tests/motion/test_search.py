@@ -66,8 +66,15 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     assert ranked.returncode == 0, ranked.stderr
     lines = [line for line in ranked.stdout.splitlines() if ".mp4:" in line]
     assert len(lines) == 3 and "wave.mp4: " in lines[0], ranked.stdout
-    assert len(json.loads(report.read_text())["videos"]) == 3
+    entries = json.loads(report.read_text())["videos"]
+    assert len(entries) == 3 and all(entry["plot"] == str(plots / f"{entry['video'].split('/')[-1][:-4]}.png") for entry in entries)
     assert sorted(p.name for p in plots.iterdir() if not p.name.startswith(".")) == ["march.png", "squat.png", "wave.png"]
+    # One video under other spellings, a link to it included, is searched once and plotted under the name first given.
+    (tmp_path / "link.mp4").symlink_to(videos["wave"])
+    spelled = [tmp_path / "link.mp4", videos["wave"].parent / ".." / videos["wave"].parent.name / "wave.mp4", videos["wave"]]
+    once = run_cli("movement", "detect", model, *spelled, videos["squat"], "--plot", tmp_path / "once")
+    assert once.returncode == 0 and "searched once" in once.stderr, once.stderr
+    assert sorted(p.name for p in (tmp_path / "once").iterdir() if not p.name.startswith(".")) == ["link.png", "squat.png"]
 
     # A video that cannot be scored is reported and the others are still ranked; the exit code says so.
     partial = run_cli("movement", "detect", model, videos["wave"], videos["short"])
