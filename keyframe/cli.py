@@ -203,17 +203,20 @@ def segment_eval(
 ):
     """J (IoU), boundary F and J&F as the DAVIS benchmark computes them."""
     from keyframe.io import write_json
+    from keyframe.io.atomic import check_own_json
     from keyframe.metrics import evaluate_masks
     from keyframe.progress import progress_bar
 
     writable([json_out], inputs=[pred_dir, truth_dir])
+    if json_out is not None:
+        check_own_json(json_out, [("J", "F", "JF")], "a segment eval's JSON")
     with progress_bar("scoring") as progress:
         scores = evaluate_masks(pred_dir, truth_dir, progress=progress)
+    if json_out:  # before printing: a reader that closes the pipe early must not cost the JSON
+        write_json(json_out, scores)
     out.print(
         f"{counted(scores['frames'], 'frame')}  J {scores['J']['mean']:.3f}  F {scores['F']['mean']:.3f}  J&F {scores['JF']:.3f}"
     )
-    if json_out:
-        write_json(json_out, scores)
 
 
 # --- demo -----------------------------------------------------------------

@@ -64,6 +64,38 @@ def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
     return Path(path)
 
 
+JSON_HEAD = 1 << 16  # bytes of an existing file read to tell whether it is one of keyframe's JSON outputs
+
+
+def check_own_json(path: str | os.PathLike, key_sets: list[tuple[str, ...]], what: str) -> None:
+    """Refuse ``path`` for a JSON output when a file there is anything but ``what``: a JSON holding every key of
+    one of ``key_sets`` in its first 64 kB (its writers put them first). A model, a video or notes named by
+    mistake would be lost; an earlier output of the same command may be replaced. Only the file's head is
+    read, as a video given by mistake may be gigabytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> notes = pathlib.Path(tempfile.mkdtemp()) / "notes.json"; _ = notes.write_text("my notes")
+    >>> check_own_json(notes, [("J", "F")], "a segment eval's JSON")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: ...notes.json: exists and is not a segment eval's JSON, which this one would replace; give another name
+    """
+    from keyframe.errors import fail
+
+    path = Path(path)
+    if not path.is_file():
+        return
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(JSON_HEAD).decode("utf-8", errors="replace")
+    except OSError:
+        head = ""
+    if not (head.lstrip().startswith("{") and any(all(f'"{key}"' in head for key in keys) for keys in key_sets)):
+        raise fail(path, f"exists and is not {what}, which this one would replace; give another name")
+
+
 def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
     """Refuse, before any work, an output ``path`` that could not be written: a file named by an existing
     folder (or a folder by an existing file), or a place under a file or a folder that may not be written.

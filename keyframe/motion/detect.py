@@ -33,12 +33,11 @@ import logging
 import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from keyframe.errors import fail
-from keyframe.io.atomic import file_stamp
+from keyframe.io.atomic import check_own_json, file_stamp
 from keyframe.io.video import check_fps
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
@@ -49,8 +48,6 @@ from keyframe.motion.windows import check_length, make_windows, window_count
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
-
-DETECTION_JSON_HEAD = 1 << 16  # bytes of an existing file read to tell whether it is a detection's JSON
 
 
 @dataclass(frozen=True)
@@ -113,17 +110,7 @@ class Detection:
 def check_detection_output(path: str | os.PathLike) -> None:
     """Refuse ``path`` for a detection's JSON when a file there is anything else: a model, a video or notes
     given as ``--json`` by mistake would be lost. An earlier detection or search JSON may be replaced."""
-    path = Path(path)
-    if not path.is_file():
-        return
-    try:
-        with open(path, "rb") as handle:  # its head only: a video given by mistake may be gigabytes
-            head = handle.read(DETECTION_JSON_HEAD).decode("utf-8", errors="replace")
-    except OSError:
-        head = ""
-    # to_dict puts these keys first, in both kinds of JSON.
-    if not (head.lstrip().startswith("{") and '"threshold"' in head and ('"score"' in head or '"videos"' in head)):
-        raise fail(path, "exists and is not a detection's JSON, which this one would replace; give another name")
+    check_own_json(path, [("score", "threshold"), ("threshold", "videos")], "a detection's JSON")
 
 
 def _extractor(model: MovementModel) -> FeatureExtractor:

@@ -81,6 +81,12 @@ def test_evaluate_masks_and_cli(tmp_path):
     assert "J&F" in result.stdout
     saved = json.loads((tmp_path / "s.json").read_text())
     assert set(saved["per_frame"]) == {"00000", "00001", "00002", "00003"}
+    # An earlier eval's JSON is replaced; any other file is refused before any work, and kept.
+    assert run_cli("segment", "eval", pred, truth, "--json", tmp_path / "s.json").returncode == 0
+    (tmp_path / "notes.json").write_text("mine")
+    refused = run_cli("segment", "eval", pred, truth, "--json", tmp_path / "notes.json")
+    assert refused.returncode == 2 and "notes.json: exists and is not a segment eval's JSON" in " ".join(refused.stderr.split())
+    assert (tmp_path / "notes.json").read_text() == "mine"
 
 
 def _write_sequence(folder, masks):
