@@ -380,9 +380,8 @@ class FeatureExtractor:
         range as well (see :func:`landmark_views`).
         """
         stop = _range_stop(source, start, stop)
-        if region is None and self.crops_locally:
-            crops = moving_regions(source, start, stop, self.crop_half(getattr(source, "fps", None)))
-            return Extracted(self._read(source, start, stop, crops, progress), None)
+        if region is None and self.crops_locally:  # crops found as extract_views finds them for several kinds
+            return Extracted(extract_views([self], source, start, stop, progress=progress)[0], None)
         region = self.region_for(source, start, stop) if region is None else region
         if self.config.landmarks:
             return Extracted(landmark_views([self.config], source, start, stop, progress)[0], region)

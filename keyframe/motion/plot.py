@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import fail
+from keyframe.io.images import PNG_SIGNATURE
 
 CURVE = (40, 90, 200)
 THRESHOLD = (200, 60, 40)
@@ -96,9 +97,6 @@ def draw_scores(
     if title:
         cv2.putText(image, title, (left, 20), FONT, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
     return image
-
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def check_plot_output(path: str | os.PathLike) -> None:
