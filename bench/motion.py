@@ -15,6 +15,7 @@ detected over the whole clip; the score curve is ``docs/motion-exercise.png``.
 Run from the repository root::
 
     python -m bench.motion
+    python -m bench.motion --text-only   # the section again from the last run's results (bench/.cache)
 """
 
 from __future__ import annotations
@@ -22,8 +23,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import logging
+import pickle
 import random
 import statistics
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -553,7 +556,11 @@ different weights for the `pixels` and the landmark parts (0.855-0.938); each pa
 scores over the whole test pool instead of its calibration spread (0.864: `bow` falls to 0.54)."""
 
 
-def main(log=print) -> None:
+RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
+
+
+def measure(log=print) -> dict:
+    """Every measurement of this benchmark, by name (what :func:`write` reads)."""
     load = load_note()
     all_takes = takes()
     pool = test_pool(all_takes)
@@ -585,6 +592,19 @@ def main(log=print) -> None:
     cnn = cnn_speed(all_takes, pool, log)
     ex = exercise(log)
     crops = crop_check(log)
+    return {"load": load, "all_takes": all_takes, "pool": pool, "every": every, "rows": rows, "pixels": pixels,
+            "negative_rows": negative_rows, "pixels_neg": pixels_neg, "pose": pose, "pose_neg": pose_neg,
+            "pose_image_neg": pose_image_neg, "fused": fused, "fused_mean": fused_mean, "fused_quiet": fused_quiet,
+            "fused_seeds": fused_seeds, "gesture_seeds": gesture_seeds, "cnn": cnn, "ex": ex, "crops": crops,
+            "stamp": time.strftime("%Y-%m-%d")}
+
+
+def write(measured: dict) -> None:
+    """The section of docs/benchmarks.md from :func:`measure`'s results."""
+    (load, all_takes, pool, every, rows, pixels, negative_rows, pixels_neg, pose, pose_neg, pose_image_neg, fused,
+     fused_mean, fused_quiet, fused_seeds, gesture_seeds, cnn, ex, crops) = (measured[name] for name in (
+        "load", "all_takes", "pool", "every", "rows", "pixels", "negative_rows", "pixels_neg", "pose", "pose_neg",
+        "pose_image_neg", "fused", "fused_mean", "fused_quiet", "fused_seeds", "gesture_seeds", "cnn", "ex", "crops"))
     table = markdown_table(
         ["target (features)", "positives", "negatives", "ROC AUC", "accuracy of detected", "DTW ROC AUC",
          "learn s", "detect frames/s"], rows)
@@ -826,9 +846,24 @@ clip, and the same for the frames more than {CROP_MARGIN_SECONDS:g} s from the s
 
 {CROP_TEXT}
 """
-    write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body)
+    write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body,
+                  stamp=measured["stamp"])
+
+
+def main(log=print, text_only: bool = False) -> None:
+    """Measure and write the section; ``text_only``: write it again from the last run's results (after editing
+    its text), without measuring."""
+    if text_only:
+        if not RESULTS.is_file():
+            raise SystemExit(f"{RESULTS}: no results of an earlier run; run `python -m bench.motion` first")
+        write(pickle.loads(RESULTS.read_bytes()))
+        return
+    measured = measure(log)
+    write(measured)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_bytes(pickle.dumps(measured))
 
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    main()
+    main(text_only="--text-only" in sys.argv[1:])

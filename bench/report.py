@@ -47,11 +47,12 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def write_section(name: str, title: str, body: str) -> None:
-    """Replace (or append) the section called ``name`` in docs/benchmarks.md."""
+def write_section(name: str, title: str, body: str, stamp: str | None = None) -> None:
+    """Replace (or append) the section called ``name`` in docs/benchmarks.md; ``stamp``: the day it was
+    measured (today unless given)."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     text = REPORT.read_text() if REPORT.exists() else HEADER
-    stamp = time.strftime("%Y-%m-%d")
+    stamp = stamp or time.strftime("%Y-%m-%d")
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
         f"_Measured {stamp} on {machine()}; `python -m bench.{name}`._\n\n{body.strip()}\n"

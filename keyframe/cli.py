@@ -283,22 +283,22 @@ def movement_learn(
              "mean (of their scores, each in units of its spread).")] = "min",
     crop_seconds: Annotated[Optional[float], typer.Option(
         help="For pixels and cnn: cut each frame to the square around what moves within this many seconds of it "
-             "(0.2-30), so the crop follows the performer and a stretch scores the same alone as in a longer "
-             "video. Default (or 0): every frame of a clip to one square, found over the whole clip.",
+             "(0.2-30; default 5), so the crop follows the performer and a stretch scores about the same alone "
+             "as in a longer video. 0: every frame of a clip to one square, found over the whole clip.",
         show_default=False)] = None,
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
 
     from keyframe.motion import LearnConfig, NetConfig, WindowConfig, feature_kinds, learn
-    from keyframe.motion.features import CROPPED_KINDS
+    from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS
     from keyframe.progress import progress_bar
 
     if window < 2:
         raise KeyframeError(f"--window must be at least 2, got {window}")
     writable([model_out], inputs=[*clips, *(negatives or [])])
-    lead, partners = feature_kinds(features, pose_frame, crop_seconds or None)
-    if crop_seconds and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
+    lead, partners = feature_kinds(features, pose_frame, DEFAULT_CROP_SECONDS if crop_seconds is None else crop_seconds or None)
+    if crop_seconds is not None and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
         console.print(f"note: --crop-seconds is for pixels and cnn features; with {features} it does nothing", markup=False)
     if fusion != "min" and not partners:
         console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
@@ -319,8 +319,9 @@ def movement_learn(
     if pose is not None:
         kinds += f", landmarks in the {pose.pose_frame} frame"
     cropped = next((part.features for part in model.parts() if part.features.kind in CROPPED_KINDS), None)
-    if cropped is not None and cropped.crop_seconds is not None:
-        kinds += f", each frame cropped to what moves within {cropped.crop_seconds:g} s"
+    if cropped is not None:
+        kinds += (", one crop per clip" if cropped.crop_seconds is None
+                  else f", each frame cropped to what moves within {cropped.crop_seconds:g} s")
     out.print(f"learned {kinds} from {counted(info['frames'], 'frame')} in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

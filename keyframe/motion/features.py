@@ -11,14 +11,14 @@
   each frame and divided by their spread there (:func:`local_standardise`):
   the shape of the movement, without the posture it is made in or its width.
 
-By default every frame of a clip is cut to one square, found over the whole
-clip from frame differences (:func:`moving_region`) and passed along
-explicitly, so the features of any frame range are a pure function of
-(frames, region). With ``crop_seconds``, each frame is cut to the square around
-the motion in the seconds around it instead (:func:`moving_regions`): the crop
-follows the performer, the features of a range depend only on the frames
-within that span of it, and a stretch scores the same alone as inside a longer
-video.
+By default (``crop_seconds=5``) each frame is cut to the square around the
+motion within 5 seconds of it (:func:`moving_regions`): the crop follows the
+performer, the features of a range depend only on the frames within that span
+of it, and a stretch scores about the same alone as inside a longer video.
+With ``crop_seconds=None`` every frame of a clip is cut to one square, found
+over the whole clip from frame differences (:func:`moving_region`) and passed
+along explicitly, so the features of any frame range are a pure function of
+(frames, region).
 
 Examples
 --------
@@ -59,6 +59,9 @@ DEFAULT_FPS = 25.0  # for frames that come without a frame rate, as everywhere i
 # Smallest landmark spread (torso lengths) a gesture is divided by: about MediaPipe's jitter on a person standing
 # still, which should stay small rather than be blown up into a movement (gestures spread 0.015-0.6).
 GESTURE_FLOOR = 0.01
+# A crop that follows the motion within 5 s keeps the ranking of one crop per clip on the benchmark's takes and most of
+# a stretch's score inside a longer video; 2 s ranks worse (docs/benchmarks.md, "The crop").
+DEFAULT_CROP_SECONDS = 5.0
 LANDMARK_WARM_UP = 30  # frames read before a range of landmarks (see landmark_views)
 LEFT_HIP, RIGHT_HIP, LEFT_SHOULDER, RIGHT_SHOULDER = 23, 24, 11, 12
 
@@ -72,8 +75,9 @@ class FeatureConfig:
     kind : ``"pixels"``, ``"cnn"``, ``"pose"`` or ``"gesture"``.
     size : side of the grey square for ``pixels``.
     crop : crop to the moving region (else the whole frame, padded to a square).
-    crop_seconds : None: every frame of a clip is cut to one square, found over the whole clip; else each frame to
-        the square around what moves within this many seconds of it (see :func:`moving_regions`).
+    crop_seconds : each frame is cut to the square around what moves within this many seconds of it (see
+        :func:`moving_regions`); None: every frame of a clip to one square, found over the whole clip (models of
+        format 8 and before).
     cnn_size : side of the colour square the backbone sees for ``cnn``.
     backbone : backbone name for ``cnn`` (see :func:`keyframe.nets.available_backbones`).
     batch : frames per backbone batch.
@@ -86,7 +90,7 @@ class FeatureConfig:
     kind: str = "pixels"
     size: int = 16
     crop: bool = True
-    crop_seconds: float | None = None
+    crop_seconds: float | None = DEFAULT_CROP_SECONDS
     cnn_size: int = 128
     backbone: str = "efficientnet_lite0"
     batch: int = 32

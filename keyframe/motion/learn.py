@@ -35,7 +35,7 @@ from keyframe.io import partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
-from keyframe.motion.features import CROPPED_KINDS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
+from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -89,12 +89,12 @@ class LearnConfig:
             raise KeyframeError(f"holdout must be between 0.05 and 0.5, got {self.holdout}")
 
 
-def feature_kinds(spec: str, pose_frame: str = "body", crop_seconds: float | None = None
+def feature_kinds(spec: str, pose_frame: str = "body", crop_seconds: float | None = DEFAULT_CROP_SECONDS
                   ) -> tuple[FeatureConfig, tuple[FeatureConfig, ...]]:
     """Feature kinds joined by ``+`` (``--features``) as the leading kind's settings and its partners'.
 
     ``pose_frame`` is :attr:`FeatureConfig.pose_frame` (``--pose-frame``), ``crop_seconds``
-    :attr:`FeatureConfig.crop_seconds` (``--crop-seconds``).
+    :attr:`FeatureConfig.crop_seconds` (``--crop-seconds``; None: one crop per clip).
 
     Examples
     --------

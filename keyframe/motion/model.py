@@ -38,7 +38,7 @@ VERSION = 9
 # reference errors and impostor statistics in fields of their own; version 5 ones and before used pose
 # landmarks in the image plane; version 6 ones and before averaged the scores of several feature kinds
 # (see _upgrade). Version 8 added the ``gesture`` kind and version 9 the crop that follows the motion
-# (``crop_seconds``); files of versions 7 and 8 read unchanged.
+# (``crop_seconds``, since the default); files of version 8 and before read with one crop per clip.
 READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, VERSION)
 # How a model of several feature kinds combines their window scores (see keyframe.motion.detect.fuse).
 FUSIONS = ("min", "mean")
@@ -184,13 +184,16 @@ def _upgrade(data: dict) -> dict:
 
     Before version 5 each predictor's numbers were fields of their own, now one record per predictor;
     before version 6 ``pose`` features were image-plane landmarks, now the default is the body frame;
-    before version 7 the scores of several feature kinds were averaged, now their minimum is the default.
+    before version 7 the scores of several feature kinds were averaged, now their minimum is the default;
+    before version 9 every frame of a clip was cut to one crop, now to the motion within 5 s of it.
     """
     version = data.get("version", VERSION)
     if version < 6:
         data = {**data, "features": {**data["features"], "pose_frame": "image"}}
     if version < 7:
         data = {**data, "fusion": "mean"}
+    if version < 9:
+        data = {**data, "features": {**data["features"], "crop_seconds": None}}
     if version >= 5:
         return data
 

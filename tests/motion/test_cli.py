@@ -40,7 +40,8 @@ def test_learn_then_detect(tmp_path):
     assert set(data) >= {"score", "detected", "threshold", "frame_scores", "intervals"}
     assert len(data["frame_scores"]) == 40
     assert ("detected" in found.stdout) and plot.stat().st_size > 1000
-    assert data["region"]["side"] > 0, "one crop for the whole clip"
+    assert data["region"] is None, "by default each frame is cut to what moves around it, not one crop"
+    assert "each frame cropped to what moves within 5 s" in " ".join(learned.stdout.split())
     # A reader that closes the pipe before the results are printed (`| head -1`) does not cost the JSON.
     closed = tmp_path / "closed.json"
     reader = subprocess.Popen([sys.executable, "-m", "keyframe.cli", "movement", "detect", str(model),
@@ -64,8 +65,11 @@ def test_learn_then_detect(tmp_path):
     assert following.returncode == 0, following.stderr
     assert "each frame cropped to what moves within 0.5 s" in " ".join(following.stdout.split())
     assert load_model(tmp_path / "following.kfm").features.crop_seconds == 0.5
-    found = run_cli("movement", "detect", tmp_path / "following.kfm", clip / "video.mp4", "--json", tmp_path / "f.json")
-    assert found.returncode == 0 and json.loads((tmp_path / "f.json").read_text())["region"] is None, found.stderr
+    one = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "one.kfm", "--crop-seconds", "0")
+    assert one.returncode == 0 and "one crop per clip" in one.stdout, one.stderr
+    assert load_model(tmp_path / "one.kfm").features.crop_seconds is None
+    found = run_cli("movement", "detect", tmp_path / "one.kfm", clip / "video.mp4", "--json", tmp_path / "f.json")
+    assert found.returncode == 0 and json.loads((tmp_path / "f.json").read_text())["region"]["side"] > 0, found.stderr
 
     fused = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "fused.kfm", "--features", "pixels+cnn")
     assert fused.returncode == 0, fused.stderr

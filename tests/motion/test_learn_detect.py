@@ -199,7 +199,8 @@ def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp
     torch.save(old, tmp_path / "v4.kfm")
     loaded = load_model(tmp_path / "v4.kfm")
     assert loaded.own.refs == pytest.approx(model.own.refs) and loaded.cohort[0].stats == pytest.approx(model.cohort[0].stats)
-    np.testing.assert_allclose(detect(loaded, wave_clip[:40]).frame_scores, detect(model, wave_clip[:40]).frame_scores,
+    one_crop = replace(model, features=replace(model.features, crop_seconds=None))  # as every model before version 9
+    np.testing.assert_allclose(detect(loaded, wave_clip[:40]).frame_scores, detect(one_crop, wave_clip[:40]).frame_scores,
                                rtol=1e-5, atol=1e-6)
     assert loaded.features.pose_frame == "image"  # pose models before version 6 used image landmarks
     current = torch.load(path, weights_only=True)
@@ -209,7 +210,9 @@ def test_model_files_of_earlier_versions_still_load(cohort_model, wave_clip, tmp
     assert load_model(path).features.pose_frame == "body"
     features = {k: v for k, v in current["features"].items() if k != "crop_seconds"}
     torch.save({**current, "features": features, "version": 8}, tmp_path / "v8.kfm")
-    assert load_model(tmp_path / "v8.kfm").features == load_model(path).features  # one crop per clip, as before
+    # One crop per clip, as before version 9; since then each frame is cut to what moves within 5 s of it.
+    assert load_model(tmp_path / "v8.kfm").features == replace(load_model(path).features, crop_seconds=None)
+    assert load_model(path).features.crop_seconds == 5.0
     # Version 3 came before cohorts.
     torch.save({**{k: v for k, v in old.items() if k not in ("cohort", "impostor")}, "version": 3}, tmp_path / "v3.kfm")
     loaded = load_model(tmp_path / "v3.kfm")

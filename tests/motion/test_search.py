@@ -189,16 +189,21 @@ def test_paths_are_taken_where_sources_are(cohort_model, videos):
             score_range(model, videos["wave"], first, last)
     found = search(path, str(videos["wave"]))
     assert [d.path for d in found.ranked] == [str(videos["wave"])] and not found.failed
-    regions = crop_regions(model, videos["wave"])  # plain tuples do as well; a list of another length does not
-    assert np.allclose(score_range(model, videos["wave"], 0, 5, [tuple(region) for region in regions]), whole[:5])
+    # One crop per clip: found once for the whole video and passed to every piece.
+    single = replace(model, features=replace(model.features, crop_seconds=None))
+    regions = crop_regions(single, videos["wave"])  # plain tuples do as well; a list of another length does not
+    assert regions[0] is not None
+    assert np.allclose(score_range(single, videos["wave"], 0, 5, [tuple(region) for region in regions]),
+                       detect(single, videos["wave"]).window_scores[:5])
     with pytest.raises(ValueError, match="regions: 0 given for a model of 1 feature kinds"):
         score_range(model, videos["wave"], 0, 5, [])
-    # A crop that follows the motion needs nothing found beforehand, and pieces still make the whole.
+    # A crop that follows the motion (the default) needs nothing found beforehand, and pieces still make the whole.
+    assert crop_regions(model, videos["wave"]) == [None]
     following = replace(model, features=replace(model.features, crop_seconds=0.4))
     assert crop_regions(following, videos["wave"]) == [None]
     # Regions that do not fit a part's crop are refused: they would score a piece otherwise than the whole.
     with pytest.raises(ValueError, match="none given for the pixels part, which crops every frame to one region"):
-        score_range(model, videos["wave"], 0, 5, [None])
+        score_range(single, videos["wave"], 0, 5, [None])
     with pytest.raises(ValueError, match="one given for the pixels part, whose crops follow the motion"):
         score_range(following, videos["wave"], 0, 5, regions)
     scores = detect(following, videos["wave"]).window_scores
