@@ -346,15 +346,13 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
 
 
 def exercise(log=print) -> dict:
-    """Learn the first stretch of exercise.avi, detect over the whole clip and save the plot."""
+    """Learn the first stretch of exercise.avi and detect over the whole clip (:func:`write` plots it)."""
     frames = open_frames(EXERCISE).read_range(*EXERCISE_STRETCH)
     started = time.perf_counter()
     model = learn([frames], LearnConfig())
     learn_s = time.perf_counter() - started
     result = detect(model, EXERCISE)
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
-    plot_detection(result, PLOT, title=f"exercise.avi: learned frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1}")
-    log(f"exercise: score {result.score:.3f}, intervals {result.intervals}, {PLOT.stat().st_size / 1e3:.0f} kB plot")
+    log(f"exercise: score {result.score:.3f}, intervals {result.intervals}")
     return {"learn_s": learn_s, "result": result}
 
 
@@ -605,6 +603,8 @@ def write(measured: dict) -> None:
      fused_mean, fused_quiet, fused_seeds, gesture_seeds, cnn, ex, crops) = (measured[name] for name in (
         "load", "all_takes", "pool", "every", "rows", "pixels", "negative_rows", "pixels_neg", "pose", "pose_neg",
         "pose_image_neg", "fused", "fused_mean", "fused_quiet", "fused_seeds", "gesture_seeds", "cnn", "ex", "crops"))
+    PLOT.parent.mkdir(parents=True, exist_ok=True)
+    plot_detection(ex["result"], PLOT, title=f"exercise.avi: learned frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1}")
     table = markdown_table(
         ["target (features)", "positives", "negatives", "ROC AUC", "accuracy of detected", "DTW ROC AUC",
          "learn s", "detect frames/s"], rows)

@@ -407,6 +407,8 @@ def _print_detection(name: str, result) -> None:
     out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})", soft_wrap=True)
     for first, last in result.intervals:
         out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
+    if result.extra.get("note"):
+        console.print(f"note: {name}: {result.extra['note']}", markup=False, highlight=False)
 
 
 # --- render-motion --------------------------------------------------------

@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
-from keyframe.io.png import png_fragments
+from keyframe.io.png import SIGNATURE, png_fragments
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
@@ -118,7 +118,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
 
 
 # The end-of-image marks of the formats whose files are often cut short (a copy or download stopped midway).
-PNG_SIGNATURE, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"
+PNG_SIGNATURE, PNG_END = SIGNATURE, b"IEND\xaeB`\x82"
 JPEG_START, JPEG_END = b"\xff\xd8", b"\xff\xd9"
 
 

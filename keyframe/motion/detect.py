@@ -406,4 +406,48 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
     score = clip_score(scores, span)
     found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
     log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))
-    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, seconds)
+    note = rate_note(model, fps)
+    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, seconds,
+                     extra={"note": note} if note else {})
+
+
+def rate_note(model: MovementModel, fps: float) -> str | None:
+    """What to tell a user who scores a video at ``fps`` with a model learned from clips at another frame rate, or
+    None when the rates are close enough for the tempos the model was trained on (``NetConfig.speeds``).
+
+    A predictor of the next frame learns how far the movement goes in one frame: at three times the rate, the
+    same movement goes a third as far and looks like another one. Models learned before the rate was recorded
+    (``info["fps"]``) get no note.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(info={"fps": [30.0]}, net=SimpleNamespace(speeds=(0.8, 1.0, 1.25)))
+    >>> rate_note(model, 25.0) is None
+    True
+    >>> rate_note(model, 10.0)
+    'learned from clips at 30 frames/s, this video has 10: the movement takes a third as many frames here; learn from clips at this rate'
+    """
+    rates = model.info.get("fps") if isinstance(model.info, dict) else None
+    if not rates:
+        return None
+    learned = float(np.median(rates))
+    ratio = fps / learned
+    if min(model.net.speeds) / 1.1 <= ratio <= max(model.net.speeds) * 1.1:
+        return None
+    if ratio > 1:
+        step = round(ratio)
+        fix = (f"keep one frame in {step} (keyframe frames extract VIDEO FOLDER --every {step}) and detect in FOLDER"
+               if step >= 2 and abs(ratio - step) < 0.15 * step else "learn from clips at this rate")
+        how = f"{ratio:.2g} times as many frames"
+    else:
+        how = f"{_fraction(ratio)} as many frames"
+        fix = "learn from clips at this rate"
+    return f"learned from clips at {learned:g} frames/s, this video has {fps:g}: the movement takes {how} here; {fix}"
+
+
+def _fraction(ratio: float) -> str:
+    """``ratio`` (below 1) in words: "half", "a third", ... or "0.3 times"."""
+    names = {2: "half", 3: "a third", 4: "a quarter", 5: "a fifth"}
+    whole = round(1 / ratio)
+    return names[whole] if whole in names and abs(1 / ratio - whole) < 0.1 * whole else f"{ratio:.2g} times"

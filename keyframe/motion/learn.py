@@ -35,7 +35,7 @@ from keyframe.io import partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows
-from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
+from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -204,8 +204,8 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
 
 
 def _read_clips(clips, name: str, what: str, config: LearnConfig, extractors: list[FeatureExtractor],
-                progress) -> list[tuple[str, list[np.ndarray]]]:
-    """Each clip's path and its features of every kind (landmark kinds from one MediaPipe pass)."""
+                progress) -> list[tuple[str, list[np.ndarray], float]]:
+    """Each clip's path, its features of every kind (landmark kinds from one MediaPipe pass) and its frame rate."""
     read = []
     length = config.window.length
     for number, clip in enumerate(clips, 1):
@@ -219,7 +219,7 @@ def _read_clips(clips, name: str, what: str, config: LearnConfig, extractors: li
             if extractor.config.landmarks and not np.any(view):
                 raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
                                  "least ~100 pixels tall)")
-        read.append((path, views))
+        read.append((path, views, float(source.fps or DEFAULT_FPS)))
     return read
 
 
@@ -457,7 +457,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     positives = _read_clips(clips, "clip", "features", config, extractors, progress)
     others = _read_clips(negatives, "negative", "negatives", config, extractors, progress)
     journal = partial_dir(out) if out is not None and config.trials > 1 else None
-    learned = [_learn_kind(clips, [(path, views[k]) for path, views in positives], [(path, views[k]) for path, views in others],
+    learned = [_learn_kind(clips, [(path, views[k]) for path, views, _ in positives], [(path, views[k]) for path, views, _ in others],
                            replace(config, features=extractor.config, partners=()), extractor, progress, journal)
                for k, extractor in enumerate(extractors)]
     model, data = learned[0]
@@ -476,6 +476,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     positive = fuse(model, positive_parts)
     negative = np.concatenate([fuse(model, parts) for parts in negative_parts]) if negatives else None
     model.threshold, model.calibration = calibrate(positive, negative)
+    model.info["fps"] = [fps for _, _, fps in positives]  # detect notes videos at another rate (rate_note)
     model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         model.save(out)

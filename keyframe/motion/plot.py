@@ -36,6 +36,33 @@ def _nice_step(span: float, target: int) -> float:
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
 
 
+def label_spot(points: np.ndarray, box: tuple[int, int], line_y: float, bounds: tuple[int, int, int, int],
+               gap: int = 6) -> tuple[int, int]:
+    """Where to write a line's label (the text's bottom-left corner, as ``cv2.putText`` takes it): just above
+    or below the line at ``line_y``, at the plot's right, left or middle, wherever the curve's ``points`` (x, y
+    rows) cross the label's ``box`` (width, height) least; right and above when several are free.
+
+    Examples
+    --------
+    >>> curve = np.array([[x, 40.0] for x in range(150, 300)])      # just above the line, on the right half
+    >>> label_spot(curve, (80, 10), 50.0, (0, 0, 300, 100))         # left, above the line
+    (6, 44)
+    """
+    left, top, right, bottom = bounds
+    width, height = box
+    columns = (right - width - gap, left + gap, (left + right - width) // 2)
+    rows = (line_y - gap, line_y + height + gap)  # baselines above and below the line
+    best, fewest = None, None
+    for row in rows:
+        baseline = int(round(min(max(row, top + height + 2), bottom - 2)))
+        for column in columns:
+            inside = np.count_nonzero((points[:, 0] >= column - 2) & (points[:, 0] <= column + width + 2)
+                                      & (points[:, 1] >= baseline - height - 2) & (points[:, 1] <= baseline + 2))
+            if fewest is None or inside < fewest:
+                best, fewest = (int(column), baseline), inside
+    return best
+
+
 def draw_scores(
     scores: np.ndarray,
     threshold: float,
@@ -87,8 +114,11 @@ def draw_scores(
     y = py(threshold)
     for x in range(left, left + plot_w, 12):
         cv2.line(image, (x, int(round(y))), (min(x + 6, left + plot_w), int(round(y))), THRESHOLD, 2, cv2.LINE_AA)
-    cv2.putText(image, f"threshold {threshold:.3f}", (left + plot_w - 130, int(round(y)) - 6), FONT, 0.4, THRESHOLD, 1, cv2.LINE_AA)
     points = [(px(i), py(v)) for i, v in enumerate(values) if np.isfinite(v)]
+    label = f"threshold {threshold:.3f}"
+    (label_w, label_h), _ = cv2.getTextSize(label, FONT, 0.4, 1)
+    spot = label_spot(np.array(points).reshape(-1, 2), (label_w, label_h), y, (left, top, left + plot_w, top + plot_h))
+    cv2.putText(image, label, spot, FONT, 0.4, THRESHOLD, 1, cv2.LINE_AA)
     if len(points) > 1:
         polyline = np.round(np.array(points) * 16).astype(np.int32)
         cv2.polylines(image, [polyline], False, CURVE, 2, cv2.LINE_AA, shift=4)

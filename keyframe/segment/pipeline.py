@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_seed, fail
+from keyframe.errors import KeyframeError, check_count, check_seed, fail
 from keyframe.io import input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource, write_manifest
 from keyframe.io.images import smoothed_values
@@ -488,8 +488,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     if config.trials < 0:
         raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
     check_seed(config.seed)
-    if config.threads is not None and config.threads < 1:
-        raise KeyframeError(f"threads must be at least 1 (or None), got {config.threads}")
+    if config.threads is not None:  # None: auto_threads
+        check_count("threads", config.threads)
     for name in config.methods:  # a member whose optional package is missing says so before anything is written
         make_member(name, config)
     source = open_frames(frames)

@@ -132,8 +132,8 @@ class TrainConfig:
         check_number("TrainConfig.learning_rate", self.learning_rate)
         for name in ("grad_clip", "l1_weight", "perceptual_weight", "adversarial_weight"):
             check_number(f"TrainConfig.{name}", getattr(self, name), inclusive=True)
-        if self.threads is not None and self.threads < 1:
-            raise KeyframeError(f"TrainConfig.threads must be at least 1 (or None), got {self.threads}")
+        if self.threads is not None:  # None: auto_threads
+            check_count("TrainConfig.threads", self.threads)
         check_seed(self.seed)
 
 

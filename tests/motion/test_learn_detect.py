@@ -16,7 +16,7 @@ from keyframe.motion.detect import clip_score, window_scores
 from keyframe.motion.learn import _split, fusion_weights
 from keyframe.motion.model import VERSION
 from keyframe.motion.predictor import Choice, NetConfig, Span, search_space
-from keyframe.motion.plot import plot_detection
+from keyframe.motion.plot import label_spot, plot_detection
 from keyframe.sample import make_sample
 from tests.motion.conftest import FAST
 
@@ -366,3 +366,26 @@ def test_impossible_settings_and_frame_rates_are_named(wave_model):
     for fps in (0, -5, float("nan")):
         with pytest.raises(KeyframeError, match="fps must be between 0.01 and 1000"):
             detect_features(model, features, fps=fps)
+
+
+def test_a_video_at_another_frame_rate_gets_a_note(wave_model, wave_clip):
+    model, path = wave_model
+    assert load_model(path).info["fps"] == [25.0]  # arrays are taken at 25 frames/s
+    assert "note" not in detect(model, ArrayFrames(wave_clip, fps=25)).to_dict()
+    assert "note" not in detect(model, ArrayFrames(wave_clip, fps=29.97)).to_dict()  # within the trained tempos
+    faster = detect(model, ArrayFrames(wave_clip, fps=75)).to_dict()["note"]
+    assert faster.startswith("learned from clips at 25 frames/s, this video has 75") and "--every 3" in faster
+    slower = detect(model, ArrayFrames(wave_clip, fps=12.5)).to_dict()["note"]
+    assert "half as many frames" in slower and slower.endswith("learn from clips at this rate")
+    older = replace(model, info={k: v for k, v in model.info.items() if k != "fps"})  # learned before rates were kept
+    assert "note" not in detect(older, ArrayFrames(wave_clip, fps=75)).to_dict()
+
+
+def test_the_threshold_label_keeps_off_the_curve():
+    # As in exercise.avi's plot: the curve falls through the threshold at the right end, where the label used to be.
+    xs = np.arange(58, 784, 2.0)
+    curve = np.column_stack([xs, np.where(xs < 700, 60.0, 60 + (xs - 700) * 2.5)])
+    x, y = label_spot(curve, (90, 10), 220.0, (58, 30, 784, 260))
+    inside = (curve[:, 0] >= x - 2) & (curve[:, 0] <= x + 92) & (curve[:, 1] >= y - 12) & (curve[:, 1] <= y + 2)
+    assert not inside.any() and abs(y - 220) <= 16  # next to the line, clear of the curve
+    assert label_spot(np.empty((0, 2)), (90, 10), 220.0, (58, 30, 784, 260)) == (784 - 96, 214)  # right, above

@@ -304,7 +304,7 @@ def test_labelled_weights_name_every_column():
 
 
 @pytest.mark.parametrize("options, fragment", [({"seed": -1}, "--seed must be 0 or more"),
-                                               ({"threads": 0}, "threads must be at least 1")])
+                                               ({"threads": 0}, "threads must be a whole number >= 1")])
 def test_seed_and_threads_are_checked_before_any_work(tmp_path, sample_dirs, small_sample, options, fragment):
     frames, _ = sample_dirs
     out = tmp_path / "out"
