@@ -501,19 +501,31 @@ against 0.902 and 0.902 for `pixels+pose` (seeds 0 and 1; the flat minimum of th
 
 
 # Measured on 2026-11-28 (sixth session) in side runs of `pixels+pose+gesture` and `pixels` (every take, seed 0).
-CROP_TEXT = """With one crop for the clip (the default), the stretch is cut to the square around what moves in
-all of the video, not in the stretch itself, and the same frames score about 1 lower inside it. With
-`--crop-seconds S` each frame is cut to what moves within S seconds of it, so away from the stretch's ends a
-2 s crop gives the same score alone and inside. It is not the default because on the rendered takes above it
-ranks worse: in side runs (every take, seed 0, landmarks extracted once) `pixels+pose+gesture` with negatives
-gave a mean AUC of 0.919 with `--crop-seconds 2` against 0.942 with one crop (its `pixels` part alone 0.787
-against 0.794: `walk` 0.94 -> 0.87, `bye` 0.89 -> 0.84, `bow` 0.30 -> 0.42), but 0.941 with
-`--crop-seconds 5` (accuracy 0.866 either way; `pixels` part 0.796), and at predictor seed 1 0.934 against
-0.935 (accuracy 0.863 either way). The 2 s crop's corners averaged over the
-same span, to steady it, did not help (`pixels` part 0.785). The takes last a few seconds and the camera
-follows the performer, so one crop per clip loses nothing there, while a crop of a few seconds frames each
-style differently. `--crop-seconds 5` keeps both the ranking of one crop per clip on these takes and most of
-the stretch's score inside the long clip; making it the default waits for a full run of this benchmark."""
+# Over every take in the full run of 2026-11-28, the last with one crop per clip: (mean AUC, accuracy) of the rows
+# whose models crop (pixels), against which this run's, with the crop that follows the motion, are set.
+ONE_CROP_EVERY_TAKE = {"pixels": (0.764, 0.843), "pixels, negatives": (0.841, 0.858),
+                       "pixels+pose, negatives": (0.888, 0.866), "pixels+pose+gesture, negatives": (0.921, 0.871)}
+
+
+def crop_paragraph(seed_zero: list[dict]) -> str:
+    """Why each frame is cut to the motion within 5 s of it by default, with this run's figures beside those of
+    the last run with one crop per clip (:data:`ONE_CROP_EVERY_TAKE`)."""
+    pairs = [(totals, ONE_CROP_EVERY_TAKE[totals["label"]]) for totals in seed_zero if totals["label"] in ONE_CROP_EVERY_TAKE]
+    compared = "; ".join(f"`{totals['label']}` {before[0]:.3f} then, {totals['every_auc']:.3f} now (accuracy {before[1]:.3f}, "
+                         f"{totals['every_accuracy']:.3f})" for totals, before in pairs)
+    return f"""With one crop for the clip (`--crop-seconds 0`, the default until 2026-12-04), the stretch is cut to the
+square around what moves in all of the video, not in the stretch itself, and the same frames score about 1 lower
+inside it. With `--crop-seconds S` each frame is cut to what moves within S seconds of it, so away from the
+stretch's ends a 2 s crop gives the same score alone and inside. A crop of a few seconds frames each style of
+a rendered take differently, though: in side runs (every take, seed 0, landmarks extracted once)
+`pixels+pose+gesture` with negatives gave a mean AUC of 0.919 with `--crop-seconds 2` against 0.942 with one
+crop (its `pixels` part alone 0.787 against 0.794: `walk` 0.94 -> 0.87, `bye` 0.89 -> 0.84, `bow` 0.30 ->
+0.42), but 0.941 with `--crop-seconds 5` (accuracy 0.866 either way; `pixels` part 0.796), and at predictor
+seed 1 0.934 against 0.935 (accuracy 0.863 either way). The 2 s crop's corners averaged over the same span, to
+steady it, did not help (`pixels` part 0.785). So since 2026-12-04 the default is `--crop-seconds 5`
+(`FeatureConfig.crop_seconds`), which keeps the ranking of one crop per clip on the takes and most of the
+stretch's score inside the long clip; model files of format 8 and before keep one crop. This run is the first
+with it; over every take, against the last run with one crop per clip (2026-11-28): {compared}."""
 
 
 # Measured on 2026-11-28 in side runs of `pixels+pose+gesture` (every take, seeds 0 and 1).
@@ -844,7 +856,7 @@ clip, and the same for the frames more than {CROP_MARGIN_SECONDS:g} s from the s
 
 {markdown_table(["crop", "alone", "inside the clip", "alone, away from the ends", "inside, away from the ends"], crops)}
 
-{CROP_TEXT}
+{crop_paragraph(seed_zero)}
 """
     write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body,
                   stamp=measured["stamp"])

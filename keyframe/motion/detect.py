@@ -30,6 +30,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -428,10 +429,13 @@ def rate_note(model: MovementModel, fps: float) -> str | None:
     >>> rate_note(model, 10.0)
     'learned from clips at 30 frames/s, this video has 10: the movement takes a third as many frames here; learn from clips at this rate'
     """
-    rates = model.info.get("fps") if isinstance(model.info, dict) else None
-    if not rates:
+    try:
+        rates = np.asarray(model.info["fps"], np.float64).ravel()
+    except (KeyError, TypeError, ValueError, IndexError):  # before rates were kept, or nothing usable there
         return None
-    learned = float(np.median(rates))
+    learned = float(np.median(rates)) if rates.size else math.nan
+    if not math.isfinite(learned) or learned <= 0:
+        return None
     ratio = fps / learned
     if min(model.net.speeds) / 1.1 <= ratio <= max(model.net.speeds) * 1.1:
         return None
