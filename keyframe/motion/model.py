@@ -38,7 +38,7 @@ VERSION = 9
 # reference errors and impostor statistics in fields of their own; version 5 ones and before used pose
 # landmarks in the image plane; version 6 ones and before averaged the scores of several feature kinds
 # (see _upgrade). Version 8 added the ``gesture`` kind and version 9 the crop that follows the motion
-# (``crop_seconds``, since the default); files of version 8 and before read with one crop per clip.
+# (``crop_seconds``, whose default is 5 s since 2026-12-04); files of version 8 and before read with one crop per clip.
 READABLE_VERSIONS = (3, 4, 5, 6, 7, 8, VERSION)
 # How a model of several feature kinds combines their window scores (see keyframe.motion.detect.fuse).
 FUSIONS = ("min", "mean")
