@@ -114,13 +114,13 @@ def draw_scores(
     y = py(threshold)
     for x in range(left, left + plot_w, 12):
         cv2.line(image, (x, int(round(y))), (min(x + 6, left + plot_w), int(round(y))), THRESHOLD, 2, cv2.LINE_AA)
-    points = [(px(i), py(v)) for i, v in enumerate(values) if np.isfinite(v)]
+    points = np.array([(px(i), py(v)) for i, v in enumerate(values) if np.isfinite(v)], np.float64).reshape(-1, 2)
     label = f"threshold {threshold:.3f}"
     (label_w, label_h), _ = cv2.getTextSize(label, FONT, 0.4, 1)
-    spot = label_spot(np.array(points).reshape(-1, 2), (label_w, label_h), y, (left, top, left + plot_w, top + plot_h))
+    spot = label_spot(points, (label_w, label_h), y, (left, top, left + plot_w, top + plot_h))
     cv2.putText(image, label, spot, FONT, 0.4, THRESHOLD, 1, cv2.LINE_AA)
     if len(points) > 1:
-        polyline = np.round(np.array(points) * 16).astype(np.int32)
+        polyline = np.round(points * 16).astype(np.int32)
         cv2.polylines(image, [polyline], False, CURVE, 2, cv2.LINE_AA, shift=4)
     cv2.rectangle(image, (left, top), (left + plot_w, top + plot_h), AXIS, 1)
     cv2.putText(image, "time" if seconds else "frame", (left + plot_w // 2 - 15, height - 6), FONT, 0.45, AXIS, 1, cv2.LINE_AA)
