@@ -19,7 +19,7 @@ import numpy as np
 from keyframe.errors import fail
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import MANIFEST, MAX_FPS, MIN_FPS, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb
+from keyframe.io.video import FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb, writable_fps
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -135,8 +135,8 @@ def _manifest_fps(folder: Path) -> float | None:
         fps = float(recorded)
     except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
         raise fail(manifest, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it') from None
-    if not MIN_FPS <= fps <= MAX_FPS:  # NaN too
-        raise fail(manifest, f"records a frame rate of {fps:g}; it must be between {MIN_FPS:g} and {MAX_FPS:g}")
+    if not writable_fps(fps):
+        raise fail(manifest, f"records a frame rate of {fps:g}; it must be {FPS_RANGE}")
     return fps
 
 

@@ -6,6 +6,7 @@ background and any other value a segment label (binary masks are 0/255).
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -42,10 +43,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise fail(path, "is a folder, not an image file" if path.is_dir() else "no such file")
-    data = np.fromfile(path, np.uint8)
+    data = _whole_bytes(path)
     jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
-    # OpenCV would fill the missing part of a JPEG with grey and only print a warning.
-    _check_whole(path, data[:8].tobytes(), data[-12:].tobytes(), lambda: data.tobytes())
     if jpeg:  # 8-bit colour or grey, no alpha: OpenCV applies the EXIF orientation itself in this mode
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if image is None:
@@ -133,6 +132,17 @@ def _check_whole(path, head: bytes, tail: bytes, everything) -> None:
             raise fail(path, f"is truncated (its {kind} data has no end)")
 
 
+def _whole_bytes(path: Path) -> np.ndarray:
+    """A PNG or JPEG file's bytes, read once, refused when cut short (:func:`_check_whole`): OpenCV would fill
+    the missing part of a JPEG with grey and only print a warning."""
+    try:
+        data = np.fromfile(path, np.uint8)
+    except OSError as error:
+        raise fail(path, f"not a readable image ({error.strerror or type(error).__name__})") from None
+    _check_whole(path, data[:8].tobytes(), data[-12:].tobytes(), data.tobytes)
+    return data
+
+
 def _check_whole_file(path: str | os.PathLike) -> None:
     """:func:`_check_whole` reading only the file's first and last bytes (and all of it only when needed)."""
     path = Path(path)
@@ -179,9 +189,9 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
         raise fail(path, "no such file")
     if path.suffix.lower() in LOSSY_SUFFIXES:
         raise fail(path, LOSSY_MASK)
-    _check_whole_file(path)
-    palette = _palette_indices(path)
-    mask = palette if palette is not None else cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    data = _whole_bytes(path)
+    palette = _palette_indices(data)
+    mask = palette if palette is not None else cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if mask is None:
         raise fail(path, "not a readable mask image")
     if mask.ndim == 3:
@@ -196,11 +206,11 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     return mask
 
 
-def _palette_indices(path: Path) -> np.ndarray | None:
-    """The indices of a palette image whose palette is not all grey, as the masks of DAVIS 2017 and YouTube-VOS
-    (None for other images, which OpenCV reads: a grey palette gives its grey values)."""
+def _palette_indices(data: np.ndarray) -> np.ndarray | None:
+    """The indices of a palette image (its file's bytes) whose palette is not all grey, as the masks of DAVIS 2017
+    and YouTube-VOS (None for other images, which OpenCV reads: a grey palette gives its grey values)."""
     try:
-        with Image.open(path) as image:
+        with Image.open(io.BytesIO(data.tobytes())) as image:
             if image.mode != "P":
                 return None
             indices = np.array(image)

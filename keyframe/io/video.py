@@ -335,6 +335,14 @@ MIN_FPS = 0.01  # the slowest frame rate written (mp4 time bases of slower ones 
 MAX_FPS = 1000.0  # the fastest (the writer's time base has a denominator of at most 1001)
 
 
+FPS_RANGE = f"between {MIN_FPS:g} and {MAX_FPS:g}"
+
+
+def writable_fps(fps: float) -> bool:
+    """Whether videos can be written at ``fps`` (:data:`FPS_RANGE`; NaN cannot)."""
+    return MIN_FPS <= fps <= MAX_FPS
+
+
 def check_fps(name: str, fps: float) -> float:
     """``fps`` if it is a frame rate videos can be written at (:data:`MIN_FPS` to :data:`MAX_FPS`); a
     KeyframeError naming ``name`` otherwise (NaN included).
@@ -348,8 +356,8 @@ def check_fps(name: str, fps: float) -> float:
     """
     if isinstance(fps, bool) or not isinstance(fps, numbers.Real):
         raise KeyframeError(f"{name} must be a number of frames per second, got {fps!r}")
-    if not MIN_FPS <= fps <= MAX_FPS:
-        raise KeyframeError(f"{name} must be between {MIN_FPS:g} and {MAX_FPS:g}, got {fps:g}")
+    if not writable_fps(fps):
+        raise KeyframeError(f"{name} must be {FPS_RANGE}, got {fps:g}")
     return fps
 
 

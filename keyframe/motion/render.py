@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io.video import MAX_FPS, MIN_FPS, check_fps, check_mp4
+from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, writable_fps
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -327,9 +327,9 @@ class Renderer:
         positions = motion.positions()
         self.figure = build_figure(motion, positions)
         fps = options.fps or motion.fps
-        if not MIN_FPS <= fps <= MAX_FPS:
+        if not writable_fps(fps):
             raise fail(motion.path, f"the frame rate is {fps:g} fps (Frame Time {motion.frame_time:g}); "
-                       f"give --fps between {MIN_FPS:g} and {MAX_FPS:g}")
+                       f"give --fps {FPS_RANGE}")
         frames = int((len(positions) - 1) * motion.frame_time * fps) + 1
         if frames > MAX_FRAMES:
             raise fail(motion.path, f"would render {frames} frames at {fps:g} fps (more than {MAX_FRAMES}); give a lower --fps")

@@ -348,10 +348,11 @@ def stylize(
             "with --masks, put keyframes in <segment-id>/<stem>.png (the mask value; binary masks: 255 foreground, 0 background)",
         )
     segment_masks = SegmentMasks(masks, source) if masks is not None else None
+    shown: dict[str, np.ndarray] = {}  # label maps of the painted frames and a sample, read once
     if segment_masks is not None:
         painted = [stem for files in keyframes.files.values() for stem in files]
-        shown = dict.fromkeys([*_sampled(source.stems), *painted])
-        segment_masks.warn_if_smoothed([segment_masks.labels(stem) for stem in shown])
+        shown = {stem: segment_masks.labels(stem) for stem in dict.fromkeys([*_sampled(source.stems), *painted])}
+        segment_masks.warn_if_smoothed(list(shown.values()))
     if iterations is not None:
         check_count("--iterations", iterations)
         train = TrainConfig(**{**train.__dict__, "iterations": iterations})
@@ -362,7 +363,7 @@ def stylize(
         anchor = min(source.index_of(stem) for stems in keyframes.files.values() for stem in stems)
         track = track_blobs(source, anchor, style.guide, progress)
 
-    pairs_by_segment = {segment: _pairs(keyframes, segment, source, segment_masks, track) for segment in keyframes.files}
+    pairs_by_segment = {segment: _pairs(keyframes, segment, source, shown, track) for segment in keyframes.files}
     models: dict[int | None, StyleModel] = {}
     result = StylizeResult(out_dir, len(source), list(keyframes.files), {}, 0.0, 0.0)
     resumed = result.resumed_from
@@ -448,13 +449,16 @@ def _clear_other_renders(stage: Path, settings: dict) -> None:
     record.write_text(wanted)
 
 
-def _pairs(keyframes: Keyframes, segment, source: FrameSource, masks: SegmentMasks | None, track: BlobTrack | None) -> list[KeyPair]:
+def _pairs(keyframes: Keyframes, segment, source: FrameSource, labels: Mapping[str, np.ndarray],
+           track: BlobTrack | None) -> list[KeyPair]:
+    """The training pairs of ``segment``'s keyframes; ``labels`` holds the label maps of the painted frames
+    (unused for the whole frame)."""
     pairs = []
     for stem, path in keyframes.files[segment].items():
         index = source.index_of(stem)
         region = None
         if segment is not WHOLE:
-            region = masks.labels(stem) == segment
+            region = labels[stem] == segment
             if not region.any():
                 hint = " (binary masks: the foreground is 255)" if segment not in (0, 255) else ""
                 raise fail(path, f"segment {segment} does not occur in the mask of frame {stem!r}{hint}")
