@@ -336,12 +336,15 @@ def movement_detect(
                        "and an interrupted run resumes from it.")] = None,
     plot: Annotated[Optional[Path], typer.Option(
         help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
+    keep_rate: Annotated[bool, typer.Option(
+        "--keep-rate", help="Score every frame of a video at N times the rate the model learned from (by default "
+                            "one frame in N is scored, so the movement moves as far per frame as it did then).")] = False,
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
     from keyframe.io import partial_dir
     from keyframe.io.atomic import check_output_folder
     from keyframe.motion import detect, plot_detection, search
-    from keyframe.motion.detect import check_detection_output
+    from keyframe.motion.detect import DetectConfig, check_detection_output
     from keyframe.motion.plot import PLOTS_KIND, check_plot_output, plot_search
     from keyframe.progress import progress_bar
 
@@ -356,11 +359,12 @@ def movement_detect(
             raise KeyframeError(f"{json_out}: given as both --json and --plot; give two names")
         if len(videos) > 1 and plots in report.parents:
             raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
+    config = DetectConfig(match_rate=not keep_rate)
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
         with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("detecting") as progress:
-            result = detect(model, videos[0], progress=progress, journal=journal)
+            result = detect(model, videos[0], config, progress=progress, journal=journal)
         # Outputs first: a reader that closes the pipe early (`| head -1`) must not cost the JSON.
         if json_out:
             result.write_json(json_out)
@@ -385,7 +389,7 @@ def movement_detect(
     if plot is not None:
         check_output_folder(plot, [model, *videos], PLOTS_KIND)
     with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("searching") as progress:
-        found = search(model, videos, progress=progress, journal=journal)
+        found = search(model, videos, config, progress=progress, journal=journal)
     if plot:
         for result, name in zip(found.ranked, plot_search(found, videos, plot)):
             result.extra["plot"] = str(plot / name)  # which plot is whose, when names repeat

@@ -157,6 +157,33 @@ class VideoSource(FrameSource):
             yield Frame(index, self.stems[index], to_rgb(frame))
 
 
+class SteppedFrames(FrameSource):
+    """One frame in ``step`` of ``source`` (its frames 0, step, 2 * step, ...) as a source of its own, at a
+    ``step``-th of its rate: what ``frames extract --every STEP`` would write, without writing it.
+
+    Examples
+    --------
+    >>> from keyframe.motion.features import ArrayFrames
+    >>> frames = np.arange(7, dtype=np.uint8)[:, None, None, None].repeat(3, axis=3)
+    >>> stepped = SteppedFrames(ArrayFrames(frames, fps=30.0), 3)
+    >>> len(stepped), stepped.fps, [int(f.rgb[0, 0, 0]) for f in stepped], [f.index for f in stepped]
+    (3, 10.0, [0, 3, 6], [0, 1, 2])
+    """
+
+    def __init__(self, source: FrameSource, step: int):
+        if step < 1:
+            raise ValueError(f"step must be 1 or more, got {step}")
+        self.source, self.step = source, step
+        self.path, self.size = source.path, source.size
+        self.stems = source.stems[::step]
+        self.fps = source.fps / step if source.fps else None
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        start, stop = max(0, start), len(self) if stop is None else min(stop, len(self))
+        for frame in self.source.iter_frames(start * self.step, stop * self.step, step * self.step):
+            yield Frame(frame.index // self.step, frame.stem, frame.rgb)
+
+
 def open_frames(path: str | os.PathLike) -> FrameSource:
     """Open a frame folder or a video file.
 

@@ -39,6 +39,7 @@ import numpy as np
 
 from keyframe.errors import fail
 from keyframe.io.atomic import check_own_json, file_stamp
+from keyframe.io.frames import SteppedFrames
 from keyframe.io.video import check_fps
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
@@ -60,11 +61,14 @@ class DetectConfig:
     chunk : windows scored at a time (memory stays flat for long videos).
     span_seconds : length of the stretch the clip score is taken over.
     default_fps : frame rate assumed when the video does not say.
+    match_rate : score one frame in N of a video whose rate is about N times the rate the model learned
+        from (:func:`rate_step`), so the movement moves as far per frame as it did then.
     """
 
     chunk: int = 512
     span_seconds: float = 2.0
     default_fps: float = DEFAULT_FPS
+    match_rate: bool = True
 
 
 @dataclass
@@ -204,7 +208,8 @@ def score_range(model, source, first: int, last: int, regions: list[Region | Non
     follow the motion, are found over) and ``regions`` (:func:`crop_regions`, found once per video; None finds
     them here, a pass over the whole video), so the ranges of a long video can be scored apart, on several
     machines, and concatenated: :func:`detect` does exactly that, a chunk at a time
-    (with landmark kinds only nearly so, see :func:`~keyframe.motion.features.landmark_views`). ``model``
+    (with landmark kinds only nearly so, see :func:`~keyframe.motion.features.landmark_views`), on
+    ``SteppedFrames(video, rate_step(model, video.fps))`` for a video at several times the learned rate. ``model``
     and ``source`` may be paths; windows outside the video are refused. ``default_fps`` is the frame rate of
     frames that do not say (``DetectConfig.default_fps``), which sets those spans in frames.
 
@@ -316,17 +321,21 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
         journal = Journal(journal, given, config)
     stamp = file_stamp(video) if journal is not None else None
     kept = _KeptWork(journal if stamp else None, path, stamp)
+    # A rate the video does not state is not known well enough to step by.
+    step = rate_step(model, source.fps) if config.match_rate and source.fps else 1
+    scored = SteppedFrames(source, step) if step > 1 else source
+    check_length(len(scored), length, f"{path} (one frame in {step})" if step > 1 else path)
     report(progress, 0, None, "finding the moving region")
-    regions = kept.regions(lambda: crop_regions(model, source))
-    total = window_count(len(source), length)
+    regions = kept.regions(lambda: crop_regions(model, scored))
+    total = window_count(len(scored), length)
     scores = []
     for first in range(0, total, config.chunk):
         last = min(total, first + config.chunk)
-        scores.append(kept.chunk(first, last, lambda: score_range(model, source, first, last, regions, config.default_fps)))
+        scores.append(kept.chunk(first, last, lambda: score_range(model, scored, first, last, regions, config.default_fps)))
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     seconds = time.perf_counter() - started + kept.seconds
-    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds)
+    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds, step)
 
 
 class _KeptWork:
@@ -398,23 +407,71 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
 
 
 def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region | None,
-            config: DetectConfig, seconds: float) -> Detection:
-    """The detection of a video of ``frames`` frames from its window scores: frame scores, clip score, verdict
-    and intervals (``seconds``: what scoring took)."""
+            config: DetectConfig, seconds: float, step: int = 1) -> Detection:
+    """The detection of a video of ``frames`` frames at ``fps`` from its window scores: frame scores, clip score,
+    verdict and intervals (``seconds``: what scoring took).
+
+    With ``step``, the windows are those of one frame in ``step`` (:class:`~keyframe.io.frames.SteppedFrames`):
+    each scored frame's score holds for the frames up to the next one, and the intervals are given in the
+    video's own frames.
+    """
     length = model.window.length
-    per_frame = frame_scores(scores, frames, length)
-    span = max(length, int(round(config.span_seconds * fps)))
+    scored_frames = -(-frames // step)
+    per_frame = frame_scores(scores, scored_frames, length)
+    span = max(length, int(round(config.span_seconds * fps / step)))
     score = clip_score(scores, span)
     found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
+    if step > 1:
+        per_frame = np.repeat(per_frame, step)[:frames]
+        found = [[first * step, min(frames - 1, last * step + step - 1)] for first, last in found]
     log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))
-    note = rate_note(model, fps)
+    note = rate_note(model, fps, step)
+    extra = ({"note": note} if note else {}) | ({"step": step} if step > 1 else {})
     return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, seconds,
-                     extra={"note": note} if note else {})
+                     extra=extra)
 
 
-def rate_note(model: MovementModel, fps: float) -> str | None:
-    """What to tell a user who scores a video at ``fps`` with a model learned from clips at another frame rate, or
-    None when the rates are close enough for the tempos the model was trained on (``NetConfig.speeds``).
+def learned_rate(model: MovementModel) -> float | None:
+    """The frame rate of the clips ``model`` learned from (their median), or None for models learned before
+    rates were kept (``info["fps"]``) or with nothing usable there."""
+    try:
+        rates = np.asarray(model.info["fps"], np.float64).ravel()
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+    learned = float(np.median(rates)) if rates.size else math.nan
+    return learned if math.isfinite(learned) and learned > 0 else None
+
+
+def _within_tempos(model: MovementModel, ratio: float) -> bool:
+    """Whether a video at ``ratio`` times the learned rate moves at a tempo the model was trained on
+    (``NetConfig.speeds``, with 10 % to spare)."""
+    return min(model.net.speeds) / 1.1 <= ratio <= max(model.net.speeds) * 1.1
+
+
+def rate_step(model: MovementModel, fps: float) -> int:
+    """How many frames of a video at ``fps`` to step by so that the movement moves about as far per frame as in
+    the clips ``model`` learned from: N for a video at about N times their rate, 1 when the rates are close
+    enough for the tempos it was trained on, when the video's rate is lower, or when the learned rate is unknown.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> model = SimpleNamespace(info={"fps": [10.0]}, net=SimpleNamespace(speeds=(0.8, 1.0, 1.25)))
+    >>> [rate_step(model, fps) for fps in (10.0, 12.0, 14.0, 15.0, 25.0, 30.0, 60.0)]
+    [1, 1, 1, 2, 3, 3, 6]
+    """
+    learned = learned_rate(model)
+    if learned is None or _within_tempos(model, fps / learned) or fps < learned:
+        return 1
+    ratio = fps / learned
+    # The whole number nearest to the ratio on a log scale: the tempo left over is the closest to 1.
+    return min((math.floor(ratio), math.ceil(ratio)), key=lambda step: abs(math.log(ratio / step)))
+
+
+def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
+    """What to tell a user who scores a video at ``fps`` (one frame in ``step`` of it, :func:`rate_step`) with a
+    model learned from clips at another frame rate, or None when the rates are close enough for the tempos the
+    model was trained on (``NetConfig.speeds``).
 
     A predictor of the next frame learns how far the movement goes in one frame: at three times the rate, the
     same movement goes a third as far and looks like another one. Models learned before the rate was recorded
@@ -428,16 +485,16 @@ def rate_note(model: MovementModel, fps: float) -> str | None:
     True
     >>> rate_note(model, 10.0)
     'learned from clips at 30 frames/s, this video has 10: the movement takes a third as many frames here; learn from clips at this rate'
+    >>> rate_note(model, 60.0, step=2)
+    'learned from clips at 30 frames/s, this video has 60: one frame in 2 was scored'
     """
-    try:
-        rates = np.asarray(model.info["fps"], np.float64).ravel()
-    except (KeyError, TypeError, ValueError, IndexError):  # before rates were kept, or nothing usable there
+    learned = learned_rate(model)
+    if learned is None:
         return None
-    learned = float(np.median(rates)) if rates.size else math.nan
-    if not math.isfinite(learned) or learned <= 0:
-        return None
+    if step > 1:
+        return f"learned from clips at {learned:g} frames/s, this video has {fps:g}: one frame in {step} was scored"
     ratio = fps / learned
-    if min(model.net.speeds) / 1.1 <= ratio <= max(model.net.speeds) * 1.1:
+    if _within_tempos(model, ratio):
         return None
     if ratio > 1:
         step = round(ratio)

@@ -45,9 +45,11 @@ def test_learn_then_detect(tmp_path):
     assert "note:" not in found.stderr, "the video has the training clip's frame rate"
     fast = tmp_path / "fast.mp4"  # the same frames at three times the rate: the movement three times as fast
     write_video(iter(make_sample("wave", frames=40, size=(96, 96), seed=3).frames), fast, fps=75)
-    noted = run_cli("movement", "detect", model, fast, "--json", tmp_path / "fast.json")
+    stepped = run_cli("movement", "detect", model, fast, "--json", tmp_path / "fast.json")
+    assert stepped.returncode == 0 and "this video has 75: one frame in 3 was scored" in stepped.stderr, stepped.stderr
+    assert json.loads((tmp_path / "fast.json").read_text())["step"] == 3
+    noted = run_cli("movement", "detect", model, fast, "--keep-rate")
     assert noted.returncode == 0 and "this video has 75" in noted.stderr and "--every 3" in noted.stderr, noted.stderr
-    assert "this video has 75" in json.loads((tmp_path / "fast.json").read_text())["note"]
     # A reader that closes the pipe before the results are printed (`| head -1`) does not cost the JSON.
     closed = tmp_path / "closed.json"
     reader = subprocess.Popen([sys.executable, "-m", "keyframe.cli", "movement", "detect", str(model),

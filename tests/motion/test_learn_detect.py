@@ -12,7 +12,7 @@ from keyframe.motion import features as features_module
 from keyframe.motion import (ArrayFrames, FeatureConfig, FeatureExtractor, calibrate, detect, detect_features, frame_scores,
                              intervals, learn, load_model)
 from keyframe.motion.cohort import MIN_SPREAD, impostor_stats, relative_scores
-from keyframe.motion.detect import clip_score, window_scores
+from keyframe.motion.detect import DetectConfig, clip_score, window_scores
 from keyframe.motion.learn import _split, fusion_weights
 from keyframe.motion.model import VERSION
 from keyframe.motion.predictor import Choice, NetConfig, Span, search_space
@@ -368,12 +368,24 @@ def test_impossible_settings_and_frame_rates_are_named(wave_model):
             detect_features(model, features, fps=fps)
 
 
-def test_a_video_at_another_frame_rate_gets_a_note(wave_model, wave_clip):
+def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_model, wave_clip):
     model, path = wave_model
     assert load_model(path).info["fps"] == [25.0]  # arrays are taken at 25 frames/s
-    assert "note" not in detect(model, ArrayFrames(wave_clip, fps=25)).to_dict()
+    same = detect(model, ArrayFrames(wave_clip, fps=25))
+    assert "note" not in same.to_dict() and "step" not in same.to_dict()
     assert "note" not in detect(model, ArrayFrames(wave_clip, fps=29.97)).to_dict()  # within the trained tempos
-    faster = detect(model, ArrayFrames(wave_clip, fps=75)).to_dict()["note"]
+    # Each frame shown three times at three times the rate: one frame in 3 is the clip itself, scored as such.
+    tripled = np.repeat(wave_clip, 3, axis=0)
+    stepped = detect(model, ArrayFrames(tripled, fps=75))
+    assert stepped.extra == {"note": "learned from clips at 25 frames/s, this video has 75: one frame in 3 was scored",
+                             "step": 3}
+    assert stepped.score == pytest.approx(same.score) and stepped.detected == same.detected
+    assert stepped.intervals == [[3 * first, 3 * last + 2] for first, last in same.intervals] != []
+    assert np.allclose(stepped.frame_scores, np.repeat(same.frame_scores, 3), equal_nan=True)
+    assert stepped.fps == 75 and len(stepped.frame_scores) == len(tripled)
+    every = detect(model, ArrayFrames(tripled, fps=75), DetectConfig(match_rate=False))
+    assert every.score < same.score - 0.5, "every frame scored: the movement looks three times as slow"
+    faster = every.to_dict()["note"]
     assert faster.startswith("learned from clips at 25 frames/s, this video has 75") and "--every 3" in faster
     slower = detect(model, ArrayFrames(wave_clip, fps=12.5)).to_dict()["note"]
     assert "half as many frames" in slower and slower.endswith("learn from clips at this rate")
