@@ -442,30 +442,40 @@ def learned_rate(model: MovementModel) -> float | None:
     return learned if math.isfinite(learned) and learned > 0 else None
 
 
-def _within_tempos(model: MovementModel, ratio: float) -> bool:
+def within_tempos(ratio: float, speeds) -> bool:
     """Whether a video at ``ratio`` times the learned rate moves at a tempo the model was trained on
-    (``NetConfig.speeds``, with 10 % to spare)."""
-    return min(model.net.speeds) / 1.1 <= ratio <= max(model.net.speeds) * 1.1
+    (``speeds``, :attr:`NetConfig.speeds`, with 10 % to spare)."""
+    return min(speeds) / 1.1 <= ratio <= max(speeds) * 1.1
+
+
+def tempo_step(ratio: float, speeds) -> int:
+    """How many frames to step by in a clip at ``ratio`` times a rate, to see its movement move about as far per
+    frame as at that rate: the whole number nearest to ``ratio`` (on a log scale, so the tempo left over is
+    the closest to 1); 1 when the tempo is one of ``speeds`` (with 10 % to spare) or slower.
+
+    Examples
+    --------
+    >>> [tempo_step(ratio, (0.8, 1.0, 1.25)) for ratio in (0.3, 1.0, 1.2, 1.4, 1.5, 2.5, 3.0, 6.0)]
+    [1, 1, 1, 1, 2, 3, 3, 6]
+    """
+    if ratio < 1 or within_tempos(ratio, speeds):
+        return 1
+    return min((math.floor(ratio), math.ceil(ratio)), key=lambda step: abs(math.log(ratio / step)))
 
 
 def rate_step(model: MovementModel, fps: float) -> int:
     """How many frames of a video at ``fps`` to step by so that the movement moves about as far per frame as in
-    the clips ``model`` learned from: N for a video at about N times their rate, 1 when the rates are close
-    enough for the tempos it was trained on, when the video's rate is lower, or when the learned rate is unknown.
+    the clips ``model`` learned from (:func:`tempo_step`); 1 when the learned rate is unknown.
 
     Examples
     --------
     >>> from types import SimpleNamespace
     >>> model = SimpleNamespace(info={"fps": [10.0]}, net=SimpleNamespace(speeds=(0.8, 1.0, 1.25)))
-    >>> [rate_step(model, fps) for fps in (10.0, 12.0, 14.0, 15.0, 25.0, 30.0, 60.0)]
-    [1, 1, 1, 2, 3, 3, 6]
+    >>> [rate_step(model, fps) for fps in (10.0, 14.0, 30.0, 60.0)]
+    [1, 1, 3, 6]
     """
     learned = learned_rate(model)
-    if learned is None or _within_tempos(model, fps / learned) or fps < learned:
-        return 1
-    ratio = fps / learned
-    # The whole number nearest to the ratio on a log scale: the tempo left over is the closest to 1.
-    return min((math.floor(ratio), math.ceil(ratio)), key=lambda step: abs(math.log(ratio / step)))
+    return 1 if learned is None else tempo_step(fps / learned, model.net.speeds)
 
 
 def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
@@ -494,7 +504,7 @@ def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
     if step > 1:
         return f"learned from clips at {learned:g} frames/s, this video has {fps:g}: one frame in {step} was scored"
     ratio = fps / learned
-    if _within_tempos(model, ratio):
+    if within_tempos(ratio, model.net.speeds):
         return None
     if ratio > 1:
         step = round(ratio)

@@ -133,11 +133,14 @@ class Region(NamedTuple):
     side: float
 
 
+ARRAY_NAME = "<frames>"  # what frames held in memory are called in messages, unless given a name
+
+
 class ArrayFrames(FrameSource):
     """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB: a :class:`keyframe.io.FrameSource`, so every command's
     Python function takes it where it takes a folder or a video (stems ``000000``, ``000001``, ...)."""
 
-    def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = "<frames>"):
+    def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = ARRAY_NAME):
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
@@ -166,11 +169,13 @@ def as_source(frames, fps: float | None = None):
     return open_frames(frames)
 
 
-def windowed_source(clip, length: int, name: str = "<frames>"):
-    """``clip`` as a frame source (:func:`as_source`) and the name errors give it (its path, else ``name``),
-    refused when it has no frames or too few for one window of ``length``."""
+def windowed_source(clip, length: int, name: str = ARRAY_NAME):
+    """``clip`` as a frame source (:func:`as_source`) and the name errors give it (its path; ``name`` for frames
+    in memory, which have none of their own), refused when it has no frames or too few for one window of ``length``."""
     source = as_source(clip)
     path = str(getattr(source, "path", name))
+    if path == ARRAY_NAME:
+        path = name
     if len(source) == 0:
         raise fail(path, "has no frames")
     check_length(len(source), length, path)

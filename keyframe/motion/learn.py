@@ -31,10 +31,10 @@ from pathlib import Path
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed, fail
-from keyframe.io import partial_dir
+from keyframe.io import FrameSource, SteppedFrames, partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
-from keyframe.motion.detect import fuse, scores_of_windows
+from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
 from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
@@ -203,16 +203,45 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _read_clips(clips, name: str, what: str, config: LearnConfig, extractors: list[FeatureExtractor],
-                progress) -> list[tuple[str, list[np.ndarray], float]]:
-    """Each clip's path, its features of every kind (landmark kinds from one MediaPipe pass) and its frame rate."""
+def _open_clips(clips, name: str, length: int) -> list[tuple[FrameSource, str]]:
+    """Each clip as a frame source with the name errors give it (``clip 2`` for an array)."""
+    return [windowed_source(clip, length, f"{name} {number}") for number, clip in enumerate(clips, 1)]
+
+
+def _lowest_rate(sources: list[tuple[FrameSource, str]]) -> float | None:
+    """The lowest frame rate the clips state (None when none states one): the rate clips at several times it
+    are stepped to (:func:`_at_rate`), since frames cannot be made up for slower ones."""
+    return min((float(source.fps) for source, _ in sources if source.fps), default=None)
+
+
+def _at_rate(source: FrameSource, path: str, rate: float | None, speeds) -> tuple[FrameSource, str]:
+    """``source`` as it is, or one frame in N of it when it states about N times ``rate`` (:func:`tempo_step`):
+    a predictor learns how far the movement goes per frame, and every clip must show it at one rate."""
+    if rate is None or not source.fps:
+        return source, path
+    ratio = source.fps / rate
+    step = tempo_step(ratio, speeds)
+    if step > 1:
+        log.warning("%s: %g frames/s, %.2g times the rate of the movement's clips (%g): one frame in %d is learned "
+                    "from", path, source.fps, ratio, rate, step)
+        return SteppedFrames(source, step), f"{path} (one frame in {step})"
+    if not within_tempos(ratio, speeds):
+        log.warning("%s: %g frames/s, against %g for the movement's clips: its movement takes fewer frames than "
+                    "theirs; give clips at their rate", path, source.fps, rate)
+    return source, path
+
+
+def _read_clips(sources: list[tuple[FrameSource, str]], what: str, rate: float | None, config: LearnConfig,
+                extractors: list[FeatureExtractor], progress) -> list[tuple[str, list[np.ndarray], float]]:
+    """Each clip's path, its features of every kind (landmark kinds from one MediaPipe pass) and its frame rate,
+    clips at several times ``rate`` stepped through to it (:func:`_at_rate`)."""
     read = []
     length = config.window.length
-    for number, clip in enumerate(clips, 1):
-        source, path = windowed_source(clip, length, f"{name} {number}")
+    for number, (source, path) in enumerate(sources, 1):
+        source, path = _at_rate(source, path, rate, config.net.speeds)
         if _split_plan(len(source), length, config.holdout) is None:  # as _split would find, before reading features
             raise _too_short(path, len(source), length, config.holdout)
-        note = f"{what} {number}/{len(clips)}"
+        note = f"{what} {number}/{len(sources)}"
         views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
         for extractor, view in zip(extractors, views):
             # Frames without a body are filled with zeros when no frame has one: nothing to learn from.
@@ -454,8 +483,11 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
             raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
-    positives = _read_clips(clips, "clip", "features", config, extractors, progress)
-    others = _read_clips(negatives, "negative", "negatives", config, extractors, progress)
+    clip_sources = _open_clips(clips, "clip", config.window.length)
+    negative_sources = _open_clips(negatives, "negative", config.window.length)
+    rate = _lowest_rate(clip_sources)
+    positives = _read_clips(clip_sources, "features", rate, config, extractors, progress)
+    others = _read_clips(negative_sources, "negatives", rate, config, extractors, progress)
     journal = partial_dir(out) if out is not None and config.trials > 1 else None
     learned = [_learn_kind(clips, [(path, views[k]) for path, views, _ in positives], [(path, views[k]) for path, views, _ in others],
                            replace(config, features=extractor.config, partners=()), extractor, progress, journal)
@@ -476,7 +508,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     positive = fuse(model, positive_parts)
     negative = np.concatenate([fuse(model, parts) for parts in negative_parts]) if negatives else None
     model.threshold, model.calibration = calibrate(positive, negative)
-    model.info["fps"] = [fps for _, _, fps in positives]  # detect notes videos at another rate (rate_note)
+    model.info["fps"] = [fps for _, _, fps in positives]  # as learned from; detect steps or notes videos at others
     model.info["seconds"] = round(time.perf_counter() - started, 2)
     if out is not None:
         model.save(out)

@@ -393,6 +393,22 @@ def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_mo
     assert "note" not in detect(older, ArrayFrames(wave_clip, fps=75)).to_dict()
 
 
+def test_clips_at_several_times_the_rate_of_the_others_are_learned_one_frame_in_n(wave_clip, caplog):
+    squat = make_sample("squat", frames=70, size=(96, 96), seed=100).frames
+    tripled = ArrayFrames(np.repeat(wave_clip, 3, axis=0), fps=75)
+    with caplog.at_level("WARNING"):
+        model = learn([ArrayFrames(wave_clip, fps=25), tripled], FAST,
+                      negatives=[ArrayFrames(np.repeat(squat, 3, axis=0), fps=75), ArrayFrames(squat[:35], fps=10)])
+    assert model.info["fps"] == [25.0, 25.0] and model.info["frames"] == 2 * len(wave_clip)
+    messages = [record.getMessage() for record in caplog.records]
+    assert "clip 2: 75 frames/s, 3 times the rate of the movement's clips (25): one frame in 3 is learned from" in messages
+    assert any(m.startswith("negative 1: 75 frames/s") and "one frame in 3" in m for m in messages), messages
+    assert "negative 2: 10 frames/s, against 25 for the movement's clips: its movement takes fewer frames than " \
+           "theirs; give clips at their rate" in messages
+    alone = learn([tripled], FAST)  # one rate: nothing to step to
+    assert alone.info["fps"] == [75.0] and alone.info["frames"] == 3 * len(wave_clip)
+
+
 def test_the_threshold_label_keeps_off_the_curve():
     # As in exercise.avi's plot: the curve falls through the threshold at the right end, where the label used to be.
     xs = np.arange(58, 784, 2.0)
