@@ -412,18 +412,16 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
     verdict and intervals (``seconds``: what scoring took).
 
     With ``step``, the windows are those of one frame in ``step`` (:class:`~keyframe.io.frames.SteppedFrames`):
-    each scored frame's score holds for the frames up to the next one, and the intervals are given in the
-    video's own frames.
+    the frames between two scored ones get scores drawn linearly between theirs, and the intervals are found
+    on those, in the video's own frames.
     """
     length = model.window.length
-    scored_frames = -(-frames // step)
-    per_frame = frame_scores(scores, scored_frames, length)
+    per_frame = frame_scores(scores, -(-frames // step), length)
+    if step > 1:
+        per_frame = np.interp(np.arange(frames) / step, np.arange(len(per_frame)), per_frame)
     span = max(length, int(round(config.span_seconds * fps / step)))
     score = clip_score(scores, span)
-    found = intervals(per_frame, model.threshold, min_length=length, max_gap=length // 2)
-    if step > 1:
-        per_frame = np.repeat(per_frame, step)[:frames]
-        found = [[first * step, min(frames - 1, last * step + step - 1)] for first, last in found]
+    found = intervals(per_frame, model.threshold, min_length=length * step, max_gap=length // 2 * step)
     log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))
     note = rate_note(model, fps, step)
     extra = ({"note": note} if note else {}) | ({"step": step} if step > 1 else {})
