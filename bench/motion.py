@@ -37,8 +37,8 @@ import numpy as np
 from bench.report import SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import open_frames
 from keyframe.motion import (ArrayFrames, DetectConfig, Extracted, FeatureConfig, FeatureExtractor, LearnConfig, NetConfig, RenderOptions,
-                             detect, detect_features, feature_kinds, learn, local_standardise, plot_detection,
-                             render_motion)
+                             Stretch, detect, detect_features, feature_kinds, learn, local_standardise,
+                             plot_detection, render_motion)
 from keyframe.motion.features import gesture_half
 
 log = logging.getLogger(__name__)
@@ -347,9 +347,8 @@ def evaluate(features: str, all_takes, pool, log=print, negatives: bool = False,
 
 def exercise(log=print) -> dict:
     """Learn the first stretch of exercise.avi and detect over the whole clip (:func:`write` plots it)."""
-    frames = open_frames(EXERCISE).read_range(*EXERCISE_STRETCH)
     started = time.perf_counter()
-    model = learn([frames], LearnConfig())
+    model = learn([Stretch(EXERCISE, *EXERCISE_STRETCH)], LearnConfig())  # `movement learn --start 0 --end 120`
     learn_s = time.perf_counter() - started
     result = detect(model, EXERCISE)
     log(f"exercise: score {result.score:.3f}, intervals {result.intervals}")
@@ -358,19 +357,23 @@ def exercise(log=print) -> dict:
 
 def crop_check(log=print) -> list[list]:
     """A stretch of exercise.avi learned alone, then scored alone and inside the whole clip, with each crop of
-    :data:`CROP_SECONDS`: rows of the crop, the stretch's mean frame score alone and inside, and the same
-    away from its ends (:data:`CROP_MARGIN_SECONDS`), where a 2 s crop sees the same frames either way."""
+    :data:`CROP_SECONDS`: rows of the crop, the stretch's mean frame score alone and inside, the same away from
+    its ends (:data:`CROP_MARGIN_SECONDS`), where a 2 s crop sees the same frames either way, and inside (all,
+    then away from the ends) when the stretch is learned inside the clip (:class:`Stretch`, ``--start/--end``)."""
     source = open_frames(EXERCISE)
     stretch = ArrayFrames(source.read_range(*CROP_STRETCH), fps=source.fps)
     margin = round(CROP_MARGIN_SECONDS * source.fps) + 1
     rows = []
     for seconds in CROP_SECONDS:
-        model = learn([stretch], LearnConfig(features=FeatureConfig(crop_seconds=seconds)))
+        config = LearnConfig(features=FeatureConfig(crop_seconds=seconds))
+        model = learn([stretch], config)
         alone = detect(model, stretch).frame_scores
         inside = detect(model, EXERCISE).frame_scores[slice(*CROP_STRETCH)]
+        in_context = detect(learn([Stretch(EXERCISE, *CROP_STRETCH)], config), EXERCISE).frame_scores[slice(*CROP_STRETCH)]
         label = "one crop for the clip" if seconds is None else f"`--crop-seconds {seconds:g}`"
         rows.append([label, *(round(float(np.nanmean(scores)), 2) for scores in
-                              (alone, inside, alone[margin:-margin], inside[margin:-margin]))])
+                              (alone, inside, alone[margin:-margin], inside[margin:-margin], in_context,
+                               in_context[margin:-margin]))])
         log(f"crop {seconds}: {rows[-1][1:]}")
     return rows
 
@@ -505,6 +508,29 @@ against 0.902 and 0.902 for `pixels+pose` (seeds 0 and 1; the flat minimum of th
 # whose models crop (pixels), against which this run's, with the crop that follows the motion, are set.
 ONE_CROP_EVERY_TAKE = {"pixels": (0.764, 0.843), "pixels, negatives": (0.841, 0.858),
                        "pixels+pose, negatives": (0.888, 0.866), "pixels+pose+gesture, negatives": (0.921, 0.871)}
+
+
+def gaps_sentence(found: list[list[int]]) -> str:
+    """Where the exercise's score falls below the threshold, from the detection's intervals."""
+    gaps = [f"{last + 1}-{first - 1}" for (_, last), (first, _) in zip(found, found[1:])]
+    if not gaps:
+        return "the score stays above it all along, the squat at the end included"
+    return (f"the score falls below it only at frames {', '.join(gaps)} (the routine turns to the squat at about "
+            "frame 375) and rises above it again after")
+
+
+def context_sentence(crops: list[list]) -> str:
+    """What learning the stretch inside the clip changes, from :func:`crop_check`'s rows (older rows have no
+    such columns: then nothing)."""
+    five = next((row for row in crops if row[0] == "`--crop-seconds 5`"), None)
+    if five is None or len(five) < 7:
+        return ""
+    return (f"Learned inside the clip (`movement learn exercise.avi --start {CROP_STRETCH[0]} --end {CROP_STRETCH[1]}`, "
+            f"`Stretch` in Python), the crops near the stretch's ends are found from the frames around it, as "
+            f"detection over the clip finds them: with the 5 s crop the stretch then scores {five[5]:.2f} inside the "
+            f"clip ({five[6]:.2f} away from its ends), against {five[2]:.2f} ({five[4]:.2f}) when it is cut out "
+            f"first and {five[1]:.2f} ({five[3]:.2f}) alone. With one crop per clip, a stretch learned inside the clip "
+            "still gets the square around its own motion, and scores about 1 lower inside the clip either way.")
 
 
 def crop_paragraph(seed_zero: list[dict]) -> str:
@@ -840,17 +866,18 @@ frame; the pose figures quoted in the paragraphs above, before this one, are ima
 ### A real video: exercise.avi
 
 Learned from frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1} of `videos/exercise.avi` (10 fps, three
-people exercising) in {ex["learn_s"]:.1f} s, then detected over all {len(result.frame_scores)} frames: score
-{result.score:.3f} (threshold {result.threshold:.3f}), intervals {result.intervals}.
+people exercising; `keyframe movement learn exercise.avi --start {EXERCISE_STRETCH[0]} --end {EXERCISE_STRETCH[1]}`,
+so the stretch is seen inside the clip) in {ex["learn_s"]:.1f} s, then detected over all {len(result.frame_scores)}
+frames: score {result.score:.3f} (threshold {result.threshold:.3f}), intervals {result.intervals}.
 
 How to read it: the routine repeats one sequence of about ten seconds (a lunge with an arm raised, arms out to
 the sides, back to standing) until about frame 375 and then turns to a wide squat. The learned stretch holds
 that sequence once, so the repeats stay above the threshold (some repeats score lower than others). The
-threshold, calibrated without negatives (held-out lower quartile - 1), is loose: the score falls below it only
-where the routine turns to the squat (frames 371-377 in this run) and the squat's last frames pass again. With
-one crop for the clip (the default until 2026-12-04) the run of 2026-11-28 scored the clip 0.062 with one
-interval, [0, 383]: the crop that follows the motion scores the learned stretch itself higher (see the crop
-table below), and the squat no lower.
+threshold, calibrated without negatives (held-out lower quartile - 1), is loose: {gaps_sentence(result.intervals)}.
+With one crop for the clip (the default until 2026-12-04) the run of 2026-11-28 scored the clip 0.062 with one
+interval, [0, 383], and the run of 2026-12-04 (the stretch cut out as frames, then learned with the 5 s crop)
+0.536 with [[0, 370], [378, 392]]: the crop that follows the motion, and learning the stretch inside the clip,
+score the learned stretch itself higher (see the crop table below), and the squat no lower.
 
 ![score curve over exercise.avi](motion-exercise.png)
 
@@ -858,9 +885,10 @@ table below), and the squat no lower.
 other settings default), then their mean frame score when the stretch is scored alone and inside the whole
 clip, and the same for the frames more than {CROP_MARGIN_SECONDS:g} s from the stretch's ends:
 
-{markdown_table(["crop", "alone", "inside the clip", "alone, away from the ends", "inside, away from the ends"], crops)}
+{markdown_table(["crop", "alone", "inside the clip", "alone, away from the ends", "inside, away from the ends",
+                 "learned inside, scored inside", "learned inside, away from the ends"], crops)}
 
-{crop_paragraph(seed_zero)}
+{context_sentence(crops)} {crop_paragraph(seed_zero)}
 """
     write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body,
                   stamp=results["stamp"])

@@ -286,11 +286,15 @@ def movement_learn(
              "(0.2-30; default 5), so the crop follows the performer and a stretch scores about the same alone "
              "as in a longer video. 0: every frame of a clip to one square, found over the whole clip.",
         show_default=False)] = None,
+    start: Annotated[int, typer.Option(help="Learn each clip from this frame index on (0-based); the frames around "
+                                            "the stretch still frame its crops and gestures, as in detection.")] = 0,
+    end: Annotated[Optional[int], typer.Option(help="Learn each clip up to before this frame index (default: "
+                                                    "its end).")] = None,
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
     from dataclasses import replace
 
-    from keyframe.motion import LearnConfig, NetConfig, WindowConfig, feature_kinds, learn
+    from keyframe.motion import LearnConfig, NetConfig, Stretch, WindowConfig, feature_kinds, learn
     from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS
     from keyframe.progress import progress_bar
 
@@ -307,7 +311,8 @@ def movement_learn(
     config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
                          net=replace(NetConfig(), seed=seed), trials=trials)
     with _nothing_kept_on_interrupt(trials == 1, "learning starts afresh when run again"), progress_bar("learning") as progress:
-        model = learn(clips, config, negatives=negatives or [], out=model_out, progress=progress)
+        stretches = [Stretch(clip, start, end) for clip in clips] if start or end is not None else clips
+        model = learn(stretches, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
     count = len(model.cohort)
     cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""

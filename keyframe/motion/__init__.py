@@ -19,8 +19,8 @@ from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematic
 from keyframe.motion.demo import demo
 from keyframe.motion.detect import (DetectConfig, Detection, crop_regions, detect, detect_features, frame_scores, intervals,
                                     score_range)
-from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, body_pose_features,
-                                      local_standardise, moving_region, moving_regions, pose_features)
+from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, Stretch,
+                                      body_pose_features, local_standardise, moving_region, moving_regions, pose_features)
 from keyframe.motion.journal import Journal
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn
 from keyframe.motion.model import MovementModel, load_model
@@ -48,6 +48,7 @@ __all__ = [
     "RenderOptions",
     "Renderer",
     "Search",
+    "Stretch",
     "WindowConfig",
     "body_pose_features",
     "calibrate",

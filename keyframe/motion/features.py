@@ -169,6 +169,38 @@ def as_source(frames, fps: float | None = None):
     return open_frames(frames)
 
 
+@dataclass(frozen=True)
+class Stretch:
+    """Frames ``start:stop`` of ``clip`` (a path, frame source or array) to learn from, read inside the whole clip:
+    the crops that follow the motion and the gestures near the stretch's ends are found with the frames around
+    it, as detection over the whole clip finds them (frames cut out first would lose those).
+
+    Examples
+    --------
+    >>> Stretch("gym.mp4", 100, 200).bounds(393, "gym.mp4")
+    (100, 200)
+    >>> Stretch("gym.mp4", 300).bounds(250, "gym.mp4")
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: gym.mp4: has 250 frames; no stretch from frame 300 to 250
+    """
+
+    clip: object
+    start: int = 0
+    stop: int | None = None
+
+    def bounds(self, frames: int, path: str) -> tuple[int, int]:
+        """``(start, stop)`` in a clip of ``frames`` frames (``stop`` None: its end), refused when not inside it."""
+        stop = frames if self.stop is None else self.stop
+        if not 0 <= self.start < stop <= frames:
+            raise fail(path, f"has {frames} frames; no stretch from frame {self.start} to {stop}")
+        return self.start, stop
+
+    @property
+    def whole(self) -> bool:
+        return self.start == 0 and self.stop is None
+
+
 def windowed_source(clip, length: int, name: str = ARRAY_NAME):
     """``clip`` as a frame source (:func:`as_source`) and the name errors give it (its path; ``name`` for frames
     in memory, which have none of their own), refused when it has no frames or too few for one window of ``length``."""

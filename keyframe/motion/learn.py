@@ -25,6 +25,7 @@ import json
 import logging
 import math
 import time
+from typing import NamedTuple
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -35,7 +36,8 @@ from keyframe.io import FrameSource, SteppedFrames, partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
-from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, extract_views, windowed_source
+from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, Stretch,
+                                      extract_views, windowed_source)
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -203,46 +205,64 @@ def _split(features: np.ndarray, length: int, holdout: float, speeds, path) -> t
     return warped, val, [plain], np.concatenate(segments)
 
 
-def _open_clips(clips, name: str, length: int) -> list[tuple[FrameSource, str]]:
-    """Each clip as a frame source with the name errors give it (``clip 2`` for an array)."""
-    return [windowed_source(clip, length, f"{name} {number}") for number, clip in enumerate(clips, 1)]
+class _Opened(NamedTuple):
+    """A clip opened for learning: its frames, the name messages give it and the stretch to learn from."""
+
+    source: FrameSource
+    path: str
+    start: int
+    stop: int
 
 
-def _lowest_rate(sources: list[tuple[FrameSource, str]]) -> float | None:
+def _open_clips(clips, name: str, length: int) -> list[_Opened]:
+    """Each clip (or :class:`Stretch` of one) opened, named as messages call it (``clip 2`` for an array)."""
+    opened = []
+    for number, clip in enumerate(clips, 1):
+        stretch = clip if isinstance(clip, Stretch) else Stretch(clip)
+        source, path = windowed_source(stretch.clip, length, f"{name} {number}")
+        start, stop = stretch.bounds(len(source), path)
+        opened.append(_Opened(source, path if stretch.whole else f"{path} frames {start}-{stop - 1}", start, stop))
+    return opened
+
+
+def _lowest_rate(clips: list[_Opened]) -> float | None:
     """The lowest frame rate the clips state (None when none states one): the rate clips at several times it
     are stepped to (:func:`_at_rate`), since frames cannot be made up for slower ones."""
-    return min((float(source.fps) for source, _ in sources if source.fps), default=None)
+    return min((float(clip.source.fps) for clip in clips if clip.source.fps), default=None)
 
 
-def _at_rate(source: FrameSource, path: str, rate: float | None, speeds) -> tuple[FrameSource, str]:
-    """``source`` as it is, or one frame in N of it when it states about N times ``rate`` (:func:`tempo_step`):
+def _at_rate(clip: _Opened, rate: float | None, speeds) -> _Opened:
+    """``clip`` as it is, or one frame in N of it when it states about N times ``rate`` (:func:`tempo_step`):
     a predictor learns how far the movement goes per frame, and every clip must show it at one rate."""
-    if rate is None or not source.fps:
-        return source, path
-    ratio = source.fps / rate
+    fps = clip.source.fps
+    if rate is None or not fps:
+        return clip
+    ratio = fps / rate
     step = tempo_step(ratio, speeds)
     if step > 1:
         log.warning("%s: %g frames/s, %.2g times the rate of the movement's clips (%g): one frame in %d is learned "
-                    "from", path, source.fps, ratio, rate, step)
-        return SteppedFrames(source, step), f"{path} (one frame in {step})"
+                    "from", clip.path, fps, ratio, rate, step)
+        return _Opened(SteppedFrames(clip.source, step), f"{clip.path} (one frame in {step})",
+                       -(-clip.start // step), -(-clip.stop // step))
     if not within_tempos(ratio, speeds):
         log.warning("%s: %g frames/s, against %g for the movement's clips: its movement takes fewer frames than "
-                    "theirs; give clips at their rate", path, source.fps, rate)
-    return source, path
+                    "theirs; give clips at their rate", clip.path, fps, rate)
+    return clip
 
 
-def _read_clips(sources: list[tuple[FrameSource, str]], what: str, rate: float | None, config: LearnConfig,
+def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: LearnConfig,
                 extractors: list[FeatureExtractor], progress) -> list[tuple[str, list[np.ndarray], float]]:
     """Each clip's path, its features of every kind (landmark kinds from one MediaPipe pass) and its frame rate,
     clips at several times ``rate`` stepped through to it (:func:`_at_rate`)."""
     read = []
     length = config.window.length
-    for number, (source, path) in enumerate(sources, 1):
-        source, path = _at_rate(source, path, rate, config.net.speeds)
-        if _split_plan(len(source), length, config.holdout) is None:  # as _split would find, before reading features
-            raise _too_short(path, len(source), length, config.holdout)
-        note = f"{what} {number}/{len(sources)}"
-        views = extract_views(extractors, source, progress=lambda done, total, _="", note=note: report(progress, done, total, note))
+    for number, clip in enumerate(clips, 1):
+        source, path, start, stop = _at_rate(clip, rate, config.net.speeds)
+        if _split_plan(stop - start, length, config.holdout) is None:  # as _split would find, before reading features
+            raise _too_short(path, stop - start, length, config.holdout)
+        note = f"{what} {number}/{len(clips)}"
+        views = extract_views(extractors, source, start, stop,
+                              progress=lambda done, total, _="", note=note: report(progress, done, total, note))
         for extractor, view in zip(extractors, views):
             # Frames without a body are filled with zeros when no frame has one: nothing to learn from.
             if extractor.config.landmarks and not np.any(view):
@@ -450,7 +470,8 @@ def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
 
 
 def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, progress=None) -> MovementModel:
-    """Learn a movement from ``clips`` (paths to videos or frame folders, frame sources, or uint8 arrays).
+    """Learn a movement from ``clips`` (paths to videos or frame folders, frame sources, or uint8 arrays; a
+    :class:`~keyframe.motion.features.Stretch` of one learns some of its frames, seen inside the whole clip).
 
     Parameters
     ----------
@@ -478,7 +499,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         raise KeyframeError("learn needs at least one clip of the movement")
     check_seed(config.net.seed)
     if out is not None:
-        check_file_apart(out, [*clips, *negatives])
+        check_file_apart(out, [clip.clip if isinstance(clip, Stretch) else clip for clip in [*clips, *negatives]])
         if Path(out).is_file() and not is_model_file(out):
             raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
@@ -489,7 +510,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     positives = _read_clips(clip_sources, "features", rate, config, extractors, progress)
     others = _read_clips(negative_sources, "negatives", rate, config, extractors, progress)
     journal = partial_dir(out) if out is not None and config.trials > 1 else None
-    learned = [_learn_kind(clips, [(path, views[k]) for path, views, _ in positives], [(path, views[k]) for path, views, _ in others],
+    names = [clip.path for clip in clip_sources]
+    learned = [_learn_kind(names, [(path, views[k]) for path, views, _ in positives], [(path, views[k]) for path, views, _ in others],
                            replace(config, features=extractor.config, partners=()), extractor, progress, journal)
                for k, extractor in enumerate(extractors)]
     model, data = learned[0]
@@ -517,7 +539,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     return model
 
 
-def _learn_kind(clips, positives, negatives, config: LearnConfig, extractor: FeatureExtractor,
+def _learn_kind(names: list[str], positives, negatives, config: LearnConfig, extractor: FeatureExtractor,
                 progress, journal=None) -> tuple[MovementModel, _Data]:
     """The model of ``extractor``'s feature kind (threshold not yet set) from the clips' and negatives' features."""
     started = time.perf_counter()
@@ -543,7 +565,7 @@ def _learn_kind(clips, positives, negatives, config: LearnConfig, extractor: Fea
         threshold=math.nan,
         cohort=cohort,
         info={
-            "clips": [str(getattr(c, "path", c)) if not isinstance(c, np.ndarray) else "<frames>" for c in clips],
+            "clips": names,
             "negatives": len(negatives),
             "frames": data.frames,
             "train_windows": int(len(data.train[0])),

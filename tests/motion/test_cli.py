@@ -69,10 +69,13 @@ def test_learn_then_detect(tmp_path):
         before = victim.read_bytes()
         assert_error(run_cli("movement", "detect", model, clip / "video.mp4", option, victim), str(victim), says)
         assert victim.read_bytes() == before
-    following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5")
+    following = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "following.kfm", "--crop-seconds", "0.5",
+                        "--start", "2", "--end", "38")
     assert following.returncode == 0, following.stderr
-    assert "each frame cropped to what moves within 0.5 s" in " ".join(following.stdout.split())
-    assert load_model(tmp_path / "following.kfm").features.crop_seconds == 0.5
+    assert "each frame cropped to what moves within 0.5 s from 36 frames" in " ".join(following.stdout.split())
+    following_model = load_model(tmp_path / "following.kfm")
+    assert following_model.features.crop_seconds == 0.5
+    assert following_model.info["clips"] == [f"{clip / 'frames'} frames 2-37"]
     one = run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "one.kfm", "--crop-seconds", "0")
     assert one.returncode == 0 and "one crop per clip" in one.stdout, one.stderr
     assert load_model(tmp_path / "one.kfm").features.crop_seconds is None
@@ -93,6 +96,8 @@ def test_learn_then_detect(tmp_path):
                          "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--crop-seconds", "0.1"),
                  "--crop-seconds must be between 0.2 and 30 seconds, got 0.1")
+    assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--start", "30", "--end", "60"),
+                 "frames: has 40 frames; no stretch from frame 30 to 60")
     damaged = tmp_path / "damaged.kfm"
     damaged.write_bytes(model.read_bytes()[:500])
     assert_error(run_cli("movement", "detect", damaged, short), "damaged.kfm", "not a readable movement model")

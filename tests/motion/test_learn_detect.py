@@ -412,6 +412,23 @@ def test_clips_at_several_times_the_rate_of_the_others_are_learned_one_frame_in_
     assert alone.info["fps"] == [75.0] and alone.info["frames"] == 3 * len(wave_clip)
 
 
+def test_a_stretch_of_a_clip_is_learned_with_the_frames_around_it(wave_clip, monkeypatch):
+    from keyframe.motion import Stretch
+
+    learn_module = importlib.import_module("keyframe.motion.learn")  # the package's `learn` is the function
+    squat = make_sample("squat", frames=40, size=(96, 96), seed=100).frames
+    clip = ArrayFrames(np.concatenate([squat, wave_clip, squat]), fps=25)
+    reads = []
+    real = learn_module.extract_views
+    monkeypatch.setattr(learn_module, "extract_views", lambda *args, **kw: reads.append(args[2:4]) or real(*args, **kw))
+    model = learn([Stretch(clip, 40, 110)], FAST)
+    assert reads == [(40, 110)], "the stretch is read inside the clip, with its crops found from the frames around"
+    assert model.info["frames"] == 70 and model.info["clips"] == ["clip 1 frames 40-109"]
+    for bad in (Stretch(clip, 100, 200), Stretch(clip, 50, 50), Stretch(clip, -1)):
+        with pytest.raises(KeyframeError, match="clip 1: has 150 frames; no stretch from frame"):
+            learn([bad], FAST)
+
+
 def test_the_threshold_label_keeps_off_the_curve():
     # As in exercise.avi's plot: the curve falls through the threshold at the right end, where the label used to be.
     xs = np.arange(58, 784, 2.0)
