@@ -25,9 +25,9 @@ import json
 import logging
 import math
 import time
-from typing import NamedTuple
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
