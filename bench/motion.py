@@ -65,6 +65,9 @@ GESTURE = "pixels+pose+gesture"  # measured at every seed beside pixels+pose
 DTW_SIDE = 16
 # The exercise stretch learned from exercise.avi (10 fps): one stretch of the routine.
 EXERCISE_STRETCH = (0, 120)
+# A threshold given at detection (`--threshold`), between the squat's frame scores and most of the routine's.
+EXERCISE_THRESHOLD = -0.5
+SQUAT_FROM = 377  # the exercise's closing squat, its second interval in the run of 2026-12-04
 # The stretch learned alone and scored alone and inside the whole clip, with each crop (crop_check).
 CROP_STRETCH = (100, 200)
 CROP_SECONDS = (None, 2.0, 5.0)
@@ -351,8 +354,9 @@ def exercise(log=print) -> dict:
     model = learn([Stretch(EXERCISE, *EXERCISE_STRETCH)], LearnConfig())  # `movement learn --start 0 --end 120`
     learn_s = time.perf_counter() - started
     result = detect(model, EXERCISE)
-    log(f"exercise: score {result.score:.3f}, intervals {result.intervals}")
-    return {"learn_s": learn_s, "result": result}
+    given = detect(model, EXERCISE, DetectConfig(threshold=EXERCISE_THRESHOLD))  # `movement detect --threshold`
+    log(f"exercise: score {result.score:.3f}, intervals {result.intervals}; at {EXERCISE_THRESHOLD:g}: {given.intervals}")
+    return {"learn_s": learn_s, "result": result, "given": given}
 
 
 def crop_check(log=print) -> list[list]:
@@ -517,6 +521,17 @@ def gaps_sentence(found: list[list[int]]) -> str:
         return "the score stays above it all along, the squat at the end included"
     return (f"the score falls below it only at frames {', '.join(gaps)} (the routine turns to the squat at about "
             "frame 375) and rises above it again after")
+
+
+def given_threshold_sentence(result, given) -> str:
+    """What a threshold given at detection finds in the exercise (older results have no such detection: nothing)."""
+    if given is None:
+        return ""
+    squat = result.frame_scores[SQUAT_FROM:]
+    return (f" The squat's frames (from {SQUAT_FROM} on) score {np.nanmin(squat):.2f} to {np.nanmax(squat):.2f}, "
+            f"just above it. Given a threshold of {EXERCISE_THRESHOLD:g} instead (`movement detect exercise.avi "
+            f"--threshold {EXERCISE_THRESHOLD:g}`), the intervals are {given.intervals}: the squat drops out, and the "
+            "routine is found with gaps where its score dips.")
 
 
 def context_sentence(crops: list[list]) -> str:
@@ -873,7 +888,7 @@ frames: score {result.score:.3f} (threshold {result.threshold:.3f}), intervals {
 How to read it: the routine repeats one sequence of about ten seconds (a lunge with an arm raised, arms out to
 the sides, back to standing) until about frame 375 and then turns to a wide squat. The learned stretch holds
 that sequence once, so the repeats stay above the threshold (some repeats score lower than others). The
-threshold, calibrated without negatives (held-out lower quartile - 1), is loose: {gaps_sentence(result.intervals)}.
+threshold, calibrated without negatives (held-out lower quartile - 1), is loose: {gaps_sentence(result.intervals)}.{given_threshold_sentence(result, ex.get("given"))}
 With one crop for the clip (the default until 2026-12-04) the run of 2026-11-28 scored the clip 0.062 with one
 interval, [0, 383], and the run of 2026-12-04 (the stretch cut out as frames, then learned with the 5 s crop)
 0.536 with [[0, 370], [378, 392]]: the crop that follows the motion, and learning the stretch inside the clip,

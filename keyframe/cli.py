@@ -344,6 +344,9 @@ def movement_detect(
     keep_rate: Annotated[bool, typer.Option(
         "--keep-rate", help="Score every frame of a video at N times the rate the model learned from (by default "
                             "one frame in N is scored, so the movement moves as far per frame as it did then).")] = False,
+    threshold: Annotated[Optional[float], typer.Option(
+        help="Call the movement found at and above this score instead of at the model's calibrated threshold "
+             "(printed by learn and detect): lower finds more, higher finds less.", show_default=False)] = None,
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
     from keyframe.io import partial_dir
@@ -364,7 +367,7 @@ def movement_detect(
             raise KeyframeError(f"{json_out}: given as both --json and --plot; give two names")
         if len(videos) > 1 and plots in report.parents:
             raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
-    config = DetectConfig(match_rate=not keep_rate)
+    config = DetectConfig(match_rate=not keep_rate, threshold=threshold)
     # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
@@ -413,7 +416,9 @@ def movement_detect(
 
 def _print_detection(name: str, result) -> None:
     verdict = "detected" if result.detected else "not detected"
-    out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f})", soft_wrap=True)
+    calibrated = result.extra.get("calibrated_threshold")
+    given = "" if calibrated is None else f" given, the model's own {calibrated:.3f}"
+    out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f}{given})", soft_wrap=True)
     for first, last in result.intervals:
         out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
     if result.extra.get("note"):

@@ -15,7 +15,8 @@ their minimum (or, for models learned with ``fusion="mean"``, their mean).
 * clip score: the best mean window score over any ``span_seconds`` stretch
   (the whole clip if shorter), so a movement that fills only part of a long
   video still counts;
-* ``detected``: clip score >= the model's calibrated threshold;
+* ``detected``: clip score >= the model's calibrated threshold (or the one given as
+  ``DetectConfig(threshold=...)``);
 * intervals: runs of frames scoring >= the threshold (gaps shorter than half a
   window closed, runs shorter than a window dropped), ``[first, last]`` frame
   indices, both included.
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from keyframe.errors import fail
+from keyframe.errors import KeyframeError, fail
 from keyframe.io.atomic import check_own_json, file_stamp
 from keyframe.io.frames import SteppedFrames
 from keyframe.io.video import check_fps
@@ -63,12 +64,23 @@ class DetectConfig:
     default_fps : frame rate assumed when the video does not say.
     match_rate : score one frame in N of a video whose rate is about N times the rate the model learned
         from (:func:`rate_step`), so the movement moves as far per frame as it did then.
+    threshold : the score at and above which the movement counts as found, in place of the model's calibrated
+        one (None): lower finds more, higher finds less. It changes only the verdict and the intervals.
     """
 
     chunk: int = 512
     span_seconds: float = 2.0
     default_fps: float = DEFAULT_FPS
     match_rate: bool = True
+    threshold: float | None = None
+
+    def __post_init__(self):
+        if self.threshold is not None and not math.isfinite(self.threshold):
+            raise KeyframeError(f"--threshold must be a finite number, got {self.threshold}")
+
+    def threshold_for(self, model: MovementModel) -> float:
+        """The threshold the verdict and intervals use with ``model``."""
+        return model.threshold if self.threshold is None else float(self.threshold)
 
 
 @dataclass
@@ -421,11 +433,14 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
         per_frame = np.interp(np.arange(frames) / step, np.arange(len(per_frame)), per_frame)
     span = max(length, int(round(config.span_seconds * fps / step)))
     score = clip_score(scores, span)
-    found = intervals(per_frame, model.threshold, min_length=length * step, max_gap=length // 2 * step)
+    threshold = config.threshold_for(model)
+    found = intervals(per_frame, threshold, min_length=length * step, max_gap=length // 2 * step)
     log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))
     note = rate_note(model, fps, step)
     extra = ({"note": note} if note else {}) | ({"step": step} if step > 1 else {})
-    return Detection(path, score, score >= model.threshold, model.threshold, per_frame, scores, found, fps, region, seconds,
+    if config.threshold is not None:
+        extra["calibrated_threshold"] = round(float(model.threshold), 6)
+    return Detection(path, score, score >= threshold, threshold, per_frame, scores, found, fps, region, seconds,
                      extra=extra)
 
 

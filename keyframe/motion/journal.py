@@ -65,7 +65,10 @@ class Journal:
 
     def __init__(self, path, model, config):
         self.path = Path(path)
-        self.header = {"model": model_fingerprint(model), "config": asdict(config)}
+        # The threshold decides only the verdict, not the regions and scores kept here: a rerun with another
+        # --threshold resumes.
+        settings = {name: value for name, value in asdict(config).items() if name != "threshold"}
+        self.header = {"model": model_fingerprint(model), "config": settings}
         self.entries: dict[tuple, dict] = {}
         if self.path.is_dir():
             raise fail(self.path, "is a folder; the work of an interrupted run is kept in this file (remove the folder)")

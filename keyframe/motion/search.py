@@ -77,7 +77,7 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
     given = model
     model = as_model(model)
     videos = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
-    found = Search(model.threshold)
+    found = Search(config.threshold_for(model))
     kept = Journal(journal, given, config) if journal is not None else None
     for number, video in enumerate(videos):
         name = str(video) if isinstance(video, (str, os.PathLike)) else str(getattr(video, "path", f"<video {number + 1}>"))

@@ -271,3 +271,41 @@ def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_
     assert done.returncode == 0 and sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
         ".keyframe-outputs.json", "squat.png", "wave.png"]
     assert PLOTS_KIND in (tmp_path / "plots" / ".keyframe-outputs.json").read_text()
+
+
+def test_a_threshold_given_at_detection_moves_only_the_verdict(cohort_model, videos, tmp_path, scored):
+    model, path = cohort_model
+    own = detect(model, videos["wave"])
+    assert own.threshold == pytest.approx(model.threshold) and "calibrated_threshold" not in own.extra
+    above = detect(model, videos["wave"], DetectConfig(threshold=own.score + 0.01))
+    lowest = float(np.nanmin(own.frame_scores))
+    below = detect(model, videos["wave"], DetectConfig(threshold=lowest - 1))
+    for given in (above, below):
+        assert np.array_equal(given.window_scores, own.window_scores) and given.score == own.score
+        assert given.to_dict()["calibrated_threshold"] == pytest.approx(model.threshold, abs=1e-6)
+    assert not above.detected and above.threshold == own.score + 0.01
+    assert below.detected and below.intervals == [[0, len(own.frame_scores) - 1]]
+
+    # A search with another threshold resumes from the journal of the first: the scores are the same.
+    journal = tmp_path / "search.json.partial"
+    search(path, [videos["wave"]], journal=journal)
+    scored.clear()
+    found = search(path, [videos["wave"]], DetectConfig(threshold=own.score + 0.01), journal=journal)
+    assert scored == [] and found.threshold == own.score + 0.01 and not found.ranked[0].detected
+    with pytest.raises(KeyframeError, match="--threshold must be a finite number, got nan"):
+        DetectConfig(threshold=float("nan"))
+
+
+def test_a_threshold_from_the_command_line(cohort_model, videos, tmp_path):
+    model, path = cohort_model
+    score = detect(model, videos["wave"]).score
+    given = run_cli("movement", "detect", path, videos["wave"], "--threshold", f"{score + 0.01:.6f}", "--json",
+                    tmp_path / "wave.json")
+    assert given.returncode == 0, given.stderr
+    assert "not detected" in given.stdout and "the model's own" in given.stdout, given.stdout
+    data = json.loads((tmp_path / "wave.json").read_text())
+    assert data["threshold"] == pytest.approx(score + 0.01, abs=1e-5) and data["detected"] is False
+    assert data["calibrated_threshold"] == pytest.approx(model.threshold, abs=1e-5)
+    bad = run_cli("movement", "detect", path, videos["wave"], "--threshold", "inf")
+    assert bad.returncode == 2 and "--threshold must be a finite number, got inf" in bad.stderr
+    assert "Traceback" not in bad.stderr
