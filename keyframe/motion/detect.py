@@ -34,7 +34,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -81,6 +81,11 @@ class DetectConfig:
     def threshold_for(self, model: MovementModel) -> float:
         """The threshold the verdict and intervals use with ``model``."""
         return model.threshold if self.threshold is None else float(self.threshold)
+
+    def scoring_settings(self) -> dict:
+        """The settings that the crop regions and window scores kept by a :class:`~keyframe.motion.journal.Journal`
+        depend on: all but the threshold, which decides only the verdict (a rerun with another one resumes)."""
+        return {name: value for name, value in asdict(self).items() if name != "threshold"}
 
 
 @dataclass

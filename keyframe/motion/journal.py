@@ -21,7 +21,6 @@ import io
 import json
 import logging
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +55,7 @@ class Journal:
     ----------
     path : the journal file (created if missing).
     model : the model or its file, as given to ``detect``: its :func:`model_fingerprint` heads the journal,
-        with ``config``; a journal of another model or of other settings is started afresh.
+        with ``config``'s scoring settings; a journal of another model or of other settings is started afresh.
     config : the :class:`~keyframe.motion.detect.DetectConfig` of the run.
 
     A line cut short by an interruption is ignored. A file that does not start as a journal does is moved aside
@@ -65,10 +64,7 @@ class Journal:
 
     def __init__(self, path, model, config):
         self.path = Path(path)
-        # The threshold decides only the verdict, not the regions and scores kept here: a rerun with another
-        # --threshold resumes.
-        settings = {name: value for name, value in asdict(config).items() if name != "threshold"}
-        self.header = {"model": model_fingerprint(model), "config": settings}
+        self.header = {"model": model_fingerprint(model), "config": config.scoring_settings()}
         self.entries: dict[tuple, dict] = {}
         if self.path.is_dir():
             raise fail(self.path, "is a folder; the work of an interrupted run is kept in this file (remove the folder)")
