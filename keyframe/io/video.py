@@ -27,7 +27,8 @@ from keyframe.io.atomic import atomic_path, input_identity, staged_dir
 from keyframe.io.images import write_image
 from keyframe.progress import report
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif", ".ts",
+                  ".mts", ".m2ts")
 MANIFEST = "video.json"
 
 
@@ -70,31 +71,50 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     decoding only its first frame (for the rotation).
 
     When the container does not store a frame count, packets are counted
-    (demuxing only, no decoding).
+    (demuxing only, no decoding). Frames that an MP4's edit list cuts off its start (a video cut without
+    re-encoding, ``ffmpeg -ss T -c copy``) are stored but never shown, and are not counted. The file is opened once.
     """
     path = Path(path)
     container = _open(path)
     try:
         stream = container.streams.video[0]
-        count = stream.frames or sum(1 for packet in container.demux(stream) if packet.size)
+        stored = stream.frames
+        counted, cut, rotation = _scan(container, stream, count=not stored)
+        count = stored - cut if stored else counted
         rate = stream.average_rate or stream.guessed_rate or 25
         if count == 0:
             raise fail(path, "has no frames")
         width, height = stream.width, stream.height
-        if _quarter_turns(_first_rotation(path)) % 2:
+        if _quarter_turns(rotation) % 2:
             width, height = height, width  # shown upright, as to_rgb turns the frames
         return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name)
     finally:
         container.close()
 
 
-def _first_rotation(path: Path) -> float:
-    """The display rotation of a video's first frame (0 when it cannot be decoded: errors come later, there)."""
+def _scan(container, stream, count: bool) -> tuple[int, int, float]:
+    """One pass over ``stream``'s packets: how many hold frames that are shown (when ``count``; else the pass
+    stops at the first shown frame), how many before the first shown one are cut by an edit list, and the display
+    rotation of the first frame (0 when none decodes: errors come later, there)."""
+    shown, cut, rotation = 0, 0, None
+    for packet in container.demux(stream):
+        if rotation is None:
+            rotation = _rotation_in(packet)
+        if packet.size and packet.is_discard and not shown:
+            cut += 1
+        shown += bool(packet.size) and not packet.is_discard
+        if shown and rotation is not None and not count:
+            break
+    return shown, cut, rotation or 0
+
+
+def _rotation_in(packet) -> float | None:
+    """The display rotation of the first frame ``packet`` decodes to; None when it gives none yet, 0 when it fails."""
     try:
-        with av.open(str(path)) as container:
-            return next(container.decode(container.streams.video[0])).rotation or 0
-    except (av.error.FFmpegError, StopIteration, ValueError):
+        frames = packet.decode()
+    except (av.error.FFmpegError, ValueError):
         return 0
+    return (frames[0].rotation or 0) if frames else None
 
 
 def iter_video(
@@ -119,8 +139,14 @@ def iter_video(
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        frames = _decode_from(container, stream, start, _frame_times(path) if start >= SEEK_AFTER else None)
-        for index, frame in frames:
+        times = _frame_times(path) if start >= SEEK_AFTER else None
+        frames = _seeked(container, stream, start, times) if times and start < len(times) else None
+        if frames is None and times:  # no seek landed before start: read from the top of a fresh demuxer
+            container.close()
+            container = _open(path)
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+        for index, frame in frames or enumerate(container.decode(stream)):
             decoded = index + 1
             if stop is not None and index >= stop:
                 return
@@ -139,39 +165,52 @@ def iter_video(
 SEEK_AFTER = 48  # frames; nearer starts are cheaper to decode through than to seek to
 
 
-def _decode_from(container, stream, start: int, times: tuple[int, ...] | None) -> Iterator[tuple[int, av.VideoFrame]]:
-    """``(index, frame)`` pairs from the keyframe before ``start`` (or from the first frame).
+def _seeked(container, stream, start: int, times: tuple[int, ...]) -> Iterator[tuple[int, av.VideoFrame]] | None:
+    """``(index, frame)`` pairs from a keyframe at or before ``start``, found by seeking; None when no seek
+    lands there.
 
     ``times`` are the stream's frame timestamps in presentation order (:func:`_frame_times`): a frame's index
-    is its timestamp's rank. Without them, or when the seek lands on a frame they do not hold, decoding
-    starts from the first frame.
+    is its timestamp's rank. A container without an index (MPEG-TS) may land on a keyframe after the one
+    asked for, so earlier targets are tried before giving up.
     """
 
     def rank(pts) -> int | None:
         found = bisect.bisect_left(times, pts) if pts is not None else len(times)
         return found if found < len(times) and times[found] == pts else None
 
-    if times and start < len(times):
-        container.seek(times[start], stream=stream, backward=True, any_frame=False)
+    for target in _seek_targets(start):
+        container.seek(times[target], stream=stream, backward=True, any_frame=False)
         frames = container.decode(stream)
         first = next(frames, None)
         index = rank(first.pts) if first is not None else None
         if index is not None and index <= start:
-            yield index, first
-            for frame in frames:
-                found = rank(frame.pts)
-                index = found if found is not None else index + 1
-                yield index, frame
-            return
-        container.seek(times[0], stream=stream, backward=True, any_frame=False)
-    yield from enumerate(container.decode(stream))
+            return _ranked(index, first, frames, rank)
+    return None
+
+
+def _seek_targets(start: int) -> list[int]:
+    """``start``, then ever earlier frames to seek to (while reading from the first frame costs more)."""
+    targets, back = [start], 32
+    while start - back > SEEK_AFTER:
+        targets.append(start - back)
+        back *= 4
+    return targets
+
+
+def _ranked(index: int, first: av.VideoFrame, frames, rank) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``first`` at ``index``, then each next frame at its timestamp's rank (or one on, without one)."""
+    yield index, first
+    for frame in frames:
+        found = rank(frame.pts)
+        index = found if found is not None else index + 1
+        yield index, frame
 
 
 @functools.lru_cache(maxsize=8)
 def _cached_times(path: str, stamp: tuple) -> tuple[int, ...] | None:
     with av.open(path) as container:
         stream = container.streams.video[0]
-        times = [packet.pts for packet in container.demux(stream) if packet.size]
+        times = [packet.pts for packet in container.demux(stream) if packet.size and not packet.is_discard]
     if not times or None in times or len(set(times)) < len(times):
         return None  # no usable timestamps: frames are counted from the start instead
     return tuple(sorted(times))

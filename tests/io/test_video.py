@@ -232,6 +232,66 @@ def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_pat
     assert [(f.index, round(f.rgb.mean() / 4)) for f in source.iter_frames(50, 53)] == [(50, 50), (51, 51), (52, 52)]
 
 
+def _cut_without_reencoding(source, out, first: int, fps: int = 25) -> None:
+    """``ffmpeg -ss first/fps -i source -c copy out``: the packets from the keyframe before ``first`` are copied,
+    and an MP4 edit list hides the frames before ``first`` (stored, decoded, never shown)."""
+    import av
+
+    with av.open(str(source)) as reader, av.open(str(out), "w") as writer:
+        stream = reader.streams.video[0]
+        copy = writer.add_stream_from_template(stream)
+        per_frame = round(1 / (stream.time_base * fps))
+        packets = [packet for packet in reader.demux(stream) if packet.pts is not None]
+        keyframe = max(packet.pts for packet in packets if packet.is_keyframe and packet.pts <= first * per_frame)
+        for packet in (packet for packet in packets if packet.pts >= keyframe):
+            packet.pts -= first * per_frame
+            packet.dts -= first * per_frame
+            packet.stream = copy
+            writer.mux(packet)
+
+
+def _grey_video(path, count: int, options: dict) -> None:
+    """An H.264 video at 25 frames/s whose frame k is grey level 3k (``count`` <= 85), with x264 ``options``."""
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.options = options
+        for k in range(count):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 3 * k, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def _grey_levels(source, indices) -> list[int]:
+    return [round(source.read(k).mean() / 3) for k in indices]
+
+
+def test_a_video_cut_without_reencoding_shows_only_its_frames(tmp_path):
+    source, cut = tmp_path / "whole.mp4", tmp_path / "cut.mp4"
+    _grey_video(source, 80, {"g": "10", "bf": "0", "crf": "0"})
+    _cut_without_reencoding(source, cut, first=13)  # from the keyframe at 10; 10-12 are hidden
+    assert probe(cut).frame_count == 67
+    frames = open_frames(cut)
+    assert len(frames) == 67 and len(frames.read_range(0, 67)) == 67  # not "truncated"
+    assert _grey_levels(frames, (0, 1, 60, 66)) == [13, 14, 73, 79]  # 60: read after a seek
+    manifest = extract_frames(cut, tmp_path / "frames")
+    assert manifest["frame_count"] == 67 and len(list((tmp_path / "frames").glob("*.png"))) == 67
+
+
+@pytest.mark.parametrize("keyframe_every", ["12", "250"])
+def test_late_reads_of_an_mpeg_ts_give_the_right_frames(tmp_path, keyframe_every):
+    path = tmp_path / "camera.ts"  # no index: a seek may land on a later keyframe than the one asked for
+    _grey_video(path, 80, {"g": keyframe_every})
+    frames = open_frames(path)
+    assert len(frames) == 80
+    assert _grey_levels(frames, (48, 50, 60, 79)) == [48, 50, 60, 79]
+    assert [(f.index, round(f.rgb.mean() / 3)) for f in frames.iter_frames(50, 53)] == [(50, 50), (51, 51), (52, 52)]
+
+
 def test_a_phone_video_s_rotation_is_applied(tmp_path):
     import av
 
