@@ -28,13 +28,13 @@ import random
 import statistics
 import sys
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from bench.report import SHARED_DATA, load_note, markdown_table, write_section
+from bench.report import REPORT, SHARED_DATA, load_note, markdown_table, write_section
 from keyframe.io import open_frames
 from keyframe.motion import (ArrayFrames, DetectConfig, Extracted, FeatureConfig, FeatureExtractor, LearnConfig, NetConfig, RenderOptions,
                              Stretch, detect, detect_features, feature_kinds, learn, local_standardise,
@@ -67,7 +67,9 @@ DTW_SIDE = 16
 EXERCISE_STRETCH = (0, 120)
 # A threshold given at detection (`--threshold`), between the squat's frame scores and most of the routine's.
 EXERCISE_THRESHOLD = -0.5
-SQUAT_FROM = 377  # the exercise's closing squat, its second interval in the run of 2026-12-04
+# Where exercise.avi turns from the routine to its closing wide squat, as seen in the frames: the performers
+# step out at 374 and stand wide from 375.
+SQUAT_TURN = 375
 # The stretch learned alone and scored alone and inside the whole clip, with each crop (crop_check).
 CROP_STRETCH = (100, 200)
 CROP_SECONDS = (None, 2.0, 5.0)
@@ -519,17 +521,19 @@ def gaps_sentence(found: list[list[int]]) -> str:
     gaps = [f"{last + 1}-{first - 1}" for (_, last), (first, _) in zip(found, found[1:])]
     if not gaps:
         return "the score stays above it all along, the squat at the end included"
-    return (f"the score falls below it only at frames {', '.join(gaps)} (the routine turns to the squat at about "
-            "frame 375) and rises above it again after")
+    return (f"the score falls below it only at frames {', '.join(gaps)} (the routine turns to the squat at "
+            f"frame {SQUAT_TURN}) and rises above it again after")
 
 
 def given_threshold_sentence(result, given) -> str:
     """What a threshold given at detection finds in the exercise (older results have no such detection: nothing)."""
     if given is None:
         return ""
-    squat = result.frame_scores[SQUAT_FROM:]
-    return (f" The squat's frames (from {SQUAT_FROM} on) score {np.nanmin(squat):.2f} to {np.nanmax(squat):.2f}, "
-            f"just above it. Given a threshold of {EXERCISE_THRESHOLD:g} instead (`movement detect exercise.avi "
+    squat_from = SQUAT_TURN + LearnConfig().window.length  # every window these frames are scored by is in the squat
+    squat = result.frame_scores[squat_from:]
+    return (f" The squat's frames (from {squat_from} on, where every window is in the squat) score "
+            f"{np.nanmin(squat):.2f} to {np.nanmax(squat):.2f}, "
+            f"{'all above' if np.nanmin(squat) >= result.threshold else 'partly below'} it. Given a threshold of {EXERCISE_THRESHOLD:g} instead (`movement detect exercise.avi "
             f"--threshold {EXERCISE_THRESHOLD:g}`), the intervals are {given.intervals}: the squat drops out, and the "
             "routine is found with gaps where its score dips.")
 
@@ -610,8 +614,41 @@ scores over the whole test pool instead of its calibration spread (0.864: `bow` 
 RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
 
 
-def measure(log=print) -> dict:
-    """Every measurement of this benchmark, by name (what :func:`write` reads)."""
+@dataclass
+class Measurements:
+    """Every measurement of this benchmark (:func:`measure`), from which :func:`write` writes the section.
+
+    Totals are :func:`evaluate`'s; those that need mediapipe are None (lists empty) where it is not installed.
+    """
+
+    load: str  # the machine's load when the run started (:func:`~bench.report.load_note`)
+    all_takes: dict[str, list[Take]]
+    pool: list[tuple[Take, float]]  # the test pool
+    every: list[tuple[Take, float]]  # every take outside the training style
+    rows: list[list]  # the table without negatives
+    pixels: dict
+    negative_rows: list[list]  # the table with negatives
+    pixels_neg: dict
+    pose: dict | None
+    pose_neg: dict | None
+    pose_image_neg: dict | None
+    fused_mean: dict | None
+    fused_quiet: dict | None  # with the old input noise
+    fused_seeds: list[dict]  # pixels+pose at seed 0 and EXTRA_SEEDS
+    gesture_seeds: list[dict]  # GESTURE at seed 0 and EXTRA_SEEDS
+    cnn: dict  # cnn_speed
+    ex: dict  # exercise
+    crops: list[list]  # crop_check
+    stamp: str = field(default_factory=lambda: time.strftime("%Y-%m-%d"))
+
+    @property
+    def fused(self) -> dict | None:
+        """``pixels+pose`` with negatives at predictor seed 0."""
+        return self.fused_seeds[0] if self.fused_seeds else None
+
+
+def measure(log=print) -> Measurements:
+    """Every measurement of this benchmark."""
     load = load_note()
     all_takes = takes()
     pool = test_pool(all_takes)
@@ -622,7 +659,7 @@ def measure(log=print) -> dict:
     every = every_take(all_takes, pool)
     rows, pixels = evaluate("pixels", all_takes, pool, log, every=every)
     negative_rows, pixels_neg = evaluate("pixels", all_takes, pool, log, negatives=True, every=every)
-    pose = pose_neg = pose_image_neg = fused = fused_mean = fused_quiet = None
+    pose = pose_neg = pose_image_neg = fused_mean = fused_quiet = None
     fused_seeds: list[dict] = []
     gesture_seeds: list[dict] = []
     if importlib.util.find_spec("mediapipe") is not None:
@@ -633,7 +670,6 @@ def measure(log=print) -> dict:
         pose_image_neg = evaluate("pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
                                   pose_frame="image")[1]
         fused_rows, fused_seeds = evaluate_seeds("pixels+pose", all_takes, pool, every, cache, log)
-        fused = fused_seeds[0]
         fused_mean = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
                               fusion="mean")[1]
         fused_quiet = evaluate("pixels+pose", all_takes, pool, log, negatives=True, cache=cache, every=every,
@@ -643,50 +679,46 @@ def measure(log=print) -> dict:
     cnn = cnn_speed(all_takes, pool, log)
     ex = exercise(log)
     crops = crop_check(log)
-    return {"load": load, "all_takes": all_takes, "pool": pool, "every": every, "rows": rows, "pixels": pixels,
-            "negative_rows": negative_rows, "pixels_neg": pixels_neg, "pose": pose, "pose_neg": pose_neg,
-            "pose_image_neg": pose_image_neg, "fused": fused, "fused_mean": fused_mean, "fused_quiet": fused_quiet,
-            "fused_seeds": fused_seeds, "gesture_seeds": gesture_seeds, "cnn": cnn, "ex": ex, "crops": crops,
-            "stamp": time.strftime("%Y-%m-%d")}
+    return Measurements(load=load, all_takes=all_takes, pool=pool, every=every, rows=rows, pixels=pixels,
+                        negative_rows=negative_rows, pixels_neg=pixels_neg, pose=pose, pose_neg=pose_neg,
+                        pose_image_neg=pose_image_neg, fused_mean=fused_mean, fused_quiet=fused_quiet,
+                        fused_seeds=fused_seeds, gesture_seeds=gesture_seeds, cnn=cnn, ex=ex, crops=crops)
 
 
-def write(results: dict) -> None:
-    """The section of docs/benchmarks.md from :func:`measure`'s results."""
-    (load, all_takes, pool, every, rows, pixels, negative_rows, pixels_neg, pose, pose_neg, pose_image_neg, fused,
-     fused_mean, fused_quiet, fused_seeds, gesture_seeds, cnn, ex, crops) = (results[name] for name in (
-        "load", "all_takes", "pool", "every", "rows", "pixels", "negative_rows", "pixels_neg", "pose", "pose_neg",
-        "pose_image_neg", "fused", "fused_mean", "fused_quiet", "fused_seeds", "gesture_seeds", "cnn", "ex", "crops"))
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
-    plot_detection(ex["result"], PLOT, title=f"exercise.avi: learned frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1}")
+def write(run: Measurements, report: Path = REPORT, plot: Path = PLOT) -> None:
+    """The section of ``report`` (docs/benchmarks.md) from :func:`measure`'s results, and the exercise's
+    score curve in ``plot``."""
+    plot.parent.mkdir(parents=True, exist_ok=True)
+    plot_detection(run.ex["result"], plot, title=f"exercise.avi: learned frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1}")
     table = markdown_table(
         ["target (features)", "positives", "negatives", "ROC AUC", "accuracy of detected", "DTW ROC AUC",
-         "learn s", "detect frames/s"], rows)
+         "learn s", "detect frames/s"], run.rows)
     negative_table = markdown_table(
         ["target (features)", "positives", "negatives", "ROC AUC", "accuracy of detected", "DTW ROC AUC",
-         "learn s", "detect frames/s"], negative_rows)
+         "learn s", "detect frames/s"], run.negative_rows)
     # Settings are compared at predictor seed 0: the best of several seeds would flatter the fused model.
-    gesture = gesture_seeds[0] if gesture_seeds else None
-    seed_zero = [totals for totals in (pixels, pixels_neg, pose, pose_neg, pose_image_neg, fused_mean, fused_quiet, fused,
-                                       gesture) if totals]
-    measured = seed_zero + fused_seeds[1:] + gesture_seeds[1:]
+    gesture = run.gesture_seeds[0] if run.gesture_seeds else None
+    seed_zero = [totals for totals in (run.pixels, run.pixels_neg, run.pose, run.pose_neg, run.pose_image_neg,
+                                       run.fused_mean, run.fused_quiet, run.fused, gesture) if totals]
+    measured = seed_zero + run.fused_seeds[1:] + run.gesture_seeds[1:]
     every_table = markdown_table(
         ["features", "mean ROC AUC, test pool", "mean ROC AUC, every take", "accuracy, every take",
          "DTW ROC AUC, every take"],
         [[totals["label"], totals["auc"], totals["every_auc"], totals["every_accuracy"], totals["every_dtw_auc"]]
          for totals in measured])
-    every_verdict = every_take_verdict(seed_zero, [fused_seeds, gesture_seeds])
+    every_verdict = every_take_verdict(seed_zero, [run.fused_seeds, run.gesture_seeds])
 
     negative_targets = "; ".join(targets_line(f"{kind}, negatives", totals)
-                                 for kind, totals in (("pixels", pixels_neg), ("pose", pose_neg), ("pixels+pose", fused),
+                                 for kind, totals in (("pixels", run.pixels_neg), ("pose", run.pose_neg), ("pixels+pose", run.fused),
                                                       (GESTURE, gesture)) if totals)
-    result = ex["result"]
-    fused_auc, fused_accuracy, fused_every_auc = (figure(fused, key) for key in ("auc", "accuracy", "every_auc"))
-    fused_mean_auc, fused_mean_every_auc = (figure(fused_mean, key) for key in ("auc", "every_auc"))
-    noise_text = noise_paragraph(fused_quiet, fused)
-    gesture_text = gesture_paragraph(gesture_seeds, fused_seeds)
-    if fused_seeds:
-        seed_aucs = [totals["auc"] for totals in fused_seeds]
-        seed_accuracies = [totals["accuracy"] for totals in fused_seeds]
+    result = run.ex["result"]
+    fused_auc, fused_accuracy, fused_every_auc = (figure(run.fused, key) for key in ("auc", "accuracy", "every_auc"))
+    fused_mean_auc, fused_mean_every_auc = (figure(run.fused_mean, key) for key in ("auc", "every_auc"))
+    noise_text = noise_paragraph(run.fused_quiet, run.fused)
+    gesture_text = gesture_paragraph(run.gesture_seeds, run.fused_seeds)
+    if run.fused_seeds:
+        seed_aucs = [totals["auc"] for totals in run.fused_seeds]
+        seed_accuracies = [totals["accuracy"] for totals in run.fused_seeds]
         fused_seed_text = (f" With predictor seed 0 (the table) and seeds {', '.join(map(str, EXTRA_SEEDS))}, "
                            f"`pixels+pose, negatives` gives a mean AUC of "
                            f"{', '.join(f'{a:.3f}' for a in seed_aucs)} (mean {statistics.mean(seed_aucs):.3f}) and an "
@@ -695,7 +727,7 @@ def write(results: dict) -> None:
                            f"{met(min(seed_aucs) >= 0.95)}, accuracy >= 0.9 at every seed: {met(min(seed_accuracies) >= 0.9)}.")
     else:
         fused_seed_text = ""
-    if pose is None:
+    if run.pose is None:
         pose_text = "`pose` rows: skipped, mediapipe is not installed here."
         pose_targets = ""
     else:
@@ -703,15 +735,15 @@ def write(results: dict) -> None:
                      f"{SIZE[0]}x{SIZE[1]} the figure is about 60 pixels tall and MediaPipe loses it in up to half the "
                      "frames of some clips); each clip's landmarks are extracted once and scored against every "
                      "target, and the extraction counts towards every detection time.")
-        pose_targets = (f" With `pose`: mean AUC {pose['auc']:.3f}, {met(pose['auc'] >= 0.95)}; accuracy "
-                        f"{pose['accuracy']:.3f}, {met(pose['accuracy'] >= 0.9)}; beating DTW: "
-                        f"{met(pose['auc'] > pose['dtw_auc'])}; detect {pose['fps']:.0f} frames/s (no target).")
+        pose_targets = (f" With `pose`: mean AUC {run.pose['auc']:.3f}, {met(run.pose['auc'] >= 0.95)}; accuracy "
+                        f"{run.pose['accuracy']:.3f}, {met(run.pose['accuracy'] >= 0.9)}; beating DTW: "
+                        f"{met(run.pose['auc'] > run.pose['dtw_auc'])}; detect {run.pose['fps']:.0f} frames/s (no target).")
     body = f"""Clips: BVH takes of `motion/bandai-namco-1` and `-2` rendered by `keyframe render-motion` at
 {SIZE[0]}x{SIZE[1]}, 30 fps, `--follow`. Each target is learned (`pixels` or `pose` features, default settings, no
 negatives, no search) from its `{TRAIN_STYLE}` take `{TRAIN_TAKE}` filmed from the front (azimuth 0); the
-test pool is {TEST_PER_MOVEMENT} takes in other styles of each of {len(all_takes)} movements
-({', '.join(sorted(all_takes))}), each filmed from a seeded random azimuth in [{AZIMUTHS[0]:g}, {AZIMUTHS[1]:g}]
-degrees ({len(pool)} clips). Positives: the target's takes; negatives: all others. The clip score is
+test pool is {TEST_PER_MOVEMENT} takes in other styles of each of {len(run.all_takes)} movements
+({', '.join(sorted(run.all_takes))}), each filmed from a seeded random azimuth in [{AZIMUTHS[0]:g}, {AZIMUTHS[1]:g}]
+degrees ({len(run.pool)} clips). Positives: the target's takes; negatives: all others. The clip score is
 `score` of `keyframe movement detect`; accuracy counts `detected` (the threshold calibrated at learning)
 against the truth. Baseline: negative DTW distance between {DTW_SIDE}x{DTW_SIDE} standardised grey frames
 of the training take and of the clip (threshold-free, so only its AUC). {pose_text}
@@ -719,15 +751,15 @@ of the training take and of the clip (threshold-free, so only its AUC). {pose_te
 {table}
 
 With `cnn` features (EfficientNet-Lite0 pooled embeddings of 128x128 crops): learning `{TARGETS[0]}` took
-{cnn["learn_s"]:.1f} s, detection ran at {cnn["fps"]:.1f} frames/s ({cnn["frames"]} frames).
+{run.cnn["learn_s"]:.1f} s, detection ran at {run.cnn["fps"]:.1f} frames/s ({run.cnn["frames"]} frames).
 
-Targets: mean AUC >= 0.95: {pixels["auc"]:.3f}, {met(pixels["auc"] >= 0.95)}; accuracy >= 0.9: {pixels["accuracy"]:.3f},
-{met(pixels["accuracy"] >= 0.9)}; beating DTW ({pixels["dtw_auc"]:.3f}): {met(pixels["auc"] > pixels["dtw_auc"])};
-detect >= 100 frames/s with pixels: {pixels["fps"]:.0f}, {met(pixels["fps"] >= 100)}; >= 20 frames/s with cnn:
-{cnn["fps"]:.1f}, {met(cnn["fps"] >= 20)}.{pose_targets} Timings: {load}.
+Targets: mean AUC >= 0.95: {run.pixels["auc"]:.3f}, {met(run.pixels["auc"] >= 0.95)}; accuracy >= 0.9: {run.pixels["accuracy"]:.3f},
+{met(run.pixels["accuracy"] >= 0.9)}; beating DTW ({run.pixels["dtw_auc"]:.3f}): {met(run.pixels["auc"] > run.pixels["dtw_auc"])};
+detect >= 100 frames/s with pixels: {run.pixels["fps"]:.0f}, {met(run.pixels["fps"] >= 100)}; >= 20 frames/s with cnn:
+{run.cnn["fps"]:.1f}, {met(run.cnn["fps"] >= 20)}.{pose_targets} Timings: {run.load}.
 
 **With negatives.** The same targets and test pool, each target now learned with the `{TRAIN_STYLE}` take
-`{TRAIN_TAKE}` of each of the {len(all_takes) - 1} other movements (azimuth 0) as `--negatives`; none of those takes is in the
+`{TRAIN_TAKE}` of each of the {len(run.all_takes) - 1} other movements (azimuth 0) as `--negatives`; none of those takes is in the
 test pool, which holds other styles. Each negative clip gets a predictor of its own, and a window's score
 becomes how much better the target's model predicts it than the best of that cohort, each model's raw score
 first put on the scale of its scores on clips it was not trained on (`keyframe.motion.cohort`). The
@@ -843,7 +875,7 @@ seeds 0-2 (from 0.864-0.872), but that of `pose` fell to 0.840-0.848 (from 0.864
 **Every take.** With {TEST_PER_MOVEMENT} positives per target, one clip moves a target's AUC by about 0.05, so the
 same models (the seed-0 ones of the rows above, the fused ones (`pixels+pose` and `pixels+pose+gesture`) of seeds 1 and 2, the fused one with the mean
 instead of the minimum, the fused one trained with the old input noise, and `pose` in the image frame with
-negatives, see below) also score every take outside the training style: {len(every)} clips, the test pool's
+negatives, see below) also score every take outside the training style: {len(run.every)} clips, the test pool's
 at its azimuths and the others at seeded azimuths in [{AZIMUTHS[0]:g}, {AZIMUTHS[1]:g}] degrees (`call` has only its
 second `{TRAIN_STYLE}` take). These are the figures to go by; the test pool is a part of this pool. (Until
 2026-11-27 a second pool of 24 of these takes stood here; with image-plane landmarks it gave a mean AUC of
@@ -882,13 +914,13 @@ frame; the pose figures quoted in the paragraphs above, before this one, are ima
 
 Learned from frames {EXERCISE_STRETCH[0]}-{EXERCISE_STRETCH[1] - 1} of `videos/exercise.avi` (10 fps, three
 people exercising; `keyframe movement learn exercise.avi --start {EXERCISE_STRETCH[0]} --end {EXERCISE_STRETCH[1]}`,
-so the stretch is seen inside the clip) in {ex["learn_s"]:.1f} s, then detected over all {len(result.frame_scores)}
+so the stretch is seen inside the clip) in {run.ex["learn_s"]:.1f} s, then detected over all {len(result.frame_scores)}
 frames: score {result.score:.3f} (threshold {result.threshold:.3f}), intervals {result.intervals}.
 
 How to read it: the routine repeats one sequence of about ten seconds (a lunge with an arm raised, arms out to
-the sides, back to standing) until about frame 375 and then turns to a wide squat. The learned stretch holds
+the sides, back to standing) until frame {SQUAT_TURN} and then turns to a wide squat. The learned stretch holds
 that sequence once, so the repeats stay above the threshold (some repeats score lower than others). The
-threshold, calibrated without negatives (held-out lower quartile - 1), is loose: {gaps_sentence(result.intervals)}.{given_threshold_sentence(result, ex.get("given"))}
+threshold, calibrated without negatives (held-out lower quartile - 1), is loose: {gaps_sentence(result.intervals)}.{given_threshold_sentence(result, run.ex.get("given"))}
 With one crop for the clip (the default until 2026-12-04) the run of 2026-11-28 scored the clip 0.062 with one
 interval, [0, 383], and the run of 2026-12-04 (the stretch cut out as frames, then learned with the 5 s crop)
 0.536 with [[0, 370], [378, 392]]: the crop that follows the motion, and learning the stretch inside the clip,
@@ -901,12 +933,12 @@ other settings default), then their mean frame score when the stretch is scored 
 clip, and the same for the frames more than {CROP_MARGIN_SECONDS:g} s from the stretch's ends:
 
 {markdown_table(["crop", "alone", "inside the clip", "alone, away from the ends", "inside, away from the ends",
-                 "learned inside, scored inside", "learned inside, away from the ends"], crops)}
+                 "learned inside, scored inside", "learned inside, away from the ends"], run.crops)}
 
-{context_sentence(crops)} {crop_paragraph(seed_zero)}
+{context_sentence(run.crops)} {crop_paragraph(seed_zero)}
 """
     write_section("motion", "Movement: learn one take, find it in other styles and camera angles", body,
-                  stamp=results["stamp"])
+                  stamp=run.stamp, report=report)
 
 
 def main(log=print, text_only: bool = False) -> None:

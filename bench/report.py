@@ -47,11 +47,11 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def write_section(name: str, title: str, body: str, stamp: str | None = None) -> None:
-    """Replace (or append) the section called ``name`` in docs/benchmarks.md; ``stamp``: the day it was
-    measured (today unless given)."""
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    text = REPORT.read_text() if REPORT.exists() else HEADER
+def write_section(name: str, title: str, body: str, stamp: str | None = None, report: Path = REPORT) -> None:
+    """Replace (or append) the section called ``name`` in ``report`` (docs/benchmarks.md); ``stamp``: the day it
+    was measured (today unless given)."""
+    report.parent.mkdir(parents=True, exist_ok=True)
+    text = report.read_text() if report.exists() else HEADER
     stamp = stamp or time.strftime("%Y-%m-%d")
     section = (
         f"<!-- bench:{name} -->\n## {title}\n\n"
@@ -63,4 +63,4 @@ def write_section(name: str, title: str, body: str, stamp: str | None = None) ->
         text = pattern.sub(lambda _: section, text)
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    REPORT.write_text(text)
+    report.write_text(text)
