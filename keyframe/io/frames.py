@@ -154,7 +154,7 @@ class VideoSource(FrameSource):
         for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count):
             if index >= len(self.stems):
                 return
-            yield Frame(index, self.stems[index], to_rgb(frame))
+            yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height)))
 
 
 class SteppedFrames(FrameSource):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import functools
 import json
+import logging
 import numbers
 import os
 from collections import deque
@@ -26,6 +27,8 @@ from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io.atomic import atomic_path, input_identity, staged_dir
 from keyframe.io.images import write_image
 from keyframe.progress import report
+
+log = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".gif", ".ts",
                   ".mts", ".m2ts")
@@ -131,7 +134,8 @@ def iter_video(
     are right at a variable frame rate too), so reading a range costs about
     its own length: ranges can be shared out to workers. When decoding runs to the end and yields
     fewer frames than ``expected`` (the header's count), the file is reported
-    as truncated.
+    as truncated. Where the stream changes resolution, the first frame of another size than the header's is
+    logged (:func:`to_rgb` with ``shown_size`` scales such frames).
     """
     path = Path(path)
     container = _open(path)
@@ -139,6 +143,7 @@ def iter_video(
     try:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        header = (stream.width, stream.height)  # read before decoding: the codec's size follows the frames decoded
         times = _frame_times(path) if start >= SEEK_AFTER else None
         frames = _seeked(container, stream, start, times) if times and start < len(times) else None
         if frames is None and times:  # no seek landed before start: read from the top of a fresh demuxer
@@ -146,8 +151,14 @@ def iter_video(
             container = _open(path)
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+        resized = False
         for index, frame in frames or enumerate(container.decode(stream)):
             decoded = index + 1
+            if not resized and (frame.width, frame.height) != header:
+                resized = True
+                log.warning("%s: frame %d is %dx%d, not %dx%d as the video's header says (its resolution changes); "
+                            "such frames are scaled to the header's size", path, index, frame.width, frame.height,
+                            *header)
             if stop is not None and index >= stop:
                 return
             if index >= start and (index - start) % step == 0:
@@ -228,7 +239,7 @@ BT601_SPACES = {2, 5, 6}
 LIMITED_RANGES = {0, 1}  # unspecified, MPEG (16-235)
 
 
-def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
+def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[int, int] | None = None) -> np.ndarray:
     """Convert a decoded frame to uint8 RGB, shrinking so its longer side is at most ``max_side``, and turned
     upright as the video asks players to show it (the rotation phones record).
 
@@ -237,15 +248,22 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None) -> np.ndarray:
     path and releasing the GIL, with the same matrix (it is nearer the exact
     conversion: mean error 0.1 vs 1.0 grey levels). Everything else goes
     through swscale.
+
+    ``shown_size`` is the video's ``(width, height)`` as shown (:func:`probe`'s): a frame decoded at another
+    size, where the stream changes resolution midway, is scaled to it, so all of a video's frames share one size.
     """
-    if max_side and max(frame.width, frame.height) > max_side:
-        width, height = fit_size(frame.width, frame.height, max_side)
+    turns = _quarter_turns(frame.rotation)
+    width, height = frame.width, frame.height
+    if shown_size:
+        width, height = shown_size[::-1] if turns % 2 else shown_size
+    if max_side and max(width, height) > max_side:
+        width, height = fit_size(width, height, max_side)
+    if (width, height) != (frame.width, frame.height):
         rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
     elif _is_plain_420(frame):
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
     else:
         rgb = frame.to_ndarray(format="rgb24")
-    turns = _quarter_turns(frame.rotation)
     return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
 
 
@@ -339,7 +357,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         for position, (_, frame) in enumerate(frames):
             target = stage / f"{position:06d}.png"
             if not target.exists():
-                pending.append(pool.submit(_write_frame, target, frame, options.max_side, lut, options.png_level))
+                pending.append(pool.submit(_write_frame, target, frame, (info.width, info.height), options.max_side, lut,
+                                           options.png_level))
             while len(pending) > 8 or (pending and pending[0].done()):
                 pending.popleft().result()
             written = position + 1
@@ -365,8 +384,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     return manifest
 
 
-def _write_frame(path: Path, frame: av.VideoFrame, max_side: int | None, lut: np.ndarray | None, png_level: int) -> None:
-    rgb = to_rgb(frame, max_side)
+def _write_frame(path: Path, frame: av.VideoFrame, shown_size: tuple[int, int], max_side: int | None,
+                 lut: np.ndarray | None, png_level: int) -> None:
+    rgb = to_rgb(frame, max_side, shown_size)
     write_image(path, cv2.LUT(rgb, lut) if lut is not None else rgb, png_level)
 
 

@@ -250,16 +250,17 @@ def _cut_without_reencoding(source, out, first: int, fps: int = 25) -> None:
             writer.mux(packet)
 
 
-def _grey_video(path, count: int, options: dict) -> None:
-    """An H.264 video at 25 frames/s whose frame k is grey level 3k (``count`` <= 85), with x264 ``options``."""
+def _grey_video(path, count: int, options: dict, size: tuple[int, int] = (64, 48), first: int = 0) -> None:
+    """An H.264 video of ``size`` at 25 frames/s whose frame k is grey level 3 (``first`` + k) (up to 85), with x264
+    ``options``."""
     import av
 
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = *size, "yuv420p"
         stream.options = options
-        for k in range(count):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 3 * k, np.uint8), format="rgb24")
+        for k in range(first, first + count):
+            frame = av.VideoFrame.from_ndarray(np.full((size[1], size[0], 3), 3 * k, np.uint8), format="rgb24")
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode(None):
@@ -290,6 +291,19 @@ def test_late_reads_of_an_mpeg_ts_give_the_right_frames(tmp_path, keyframe_every
     assert len(frames) == 80
     assert _grey_levels(frames, (48, 50, 60, 79)) == [48, 50, 60, 79]
     assert [(f.index, round(f.rgb.mean() / 3)) for f in frames.iter_frames(50, 53)] == [(50, 50), (51, 51), (52, 52)]
+
+
+def test_frames_after_a_change_of_resolution_get_the_video_s_size(tmp_path, caplog):
+    first, second, joined = tmp_path / "a.ts", tmp_path / "b.ts", tmp_path / "joined.ts"
+    _grey_video(first, 30, {}, size=(64, 48))
+    _grey_video(second, 30, {}, size=(80, 60), first=30)
+    joined.write_bytes(first.read_bytes() + second.read_bytes())  # as a camera or a stream recorder would switch
+    frames = open_frames(joined)
+    assert frames.size == (48, 64) and frames.read_range(0, 60).shape == (60, 48, 64, 3)
+    assert abs(frames.read(45).mean() - 3 * 45) < 3
+    assert "joined.ts: frame 30 is 80x60, not 64x48 as the video's header says" in caplog.text
+    extract_frames(joined, tmp_path / "frames")
+    assert {open_frames(tmp_path / "frames").read(k).shape for k in (0, 59)} == {(48, 64, 3)}
 
 
 def test_a_phone_video_s_rotation_is_applied(tmp_path):
