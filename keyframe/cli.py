@@ -419,8 +419,8 @@ def _print_detection(name: str, result) -> None:
     calibrated = result.extra.get("calibrated_threshold")
     given = "" if calibrated is None else f" given, the model's own {calibrated:.3f}"
     out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f}{given})", soft_wrap=True)
-    for first, last in result.intervals:
-        out.print(f"  frames {first}-{last}  ({first / result.fps:.2f}-{(last + 1) / result.fps:.2f} s)")
+    for (first, last), (start, end) in zip(result.intervals, result.interval_seconds):
+        out.print(f"  frames {first}-{last}  ({start:.2f}-{end:.2f} s)")
     if result.extra.get("note"):
         console.print(f"note: {name}: {result.extra['note']}", markup=False, highlight=False)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,24 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
         cwd=cwd,
         timeout=600,
     )
+
+
+def write_vfr_video(path: Path, frames, milliseconds: list[int]) -> None:
+    """A variable-frame-rate H.264 Matroska video: ``frames`` (uint8 RGB) shown at ``milliseconds``."""
+    import av
+
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = stream.time_base = Fraction(1, 1000)
+        for rgb, shown in zip(frames, milliseconds, strict=True):
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts = shown
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
 
 
 @pytest.fixture(scope="session")

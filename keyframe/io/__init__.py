@@ -4,7 +4,7 @@ from keyframe.io.atomic import atomic_path, check_writable, file_stamp, input_id
 from keyframe.io.frames import FolderSource, Frame, FrameSource, SteppedFrames, VideoSource, encode_frames, open_frames
 from keyframe.io.images import (image_size, list_images, mask_folder, mask_size, read_image, read_mask, read_masks, write_image,
                                 write_mask)
-from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, probe, write_video
+from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, frame_seconds, probe, write_video
 
 __all__ = [
     "ExtractOptions",
@@ -20,6 +20,7 @@ __all__ = [
     "encode_frames",
     "extract_frames",
     "file_stamp",
+    "frame_seconds",
     "image_size",
     "input_identity",
     "list_images",

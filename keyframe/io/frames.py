@@ -19,7 +19,8 @@ import numpy as np
 from keyframe.errors import fail
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, iter_video, probe, to_rgb, writable_fps
+from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, frame_seconds, iter_video, probe, to_rgb,
+                               writable_fps)
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -79,6 +80,11 @@ class FrameSource(ABC):
 
     def __iter__(self) -> Iterator[Frame]:
         return self.iter_frames()
+
+    def seconds(self) -> np.ndarray | None:
+        """When each frame is shown, in seconds from the first; None without a frame rate. Evenly spaced at
+        ``fps`` here; a video's come from its timestamps (:meth:`VideoSource.seconds`)."""
+        return np.arange(len(self)) / self.fps if self.fps else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, frames={len(self)}, size={self.size})"
@@ -156,6 +162,12 @@ class VideoSource(FrameSource):
                 return
             yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height)))
 
+    def seconds(self) -> np.ndarray:
+        """When each frame is shown, from the video's timestamps (a variable frame rate is timed right); evenly
+        spaced at the average rate where they are missing."""
+        times = frame_seconds(self.path)
+        return times if times is not None and len(times) == len(self) else super().seconds()
+
 
 class SteppedFrames(FrameSource):
     """One frame in ``step`` of ``source`` (its frames 0, step, 2 * step, ...) as a source of its own, at a
@@ -182,6 +194,10 @@ class SteppedFrames(FrameSource):
         start, stop = max(0, start), len(self) if stop is None else min(stop, len(self))
         for frame in self.source.iter_frames(start * self.step, stop * self.step, step * self.step):
             yield Frame(frame.index // self.step, frame.stem, frame.rgb)
+
+    def seconds(self) -> np.ndarray | None:
+        times = self.source.seconds()
+        return times[:: self.step] if times is not None else None
 
 
 def open_frames(path: str | os.PathLike) -> FrameSource:

@@ -227,6 +227,27 @@ def _cached_times(path: str, stamp: tuple) -> tuple[int, ...] | None:
     return tuple(sorted(times))
 
 
+def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
+    """When each frame of a video is shown, in seconds from the first, from its timestamps (demuxing only), so
+    a variable frame rate is timed right; None where the timestamps are missing or repeat.
+
+    Examples
+    --------
+    >>> frame_seconds("clip.mp4")[:3]  # doctest: +SKIP
+    array([0.   , 0.04 , 0.08 ])
+    """
+    path = Path(path)
+    times = _frame_times(path)
+    if times is None:
+        return None
+    container = _open(path)
+    try:
+        time_base = container.streams.video[0].time_base
+    finally:
+        container.close()
+    return (np.asarray(times, np.float64) - times[0]) * float(time_base) if time_base else None
+
+
 def _frame_times(path: Path) -> tuple[int, ...] | None:
     """The video's frame timestamps in presentation order, from its packets alone (no decoding); kept for the
     last few videos read, as long as they do not change on disk."""

@@ -19,7 +19,8 @@ their minimum (or, for models learned with ``fusion="mean"``, their mean).
   ``DetectConfig(threshold=...)``);
 * intervals: runs of frames scoring >= the threshold (gaps shorter than half a
   window closed, runs shorter than a window dropped), ``[first, last]`` frame
-  indices, both included.
+  indices, both included; ``interval_seconds`` gives them in seconds, from the
+  frames' timestamps (so a variable-frame-rate video is timed right).
 
 Examples
 --------
@@ -103,6 +104,7 @@ class Detection:
     region: Region | None
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+    interval_seconds: list[list[float]] = field(default_factory=list)  # the intervals' [start, end] in seconds
 
     def to_dict(self) -> dict:
         return {
@@ -112,6 +114,7 @@ class Detection:
             "threshold": round(float(self.threshold), 6),
             "frame_scores": [round(float(v), 5) for v in self.frame_scores],
             "intervals": [[int(a), int(b)] for a, b in self.intervals],
+            "interval_seconds": [[round(float(a), 3), round(float(b), 3)] for a, b in self.interval_seconds],
             "fps": self.fps,
             "frames": int(len(self.frame_scores)),
             "region": None if self.region is None else {"x": round(self.region.x, 1), "y": round(self.region.y, 1),
@@ -352,7 +355,8 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     seconds = time.perf_counter() - started + kept.seconds
-    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds, step)
+    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds, step,
+                   source.seconds())
 
 
 class _KeptWork:
@@ -424,9 +428,10 @@ def detect_features(model, features, fps: float | None = None, config: DetectCon
 
 
 def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, path: str, region: Region | None,
-            config: DetectConfig, seconds: float, step: int = 1) -> Detection:
+            config: DetectConfig, seconds: float, step: int = 1, times: np.ndarray | None = None) -> Detection:
     """The detection of a video of ``frames`` frames at ``fps`` from its window scores: frame scores, clip score,
-    verdict and intervals (``seconds``: what scoring took).
+    verdict and intervals (``seconds``: what scoring took), timed by ``times``, when each frame is shown
+    (:meth:`~keyframe.io.FrameSource.seconds`; evenly spaced at ``fps`` without).
 
     With ``step``, the windows are those of one frame in ``step`` (:class:`~keyframe.io.frames.SteppedFrames`):
     the frames between two scored ones get scores drawn linearly between theirs, and the intervals are found
@@ -445,8 +450,24 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
     extra = ({"note": note} if note else {}) | ({"step": step} if step > 1 else {})
     if config.threshold is not None:
         extra["calibrated_threshold"] = round(float(model.threshold), 6)
+    if times is None or len(times) != frames:
+        times = np.arange(frames) / fps
     return Detection(path, score, score >= threshold, threshold, per_frame, scores, found, fps, region, seconds,
-                     extra=extra)
+                     extra=extra, interval_seconds=interval_seconds(found, times, fps))
+
+
+def interval_seconds(found: list[list[int]], times: np.ndarray, fps: float) -> list[list[float]]:
+    """Each interval's ``[start, end]`` in seconds: from when its first frame is shown (``times``) to when the
+    frame after its last is; after the video's last frame, one frame's spacing on (1 / ``fps`` for one frame).
+
+    Examples
+    --------
+    >>> interval_seconds([[1, 2], [4, 4]], np.array([0.0, 0.1, 0.2, 0.5, 0.6]), fps=10.0)
+    [[0.1, 0.5], [0.6, 0.7]]
+    """
+    spacing = times[-1] - times[-2] if len(times) > 1 else 1 / fps
+    ends = np.append(times, times[-1] + spacing)
+    return [[round(float(ends[first]), 6), round(float(ends[last + 1]), 6)] for first, last in found]
 
 
 def learned_rate(model: MovementModel) -> float | None:

@@ -14,6 +14,9 @@ def test_folder_frames_come_in_natural_stem_order(tmp_path):
     assert [int(f.rgb[0, 0, 0]) for f in source] == [1, 2, 10]
     assert source.size == (8, 9) and len(source) == 3
     assert source.index_of("f10") == 2
+    assert source.seconds() is None  # no video.json: no frame rate to time them by
+    (tmp_path / "video.json").write_text('{"fps": 4}')
+    np.testing.assert_allclose(open_frames(tmp_path).seconds(), [0, 0.25, 0.5])
 
 
 def test_video_source_matches_sequential_decode(sample_video, small_sample):
@@ -24,6 +27,7 @@ def test_video_source_matches_sequential_decode(sample_video, small_sample):
     np.testing.assert_array_equal(source.read(7), frames[7])
     assert [f.index for f in source.iter_frames(3, 12, 4)] == [3, 7, 11]
     assert source.stems[:2] == ["000000", "000001"]
+    np.testing.assert_allclose(source.seconds(), np.arange(24) / 25, atol=1e-9)
 
 
 def test_image_and_mask_helpers_round_trip(tmp_path):

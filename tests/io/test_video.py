@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import ExtractOptions, VideoWriter, encode_frames, extract_frames, open_frames, probe, write_video
+from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, encode_frames, extract_frames, open_frames, probe,
+                         write_video)
 from keyframe.io.atomic import partial_dir
 from keyframe.metrics import psnr
+from tests.conftest import write_vfr_video
 
 
 def test_round_trip_extract_encode_extract(tmp_path, sample_video):
@@ -211,25 +213,14 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
 
 
 def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_path):
-    import fractions
-
-    import av
-
     path = tmp_path / "vfr.mkv"
-    with av.open(str(path), "w", format="matroska") as container:
-        stream = container.add_stream("libx264", rate=25)
-        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
-        stream.codec_context.time_base = stream.time_base = fractions.Fraction(1, 1000)
-        for k in range(60):  # 10 frames/s for 20 frames, then 50 frames/s: frame k is grey level 4k
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 4 * k, np.uint8), format="rgb24")
-            frame.pts = k * 100 if k < 20 else 2000 + (k - 20) * 20
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    grey = [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(60)]  # frame k is grey level 4k
+    write_vfr_video(path, grey, [k * 100 if k < 20 else 2000 + (k - 20) * 20 for k in range(60)])  # 10, then 50 frames/s
     source = open_frames(path)
     assert [round(source.read(k).mean() / 4) for k in (48, 50, 59)] == [48, 50, 59]
     assert [(f.index, round(f.rgb.mean() / 4)) for f in source.iter_frames(50, 53)] == [(50, 50), (51, 51), (52, 52)]
+    np.testing.assert_allclose(source.seconds()[[0, 1, 19, 20, 21, 59]], [0, 0.1, 1.9, 2.0, 2.02, 2.78])
+    np.testing.assert_allclose(SteppedFrames(source, 20).seconds(), [0, 2.0, 2.4])
 
 
 def _cut_without_reencoding(source, out, first: int, fps: int = 25) -> None:

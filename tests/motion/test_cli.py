@@ -37,8 +37,11 @@ def test_learn_then_detect(tmp_path):
     found = run_cli("movement", "detect", model, clip / "video.mp4", "--json", report, "--plot", plot)
     assert found.returncode == 0, found.stderr
     data = json.loads(report.read_text())
-    assert set(data) >= {"score", "detected", "threshold", "frame_scores", "intervals"}
-    assert len(data["frame_scores"]) == 40
+    assert set(data) >= {"score", "detected", "threshold", "frame_scores", "intervals", "interval_seconds"}
+    assert len(data["frame_scores"]) == 40 and len(data["intervals"]) > 0
+    for (first, last), (start, end) in zip(data["intervals"], data["interval_seconds"], strict=True):
+        assert (start, end) == (round(first / 25, 3), round((last + 1) / 25, 3))
+        assert f"frames {first}-{last}  ({start:.2f}-{end:.2f} s)" in found.stdout
     assert ("detected" in found.stdout) and plot.stat().st_size > 1000
     assert data["region"] is None, "by default each frame is cut to what moves around it, not one crop"
     assert "each frame cropped to what moves within 5 s" in " ".join(learned.stdout.split())

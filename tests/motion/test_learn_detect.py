@@ -17,7 +17,9 @@ from keyframe.motion.learn import _split, fusion_weights
 from keyframe.motion.model import VERSION
 from keyframe.motion.predictor import Choice, NetConfig, Span, search_space
 from keyframe.motion.plot import label_spot, plot_detection
+from keyframe.io import open_frames
 from keyframe.sample import make_sample
+from tests.conftest import write_vfr_video
 from tests.motion.conftest import FAST
 
 
@@ -274,6 +276,22 @@ def test_a_still_clip_is_marked_down_by_the_motion_penalty(wave_model, wave_clip
     plain = detect(replace(model, motion_weight=0.0), still)
     assert penalised.score < plain.score - 1.0
     assert not penalised.detected
+
+
+def test_intervals_are_timed_by_the_frames_timestamps(wave_model, wave_clip, tmp_path):
+    model, _ = wave_model
+    path = tmp_path / "phone.mkv"  # the first frame held for 6 s at 5 frames/s, then the wave at 25 frames/s
+    frames = np.concatenate([np.repeat(wave_clip[:1], 30, axis=0), wave_clip])
+    write_vfr_video(path, frames, [200 * k for k in range(30)] + [6000 + 40 * k for k in range(len(wave_clip))])
+    result = detect(model, path)
+    times = open_frames(path).seconds()
+    assert times[30] == pytest.approx(6.0) and len(result.intervals) > 0
+    first, last = result.intervals[-1]
+    assert first >= 20
+    end = times[last + 1] if last + 1 < len(times) else times[-1] + 0.04  # when the frame after it is shown
+    assert result.interval_seconds[-1] == pytest.approx([times[first], end])
+    assert result.interval_seconds[-1][0] > first / result.fps + 2  # the average rate would time it seconds early
+    assert result.to_dict()["interval_seconds"][-1] == [round(times[first], 3), round(end, 3)]
 
 
 def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monkeypatch):
