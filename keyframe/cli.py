@@ -93,7 +93,8 @@ def frames_extract(
     with progress_bar("extracting") as progress:
         manifest = extract_frames(video, out_dir, options, progress=progress)
     size = f"{manifest['width']}x{manifest['height']}"
-    out.print(f"{counted(manifest['frame_count'], 'frame')} {size} at {manifest['fps']:g} fps -> {out_dir}")
+    rate = f"{manifest['fps']:g} fps" + (" on average, each frame's time in video.json" if "frame_seconds" in manifest else "")
+    out.print(f"{counted(manifest['frame_count'], 'frame')} {size} at {rate} -> {out_dir}")
 
 
 @frames_app.command("encode")

@@ -20,7 +20,7 @@ from keyframe.errors import fail
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, frame_seconds, iter_video, probe, to_rgb,
-                               writable_fps)
+                               uneven_seconds, writable_fps)
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -111,7 +111,14 @@ class FolderSource(FrameSource):
                     path,
                     f"is {size[1]}x{size[0]} but {self.files[0].name} is {self.size[1]}x{self.size[0]}: frames of mixed sizes",
                 )
-        self.fps = _manifest_fps(self.path)
+        manifest = _read_manifest(self.path)
+        self.fps = _manifest_fps(self.path, manifest)
+        self._seconds = _manifest_seconds(self.path, manifest, len(self.files))
+
+    def seconds(self) -> np.ndarray | None:
+        """When each frame is shown: as ``video.json`` records them for frames of a video whose frame rate
+        varies (``frame_seconds``), else evenly spaced at its frame rate."""
+        return self._seconds if self._seconds is not None else super().seconds()
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         for index in range(max(start, 0), len(self) if stop is None else min(stop, len(self)), step):
@@ -123,27 +130,69 @@ class FolderSource(FrameSource):
 
 def write_manifest(folder: str | os.PathLike, source: FrameSource) -> None:
     """Record ``source``'s frame rate beside frames made from it (``video.json``, as ``frames extract`` writes),
-    so that encoding them keeps it; nothing when the source has no rate."""
-    if source.fps:
-        (Path(folder) / MANIFEST).write_text(json.dumps({"fps": source.fps, "source": str(source.path)}))
+    so that encoding them keeps it, and when it varies, when each frame is shown; nothing when the source has no
+    rate."""
+    if not source.fps:
+        return
+    manifest = {"fps": source.fps, "source": str(source.path)}
+    shown = source.seconds()
+    if uneven_seconds(shown, source.fps):
+        manifest["frame_seconds"] = [round(float(t), 6) for t in shown]
+    (Path(folder) / MANIFEST).write_text(json.dumps(manifest))
 
 
-def _manifest_fps(folder: Path) -> float | None:
-    """The frame rate a folder's ``video.json`` records (None without one); a damaged one is refused, naming it,
-    rather than passed over: the rate sets every time a command reports and the rate of videos made from it."""
+def _read_manifest(folder: Path) -> dict | None:
+    """A folder's ``video.json`` (None without one); a damaged one is refused, naming it, rather than passed over:
+    its rate sets every time a command reports and the rate of videos made from the folder."""
     manifest = folder / MANIFEST
     if not manifest.is_file():
         return None
     try:
-        recorded = json.loads(manifest.read_text())["fps"]
+        recorded = json.loads(manifest.read_text())
+    except (ValueError, OSError, UnicodeDecodeError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        raise fail(manifest, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it')
+    return recorded
+
+
+def _manifest_fps(folder: Path, manifest: dict | None) -> float | None:
+    """The frame rate ``video.json`` records (None without the file), refused when missing or impossible."""
+    if manifest is None:
+        return None
+    try:
+        recorded = manifest["fps"]
         if isinstance(recorded, bool):  # JSON true is no frame rate, though Python would read it as 1
             raise TypeError(recorded)
         fps = float(recorded)
-    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
-        raise fail(manifest, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it') from None
+    except (ValueError, KeyError, TypeError):
+        raise fail(folder / MANIFEST, 'is damaged: it must hold {"fps": <frames per second>}; fix or remove it') from None
     if not writable_fps(fps):
-        raise fail(manifest, f"records a frame rate of {fps:g}; it must be {FPS_RANGE}")
+        raise fail(folder / MANIFEST, f"records a frame rate of {fps:g}; it must be {FPS_RANGE}")
     return fps
+
+
+def _manifest_seconds(folder: Path, manifest: dict | None, frames: int) -> np.ndarray | None:
+    """When each of a folder's ``frames`` is shown, as ``video.json`` records them (``frame_seconds``, written for
+    a video whose frame rate varies); None without them, or, with a warning, when they time another number of
+    frames (some were added or removed since)."""
+    recorded = (manifest or {}).get("frame_seconds")
+    if recorded is None:
+        return None
+    try:
+        seconds = np.asarray(recorded, np.float64)
+        usable = (seconds.ndim == 1 and not any(isinstance(t, bool) for t in recorded) and np.isfinite(seconds).all()
+                  and bool((np.diff(seconds) > 0).all()))
+    except (ValueError, TypeError):
+        usable = False
+    if not usable:
+        raise fail(folder / MANIFEST, "is damaged: frame_seconds must be increasing numbers of seconds, one per frame; "
+                                      "fix or remove them")
+    if len(seconds) != frames:
+        log.warning("%s: frame_seconds time %d frames, the folder has %d; they are timed at its frame rate instead",
+                    folder / MANIFEST, len(seconds), frames)
+        return None
+    return seconds
 
 
 class VideoSource(FrameSource):
@@ -242,8 +291,11 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     rate = check_fps("--fps", fps) if fps is not None else source.fps or DEFAULT_FPS
     if fps is None and source.fps is None:
         log.warning("%s records no frame rate (no video.json); encoding at %g fps (--fps sets another)", source.path, rate)
-    with VideoWriter(out_video, rate, crf) as writer:
+    # Frames shown at varying times keep them, unless a rate is asked for.
+    shown = source.seconds() if fps is None else None
+    timed = uneven_seconds(shown, rate)
+    with VideoWriter(out_video, rate, crf, timed=timed) as writer:
         for frame in source.iter_frames():
-            writer.write(frame.rgb)
+            writer.write(frame.rgb, shown[frame.index] if timed else None)
             report(progress, frame.index + 1, len(source))
     return writer.frames

@@ -10,6 +10,7 @@ import bisect
 import functools
 import json
 import logging
+import math
 import numbers
 import os
 from collections import deque
@@ -248,6 +249,20 @@ def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
     return (np.asarray(times, np.float64) - times[0]) * float(time_base) if time_base else None
 
 
+def uneven_seconds(seconds: np.ndarray | None, fps: float | None) -> bool:
+    """Whether frames shown at ``seconds`` stray from even spacing at ``fps`` by more than half a frame somewhere:
+    a variable frame rate worth keeping (a steady rate's jitter is not).
+
+    Examples
+    --------
+    >>> uneven_seconds(np.array([0.0, 0.1, 0.2, 0.3]), fps=10), uneven_seconds(np.array([0.0, 0.3, 0.35, 0.4]), fps=10)
+    (False, True)
+    """
+    if seconds is None or not fps or len(seconds) < 2:
+        return False
+    return bool(np.abs(seconds - np.arange(len(seconds)) / fps).max() > 0.5 / fps)
+
+
 def _frame_times(path: Path) -> tuple[int, ...] | None:
     """The video's frame timestamps in presentation order, from its packets alone (no decoding); kept for the
     last few videos read, as long as they do not change on disk."""
@@ -400,9 +415,23 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             "source_index": f"{options.start} + {options.every} * n",
             **{f"option_{k}": v for k, v in asdict(options).items()},
         }
+        shown = _variable_seconds(video, info, options, written)
+        if shown is not None:
+            manifest["frame_seconds"] = shown
         with atomic_path(stage / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2))
     return manifest
+
+
+def _variable_seconds(video, info: VideoInfo, options: ExtractOptions, written: int) -> list[float] | None:
+    """When each extracted frame is shown, in seconds from the first, where the video's frame rate varies
+    (:func:`uneven_seconds`); None where it is steady (the rate says it all) or the timestamps are unusable."""
+    times = frame_seconds(video)
+    if times is None or len(times) != info.frame_count:
+        return None
+    chosen = times[options.start:options.end:options.every][:written]
+    chosen = chosen - chosen[0]
+    return [round(float(t), 6) for t in chosen] if uneven_seconds(chosen, info.fps / options.every) else None
 
 
 def _write_frame(path: Path, frame: av.VideoFrame, shown_size: tuple[int, int], max_side: int | None,
@@ -459,6 +488,9 @@ def check_mp4(path: str | os.PathLike) -> Path:
     return path
 
 
+TIMED_RATE = 90_000  # ticks per second of timed videos (MPEG's clock: whole ticks at every common frame rate)
+
+
 class VideoWriter:
     """Encode RGB frames to an H.264 mp4 (yuv420p), written under a temporary name.
 
@@ -472,13 +504,13 @@ class VideoWriter:
     ...     writer.write(np.zeros((101, 99, 3), np.uint8))
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium"):
+    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium", timed: bool = False):
         check_mp4(path)
         check_fps(f"{path}: the frame rate", fps)
         if not 0 <= crf <= 51:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)
-        self.fps, self.crf, self.preset = fps, crf, preset
+        self.fps, self.crf, self.preset, self.timed = fps, crf, preset, timed
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
         # faststart puts the index first: players can start early, and a cut file is detectably truncated.
@@ -487,8 +519,9 @@ class VideoWriter:
         self.size: tuple[int, int] | None = None
         self.frames = 0
 
-    def write(self, rgb: np.ndarray) -> None:
-        """Append one uint8 RGB frame; every frame must have the first frame's size."""
+    def write(self, rgb: np.ndarray, seconds: float | None = None) -> None:
+        """Append one uint8 RGB frame; every frame must have the first frame's size. A writer made ``timed``
+        shows it at ``seconds`` (later than the frame before), so a variable frame rate is kept."""
         rgb = np.asarray(rgb)
         if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
             raise ValueError(f"VideoWriter.write expects uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
@@ -501,9 +534,20 @@ class VideoWriter:
         if pad_y or pad_x:
             rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-        frame.pts = self.frames
+        frame.pts = self._pts(seconds)
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
+
+    def _pts(self, seconds: float | None) -> int:
+        if not self.timed:
+            return self.frames
+        if seconds is None or not math.isfinite(seconds):
+            raise ValueError(f"VideoWriter.write: a timed writer needs each frame's seconds, got {seconds!r}")
+        pts = round(seconds * TIMED_RATE)
+        if self._last_pts is not None and pts <= self._last_pts:
+            raise KeyframeError(f"{self.path}: frame {self.frames} is shown at {seconds:g} s, not after the frame before it")
+        self._last_pts = pts
+        return pts
 
     def _start(self, width: int, height: int) -> None:
         self.size = (width, height)
@@ -512,6 +556,9 @@ class VideoWriter:
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = 1 / rate
+        if self.timed:  # each frame at its own time: a fine clock for the encoder and the file
+            stream.codec_context.time_base = stream.time_base = Fraction(1, TIMED_RATE)
+            self._last_pts = None
         stream.options = {"crf": str(self.crf), "preset": self.preset}
         self._stream = stream
 

@@ -1,12 +1,14 @@
 import json
+import shutil
 
 import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
 from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, encode_frames, extract_frames, open_frames, probe,
-                         write_video)
+                         write_image, write_video)
 from keyframe.io.atomic import partial_dir
+from keyframe.io.frames import write_manifest
 from keyframe.metrics import psnr
 from tests.conftest import write_vfr_video
 
@@ -260,6 +262,43 @@ def _grey_video(path, count: int, options: dict, size: tuple[int, int] = (64, 48
 
 def _grey_levels(source, indices) -> list[int]:
     return [round(source.read(k).mean() / 3) for k in indices]
+
+
+def test_a_variable_frame_rate_is_kept_from_video_to_frames_to_video(tmp_path, sample_video, caplog):
+    path = tmp_path / "phone.mkv"
+    shown = [k * 100 if k < 20 else 2000 + (k - 20) * 20 for k in range(40)]  # 10 frames/s, then 50
+    write_vfr_video(path, [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(40)], shown)
+    expected = np.array(shown) / 1000
+    manifest = extract_frames(path, tmp_path / "frames")
+    np.testing.assert_allclose(manifest["frame_seconds"], expected)
+    np.testing.assert_allclose(open_frames(tmp_path / "frames").seconds(), expected)
+    encode_frames(tmp_path / "frames", tmp_path / "again.mp4")
+    np.testing.assert_allclose(open_frames(tmp_path / "again.mp4").seconds(), expected, atol=1e-3)
+    every = extract_frames(path, tmp_path / "every", ExtractOptions(every=2, start=10))
+    np.testing.assert_allclose(every["frame_seconds"], (np.array(shown[10::2]) - shown[10]) / 1000)
+    # Frames made from the video (a stylized or masked copy) keep its timing in their video.json.
+    styled = tmp_path / "styled"
+    shutil.copytree(tmp_path / "frames", styled)
+    (styled / "video.json").unlink()
+    write_manifest(styled, open_frames(path))
+    np.testing.assert_allclose(open_frames(styled).seconds(), expected)
+    # A rate asked for makes it steady; a steady video records no times.
+    encode_frames(tmp_path / "frames", tmp_path / "steady.mp4", fps=10)
+    np.testing.assert_allclose(open_frames(tmp_path / "steady.mp4").seconds(), np.arange(40) / 10, atol=1e-3)
+    assert "frame_seconds" not in extract_frames(sample_video, tmp_path / "steady")
+    # Frames added or removed since: timed at the rate, with a warning.
+    (styled / "000039.png").unlink()
+    np.testing.assert_allclose(open_frames(styled).seconds(), np.arange(39) / open_frames(styled).fps)
+    assert "frame_seconds time 40 frames, the folder has 39" in caplog.text
+
+
+@pytest.mark.parametrize("recorded", ['[0, "a"]', "[0, 0.5, 0.2]", "[0, true]", '"0.5"', "[[0, 1]]"])
+def test_damaged_frame_times_are_named(tmp_path, recorded):
+    for k in range(3):
+        write_image(tmp_path / f"{k:06d}.png", np.zeros((4, 4, 3), np.uint8))
+    (tmp_path / "video.json").write_text(f'{{"fps": 10, "frame_seconds": {recorded}}}')
+    with pytest.raises(KeyframeError, match="video.json: is damaged: frame_seconds must be increasing numbers"):
+        open_frames(tmp_path)
 
 
 def test_a_video_cut_without_reencoding_shows_only_its_frames(tmp_path):
