@@ -496,6 +496,8 @@ class VideoWriter:
 
     Odd sizes are padded by one replicated row or column, since yuv420p needs
     even dimensions. The file appears at ``path`` only when ``close`` succeeds.
+    Frames follow each other at ``fps``; a ``timed`` writer shows each at the time given with it instead (a
+    variable frame rate), and ``fps`` is then only the rate players are told to expect on average.
 
     Examples
     --------
@@ -518,6 +520,7 @@ class VideoWriter:
         self._stream = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
+        self._last_pts: int | None = None  # a timed writer's, which must rise from frame to frame
 
     def write(self, rgb: np.ndarray, seconds: float | None = None) -> None:
         """Append one uint8 RGB frame; every frame must have the first frame's size. A writer made ``timed``
@@ -558,7 +561,6 @@ class VideoWriter:
         stream.time_base = 1 / rate
         if self.timed:  # each frame at its own time: a fine clock for the encoder and the file
             stream.codec_context.time_base = stream.time_base = Fraction(1, TIMED_RATE)
-            self._last_pts = None
         stream.options = {"crf": str(self.crf), "preset": self.preset}
         self._stream = stream
 

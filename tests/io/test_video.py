@@ -105,6 +105,17 @@ def test_writer_rejects_a_frame_of_another_size(tmp_path):
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_a_timed_writer_needs_rising_times(tmp_path):
+    with pytest.raises(KeyframeError, match="frame 1 is shown at 0.5 s, not after the frame before it"):
+        with VideoWriter(tmp_path / "x.mp4", fps=10, timed=True) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8), 0.5)
+            writer.write(np.zeros((16, 16, 3), np.uint8), 0.5)
+    with pytest.raises(ValueError, match="a timed writer needs each frame's seconds"):
+        with VideoWriter(tmp_path / "y.mp4", fps=10, timed=True) as writer:
+            writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("bad", [ExtractOptions(every=0), ExtractOptions(start=-1), ExtractOptions(start=5, end=5)])
 def test_bad_extract_options(tmp_path, sample_video, bad):
     with pytest.raises(KeyframeError):
