@@ -114,6 +114,43 @@ def frames_encode(
     out.print(f"{counted(count, 'frame')} -> {out_video}")
 
 
+@frames_app.command("info")
+def frames_info(
+    paths: Annotated[list[Path], typer.Argument(help="Videos or frame folders.")],
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Also write them as {\"inputs\": [...]}.")] = None,
+):
+    """Say what videos or frame folders hold: frames, size, frame rate (and whether it varies), duration."""
+    from keyframe.io import describe, write_json
+    from keyframe.io.atomic import check_own_json
+
+    writable([json_out], inputs=paths)
+    if json_out is not None:
+        check_own_json(json_out, [("inputs", "frames", "fps")], "a frames info JSON")
+    described, failed = [], 0
+    for path in paths:
+        try:
+            described.append(describe(path))
+        except KeyframeError as error:
+            print_error(str(error))
+            failed += 1
+    if json_out:
+        write_json(json_out, {"inputs": described})
+    for info in described:
+        out.print(_info_line(info), soft_wrap=True)
+    if failed:
+        raise typer.Exit(1 if described else 2)
+
+
+def _info_line(info: dict) -> str:
+    rate = "no frame rate (no video.json)" if info["fps"] is None else f"{info['fps']:g} fps"
+    if info.get("variable_rate"):
+        rate += f" on average, variable ({info['fps_range'][0]:g}-{info['fps_range'][1]:g})"
+    duration = f", {info['duration']:.2f} s" if "duration" in info else ""
+    codec = f", {info['codec']}" if "codec" in info else ""
+    return (f"{info['path']}: {info['kind']}, {counted(info['frames'], 'frame')}, {info['width']}x{info['height']}, "
+            f"{rate}{duration}{codec}")
+
+
 # --- sample ---------------------------------------------------------------
 
 

@@ -273,6 +273,34 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
     return VideoSource(path)
 
 
+def describe(path: str | os.PathLike) -> dict:
+    """What a video or frame folder holds, as every command will read it: frames, size (as shown), frame rate,
+    duration, and whether the rate varies (then the range of rates, the 5th to 95th percentile of frame to
+    frame, and the duration from the frames' own times).
+
+    Examples
+    --------
+    >>> describe("clip.mp4")  # doctest: +SKIP
+    {'path': 'clip.mp4', 'kind': 'video', 'frames': 280, 'width': 340, 'height': 256, 'fps': 30.0,
+     'duration': 9.333, 'variable_rate': False, 'codec': 'h264'}
+    """
+    source = open_frames(path)
+    height, width = source.size
+    described = {"path": str(source.path), "kind": "video" if isinstance(source, VideoSource) else "frames",
+                 "frames": len(source), "width": width, "height": height, "fps": source.fps}
+    shown = source.seconds()
+    if shown is not None:
+        spacing = np.diff(shown)
+        described["duration"] = round(float(shown[-1] + (spacing[-1] if len(spacing) else 1 / source.fps)), 3)
+        described["variable_rate"] = uneven_seconds(shown, source.fps)
+        if described["variable_rate"]:
+            slow, fast = np.percentile(spacing, [95, 5])
+            described["fps_range"] = [round(float(1 / slow), 2), round(float(1 / fast), 2)]
+    if isinstance(source, VideoSource):
+        described["codec"] = source.info.codec
+    return described
+
+
 def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, progress=None) -> int:
     """Encode a frame folder (or any frame source) to an H.264 mp4; returns the frame count.
 

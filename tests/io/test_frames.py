@@ -1,9 +1,11 @@
+import json
+
 import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
 from keyframe.io import open_frames, read_image, read_mask, read_masks, write_image, write_mask
-from tests.conftest import shared
+from tests.conftest import run_cli, shared, write_vfr_video
 
 
 def test_folder_frames_come_in_natural_stem_order(tmp_path):
@@ -115,3 +117,30 @@ def test_frames_in_memory_are_a_frame_source_every_command_takes(tmp_path):
     assert [frame.index for frame in source.iter_frames(-2, 3)] == [0, 1, 2]
     np.testing.assert_array_equal(source.read_range(1, 3), clip.frames[1:3])
     assert encode_frames(source, tmp_path / "clip.mp4") == 6 and open_frames(tmp_path / "clip.mp4").fps == 10
+
+
+def test_describe_says_what_a_video_or_folder_holds(tmp_path, sample_video):
+    from keyframe.io import describe
+
+    steady = describe(sample_video)
+    assert steady == {"path": str(sample_video), "kind": "video", "frames": 24, "width": 160, "height": 120,
+                      "fps": pytest.approx(25), "duration": pytest.approx(0.96), "variable_rate": False, "codec": "h264"}
+    phone = tmp_path / "phone.mkv"
+    write_vfr_video(phone, [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(40)],
+                    [k * 100 if k < 20 else 2000 + (k - 20) * 20 for k in range(40)])  # 10 frames/s, then 50
+    varying = describe(phone)
+    assert varying["variable_rate"] and varying["fps_range"] == [10, 50] and varying["duration"] == pytest.approx(2.4)
+    for k in range(3):
+        write_image(tmp_path / "frames" / f"{k:06d}.png", np.zeros((4, 6, 3), np.uint8))
+    assert describe(tmp_path / "frames") == {"path": str(tmp_path / "frames"), "kind": "frames", "frames": 3,
+                                             "width": 6, "height": 4, "fps": None}
+
+
+def test_cli_frames_info(tmp_path, sample_video):
+    report = tmp_path / "info.json"
+    result = run_cli("frames", "info", sample_video, tmp_path / "nope.mp4", "--json", report)
+    assert result.returncode == 1, result.stderr
+    assert f"{sample_video}: video, 24 frames, 160x120, 25 fps, 0.96 s, h264" in result.stdout
+    assert "nope.mp4: no such file" in result.stderr and "Traceback" not in result.stderr
+    assert [info["frames"] for info in json.loads(report.read_text())["inputs"]] == [24]
+    assert run_cli("frames", "info", tmp_path / "nope.mp4").returncode == 2
