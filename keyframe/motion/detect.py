@@ -105,6 +105,7 @@ class Detection:
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
     interval_seconds: list[list[float]] = field(default_factory=list)  # the intervals' [start, end] in seconds
+    frame_seconds: np.ndarray | None = None  # when each frame is shown (for the plot; not in the JSON)
 
     def to_dict(self) -> dict:
         return {
@@ -453,7 +454,7 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
     if times is None or len(times) != frames:
         times = np.arange(frames) / fps
     return Detection(path, score, score >= threshold, threshold, per_frame, scores, found, fps, region, seconds,
-                     extra=extra, interval_seconds=interval_seconds(found, times, fps))
+                     extra=extra, interval_seconds=interval_seconds(found, times, fps), frame_seconds=times)
 
 
 def interval_seconds(found: list[list[int]], times: np.ndarray, fps: float) -> list[list[float]]:

@@ -70,8 +70,10 @@ def draw_scores(
     fps: float | None = None,
     title: str = "",
     size: tuple[int, int] = (800, 300),
+    times: np.ndarray | None = None,
 ) -> np.ndarray:
-    """An RGB image of the per-frame score curve, the threshold (dashed) and the detected intervals (shaded)."""
+    """An RGB image of the per-frame score curve, the threshold (dashed) and the detected intervals (shaded);
+    the time axis follows ``times``, when each frame is shown, where given (else frames at ``fps``)."""
     width, height = size
     if not (MIN_SIZE[0] <= width <= 8192 and MIN_SIZE[1] <= height <= 8192):
         raise ValueError(f"size must be between {MIN_SIZE[0]}x{MIN_SIZE[1]} and 8192x8192 pixels, got {width}x{height}")
@@ -102,15 +104,10 @@ def draw_scores(
         cv2.putText(image, f"{tick:.2g}", (4, y + 4), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
         tick += step
     seconds = fps is not None and fps > 0
-    span = (count - 1) / fps if seconds else count - 1
-    xstep = _nice_step(max(span, 1e-9), 8)
-    mark = 0.0
-    while mark <= span + 1e-9:
-        x = int(round(px(mark * fps if seconds else mark)))
+    for position, label in time_ticks(len(values), fps if seconds else None, times):
+        x = int(round(px(position)))
         cv2.line(image, (x, top + plot_h), (x, top + plot_h + 4), AXIS, 1)
-        label = f"{mark:g}s" if seconds else f"{int(mark)}"
         cv2.putText(image, label, (x - 10, top + plot_h + 18), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
-        mark += xstep
     y = py(threshold)
     for x in range(left, left + plot_w, 12):
         cv2.line(image, (x, int(round(y))), (min(x + 6, left + plot_w), int(round(y))), THRESHOLD, 2, cv2.LINE_AA)
@@ -127,6 +124,33 @@ def draw_scores(
     if title:
         cv2.putText(image, title, (left, 20), FONT, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
     return image
+
+
+def time_ticks(frames: int, fps: float | None, times: np.ndarray | None = None) -> list[tuple[float, str]]:
+    """The time axis' ticks as (frame position, label): about 8 round seconds, placed by ``times`` (when each
+    frame is shown, so a variable frame rate is drawn right) or at ``fps``; frame numbers without either.
+
+    Examples
+    --------
+    >>> time_ticks(50, fps=10)[:3]
+    [(0.0, '0s'), (10.0, '1s'), (20.0, '2s')]
+    >>> time_ticks(3, fps=None)
+    [(0.0, '0'), (1.0, '1'), (2.0, '2')]
+    >>> time_ticks(4, fps=1.5, times=np.array([0.0, 0.5, 1.0, 3.0]))  # a frame held for 2 s at the end
+    [(0.0, '0s'), (1.0, '0.5s'), (2.0, '1s'), (2.25, '1.5s'), (2.5, '2s'), (2.75, '2.5s'), (3.0, '3s')]
+    """
+    count = max(frames, 2)
+    timed = times is not None and len(times) == frames and frames > 1
+    span = float(times[-1]) if timed else (count - 1) / fps if fps else count - 1
+    step = _nice_step(max(span, 1e-9), 8)
+    if not (fps or timed):
+        step = max(step, 1.0)  # frame numbers are whole
+    ticks, mark = [], 0.0
+    while mark <= span + 1e-9:
+        position = float(np.interp(mark, times, np.arange(frames))) if timed else mark * fps if fps else mark
+        ticks.append((position, f"{mark:g}s" if fps or timed else f"{int(mark)}"))
+        mark += step
+    return ticks
 
 
 def check_plot_output(path: str | os.PathLike) -> None:
@@ -150,7 +174,8 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
     if title is None:
         verdict = "detected" if detection.detected else "not detected"
         title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"
-    image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size)
+    image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size,
+                        detection.frame_seconds)
     with atomic_path(path) as tmp:
         if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
             raise OSError(f"{path}: could not write the PNG")

@@ -292,6 +292,8 @@ def test_intervals_are_timed_by_the_frames_timestamps(wave_model, wave_clip, tmp
     assert result.interval_seconds[-1] == pytest.approx([times[first], end])
     assert result.interval_seconds[-1][0] > first / result.fps + 2  # the average rate would time it seconds early
     assert result.to_dict()["interval_seconds"][-1] == [round(times[first], 3), round(end, 3)]
+    np.testing.assert_allclose(result.frame_seconds, times)  # the plot's time axis; too long for the JSON
+    assert "frame_seconds" not in result.to_dict()
 
 
 def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monkeypatch):
