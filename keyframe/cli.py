@@ -103,14 +103,21 @@ def frames_encode(
     out_video: Annotated[Path, typer.Argument(help="Output .mp4 (H.264, yuv420p).")],
     fps: Annotated[Optional[float], typer.Option(help="Frame rate; default: the folder's video.json, else 25.")] = None,
     crf: Annotated[int, typer.Option(help="x264 quality: 0 lossless ... 51 worst; 18 looks lossless.")] = 18,
+    audio: Annotated[Optional[Path], typer.Option(help="A video whose sound goes with the frames.")] = None,
+    audio_start: Annotated[Optional[float], typer.Option(
+        help="Take the sound from this many seconds into --audio (default: where the frames begin, which "
+             "`frames extract --start` records).", show_default=False)] = None,
 ):
-    """Encode a folder of frames to an H.264 mp4."""
+    """Encode a folder of frames to an H.264 mp4 (with the sound of another video, --audio)."""
     from keyframe.io import encode_frames
     from keyframe.progress import progress_bar
 
     writable([out_video], inputs=[frames_dir], videos=[out_video])
+    if audio_start is not None and audio is None:
+        raise KeyframeError("--audio-start needs --audio, the video to take the sound from")
     with progress_bar("encoding") as progress:
-        count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress)
+        count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress, audio=audio,
+                              audio_start=audio_start)
     out.print(f"{counted(count, 'frame')} -> {out_video}")
 
 

@@ -54,6 +54,47 @@ def write_vfr_video(path: Path, frames, milliseconds: list[int]) -> None:
             container.mux(packet)
 
 
+def write_video_with_sound(path: Path, frames, fps: int = 25, codec: str = "aac") -> None:
+    """An H.264 video of ``frames`` with a mono tone in ``codec`` as long as the frames: 440 Hz for the first
+    second, 880 Hz after (so where a sound starts can be heard, :func:`pitch`)."""
+    import av
+    import numpy as np
+
+    rate = 48000
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("libx264", rate=fps)
+        video.height, video.width = frames[0].shape[:2]
+        video.pix_fmt = "yuv420p"
+        sound = container.add_stream(codec, rate=rate)
+        sound.layout = "mono"
+        for rgb in frames:
+            container.mux(video.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")))
+        container.mux(video.encode(None))
+        t = np.arange(round(len(frames) / fps * rate)) / rate
+        tone = 0.3 * np.sin(2 * np.pi * np.where(t < 1, 440, 880) * t)
+        samples = tone.astype(np.float32) if codec == "aac" else (tone * 32767).astype(np.int16)
+        step = 1024
+        for first in range(0, len(samples), step):
+            chunk = av.AudioFrame.from_ndarray(samples[None, first:first + step], format="fltp" if codec == "aac" else "s16",
+                                               layout="mono")
+            chunk.sample_rate, chunk.pts = rate, first
+            container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+
+
+def sound_in(path: Path) -> tuple[float, float, str]:
+    """The first audio stream of ``path``: its length in seconds, the pitch of its first 0.17 s, and its codec."""
+    import av
+    import numpy as np
+
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        samples = np.concatenate([frame.to_ndarray()[0] for frame in container.decode(stream)])
+        head = samples[:8192]
+        pitch = np.fft.rfftfreq(len(head), 1 / stream.rate)[np.abs(np.fft.rfft(head)).argmax()]
+        return len(samples) / stream.rate, float(pitch), stream.codec_context.name
+
+
 @pytest.fixture(scope="session")
 def small_sample():
     """A 24-frame 160x120 'wave' clip with exact masks."""

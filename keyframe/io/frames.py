@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from keyframe.errors import fail
+from keyframe.errors import KeyframeError, fail
 from keyframe.io.atomic import check_file_apart
+from keyframe.io.audio import check_sound
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, frame_seconds, iter_video, probe, to_rgb,
                                uneven_seconds, writable_fps)
@@ -41,6 +43,8 @@ class FrameSource(ABC):
     stems: list[str]
     size: tuple[int, int]  # (height, width)
     fps: float | None
+    start_seconds: float = 0.0  # where the frames begin in the video they were taken from
+    origin: Path | None = None  # that video, where known (its sound goes with the frames: :func:`sound_of`)
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -114,6 +118,8 @@ class FolderSource(FrameSource):
         manifest = _read_manifest(self.path)
         self.fps = _manifest_fps(self.path, manifest)
         self._seconds = _manifest_seconds(self.path, manifest, len(self.files))
+        self.start_seconds = _manifest_start(self.path, manifest)
+        self.origin = _manifest_origin(manifest)
 
     def seconds(self) -> np.ndarray | None:
         """When each frame is shown: as ``video.json`` records them for frames of a video whose frame rate
@@ -135,6 +141,10 @@ def write_manifest(folder: str | os.PathLike, source: FrameSource) -> None:
     if not source.fps:
         return
     manifest = {"fps": source.fps, "source": str(source.path)}
+    if source.origin is not None:
+        manifest["origin"] = str(Path(source.origin).resolve())
+    if source.start_seconds:
+        manifest["start_seconds"] = source.start_seconds
     shown = source.seconds()
     if uneven_seconds(shown, source.fps):
         manifest["frame_seconds"] = [round(float(t), 6) for t in shown]
@@ -172,6 +182,35 @@ def _manifest_fps(folder: Path, manifest: dict | None) -> float | None:
     return fps
 
 
+def _manifest_origin(manifest: dict | None) -> Path | None:
+    """The video a folder's frames were taken from: ``origin`` in ``video.json``, else ``source`` where that is
+    a file (``frames extract`` names the video it read there)."""
+    for key in ("origin", "source"):
+        named = (manifest or {}).get(key)
+        if isinstance(named, str) and Path(named).is_file():
+            return Path(named)
+    return None
+
+
+def sound_of(source: FrameSource) -> Path | None:
+    """The video whose sound goes with ``source``'s frames (:attr:`FrameSource.origin`), or None where that is
+    unknown, gone, or silent."""
+    if source.origin is None or not Path(source.origin).is_file():
+        return None
+    try:
+        return check_sound(source.origin)
+    except KeyframeError:
+        return None
+
+
+def _manifest_start(folder: Path, manifest: dict | None) -> float:
+    """Where the folder's frames begin in their video, in seconds (``start_seconds``; 0 without it)."""
+    recorded = (manifest or {}).get("start_seconds", 0.0)
+    if isinstance(recorded, bool) or not isinstance(recorded, (int, float)) or not math.isfinite(recorded) or recorded < 0:
+        raise fail(folder / MANIFEST, "is damaged: start_seconds must be 0 or more seconds; fix or remove it")
+    return float(recorded)
+
+
 def _manifest_seconds(folder: Path, manifest: dict | None, frames: int) -> np.ndarray | None:
     """When each of a folder's ``frames`` is shown, as ``video.json`` records them (``frame_seconds``, written for
     a video whose frame rate varies); None without them, or, with a warning, when they time another number of
@@ -201,6 +240,7 @@ class VideoSource(FrameSource):
     def __init__(self, video: str | os.PathLike):
         self.path = Path(video)
         self.info = probe(self.path)
+        self.origin = self.path
         self.stems = [f"{i:06d}" for i in range(self.info.frame_count)]
         self.size = (self.info.height, self.info.width)
         self.fps = self.info.fps
@@ -235,7 +275,7 @@ class SteppedFrames(FrameSource):
         if step < 1:
             raise ValueError(f"step must be 1 or more, got {step}")
         self.source, self.step = source, step
-        self.path, self.size = source.path, source.size
+        self.path, self.size, self.start_seconds, self.origin = source.path, source.size, source.start_seconds, source.origin
         self.stems = source.stems[::step]
         self.fps = source.fps / step if source.fps else None
 
@@ -301,10 +341,13 @@ def describe(path: str | os.PathLike) -> dict:
     return described
 
 
-def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, progress=None) -> int:
+def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, progress=None,
+                  audio: str | os.PathLike | None = None, audio_start: float | None = None) -> int:
     """Encode a frame folder (or any frame source) to an H.264 mp4; returns the frame count.
 
-    The frame rate defaults to the source's (a folder's ``video.json``), else 25.
+    The frame rate defaults to the source's (a folder's ``video.json``), else 25. ``audio`` names a video whose
+    sound goes with the frames, from ``audio_start`` seconds on (by default where the frames begin in it, which
+    ``frames extract --start`` records as ``start_seconds``).
 
     Examples
     --------
@@ -322,7 +365,8 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     # Frames shown at varying times keep them, unless a rate is asked for.
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)
-    with VideoWriter(out_video, rate, crf, timed=timed) as writer:
+    start = source.start_seconds if audio_start is None else audio_start
+    with VideoWriter(out_video, rate, crf, timed=timed, audio=audio, audio_start=start) as writer:
         for frame in source.iter_frames():
             writer.write(frame.rgb, shown[frame.index] if timed else None)
             report(progress, frame.index + 1, len(source))

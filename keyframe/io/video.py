@@ -26,6 +26,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io.atomic import atomic_path, input_identity, staged_dir
+from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.progress import report
 
@@ -415,7 +416,11 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             "source_index": f"{options.start} + {options.every} * n",
             **{f"option_{k}": v for k, v in asdict(options).items()},
         }
-        shown = _variable_seconds(video, info, options, written)
+        times = frame_seconds(video)
+        if times is None or len(times) != info.frame_count:
+            times = np.arange(info.frame_count) / info.fps
+        manifest["start_seconds"] = round(float(times[options.start]), 6)  # where the sound goes on (encode --audio)
+        shown = _variable_seconds(times, info, options, written)
         if shown is not None:
             manifest["frame_seconds"] = shown
         with atomic_path(stage / MANIFEST) as tmp:
@@ -423,12 +428,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     return manifest
 
 
-def _variable_seconds(video, info: VideoInfo, options: ExtractOptions, written: int) -> list[float] | None:
+def _variable_seconds(times: np.ndarray, info: VideoInfo, options: ExtractOptions, written: int) -> list[float] | None:
     """When each extracted frame is shown, in seconds from the first, where the video's frame rate varies
-    (:func:`uneven_seconds`); None where it is steady (the rate says it all) or the timestamps are unusable."""
-    times = frame_seconds(video)
-    if times is None or len(times) != info.frame_count:
-        return None
+    (:func:`uneven_seconds`, from ``times``, the video's frames'); None where it is steady (the rate says it all)."""
     chosen = times[options.start:options.end:options.every][:written]
     chosen = chosen - chosen[0]
     return [round(float(t), 6) for t in chosen] if uneven_seconds(chosen, info.fps / options.every) else None
@@ -506,8 +508,12 @@ class VideoWriter:
     ...     writer.write(np.zeros((101, 99, 3), np.uint8))
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium", timed: bool = False):
+    def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium", timed: bool = False,
+                 audio: str | os.PathLike | None = None, audio_start: float = 0.0):
         check_mp4(path)
+        start = check_audio_start(audio_start)
+        self._sound = (check_sound(audio), start) if audio is not None else None
+        self._audio: AudioTrack | None = None
         check_fps(f"{path}: the frame rate", fps)
         if not 0 <= crf <= 51:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
@@ -521,6 +527,7 @@ class VideoWriter:
         self.size: tuple[int, int] | None = None
         self.frames = 0
         self._last_pts: int | None = None  # a timed writer's, which must rise from frame to frame
+        self._times = (0.0, 0.0)  # a timed writer's last two frame times, for when the video ends
 
     def write(self, rgb: np.ndarray, seconds: float | None = None) -> None:
         """Append one uint8 RGB frame; every frame must have the first frame's size. A writer made ``timed``
@@ -540,6 +547,10 @@ class VideoWriter:
         frame.pts = self._pts(seconds)
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
+        if self.timed:
+            self._times = (self._times[1], seconds)  # the frame before and this one
+        if self._audio is not None:
+            self._audio.until(seconds if self.timed else self.frames / self.fps)
 
     def _pts(self, seconds: float | None) -> int:
         if not self.timed:
@@ -563,6 +574,8 @@ class VideoWriter:
             stream.codec_context.time_base = stream.time_base = Fraction(1, TIMED_RATE)
         stream.options = {"crf": str(self.crf), "preset": self.preset}
         self._stream = stream
+        if self._sound is not None:  # added after the video stream, so the video comes first
+            self._audio = AudioTrack(self._container, *self._sound)
 
     def close(self) -> None:
         """Flush the encoder and publish the file."""
@@ -570,11 +583,22 @@ class VideoWriter:
             self.abort()
             raise KeyframeError(f"{self.path}: no frames were given to encode")
         self._container.mux(self._stream.encode(None))
+        if self._audio is not None:
+            self._audio.finish(self._end())
         self._container.close()
         self._atomic.__exit__(None, None, None)
 
+    def _end(self) -> float:
+        """When the video ends: its last frame's time and one frame's spacing (the last one's, when timed)."""
+        if not self.timed:
+            return self.frames / self.fps
+        before, last = self._times
+        return last + (last - before if self.frames > 1 else 1 / self.fps)
+
     def abort(self) -> None:
         """Discard the partial file."""
+        if self._audio is not None:
+            self._audio.close()
         self._container.close()
         self._atomic.__exit__(KeyframeError, None, None)
 

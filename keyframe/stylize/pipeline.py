@@ -36,7 +36,7 @@ from keyframe.errors import check_count, check_number, check_seed, fail
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, mask_folder, mask_size, open_frames,
                          read_image, read_mask, staged_dir, write_image)
 from keyframe.io.atomic import check_file_apart
-from keyframe.io.frames import DEFAULT_FPS, FrameSource, write_manifest
+from keyframe.io.frames import DEFAULT_FPS, FrameSource, sound_of, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
@@ -405,7 +405,7 @@ def stylize(
         write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
     if video is not None:
-        encode_frames(out_dir, video, fps=source.fps or DEFAULT_FPS)
+        encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
         result.video = Path(video)
     return result
 
@@ -544,5 +544,5 @@ def composite(
     for segment in sorted(set(opened) - found):
         log.warning("--layer %d: segment %d occurs in no mask of %s, so its layer was not used", segment, segment, masks)
     if video is not None:
-        encode_frames(out_dir, video, fps=source.fps or DEFAULT_FPS)
+        encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
     return len(source)

@@ -5,6 +5,7 @@ from keyframe.errors import KeyframeError
 from keyframe.io import open_frames, read_image, read_mask, write_image, write_mask
 from keyframe.stylize import GeneratorConfig, StyleConfig, TrainConfig, composite, stylize
 from keyframe.stylize.filters import cartoon
+from tests.conftest import sound_in, write_video_with_sound
 
 SMALL = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1))
 FAST = TrainConfig(iterations=20, batch_size=8, patch_size=16, perceptual_weight=0.0, learning_rate=3e-3, threads=1)
@@ -31,6 +32,16 @@ def test_whole_frame_stylize_writes_every_frame_and_a_video(clip):
     assert (root / "out" / "models" / "style.pt").is_file() and not (root / "out.partial").exists()
     assert len(open_frames(root / "out.mp4")) == FRAMES and result.video == root / "out.mp4"
     assert result.iterations == {"whole frame": 20} and result.rendered == FRAMES
+
+
+def test_a_stylized_video_keeps_the_sound_of_the_clip(clip, small_sample):
+    root, stem, painted = clip
+    write_video_with_sound(root / "clip.mp4", small_sample.frames[:FRAMES])
+    write_image(root / "keys" / "000004.png", painted)  # the clip's frames are 000000, 000001, ...
+    stylize(root / "clip.mp4", root / "keys", root / "out", style=SMALL, train=FAST, video=root / "out.mp4")
+    seconds, pitch, _ = sound_in(root / "out.mp4")
+    assert seconds == pytest.approx(FRAMES / 25, abs=0.05) and pitch == pytest.approx(440, abs=20)
+    assert len(open_frames(root / "out.mp4")) == FRAMES
 
 
 def test_rerun_resumes_the_model_and_more_iterations_continue(clip):

@@ -1,0 +1,52 @@
+"""The sound of a video carried into videos keyframe writes: copied or re-encoded, from where the frames begin."""
+
+import av
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import ExtractOptions, encode_frames, extract_frames
+from tests.conftest import run_cli, sound_in, write_video_with_sound
+
+FRAMES = [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(50)]  # 2 s at 25 frames/s
+
+
+@pytest.mark.parametrize("name, codec", [("clip.mp4", "aac"), ("clip.mkv", "pcm_s16le")])
+def test_encode_carries_the_sound_from_where_the_frames_begin(tmp_path, name, codec):
+    clip = tmp_path / name  # AAC is copied as it is; PCM, which MP4 does not hold, is re-encoded as AAC
+    write_video_with_sound(clip, FRAMES, codec=codec)
+    extract_frames(clip, tmp_path / "all")
+    encode_frames(tmp_path / "all", tmp_path / "all.mp4", audio=clip)
+    seconds, pitch, made = sound_in(tmp_path / "all.mp4")
+    assert seconds == pytest.approx(2.0, abs=0.05) and pitch == pytest.approx(440, abs=10) and made == "aac"
+    with av.open(str(tmp_path / "all.mp4")) as written:
+        assert [stream.type for stream in written.streams] == ["video", "audio"]
+    late = extract_frames(clip, tmp_path / "late", ExtractOptions(start=25))  # frames from 1 s on
+    assert late["start_seconds"] == pytest.approx(1.0)
+    encode_frames(tmp_path / "late", tmp_path / "late.mp4", audio=clip)
+    seconds, pitch, _ = sound_in(tmp_path / "late.mp4")
+    assert seconds == pytest.approx(1.0, abs=0.05) and pitch == pytest.approx(880, abs=10)
+
+
+def test_a_video_without_sound_is_refused_before_any_work(tmp_path, sample_video):
+    extract_frames(sample_video, tmp_path / "frames")
+    with pytest.raises(KeyframeError, match="has no audio stream to take the sound from"):
+        encode_frames(tmp_path / "frames", tmp_path / "out.mp4", audio=sample_video)
+    with pytest.raises(KeyframeError, match="--audio-start must be 0 or more seconds"):
+        encode_frames(tmp_path / "frames", tmp_path / "out.mp4", audio=sample_video, audio_start=-1.0)
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_cli_encode_with_sound(tmp_path):
+    clip = tmp_path / "clip.mp4"
+    write_video_with_sound(clip, FRAMES)
+    extract_frames(clip, tmp_path / "frames")
+    done = run_cli("frames", "encode", tmp_path / "frames", tmp_path / "out.mp4", "--audio", clip, "--audio-start", "1")
+    assert done.returncode == 0, done.stderr
+    seconds, pitch, _ = sound_in(tmp_path / "out.mp4")  # the sound from 1 s on, for as long as the frames last
+    assert seconds == pytest.approx(1.0, abs=0.05) and pitch == pytest.approx(880, abs=10)
+    alone = run_cli("frames", "encode", tmp_path / "frames", tmp_path / "x.mp4", "--audio-start", "1")
+    assert alone.returncode == 2 and "--audio-start needs --audio" in alone.stderr
+    missing = run_cli("frames", "encode", tmp_path / "frames", tmp_path / "x.mp4", "--audio", tmp_path / "none.mp4")
+    assert missing.returncode == 2 and "none.mp4: no such file (given for the sound)" in missing.stderr
+    assert not (tmp_path / "x.mp4").exists()
