@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 import av
+import numpy as np
 
 from keyframe.errors import KeyframeError, fail
 
@@ -98,11 +99,10 @@ class AudioTrack:
         self._input.close()
 
     def _copied(self, stream) -> Iterator[av.Packet]:
-        """The source's packets from ``start`` on, re-timed to start at 0 (one that begins before ``start`` is
-        left out: at most one packet, some 20 ms, of sound)."""
+        """The source's packets from ``start`` on, re-timed so that ``start`` is 0 (one that begins before it is
+        left out, and the sound starts with the next, some 20 ms later, in step). Demuxed from the top: a seek in a
+        file without an index could land late and lose sound."""
         shift = round(self._from / stream.time_base)
-        if shift > 0:
-            self._input.seek(shift, stream=stream, backward=True)
         for packet in self._input.demux(stream):
             if packet.size == 0 or packet.pts is None or packet.pts < shift:
                 continue
@@ -112,12 +112,13 @@ class AudioTrack:
             yield packet
 
     def _encoded(self, stream, rate: int) -> Iterator[av.Packet]:
-        """The source's sound from ``start`` on, decoded and encoded as AAC from time 0 (frames that begin before
-        ``start`` are left out)."""
+        """The source's sound from ``start`` on, decoded and encoded as AAC from time 0 (the samples before
+        ``start`` cut off, to the sample)."""
         resampler = av.AudioResampler(format="fltp", layout=self._output.layout.name, rate=rate, frame_size=AAC_FRAME)
         written = 0
         for frame in self._input.decode(stream):
-            if frame.pts is not None and float(frame.pts * frame.time_base) < self._from:
+            frame = _from_time(frame, self._from)
+            if frame is None:
                 continue
             for chunk in resampler.resample(frame):
                 chunk.pts, written = written, written + chunk.samples
@@ -126,6 +127,23 @@ class AudioTrack:
             chunk.pts, written = written, written + chunk.samples
             yield from self._output.encode(chunk)
         yield from self._output.encode(None)
+
+
+def _from_time(frame: av.AudioFrame, seconds: float) -> av.AudioFrame | None:
+    """``frame`` without its samples before ``seconds``: itself, a cut copy, or None when all of it is before."""
+    if frame.pts is None:
+        return frame
+    skip = round((seconds - float(frame.pts * frame.time_base)) * frame.sample_rate)
+    if skip <= 0:
+        return frame
+    if skip >= frame.samples:
+        return None
+    samples = frame.to_ndarray()
+    per_sample = 1 if frame.format.is_planar else frame.layout.nb_channels  # packed: channels side by side
+    cut = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, skip * per_sample:]), format=frame.format.name,
+                                     layout=frame.layout.name)
+    cut.sample_rate = frame.sample_rate
+    return cut
 
 
 def _first_frame_time(container) -> float:

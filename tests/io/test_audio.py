@@ -50,3 +50,20 @@ def test_cli_encode_with_sound(tmp_path):
     missing = run_cli("frames", "encode", tmp_path / "frames", tmp_path / "x.mp4", "--audio", tmp_path / "none.mp4")
     assert missing.returncode == 2 and "none.mp4: no such file (given for the sound)" in missing.stderr
     assert not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.parametrize("layout, sample_format", [("stereo", "s16"), ("stereo", "fltp"), ("mono", "s16")])
+def test_sound_before_the_start_is_cut_to_the_sample(layout, sample_format):
+    from fractions import Fraction
+
+    from keyframe.io.audio import _from_time
+
+    channels = 2 if layout == "stereo" else 1
+    ramp = np.arange(1000)  # sample k holds k (in every channel)
+    samples = (np.repeat(ramp, channels)[None] if sample_format == "s16" else np.repeat(ramp[None], channels, axis=0))
+    frame = av.AudioFrame.from_ndarray(samples.astype(np.int16 if sample_format == "s16" else np.float32),
+                                       format=sample_format, layout=layout)
+    frame.sample_rate, frame.pts, frame.time_base = 1000, 2000, Fraction(1, 1000)  # samples of 2.0-3.0 s
+    cut = _from_time(frame, 2.25)
+    assert cut.samples == 750 and cut.to_ndarray().ravel()[0] == 250
+    assert _from_time(frame, 1.5) is frame and _from_time(frame, 3.0) is None
