@@ -499,7 +499,9 @@ class VideoWriter:
     Odd sizes are padded by one replicated row or column, since yuv420p needs
     even dimensions. The file appears at ``path`` only when ``close`` succeeds.
     Frames follow each other at ``fps``; a ``timed`` writer shows each at the time given with it instead (a
-    variable frame rate), and ``fps`` is then only the rate players are told to expect on average.
+    variable frame rate), and ``fps`` is then only the rate players are told to expect on average. With
+    ``audio``, that video's sound from ``audio_start`` seconds on goes with the frames, for as long as they last
+    (:class:`~keyframe.io.audio.AudioTrack`).
 
     Examples
     --------
