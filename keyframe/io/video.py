@@ -137,24 +137,25 @@ def iter_video(
     its own length: ranges can be shared out to workers. When decoding runs to the end and yields
     fewer frames than ``expected`` (the header's count), the file is reported
     as truncated. Where the stream changes resolution, the first frame of another size than the header's is
-    logged (:func:`to_rgb` with ``shown_size`` scales such frames).
+    logged (:func:`to_rgb` with ``shown_size`` scales such frames). Damaged data that cannot be decoded is
+    passed over as players do, with a warning: the frame before it stands in for the frames it held.
     """
     path = Path(path)
     container = _open(path)
     decoded = 0
     try:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream = _video_stream(container)
         header = (stream.width, stream.height)  # read before decoding: the codec's size follows the frames decoded
-        times = _frame_times(path) if start >= SEEK_AFTER else None
-        frames = _seeked(container, stream, start, times) if times and start < len(times) else None
-        if frames is None and times:  # no seek landed before start: read from the top of a fresh demuxer
-            container.close()
-            container = _open(path)
-            stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+        times = _frame_times(path)
+        frames = _seeked(container, stream, start, times, path) if times and SEEK_AFTER <= start < len(times) else None
+        if frames is None:
+            if times and start >= SEEK_AFTER:  # no seek landed before start: read from the top of a fresh demuxer
+                container.close()
+                container = _open(path)
+                stream = _video_stream(container)
+            frames = _numbered(_Decoded(container, stream, path), times)
         resized = False
-        for index, frame in frames or enumerate(container.decode(stream)):
+        for index, frame in frames:
             decoded = index + 1
             if not resized and (frame.width, frame.height) != header:
                 resized = True
@@ -178,7 +179,62 @@ def iter_video(
 SEEK_AFTER = 48  # frames; nearer starts are cheaper to decode through than to seek to
 
 
-def _seeked(container, stream, start: int, times: tuple[int, ...]) -> Iterator[tuple[int, av.VideoFrame]] | None:
+def _video_stream(container):
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO"
+    return stream
+
+
+class _Decoded:
+    """The frames of ``stream`` from where its demuxer stands, in order; a packet whose data is damaged is passed
+    over (one warning per read), as players do, instead of ending the read. ``damaged`` counts them."""
+
+    def __init__(self, container, stream, path: Path):
+        self.container, self.stream, self.path, self.damaged = container, stream, path, 0
+
+    def __iter__(self) -> Iterator[av.VideoFrame]:
+        for packet in self.container.demux(self.stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                self.damaged += 1
+                if self.damaged == 1:
+                    # Threaded decoding reports an error a few packets late: the time is approximate.
+                    origin = self.stream.start_time or 0
+                    at = f" near {float((packet.pts - origin) * packet.time_base):.1f} s" if packet.pts is not None else ""
+                    log.warning("%s: damaged data%s could not be decoded; the frame before it stands in for the "
+                                "frames it held", self.path, at)
+                continue
+            yield from frames
+
+
+def _numbered(frames: _Decoded, times: tuple[int, ...] | None, after: int = -1) -> Iterator[tuple[int, av.VideoFrame]]:
+    """``(index, frame)`` pairs of ``frames``, which follow frame ``after``: each index is its timestamp's rank in
+    ``times`` (:func:`_frame_times`), and frames lost to damaged data get the frame before them (the first one
+    found, at the start) in their place, the last ones too; without ``times``, frames are counted."""
+    if not times:
+        yield from enumerate(frames, after + 1)
+        return
+    index, previous = after, None
+    for frame in frames:
+        found = _rank(times, frame.pts)
+        found = index + 1 if found is None or found <= index else found
+        for lost in range(index + 1, found):
+            yield lost, previous or frame
+        yield found, frame
+        index, previous = found, frame
+    if frames.damaged and previous is not None:
+        for lost in range(index + 1, len(times)):
+            yield lost, previous
+
+
+def _rank(times: tuple[int, ...], pts) -> int | None:
+    """The index of the frame shown at ``pts`` among ``times``; None for a timestamp they do not hold."""
+    found = bisect.bisect_left(times, pts) if pts is not None else len(times)
+    return found if found < len(times) and times[found] == pts else None
+
+
+def _seeked(container, stream, start: int, times: tuple[int, ...], path: Path) -> Iterator[tuple[int, av.VideoFrame]] | None:
     """``(index, frame)`` pairs from a keyframe at or before ``start``, found by seeking; None when no seek
     lands there.
 
@@ -186,19 +242,30 @@ def _seeked(container, stream, start: int, times: tuple[int, ...]) -> Iterator[t
     is its timestamp's rank. A container without an index (MPEG-TS) may land on a keyframe after the one
     asked for, so earlier targets are tried before giving up.
     """
-
-    def rank(pts) -> int | None:
-        found = bisect.bisect_left(times, pts) if pts is not None else len(times)
-        return found if found < len(times) and times[found] == pts else None
-
     for target in _seek_targets(start):
         container.seek(times[target], stream=stream, backward=True, any_frame=False)
-        frames = container.decode(stream)
-        first = next(frames, None)
-        index = rank(first.pts) if first is not None else None
+        frames = _Decoded(container, stream, path)
+        decoding = iter(frames)
+        first = next(decoding, None)
+        index = _rank(times, first.pts) if first is not None else None
         if index is not None and index <= start:
-            return _ranked(index, first, frames, rank)
+            return _numbered(_Continued(first, decoding, frames), times, after=index - 1)
     return None
+
+
+class _Continued:
+    """``first``, then the rest of a :class:`_Decoded` read already begun (its ``damaged`` count with it)."""
+
+    def __init__(self, first: av.VideoFrame, rest: Iterator[av.VideoFrame], decoded: _Decoded):
+        self.first, self.rest, self.decoded = first, rest, decoded
+
+    @property
+    def damaged(self) -> int:
+        return self.decoded.damaged
+
+    def __iter__(self) -> Iterator[av.VideoFrame]:
+        yield self.first
+        yield from self.rest
 
 
 def _seek_targets(start: int) -> list[int]:
@@ -208,15 +275,6 @@ def _seek_targets(start: int) -> list[int]:
         targets.append(start - back)
         back *= 4
     return targets
-
-
-def _ranked(index: int, first: av.VideoFrame, frames, rank) -> Iterator[tuple[int, av.VideoFrame]]:
-    """``first`` at ``index``, then each next frame at its timestamp's rank (or one on, without one)."""
-    yield index, first
-    for frame in frames:
-        found = rank(frame.pts)
-        index = found if found is not None else index + 1
-        yield index, frame
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,6 +1,8 @@
 import json
+import re
 import shutil
 
+import av
 import numpy as np
 import pytest
 
@@ -345,6 +347,24 @@ def test_frames_after_a_change_of_resolution_get_the_video_s_size(tmp_path, capl
     assert "joined.ts: frame 30 is 80x60, not 64x48 as the video's header says" in caplog.text
     extract_frames(joined, tmp_path / "frames")
     assert {open_frames(tmp_path / "frames").read(k).shape for k in (0, 59)} == {(48, 64, 3)}
+
+
+def test_damaged_data_is_passed_over_as_players_do(tmp_path, caplog):
+    whole, damaged = tmp_path / "whole.mp4", tmp_path / "damaged.mp4"
+    _grey_video(whole, 60, {"g": "10", "bf": "0"})
+    with av.open(str(whole)) as container:
+        packets = [(packet.pos, packet.size) for packet in container.demux(container.streams.video[0]) if packet.size]
+    data = bytearray(whole.read_bytes())
+    position, size = packets[21]
+    data[position:position + size] = bytes(size)  # frame 21's data zeroed, as a bad sector or a broken upload would
+    damaged.write_bytes(bytes(data))
+    frames = open_frames(damaged)
+    assert len(frames.read_range(0, 60)) == 60  # not "decoding failed after 21 frames"
+    assert re.search(r"damaged\.mp4: damaged data near 0\.[89] s could not be decoded", caplog.text)  # frame 21 at 0.84 s
+    assert _grey_levels(frames, (20, 21, 30, 59)) == [20, 20, 30, 59]  # frame 20 stands in; 30 is a keyframe
+    assert _grey_levels(frames, (50,)) == [50]  # read after a seek past the damage
+    manifest = extract_frames(damaged, tmp_path / "frames")
+    assert manifest["frame_count"] == 60
 
 
 def test_a_phone_video_s_rotation_is_applied(tmp_path):
