@@ -220,7 +220,7 @@ def _numbered(frames: _Decoded, times: tuple[int, ...] | None, after: int = -1) 
         found = _rank(times, frame.pts)
         found = index + 1 if found is None or found <= index else found
         for lost in range(index + 1, found):
-            yield lost, previous or frame
+            yield lost, previous if previous is not None else frame
         yield found, frame
         index, previous = found, frame
     if frames.damaged and previous is not None:
