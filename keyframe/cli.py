@@ -240,6 +240,23 @@ def segment_run(
     )
 
 
+@segment_app.command("preview")
+def segment_preview(
+    frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
+    masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames: segment's output, or "
+                                                        "hand-made ones.")],
+    video_out: Annotated[Path, typer.Option("--out", "-o", help="Output .mp4.")],
+):
+    """Write a video of the frames with their masks drawn over them, each segment in its own colour."""
+    from keyframe.progress import progress_bar
+    from keyframe.segment import preview
+
+    writable([video_out], inputs=[frames, masks], videos=[video_out])
+    with progress_bar("previewing") as progress:
+        count = preview(frames, masks, video_out, progress=progress)
+    out.print(f"{counted(count, 'frame')} with their masks -> {video_out}")
+
+
 @segment_app.command("eval")
 def segment_eval(
     pred_dir: Annotated[Path, typer.Argument(help="Predicted masks (PNG).")],

@@ -21,8 +21,8 @@ from keyframe.errors import KeyframeError, fail
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.audio import check_sound
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, check_fps, frame_seconds, iter_video, probe, to_rgb,
-                               uneven_seconds, writable_fps)
+from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, check_fps, frame_seconds, iter_video,
+                               probe, to_rgb, uneven_seconds, writable_fps)
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -354,11 +354,22 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     >>> encode_frames("frames/", "clip.mp4", fps=30)  # doctest: +SKIP
     120
     """
-    from keyframe.io.video import VideoWriter
     from keyframe.progress import report
 
     check_file_apart(out_video, [frames])
     source = open_frames(frames)
+    with writer_for(source, out_video, fps, crf, audio, audio_start) as writer:
+        for frame in source.iter_frames():
+            writer.write_frame(frame.index, frame.rgb)
+            report(progress, frame.index + 1, len(source))
+    return writer.frames
+
+
+def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: int = 18,
+               audio: str | os.PathLike | None = None, audio_start: float | None = None) -> "SourceWriter":
+    """A video writer for images made from ``source``'s frames, one per frame: at ``fps``, else at the source's
+    rate (25 without one, with a warning) and each frame at its own time where that rate varies; with ``audio``'s
+    sound from ``audio_start`` seconds on (by default where the frames begin in it)."""
     rate = check_fps("--fps", fps) if fps is not None else source.fps or DEFAULT_FPS
     if fps is None and source.fps is None:
         log.warning("%s records no frame rate (no video.json); encoding at %g fps (--fps sets another)", source.path, rate)
@@ -366,8 +377,26 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)
     start = source.start_seconds if audio_start is None else audio_start
-    with VideoWriter(out_video, rate, crf, timed=timed, audio=audio, audio_start=start) as writer:
-        for frame in source.iter_frames():
-            writer.write(frame.rgb, shown[frame.index] if timed else None)
-            report(progress, frame.index + 1, len(source))
-    return writer.frames
+    return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start)
+
+
+class SourceWriter:
+    """A :class:`~keyframe.io.video.VideoWriter` of a source's frames by their index (:func:`writer_for`)."""
+
+    def __init__(self, out_video, rate: float, crf: int, shown: np.ndarray | None, audio, audio_start: float):
+        self.shown = shown
+        self.writer = VideoWriter(out_video, rate, crf, timed=shown is not None, audio=audio, audio_start=audio_start)
+
+    @property
+    def frames(self) -> int:
+        return self.writer.frames
+
+    def write_frame(self, index: int, rgb: np.ndarray) -> None:
+        """Append the image made from the source's frame ``index``, shown when that frame is."""
+        self.writer.write(rgb, self.shown[index] if self.shown is not None else None)
+
+    def __enter__(self) -> "SourceWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.writer.__exit__(exc_type, exc, tb)

@@ -13,5 +13,6 @@ Examples
 
 from keyframe.segment.base import MEMBERS, Member, register_member
 from keyframe.segment.pipeline import DEFAULT_METHODS, SegmentConfig, segment
+from keyframe.segment.preview import overlay, preview
 
-__all__ = ["DEFAULT_METHODS", "MEMBERS", "Member", "SegmentConfig", "register_member", "segment"]
+__all__ = ["DEFAULT_METHODS", "MEMBERS", "Member", "SegmentConfig", "overlay", "preview", "register_member", "segment"]

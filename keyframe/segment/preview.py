@@ -1,0 +1,80 @@
+"""A video to look at masks with: every frame with its segments tinted and outlined in their own colours.
+
+Examples
+--------
+>>> from keyframe.segment.preview import preview
+>>> preview("clip.mp4", "out/masks", "preview.mp4")  # doctest: +SKIP
+120
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from keyframe.errors import fail
+from keyframe.io import open_frames, read_mask
+from keyframe.io.atomic import check_file_apart
+from keyframe.io.frames import sound_of, writer_for
+from keyframe.io.images import list_images, mask_folder
+from keyframe.progress import report
+
+# Colours of segments 1, 2, ... (and of the 255 of binary masks): far apart from each other and from skin and sky.
+PALETTE = np.array([(255, 64, 64), (64, 160, 255), (255, 200, 0), (160, 64, 255), (0, 220, 120), (255, 96, 200),
+                    (0, 200, 220), (255, 140, 0)], np.float32)
+
+
+def segment_colour(label: int) -> np.ndarray:
+    """The RGB colour segment ``label`` is drawn in (255, a binary mask's foreground, as segment 1)."""
+    return PALETTE[(0 if label == 255 else label - 1) % len(PALETTE)]
+
+
+def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """``frame`` with each segment of ``labels`` (0 is background, left as it is) tinted by ``alpha`` of its
+    colour and outlined in it.
+
+    Examples
+    --------
+    >>> labels = np.zeros((5, 5), np.uint8); labels[1:4, 1:4] = 1
+    >>> out = overlay(np.zeros((5, 5, 3), np.uint8), labels)
+    >>> out[0, 0].tolist(), out[1, 1].tolist(), out[2, 2].tolist()  # background, outline, inside
+    ([0, 0, 0], [255, 64, 64], [115, 29, 29])
+    """
+    if labels.shape != frame.shape[:2]:
+        raise ValueError(f"labels {labels.shape} do not match the frame {frame.shape[:2]}")
+    out = frame.astype(np.float32)
+    for label in np.unique(labels):
+        if label == 0:
+            continue
+        inside = labels == label
+        colour = segment_colour(int(label))
+        out[inside] = (1 - alpha) * out[inside] + alpha * colour
+        eroded = cv2.erode(inside.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+        out[inside & ~eroded.astype(bool)] = colour
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress=None) -> int:
+    """Write ``out_video``: every frame of ``frames`` with its mask from the folder ``masks`` drawn over it
+    (:func:`overlay`; a frame without a mask, as between hand-made ones, is shown as it is). It plays as the
+    frames do (their rate, or each frame at its time where the rate varies), with their video's sound. Returns
+    the frame count.
+    """
+    source = open_frames(frames)
+    folder = mask_folder(masks)
+    check_file_apart(out_video, [source.path, folder])
+    by_stem = {path.stem: path for path in list_images(folder)}
+    if not set(by_stem) & set(source.stems):
+        raise fail(folder, f"has no mask named as a frame of {source.path} ({source.naming})")
+    with writer_for(source, out_video, crf=crf, audio=sound_of(source)) as writer:
+        for frame in source.iter_frames():
+            mask = by_stem.get(frame.stem)
+            labels = read_mask(mask) if mask is not None else None
+            if labels is not None and labels.shape != frame.rgb.shape[:2]:
+                raise fail(mask, f"is {labels.shape[1]}x{labels.shape[0]}, its frame {frame.rgb.shape[1]}x{frame.rgb.shape[0]}")
+            writer.write_frame(frame.index, overlay(frame.rgb, labels) if labels is not None else frame.rgb)
+            report(progress, frame.index + 1, len(source), "drawing the masks")
+    return writer.frames

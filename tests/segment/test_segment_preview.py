@@ -1,0 +1,52 @@
+"""`keyframe segment preview`: the frames with their masks drawn over them, as a video."""
+
+import numpy as np
+import pytest
+
+from keyframe.io import open_frames, write_mask
+from keyframe.segment import overlay, preview
+from keyframe.segment.preview import segment_colour
+from tests.conftest import run_cli, sound_in, write_video_with_sound
+
+
+def test_overlay_tints_and_outlines_each_segment_in_its_colour():
+    frame = np.full((9, 9, 3), 100, np.uint8)
+    labels = np.zeros((9, 9), np.uint8)
+    labels[1:4, 1:4], labels[5:8, 5:8] = 1, 2
+    out = overlay(frame, labels)
+    assert out[0, 0].tolist() == [100, 100, 100]  # background as it is
+    assert out[1, 1].tolist() == segment_colour(1).tolist() and out[5, 5].tolist() == segment_colour(2).tolist()
+    assert out[2, 2].tolist() == np.rint(0.55 * 100 + 0.45 * segment_colour(1)).tolist()
+    assert segment_colour(255).tolist() == segment_colour(1).tolist()  # a binary mask's foreground
+    with pytest.raises(ValueError, match="do not match the frame"):
+        overlay(frame, labels[:5])
+
+
+def test_preview_draws_the_masks_given_and_keeps_the_sound(tmp_path, small_sample):
+    clip = tmp_path / "clip.mp4"
+    write_video_with_sound(clip, small_sample.frames)
+    for index in (0, 10):  # hand-made masks of two frames: the others are shown as they are
+        write_mask(tmp_path / "masks" / f"{index:06d}.png", small_sample.masks[index])
+    assert preview(clip, tmp_path / "masks", tmp_path / "preview.mp4") == 24
+    shown, original = open_frames(tmp_path / "preview.mp4"), open_frames(clip)
+    assert len(shown) == 24
+    inside = small_sample.masks[0] > 0
+    red = lambda image: image[..., 0].astype(float) - image[..., 2].astype(float)  # noqa: E731
+    assert red(shown.read(0))[inside].mean() > red(original.read(0))[inside].mean() + 30  # tinted red
+    assert np.abs(shown.read(5).astype(float) - original.read(5)).mean() < 3  # no mask: the frame itself
+    seconds, pitch, _ = sound_in(tmp_path / "preview.mp4")
+    assert seconds == pytest.approx(24 / 25, abs=0.05) and pitch == pytest.approx(440, abs=10)
+
+
+def test_cli_segment_preview(tmp_path, small_sample, sample_video):
+    for index in (0, 23):
+        write_mask(tmp_path / "masks" / f"{index:06d}.png", small_sample.masks[index])
+    done = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "p.mp4")
+    assert done.returncode == 0, done.stderr
+    assert "24 frames with their masks" in done.stdout and len(open_frames(tmp_path / "p.mp4")) == 24
+    write_mask(tmp_path / "other" / "frame_a.png", small_sample.masks[0])
+    wrong = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "other", "-o", tmp_path / "q.mp4")
+    assert wrong.returncode == 2 and "has no mask named as a frame" in wrong.stderr and "Traceback" not in wrong.stderr
+    assert not (tmp_path / "q.mp4").exists()
+    named = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "p.avi")
+    assert named.returncode == 2 and "p.avi" in named.stderr
