@@ -18,6 +18,7 @@ from keyframe.metrics import evaluate_masks
 from keyframe.sample import make_sample, write_sample
 from keyframe.segment.members.gmm import GMMConfig
 from keyframe.segment.pipeline import segment
+from keyframe.segment.preview import preview
 
 # Members that keep the demo well under a minute on a 2-core laptop.
 DEMO_METHODS = ("flow", "gmm", "grabcut", "unet")
@@ -31,8 +32,8 @@ def demo(
     """Segment the built-in 'wave' sample from the masks of its first and middle frames; return J, F and J&F.
 
     Writes ``out_dir/sample/`` (frames, all true masks), ``given_masks/``
-    (the two masks handed over) and ``masks/`` (the result, one per frame).
-    Given frames are not scored.
+    (the two masks handed over), ``masks/`` (the result, one per frame) and
+    ``masks.mp4`` (the frames with the result drawn over them). Given frames are not scored.
     """
     started = time.perf_counter()
     root = Path(out_dir)
@@ -47,6 +48,7 @@ def demo(
         if index not in given:
             write_mask(scored / f"{clip.stems[index]}.png", clip.masks[index])
     scores = evaluate_masks(root / "masks", scored)
+    preview(root / "sample" / "frames", root / "masks", root / "masks.mp4")
     summary = {
         "frames": frames,
         "given": given,
@@ -59,6 +61,7 @@ def demo(
     }
     log(
         f"segment: {frames} frames from 2 masks ({', '.join(methods)}): "
-        f"J {summary['J']:.3f}  F {summary['F']:.3f}  J&F {summary['JF']:.3f} in {summary['seconds']} s -> {root / 'masks'}"
+        f"J {summary['J']:.3f}  F {summary['F']:.3f}  J&F {summary['JF']:.3f} in {summary['seconds']} s -> {root / 'masks'} "
+        f"(drawn over the frames: {root / 'masks.mp4'})"
     )
     return summary

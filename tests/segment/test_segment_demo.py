@@ -1,5 +1,6 @@
 """The segmentation demo on a shortened sample."""
 
+from keyframe.io import open_frames
 from keyframe.segment.demo import demo
 
 
@@ -10,3 +11,4 @@ def test_demo_reports_scores(tmp_path):
     assert 0.5 < summary["JF"] <= 1.0 and summary["given"] == [0, 6]
     assert "J&F" in lines[0]
     assert (tmp_path / "masks").is_dir()
+    assert open_frames(tmp_path / "masks.mp4").size == (120, 160) and len(open_frames(tmp_path / "masks.mp4")) == 12
