@@ -278,13 +278,14 @@ def _seek_targets(start: int) -> list[int]:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_times(path: str, stamp: tuple) -> tuple[int, ...] | None:
+def _cached_times(path: str, stamp: tuple) -> tuple[tuple[int, ...] | None, Fraction | None]:
     with av.open(path) as container:
         stream = container.streams.video[0]
+        time_base = stream.time_base
         times = [packet.pts for packet in container.demux(stream) if packet.size and not packet.is_discard]
     if not times or None in times or len(set(times)) < len(times):
-        return None  # no usable timestamps: frames are counted from the start instead
-    return tuple(sorted(times))
+        return None, time_base  # no usable timestamps: frames are counted from the start instead
+    return tuple(sorted(times)), time_base
 
 
 def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
@@ -297,15 +298,10 @@ def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
     array([0.   , 0.04 , 0.08 ])
     """
     path = Path(path)
-    times = _frame_times(path)
-    if times is None:
+    times, time_base = _timestamps(path)
+    if times is None or not time_base:
         return None
-    container = _open(path)
-    try:
-        time_base = container.streams.video[0].time_base
-    finally:
-        container.close()
-    return (np.asarray(times, np.float64) - times[0]) * float(time_base) if time_base else None
+    return (np.asarray(times, np.float64) - times[0]) * float(time_base)
 
 
 def uneven_seconds(seconds: np.ndarray | None, fps: float | None) -> bool:
@@ -323,8 +319,13 @@ def uneven_seconds(seconds: np.ndarray | None, fps: float | None) -> bool:
 
 
 def _frame_times(path: Path) -> tuple[int, ...] | None:
-    """The video's frame timestamps in presentation order, from its packets alone (no decoding); kept for the
-    last few videos read, as long as they do not change on disk."""
+    """The video's frame timestamps in presentation order, from its packets alone (no decoding)."""
+    return _timestamps(path)[0]
+
+
+def _timestamps(path: Path) -> tuple[tuple[int, ...] | None, Fraction | None]:
+    """The frame timestamps (:func:`_frame_times`) and the stream's time base, from one demuxing pass, kept for
+    the last few videos read, as long as they do not change on disk."""
     info = path.stat()
     return _cached_times(str(path.resolve()), (info.st_size, info.st_mtime_ns))
 
