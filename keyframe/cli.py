@@ -154,6 +154,7 @@ def _info_line(info: dict) -> str:
         rate += f" on average, variable ({info['fps_range'][0]:g}-{info['fps_range'][1]:g})"
     duration = f", {info['duration']:.2f} s" if "duration" in info else ""
     codec = f", {info['codec']}" if "codec" in info else ""
+    codec += f", HDR ({info['hdr']}, read as SDR)" if "hdr" in info else ""
     return (f"{info['path']}: {info['kind']}, {counted(info['frames'], 'frame')}, {info['width']}x{info['height']}, "
             f"{rate}{duration}{codec}")
 

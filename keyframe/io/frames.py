@@ -316,7 +316,8 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
 def describe(path: str | os.PathLike) -> dict:
     """What a video or frame folder holds, as every command will read it: frames, size (as shown), frame rate,
     duration, and whether the rate varies (then the range of rates, the 5th to 95th percentile of frame to
-    frame, and the duration from the frames' own times).
+    frame, and the duration from the frames' own times), and for an HDR video its transfer (``"PQ"``, ``"HLG"``),
+    which is read as SDR.
 
     Examples
     --------
@@ -338,6 +339,8 @@ def describe(path: str | os.PathLike) -> dict:
             described["fps_range"] = [round(float(1 / slow), 2), round(float(1 / fast), 2)]
     if isinstance(source, VideoSource):
         described["codec"] = source.info.codec
+        if source.info.hdr:
+            described["hdr"] = source.info.hdr
     return described
 
 

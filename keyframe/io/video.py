@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.io import hdr
 from keyframe.io.atomic import atomic_path, input_identity, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
@@ -47,6 +48,7 @@ class VideoInfo:
     height: int
     frame_count: int
     codec: str
+    hdr: str | None = None  # "PQ" or "HLG": read as SDR (to_rgb)
 
 
 def _open(path: Path):
@@ -92,7 +94,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         width, height = stream.width, stream.height
         if _quarter_turns(rotation) % 2:
             width, height = height, width  # shown upright, as to_rgb turns the frames
-        return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name)
+        return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
+                         hdr.transfer_name(stream.codec_context.color_trc))
     finally:
         container.close()
 
@@ -345,6 +348,9 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
     conversion: mean error 0.1 vs 1.0 grey levels). Everything else goes
     through swscale.
 
+    HDR (PQ, HLG) and BT.2020 frames are shown as on an SDR display (:func:`keyframe.io.hdr.to_sdr`), instead of
+    their signal taken as BT.709 (grey and washed out).
+
     ``shown_size`` is the video's ``(width, height)`` as shown (:func:`probe`'s): a frame decoded at another
     size, where the stream changes resolution midway, is scaled to it, so all of a video's frames share one size.
     """
@@ -354,7 +360,11 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
         width, height = shown_size[::-1] if turns % 2 else shown_size
     if max_side and max(width, height) > max_side:
         width, height = fit_size(width, height, max_side)
-    if (width, height) != (frame.width, frame.height):
+    resized = (width, height) != (frame.width, frame.height)
+    if hdr.needs_mapping(frame.color_trc, frame.color_primaries):
+        deep = frame.to_ndarray(format="rgb48le", width=width, height=height, interpolation="AREA" if resized else None)
+        rgb = hdr.to_sdr(deep, frame.color_trc, frame.color_primaries)
+    elif resized:
         rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
     elif _is_plain_420(frame):
         rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
@@ -482,6 +492,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         shown = _variable_seconds(times, info, options, written)
         if shown is not None:
             manifest["frame_seconds"] = shown
+        if info.hdr:
+            manifest["source_hdr"] = info.hdr  # the frames are its SDR rendering
         with atomic_path(stage / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -388,3 +388,26 @@ def test_a_phone_video_s_rotation_is_applied(tmp_path):
     assert shown[:8, -8:].mean() > 200 and shown[:8, :8].mean() < 50
     manifest = extract_frames(path, tmp_path / "frames")
     assert (manifest["width"], manifest["height"]) == (48, 64) and open_frames(tmp_path / "frames").size == (64, 48)
+
+
+@pytest.mark.parametrize("colorspace, color_range, luma", [(1, 1, 91), (1, 2, 88), (5, 2, 98), (6, 1, 101)],
+                         ids=["BT.709 limited", "BT.709 full", "BT.601 full", "BT.601 limited"])
+def test_sdr_colours_are_read_with_the_matrix_and_range_they_are_tagged_with(tmp_path, colorspace, color_range, luma):
+    """The orange (200, 60, 30) stored with each tag; ``luma`` is its Y' in that matrix and range."""
+    path = tmp_path / "tagged.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        stream.codec_context.colorspace, stream.codec_context.color_range = colorspace, color_range
+        stream.options = {"qp": "0"}
+        image = np.empty((32, 32, 3), np.uint8)
+        image[:] = (200, 60, 30)
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(
+            format="yuv420p", dst_colorspace=colorspace, dst_color_range=color_range)
+        frame.colorspace, frame.color_range = colorspace, color_range
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    with av.open(str(path)) as container:
+        assert abs(int(next(container.decode(video=0)).to_ndarray()[16, 16]) - luma) <= 1  # stored as tagged
+    read = next(iter(open_frames(path))).rgb[16, 16].astype(int)
+    assert np.abs(read - (200, 60, 30)).max() <= 3
