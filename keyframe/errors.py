@@ -35,6 +35,17 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
     return number
 
 
+def is_seconds(value) -> bool:
+    """Whether ``value`` is a time in seconds from a start: a finite number, 0 or more (not a bool).
+
+    Examples
+    --------
+    >>> is_seconds(1.5), is_seconds(-1), is_seconds(float("inf")), is_seconds(True)
+    (True, False, False, False)
+    """
+    return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0
+
+
 def check_seed(seed: int) -> int:
     """``seed`` if it can seed every random generator keyframe uses (0 or more); a :class:`KeyframeError` otherwise.
 

@@ -10,7 +10,6 @@ Examples
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Iterator
@@ -18,7 +17,7 @@ from typing import Iterator
 import av
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, fail, is_seconds
 
 MP4_AUDIO = {"aac", "mp3", "alac"}  # codecs an MP4 holds as they are; the others are re-encoded as AAC
 AAC_FRAME = 1024  # samples per AAC frame
@@ -26,7 +25,7 @@ AAC_FRAME = 1024  # samples per AAC frame
 
 def check_audio_start(start: float) -> float:
     """``start`` if it is a time in a video (0 or more seconds); a KeyframeError naming ``--audio-start`` otherwise."""
-    if isinstance(start, bool) or not isinstance(start, (int, float)) or not math.isfinite(start) or start < 0:
+    if not is_seconds(start):
         raise KeyframeError(f"--audio-start must be 0 or more seconds, got {start!r}")
     return float(start)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -17,12 +16,12 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, fail, is_seconds
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.audio import check_sound
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, check_fps, frame_seconds, iter_video,
-                               probe, to_rgb, uneven_seconds, writable_fps)
+                               probe, shown_until, to_rgb, uneven_seconds, writable_fps)
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -206,7 +205,7 @@ def sound_of(source: FrameSource) -> Path | None:
 def _manifest_start(folder: Path, manifest: dict | None) -> float:
     """Where the folder's frames begin in their video, in seconds (``start_seconds``; 0 without it)."""
     recorded = (manifest or {}).get("start_seconds", 0.0)
-    if isinstance(recorded, bool) or not isinstance(recorded, (int, float)) or not math.isfinite(recorded) or recorded < 0:
+    if not is_seconds(recorded):
         raise fail(folder / MANIFEST, "is damaged: start_seconds must be 0 or more seconds; fix or remove it")
     return float(recorded)
 
@@ -332,7 +331,7 @@ def describe(path: str | os.PathLike) -> dict:
     shown = source.seconds()
     if shown is not None:
         spacing = np.diff(shown)
-        described["duration"] = round(float(shown[-1] + (spacing[-1] if len(spacing) else 1 / source.fps)), 3)
+        described["duration"] = round(shown_until(shown, source.fps), 3)
         described["variable_rate"] = uneven_seconds(shown, source.fps)
         if described["variable_rate"]:
             slow, fast = np.percentile(spacing, [95, 5])

@@ -307,6 +307,18 @@ def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
     return (np.asarray(times, np.float64) - times[0]) * float(time_base)
 
 
+def shown_until(seconds, fps: float) -> float:
+    """When frames shown at ``seconds`` end: the last one's time and the spacing before it (1 / ``fps`` for one frame).
+
+    Examples
+    --------
+    >>> shown_until([0.0, 0.1, 0.3], fps=10), shown_until([2.0], fps=10)
+    (0.5, 2.1)
+    """
+    last = float(seconds[-1])
+    return last + (last - float(seconds[-2]) if len(seconds) > 1 else 1 / fps)
+
+
 def uneven_seconds(seconds: np.ndarray | None, fps: float | None) -> bool:
     """Whether frames shown at ``seconds`` stray from even spacing at ``fps`` by more than half a frame somewhere:
     a variable frame rate worth keeping (a steady rate's jitter is not).
@@ -561,11 +573,16 @@ def check_mp4(path: str | os.PathLike) -> Path:
     return path
 
 
+# FFmpeg's codes for how written videos store colour: the BT.601 matrix (SMPTE 170M), limited range, and the
+# BT.709 primaries and transfer of sRGB images.
+WRITTEN_MATRIX, WRITTEN_RANGE, WRITTEN_PRIMARIES_AND_TRANSFER = 6, 1, 1
+
 TIMED_RATE = 90_000  # ticks per second of timed videos (MPEG's clock: whole ticks at every common frame rate)
 
 
 class VideoWriter:
-    """Encode RGB frames to an H.264 mp4 (yuv420p), written under a temporary name.
+    """Encode RGB frames to an H.264 mp4 (yuv420p, tagged with the BT.601 matrix it is converted with), written under
+    a temporary name.
 
     Odd sizes are padded by one replicated row or column, since yuv420p needs
     even dimensions. The file appears at ``path`` only when ``close`` succeeds.
@@ -646,6 +663,11 @@ class VideoWriter:
         if self.timed:  # each frame at its own time: a fine clock for the encoder and the file
             stream.codec_context.time_base = stream.time_base = Fraction(1, TIMED_RATE)
         stream.options = {"crf": str(self.crf), "preset": self.preset}
+        # Say how the colours are stored: players guess BT.709 for untagged HD video, and would then show the
+        # BT.601 conversion that PyAV (and the fast reader) uses with shifted reds and greens.
+        context = stream.codec_context
+        context.colorspace, context.color_range = WRITTEN_MATRIX, WRITTEN_RANGE
+        context.color_primaries = context.color_trc = WRITTEN_PRIMARIES_AND_TRANSFER
         self._stream = stream
         if self._sound is not None:  # added after the video stream, so the video comes first
             self._audio = AudioTrack(self._container, *self._sound)
@@ -665,8 +687,7 @@ class VideoWriter:
         """When the video ends: its last frame's time and one frame's spacing (the last one's, when timed)."""
         if not self.timed:
             return self.frames / self.fps
-        before, last = self._times
-        return last + (last - before if self.frames > 1 else 1 / self.fps)
+        return shown_until(self._times if self.frames > 1 else self._times[1:], self.fps)
 
     def abort(self) -> None:
         """Discard the partial file."""

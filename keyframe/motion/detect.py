@@ -42,7 +42,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, fail
 from keyframe.io.atomic import check_own_json, file_stamp
 from keyframe.io.frames import SteppedFrames
-from keyframe.io.video import check_fps
+from keyframe.io.video import check_fps, shown_until
 from keyframe.motion.cohort import relative_scores
 from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
 from keyframe.motion.journal import Journal
@@ -466,8 +466,7 @@ def interval_seconds(found: list[list[int]], times: np.ndarray, fps: float) -> l
     >>> interval_seconds([[1, 2], [4, 4]], np.array([0.0, 0.1, 0.2, 0.5, 0.6]), fps=10.0)
     [[0.1, 0.5], [0.6, 0.7]]
     """
-    spacing = times[-1] - times[-2] if len(times) > 1 else 1 / fps
-    ends = np.append(times, times[-1] + spacing)
+    ends = np.append(times, shown_until(times, fps))
     return [[round(float(ends[first]), 6), round(float(ends[last + 1]), 6)] for first, last in found]
 
 

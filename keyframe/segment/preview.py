@@ -10,7 +10,6 @@ Examples
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import cv2
 import numpy as np

@@ -91,6 +91,18 @@ def test_odd_size_is_padded_to_even(tmp_path):
     assert (info.width, info.height, info.frame_count) == (68, 42, 3)
 
 
+def test_written_videos_say_how_their_colours_are_stored(tmp_path):
+    """Tagged, players convert them back with the matrix used (BT.601); untagged HD video they take as BT.709."""
+    image = np.empty((720, 1280, 3), np.uint8)
+    image[:] = (200, 60, 30)
+    write_video([image], tmp_path / "hd.mp4", fps=10)
+    with av.open(str(tmp_path / "hd.mp4")) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.colorspace, frame.color_range, frame.color_primaries, frame.color_trc) == (6, 1, 1, 1)
+    assert abs(int(frame.to_ndarray()[360, 640]) - 101) <= 1  # the orange's Y' in BT.601, limited range
+    assert np.abs(next(iter(open_frames(tmp_path / "hd.mp4"))).rgb[360, 640].astype(int) - (200, 60, 30)).max() <= 3
+
+
 def test_writer_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(RuntimeError):
         with VideoWriter(tmp_path / "x.mp4", fps=10) as writer:
