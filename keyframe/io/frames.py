@@ -316,7 +316,7 @@ def describe(path: str | os.PathLike) -> dict:
     """What a video or frame folder holds, as every command will read it: frames, size (as shown), frame rate,
     duration, and whether the rate varies (then the range of rates, the 5th to 95th percentile of frame to
     frame, and the duration from the frames' own times), and for an HDR video its transfer (``"PQ"``, ``"HLG"``),
-    which is read as SDR.
+    which is read as SDR, and whether it is interlaced (mended as it is read).
 
     Examples
     --------
@@ -340,6 +340,8 @@ def describe(path: str | os.PathLike) -> dict:
         described["codec"] = source.info.codec
         if source.info.hdr:
             described["hdr"] = source.info.hdr
+        if source.info.interlaced:
+            described["interlaced"] = True
     return described
 
 

@@ -29,6 +29,7 @@ from keyframe.io import hdr
 from keyframe.io.atomic import atomic_path, input_identity, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
+from keyframe.io.interlace import deinterlace
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class VideoInfo:
     frame_count: int
     codec: str
     hdr: str | None = None  # "PQ" or "HLG": read as SDR (to_rgb)
+    interlaced: bool = False  # its fields are mended when read (to_rgb)
 
 
 def _open(path: Path):
@@ -95,7 +97,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         if _quarter_turns(rotation) % 2:
             width, height = height, width  # shown upright, as to_rgb turns the frames
         return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
-                         hdr.transfer_name(stream.codec_context.color_trc))
+                         hdr.transfer_name(stream.codec_context.color_trc),
+                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS)
     finally:
         container.close()
 
@@ -345,6 +348,8 @@ def _timestamps(path: Path) -> tuple[tuple[int, ...] | None, Fraction | None]:
     return _cached_times(str(path.resolve()), (info.st_size, info.st_mtime_ns))
 
 
+INTERLACED_FIELD_ORDERS = {2, 3, 4, 5}  # FFmpeg's AVFieldOrder: top or bottom first, coded either way
+
 # Colour spaces that swscale would convert with its default BT.601 matrix anyway (unspecified, BT.470BG, SMPTE 170M).
 BT601_SPACES = {2, 5, 6}
 LIMITED_RANGES = {0, 1}  # unspecified, MPEG (16-235)
@@ -360,6 +365,7 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
     conversion: mean error 0.1 vs 1.0 grey levels). Everything else goes
     through swscale.
 
+    Interlaced frames are mended where their two fields disagree (:func:`keyframe.io.interlace.deinterlace`).
     HDR (PQ, HLG) and BT.2020 frames are shown as on an SDR display (:func:`keyframe.io.hdr.to_sdr`), instead of
     their signal taken as BT.709 (grey and washed out).
 
@@ -372,17 +378,25 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
         width, height = shown_size[::-1] if turns % 2 else shown_size
     if max_side and max(width, height) > max_side:
         width, height = fit_size(width, height, max_side)
+    if frame.interlaced_frame:  # mended at full size: scaling first would smear the two fields into each other
+        rgb = deinterlace(_rgb_at(frame, frame.width, frame.height))
+        if (width, height) != (frame.width, frame.height):
+            rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
+    else:
+        rgb = _rgb_at(frame, width, height)
+    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+
+
+def _rgb_at(frame: av.VideoFrame, width: int, height: int) -> np.ndarray:
     resized = (width, height) != (frame.width, frame.height)
     if hdr.needs_mapping(frame.color_trc, frame.color_primaries):
         deep = frame.to_ndarray(format="rgb48le", width=width, height=height, interpolation="AREA" if resized else None)
-        rgb = hdr.to_sdr(deep, frame.color_trc, frame.color_primaries)
-    elif resized:
-        rgb = frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
-    elif _is_plain_420(frame):
-        rgb = cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
-    else:
-        rgb = frame.to_ndarray(format="rgb24")
-    return np.ascontiguousarray(np.rot90(rgb, turns)) if turns else rgb
+        return hdr.to_sdr(deep, frame.color_trc, frame.color_primaries)
+    if resized:
+        return frame.to_ndarray(format="rgb24", width=width, height=height, interpolation="AREA")
+    if _is_plain_420(frame):
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2RGB_I420)
+    return frame.to_ndarray(format="rgb24")
 
 
 def _quarter_turns(rotation: float) -> int:
@@ -506,6 +520,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             manifest["frame_seconds"] = shown
         if info.hdr:
             manifest["source_hdr"] = info.hdr  # the frames are its SDR rendering
+        if info.interlaced:
+            manifest["source_interlaced"] = True  # the frames are mended where its fields disagreed
         with atomic_path(stage / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2))
     return manifest

@@ -1,0 +1,94 @@
+"""Interlaced video is read without comb teeth, and still parts keep their detail."""
+
+import av
+import numpy as np
+
+from keyframe.io import ExtractOptions, describe, extract_frames, open_frames, probe
+from keyframe.io.interlace import comb_mask, deinterlace
+from keyframe.metrics import psnr
+from tests.conftest import run_cli
+
+HEIGHT, WIDTH = 96, 128
+
+
+def write_interlaced(path, frames):
+    """An interlaced (top field first) H.264 video of ``frames``, coded losslessly."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.options = {"x264-params": "interlaced=1:tff=1", "qp": "0"}
+        for index, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = index
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return path
+
+
+def bar_at(left):
+    image = np.full((HEIGHT, WIDTH, 3), 40, np.uint8)
+    image[:, left:left + 12] = 220
+    return image
+
+
+def moving_bar(count=6):
+    """Frames whose top field shows a bar at 16 k and whose bottom field, a field later, shows it 8 pixels on."""
+    frames = []
+    for k in range(count):
+        image = bar_at(16 * k)
+        image[1::2] = bar_at(16 * k + 8)[1::2]
+        frames.append(image)
+    return frames
+
+
+def test_a_moving_edge_loses_its_comb_teeth_and_shows_the_top_field(tmp_path):
+    video = write_interlaced(tmp_path / "bar.mp4", moving_bar())
+    with av.open(str(video)) as container:
+        raw = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    assert np.abs(np.diff(raw[:, :, 0].astype(int), axis=0)).max() > 150  # combed as decoded
+    for k, frame in enumerate(open_frames(video).iter_frames()):
+        column_spread = np.ptp(frame.rgb[:, :, 1].astype(int), axis=0)
+        assert column_spread.max() <= 8, k
+        assert np.abs(frame.rgb[HEIGHT // 2].astype(int) - bar_at(16 * k)[HEIGHT // 2]).max() <= 8
+
+
+def test_still_detail_is_kept(tmp_path):
+    rng = np.random.default_rng(0)
+    grey = np.repeat(np.repeat(rng.integers(60, 200, (HEIGHT // 2, WIDTH // 4)), 2, axis=0), 4, axis=1).astype(np.uint8)
+    grey[40] = 250  # thin horizontal lines, on an even row and on an odd one
+    grey[61] = 10
+    texture = np.dstack([grey] * 3)
+    video = write_interlaced(tmp_path / "still.mp4", [texture] * 3)
+    with av.open(str(video)) as container:
+        decoded = next(container.decode(video=0)).to_ndarray(format="rgb24")
+    read = next(iter(open_frames(video))).rgb
+    assert np.abs(read.astype(int) - decoded).max() <= 1  # nothing combs, so nothing is mended (1: rounding)
+    assert psnr(read, texture) > 40
+    assert read[40].min() >= 240 and read[61].max() <= 25
+
+
+def test_shrinking_mends_the_fields_first(tmp_path):
+    video = write_interlaced(tmp_path / "bar.mp4", moving_bar(2))
+    manifest = extract_frames(video, tmp_path / "small", ExtractOptions(max_side=64))
+    assert manifest["source_interlaced"] is True
+    small = next(iter(open_frames(tmp_path / "small"))).rgb
+    # Shrunk from the mended frame, the bar is as solid as the top field's: no half-bright ghost of the other field.
+    assert np.ptp(small[:, :, 1].astype(int), axis=0).max() <= 8
+
+
+def test_comb_mask_leaves_progressive_pictures_alone():
+    grey = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))
+    grey[20:30, 10:20] = 255
+    assert not comb_mask(grey).any()
+    rgb = np.dstack([grey] * 3)
+    assert deinterlace(rgb) is rgb
+
+
+def test_info_says_interlaced_and_progressive_says_nothing(tmp_path, sample_video):
+    video = write_interlaced(tmp_path / "bar.mp4", moving_bar(2))
+    assert probe(video).interlaced and describe(video)["interlaced"] is True
+    assert not probe(sample_video).interlaced and "interlaced" not in describe(sample_video)
+    result = run_cli("frames", "info", video)
+    assert result.returncode == 0 and "interlaced (fields mended when read)" in result.stdout
