@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from abc import ABC, abstractmethod
+from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
@@ -20,8 +21,8 @@ from keyframe.errors import KeyframeError, fail, is_seconds
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.audio import check_sound
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, check_fps, frame_seconds, iter_video,
-                               probe, shown_until, to_rgb, uneven_seconds, writable_fps)
+from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps, frame_seconds,
+                               iter_video, parse_aspect, probe, shown_until, to_rgb, uneven_seconds, writable_fps)
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -44,6 +45,7 @@ class FrameSource(ABC):
     fps: float | None
     start_seconds: float = 0.0  # where the frames begin in the video they were taken from
     origin: Path | None = None  # that video, where known (its sound goes with the frames: :func:`sound_of`)
+    pixel_aspect: Fraction = Fraction(1)  # how much wider than high players show a pixel (HDV: 4/3)
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -119,6 +121,7 @@ class FolderSource(FrameSource):
         self._seconds = _manifest_seconds(self.path, manifest, len(self.files))
         self.start_seconds = _manifest_start(self.path, manifest)
         self.origin = _manifest_origin(manifest)
+        self.pixel_aspect = _manifest_pixel_aspect(self.path, manifest)
 
     def seconds(self) -> np.ndarray | None:
         """When each frame is shown: as ``video.json`` records them for frames of a video whose frame rate
@@ -147,6 +150,8 @@ def write_manifest(folder: str | os.PathLike, source: FrameSource) -> None:
     shown = source.seconds()
     if uneven_seconds(shown, source.fps):
         manifest["frame_seconds"] = [round(float(t), 6) for t in shown]
+    if aspect_text(source.pixel_aspect):
+        manifest["pixel_aspect"] = aspect_text(source.pixel_aspect)
     (Path(folder) / MANIFEST).write_text(json.dumps(manifest))
 
 
@@ -202,6 +207,17 @@ def sound_of(source: FrameSource) -> Path | None:
         return None
 
 
+def _manifest_pixel_aspect(folder: Path, manifest: dict | None) -> Fraction:
+    """How much wider than high players show the folder's pixels (``pixel_aspect``, ``"4:3"``; square without it)."""
+    recorded = (manifest or {}).get("pixel_aspect")
+    if recorded is None:
+        return Fraction(1)
+    try:
+        return parse_aspect(recorded)
+    except (ValueError, ZeroDivisionError):
+        raise fail(folder / MANIFEST, f'is damaged: pixel_aspect must read like "4:3", got {recorded!r}; fix or remove it') from None
+
+
 def _manifest_start(folder: Path, manifest: dict | None) -> float:
     """Where the folder's frames begin in their video, in seconds (``start_seconds``; 0 without it)."""
     recorded = (manifest or {}).get("start_seconds", 0.0)
@@ -243,6 +259,7 @@ class VideoSource(FrameSource):
         self.stems = [f"{i:06d}" for i in range(self.info.frame_count)]
         self.size = (self.info.height, self.info.width)
         self.fps = self.info.fps
+        self.pixel_aspect = parse_aspect(self.info.pixel_aspect) if self.info.pixel_aspect else Fraction(1)
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count):
@@ -275,6 +292,7 @@ class SteppedFrames(FrameSource):
             raise ValueError(f"step must be 1 or more, got {step}")
         self.source, self.step = source, step
         self.path, self.size, self.start_seconds, self.origin = source.path, source.size, source.start_seconds, source.origin
+        self.pixel_aspect = source.pixel_aspect
         self.stems = source.stems[::step]
         self.fps = source.fps / step if source.fps else None
 
@@ -313,10 +331,11 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
 
 
 def describe(path: str | os.PathLike) -> dict:
-    """What a video or frame folder holds, as every command will read it: frames, size (as shown), frame rate,
+    """What a video or frame folder holds, as every command will read it: frames, size (upright), frame rate,
     duration, and whether the rate varies (then the range of rates, the 5th to 95th percentile of frame to
     frame, and the duration from the frames' own times), and for an HDR video its transfer (``"PQ"``, ``"HLG"``),
-    which is read as SDR, and whether it is interlaced (mended as it is read).
+    which is read as SDR, whether it is interlaced (mended as it is read), and for pixels that are not square their
+    shape (``"4:3"``: players show them 4/3 as wide as high) and the width players show.
 
     Examples
     --------
@@ -342,6 +361,9 @@ def describe(path: str | os.PathLike) -> dict:
             described["hdr"] = source.info.hdr
         if source.info.interlaced:
             described["interlaced"] = True
+    if source.pixel_aspect != 1:
+        described["pixel_aspect"] = aspect_text(source.pixel_aspect)
+        described["shown_width"] = round(width * source.pixel_aspect)
     return described
 
 
@@ -381,15 +403,17 @@ def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: in
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)
     start = source.start_seconds if audio_start is None else audio_start
-    return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start)
+    return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start, source.pixel_aspect)
 
 
 class SourceWriter:
     """A :class:`~keyframe.io.video.VideoWriter` of a source's frames by their index (:func:`writer_for`)."""
 
-    def __init__(self, out_video, rate: float, crf: int, shown: np.ndarray | None, audio, audio_start: float):
+    def __init__(self, out_video, rate: float, crf: int, shown: np.ndarray | None, audio, audio_start: float,
+                 pixel_aspect: Fraction = Fraction(1)):
         self.shown = shown
-        self.writer = VideoWriter(out_video, rate, crf, timed=shown is not None, audio=audio, audio_start=audio_start)
+        self.writer = VideoWriter(out_video, rate, crf, timed=shown is not None, audio=audio, audio_start=audio_start,
+                                  pixel_aspect=pixel_aspect)
 
     @property
     def frames(self) -> int:

@@ -51,6 +51,7 @@ class VideoInfo:
     codec: str
     hdr: str | None = None  # "PQ" or "HLG": read as SDR (to_rgb)
     interlaced: bool = False  # its fields are mended when read (to_rgb)
+    pixel_aspect: str | None = None  # "4:3": pixels that players show 4/3 as wide as high (kept as stored)
 
 
 def _open(path: Path):
@@ -93,14 +94,47 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         rate = stream.average_rate or stream.guessed_rate or 25
         if count == 0:
             raise fail(path, "has no frames")
-        width, height = stream.width, stream.height
+        width, height, aspect = stream.width, stream.height, pixel_aspect(stream)
         if _quarter_turns(rotation) % 2:
-            width, height = height, width  # shown upright, as to_rgb turns the frames
+            width, height, aspect = height, width, 1 / aspect  # shown upright, as to_rgb turns the frames
         return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
                          hdr.transfer_name(stream.codec_context.color_trc),
-                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS)
+                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, aspect_text(aspect))
     finally:
         container.close()
+
+
+def pixel_aspect(stream) -> Fraction:
+    """The width of ``stream``'s pixels over their height as players show them: 4/3 for HDV's 1440x1080 shown
+    16:9, 8/9 or 32/27 for DV; 1 where the video says nothing usable.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> pixel_aspect(SimpleNamespace(sample_aspect_ratio=Fraction(4, 3), codec_context=None))
+    Fraction(4, 3)
+    """
+    for aspect in (stream.sample_aspect_ratio, getattr(stream.codec_context, "sample_aspect_ratio", None)):
+        if aspect and MIN_PIXEL_ASPECT <= aspect <= 1 / MIN_PIXEL_ASPECT:
+            return Fraction(aspect)
+    return Fraction(1)
+
+
+MIN_PIXEL_ASPECT = Fraction(1, 4)  # narrower (or 4x wider) pixels than any format uses are damaged headers
+
+
+def aspect_text(aspect: Fraction) -> str | None:
+    """``"4:3"`` for pixels 4/3 as wide as high; None for square ones."""
+    return None if aspect == 1 else f"{aspect.numerator}:{aspect.denominator}"
+
+
+def parse_aspect(text: str) -> Fraction:
+    """The pixel aspect that :func:`aspect_text` wrote; a ValueError for anything else or beyond what formats use."""
+    width, height = (int(part) for part in str(text).split(":"))
+    aspect = Fraction(width, height)
+    if not MIN_PIXEL_ASPECT <= aspect <= 1 / MIN_PIXEL_ASPECT:
+        raise ValueError(text)
+    return aspect
 
 
 def _scan(container, stream, count: bool) -> tuple[int, int, float]:
@@ -522,6 +556,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             manifest["source_hdr"] = info.hdr  # the frames are its SDR rendering
         if info.interlaced:
             manifest["source_interlaced"] = True  # the frames are mended where its fields disagreed
+        if info.pixel_aspect:
+            manifest["pixel_aspect"] = info.pixel_aspect  # the frames keep the video's pixels: videos made of them too
         with atomic_path(stage / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2))
     return manifest
@@ -605,7 +641,8 @@ class VideoWriter:
     Frames follow each other at ``fps``; a ``timed`` writer shows each at the time given with it instead (a
     variable frame rate), and ``fps`` is then only the rate players are told to expect on average. With
     ``audio``, that video's sound from ``audio_start`` seconds on goes with the frames, for as long as they last
-    (:class:`~keyframe.io.audio.AudioTrack`).
+    (:class:`~keyframe.io.audio.AudioTrack`). Pixels that are not square (``pixel_aspect``, their width over their
+    height) are recorded, so players show the frames as wide as the video they came from.
 
     Examples
     --------
@@ -615,7 +652,7 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium", timed: bool = False,
-                 audio: str | os.PathLike | None = None, audio_start: float = 0.0):
+                 audio: str | os.PathLike | None = None, audio_start: float = 0.0, pixel_aspect: Fraction = Fraction(1)):
         check_mp4(path)
         start = check_audio_start(audio_start)
         self._sound = (check_sound(audio), start) if audio is not None else None
@@ -625,6 +662,7 @@ class VideoWriter:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)
         self.fps, self.crf, self.preset, self.timed = fps, crf, preset, timed
+        self.pixel_aspect = Fraction(pixel_aspect)
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
         # faststart puts the index first: players can start early, and a cut file is detectably truncated.
@@ -684,6 +722,8 @@ class VideoWriter:
         context = stream.codec_context
         context.colorspace, context.color_range = WRITTEN_MATRIX, WRITTEN_RANGE
         context.color_primaries = context.color_trc = WRITTEN_PRIMARIES_AND_TRANSFER
+        if self.pixel_aspect != 1:
+            context.sample_aspect_ratio = self.pixel_aspect
         self._stream = stream
         if self._sound is not None:  # added after the video stream, so the video comes first
             self._audio = AudioTrack(self._container, *self._sound)

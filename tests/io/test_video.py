@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, encode_frames, extract_frames, open_frames, probe,
-                         write_image, write_video)
+from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, describe, encode_frames, extract_frames, open_frames,
+                         probe, write_image, write_video)
 from keyframe.io.atomic import partial_dir
 from keyframe.io.frames import write_manifest
 from keyframe.metrics import psnr
@@ -423,3 +423,51 @@ def test_sdr_colours_are_read_with_the_matrix_and_range_they_are_tagged_with(tmp
         assert abs(int(next(container.decode(video=0)).to_ndarray()[16, 16]) - luma) <= 1  # stored as tagged
     read = next(iter(open_frames(path))).rgb[16, 16].astype(int)
     assert np.abs(read - (200, 60, 30)).max() <= 3
+
+
+@pytest.mark.parametrize("aspect, stored, shown_width", [((4, 3), (144, 108), 192), ((8, 9), (180, 120), 160)],
+                         ids=["HDV 4:3", "DV 8:9"])
+def test_non_square_pixels_are_kept_and_so_is_their_shape_in_videos_made_from_them(tmp_path, aspect, stored,
+                                                                                   shown_width):
+    """Frames keep the stored pixels (as ffmpeg and OpenCV give them, so masks made there fit), and videos made of
+    them are shown as wide as the original."""
+    from fractions import Fraction
+
+    width, height = stored
+    path = tmp_path / "anamorphic.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.sample_aspect_ratio = Fraction(*aspect)
+        frame = av.VideoFrame.from_ndarray(np.full((height, width, 3), 90, np.uint8), format="rgb24")
+        for packet in [*stream.encode(frame), *stream.encode()]:
+            container.mux(packet)
+    text = f"{aspect[0]}:{aspect[1]}"
+    info = probe(path)
+    assert (info.width, info.height, info.pixel_aspect) == (width, height, text)
+    assert next(iter(open_frames(path))).rgb.shape == (height, width, 3)
+    assert extract_frames(path, tmp_path / "frames")["pixel_aspect"] == text
+    assert open_frames(tmp_path / "frames").pixel_aspect == Fraction(*aspect)
+    described = describe(tmp_path / "frames")
+    assert (described["pixel_aspect"], described["shown_width"]) == (text, shown_width)
+    styled = tmp_path / "styled"  # frames made from the video (a stylized copy) record its pixels too
+    shutil.copytree(tmp_path / "frames", styled)
+    (styled / "video.json").unlink()
+    write_manifest(styled, open_frames(path))
+    for made_from in (tmp_path / "frames", path, styled):
+        encode_frames(made_from, tmp_path / "again.mp4")
+        assert probe(tmp_path / "again.mp4").pixel_aspect == text
+        with av.open(str(tmp_path / "again.mp4")) as container:
+            assert container.streams.video[0].display_aspect_ratio == Fraction(shown_width, height)
+
+
+def test_a_damaged_pixel_aspect_is_refused(tmp_path, sample_video):
+    extract_frames(sample_video, tmp_path / "frames", ExtractOptions(end=2))
+    manifest = json.loads((tmp_path / "frames" / "video.json").read_text())
+    (tmp_path / "frames" / "video.json").write_text(json.dumps({**manifest, "pixel_aspect": "4/3"}))
+    with pytest.raises(KeyframeError, match='video.json: is damaged: pixel_aspect must read like "4:3"'):
+        open_frames(tmp_path / "frames")
+
+
+def test_square_pixels_say_nothing_of_their_shape(sample_video):
+    assert probe(sample_video).pixel_aspect is None
