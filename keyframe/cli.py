@@ -260,6 +260,29 @@ def segment_preview(
     out.print(f"{counted(count, 'frame')} with their masks -> {video_out}")
 
 
+@segment_app.command("cutout")
+def segment_cutout(
+    frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
+    masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames, one for every frame: "
+                                                        "segment's output.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Output folder of RGBA PNGs, or a .mov (ProRes 4444 "
+                                                               "with alpha).")],
+    segments: Annotated[Optional[list[int]], typer.Option("--segment", help="Keep only this segment (its mask value); "
+                                                                           "repeat for more. Default: every segment.")] = None,
+    feather: Annotated[float, typer.Option(help="Soften the cut-out's edge over about this many pixels.")] = 0.0,
+):
+    """Cut the segmented subject out of every frame onto a transparent background, for a video editor."""
+    from keyframe.io.video import VIDEO_SUFFIXES
+    from keyframe.progress import progress_bar
+    from keyframe.segment import write_cutouts
+
+    movie = out_path.suffix.lower() in VIDEO_SUFFIXES
+    writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
+    with progress_bar("cutting out") as progress:
+        count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress)
+    out.print(f"{counted(count, 'cut-out')} -> {out_path}")
+
+
 @segment_app.command("eval")
 def segment_eval(
     pred_dir: Annotated[Path, typer.Argument(help="Predicted masks (PNG).")],

@@ -392,10 +392,11 @@ def encode_frames(frames, out_video, fps: float | None = None, crf: int = 18, pr
 
 
 def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: int = 18,
-               audio: str | os.PathLike | None = None, audio_start: float | None = None) -> "SourceWriter":
+               audio: str | os.PathLike | None = None, audio_start: float | None = None, alpha: bool = False) -> "SourceWriter":
     """A video writer for images made from ``source``'s frames, one per frame: at ``fps``, else at the source's
     rate (25 without one, with a warning) and each frame at its own time where that rate varies; with ``audio``'s
-    sound from ``audio_start`` seconds on (by default where the frames begin in it)."""
+    sound from ``audio_start`` seconds on (by default where the frames begin in it); of RGBA images in a ProRes
+    4444 ``.mov`` with ``alpha``."""
     rate = check_fps("--fps", fps) if fps is not None else source.fps or DEFAULT_FPS
     if fps is None and source.fps is None:
         log.warning("%s records no frame rate (no video.json); encoding at %g fps (--fps sets another)", source.path, rate)
@@ -403,17 +404,17 @@ def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: in
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)
     start = source.start_seconds if audio_start is None else audio_start
-    return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start, source.pixel_aspect)
+    return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start, source.pixel_aspect, alpha)
 
 
 class SourceWriter:
     """A :class:`~keyframe.io.video.VideoWriter` of a source's frames by their index (:func:`writer_for`)."""
 
     def __init__(self, out_video, rate: float, crf: int, shown: np.ndarray | None, audio, audio_start: float,
-                 pixel_aspect: Fraction = Fraction(1)):
+                 pixel_aspect: Fraction = Fraction(1), alpha: bool = False):
         self.shown = shown
         self.writer = VideoWriter(out_video, rate, crf, timed=shown is not None, audio=audio, audio_start=audio_start,
-                                  pixel_aspect=pixel_aspect)
+                                  pixel_aspect=pixel_aspect, alpha=alpha)
 
     @property
     def frames(self) -> int:

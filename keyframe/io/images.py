@@ -7,6 +7,7 @@ background and any other value a segment label (binary masks are 0/255).
 from __future__ import annotations
 
 import io
+import logging
 import os
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from PIL import Image, UnidentifiedImageError
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
 from keyframe.io.png import SIGNATURE, png_fragments
+
+log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
@@ -326,3 +329,48 @@ def read_masks(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     if not files:
         raise fail(folder, "contains no mask images")
     return {p.stem: read_mask(p) for p in files}
+
+
+class SegmentMasks:
+    """Label maps of a segmentation folder, one per frame stem, read on demand.
+
+    Parameters
+    ----------
+    folder
+        Masks named as the frames (``<stem>.png``): 0 background, 1..K segment
+        ids, or binary 0/255.
+    source
+        The frames (a :class:`~keyframe.io.frames.FrameSource`); every frame needs a mask of the same size.
+    """
+
+    def __init__(self, folder: str | os.PathLike, source):
+        self.folder = mask_folder(folder)
+        self.paths = {p.stem: p for p in list_images(self.folder)}
+        if not self.paths:
+            raise fail(self.folder, "contains no mask images")
+        missing = [stem for stem in source.stems if stem not in self.paths]
+        if missing:
+            raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
+        self.size = source.size
+        for stem in source.stems:  # from the headers, so a wrong mask stops the run before any work
+            size = mask_size(self.paths[stem])
+            if size != self.size:
+                raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
+
+    def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
+        """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would
+        each be a segment of its own (the original frame shows there, a halo, unless each gets a layer)."""
+        labels = sorted(set(np.concatenate([np.unique(mask) for mask in masks]).tolist()) - {0})
+        edges = smoothed_values(masks, labels)
+        if edges:
+            log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) "
+                        "0/255 mask gives: each is a segment of its own, shown as the original frame unless it is "
+                        "given a style; save the masks without smoothing", self.folder, ", ".join(map(str, edges)))
+
+    def labels(self, stem: str) -> np.ndarray:
+        """The uint8 ``(H, W)`` label map of frame ``stem``."""
+        path = self.paths[stem]
+        labels = read_mask(path)
+        if labels.shape != self.size:
+            raise fail(path, f"is {labels.shape[1]}x{labels.shape[0]} but the frames are {self.size[1]}x{self.size[0]}")
+        return labels

@@ -25,7 +25,7 @@ from isal import isal_zlib
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FILTER_NONE, FILTER_UP = 0, 2
-COLOUR_TYPES = {1: 0, 3: 2}  # channels -> PNG colour type (grey, RGB)
+COLOUR_TYPES = {1: 0, 3: 2, 4: 6}  # channels -> PNG colour type (grey, RGB, RGBA)
 STORED_BLOCK = 65535  # the largest stored deflate block (RFC 1951, 3.2.4)
 ISAL_LEVELS = 3  # igzip's levels are 0..3; higher PNG levels go to zlib
 ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, no dictionary, "fastest" (RFC 1950)
@@ -56,7 +56,8 @@ def _stored_zlib(data: memoryview) -> list[Fragment]:
 
 
 def png_fragments(image: np.ndarray, level: int = 1) -> list[Fragment]:
-    """Encode a uint8 ``(H, W)`` grey or ``(H, W, 3)`` RGB image as PNG, in pieces to write in order.
+    """Encode a uint8 ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA image as PNG, in pieces to write in
+    order.
 
     Writing the pieces one after another (``file.writelines``) spares the
     copies that joining them would cost on large frames.
@@ -73,7 +74,7 @@ def png_fragments(image: np.ndarray, level: int = 1) -> list[Fragment]:
         raise ValueError(f"encode_png expects uint8, got {image.dtype}")
     channels = 1 if image.ndim == 2 else image.shape[2]
     if image.ndim not in (2, 3) or channels not in COLOUR_TYPES:
-        raise ValueError(f"encode_png expects grey or RGB, got shape {image.shape}")
+        raise ValueError(f"encode_png expects grey, RGB or RGBA, got shape {image.shape}")
     if not 0 <= level <= 9:
         raise ValueError(f"PNG level must be 0..9, got {level}")
     height, width = image.shape[:2]

@@ -607,8 +607,9 @@ def check_fps(name: str, fps: float) -> float:
     return fps
 
 
-def check_mp4(path: str | os.PathLike) -> Path:
-    """``path`` if its suffix names the container :class:`VideoWriter` writes (``.mp4``); a KeyframeError otherwise.
+def check_mp4(path: str | os.PathLike, suffix: str = ".mp4") -> Path:
+    """``path`` if its suffix names the container :class:`VideoWriter` writes (``.mp4``; ``.mov`` for videos with
+    transparency); a KeyframeError otherwise.
 
     Examples
     --------
@@ -620,8 +621,8 @@ def check_mp4(path: str | os.PathLike) -> Path:
     keyframe.errors.KeyframeError: walk.png: the output must be a .mp4 video, not '.png'
     """
     path = Path(path)
-    if path.suffix.lower() != ".mp4":
-        raise fail(path, f"the output must be a .mp4 video, not {path.suffix or 'a name without a suffix'!r}")
+    if path.suffix.lower() != suffix:
+        raise fail(path, f"the output must be a {suffix} video, not {path.suffix or 'a name without a suffix'!r}")
     return path
 
 
@@ -629,12 +630,16 @@ def check_mp4(path: str | os.PathLike) -> Path:
 # BT.709 primaries and transfer of sRGB images.
 WRITTEN_MATRIX, WRITTEN_RANGE, WRITTEN_PRIMARIES_AND_TRANSFER = 6, 1, 1
 
+PRORES_4444 = {"profile": "4444", "alpha_bits": "16"}  # the ProRes that keeps transparency, at full alpha depth
+PRORES_MATRIX = 1  # BT.709
+
 TIMED_RATE = 90_000  # ticks per second of timed videos (MPEG's clock: whole ticks at every common frame rate)
 
 
 class VideoWriter:
     """Encode RGB frames to an H.264 mp4 (yuv420p, tagged with the BT.601 matrix it is converted with), written under
-    a temporary name.
+    a temporary name; with ``alpha``, RGBA frames to a ProRes 4444 ``.mov`` that keeps their transparency, as
+    video editors import it.
 
     Odd sizes are padded by one replicated row or column, since yuv420p needs
     even dimensions. The file appears at ``path`` only when ``close`` succeeds.
@@ -652,8 +657,9 @@ class VideoWriter:
     """
 
     def __init__(self, path: str | os.PathLike, fps: float, crf: int = 18, preset: str = "medium", timed: bool = False,
-                 audio: str | os.PathLike | None = None, audio_start: float = 0.0, pixel_aspect: Fraction = Fraction(1)):
-        check_mp4(path)
+                 audio: str | os.PathLike | None = None, audio_start: float = 0.0, pixel_aspect: Fraction = Fraction(1),
+                 alpha: bool = False):
+        check_mp4(path, ".mov" if alpha else ".mp4")
         start = check_audio_start(audio_start)
         self._sound = (check_sound(audio), start) if audio is not None else None
         self._audio: AudioTrack | None = None
@@ -662,11 +668,11 @@ class VideoWriter:
             raise KeyframeError(f"--crf must be between 0 and 51, got {crf}")
         self.path = Path(path)
         self.fps, self.crf, self.preset, self.timed = fps, crf, preset, timed
-        self.pixel_aspect = Fraction(pixel_aspect)
+        self.pixel_aspect, self.alpha = Fraction(pixel_aspect), alpha
         self._atomic = atomic_path(self.path)
         self._tmp = self._atomic.__enter__()
         # faststart puts the index first: players can start early, and a cut file is detectably truncated.
-        self._container = av.open(str(self._tmp), "w", format="mp4", options={"movflags": "faststart"})
+        self._container = av.open(str(self._tmp), "w", format="mov" if alpha else "mp4", options={"movflags": "faststart"})
         self._stream = None
         self.size: tuple[int, int] | None = None
         self.frames = 0
@@ -674,20 +680,24 @@ class VideoWriter:
         self._times = (0.0, 0.0)  # a timed writer's last two frame times, for when the video ends
 
     def write(self, rgb: np.ndarray, seconds: float | None = None) -> None:
-        """Append one uint8 RGB frame; every frame must have the first frame's size. A writer made ``timed``
-        shows it at ``seconds`` (later than the frame before), so a variable frame rate is kept."""
+        """Append one uint8 RGB frame (RGBA with ``alpha``); every frame must have the first frame's size. A writer
+        made ``timed`` shows it at ``seconds`` (later than the frame before), so a variable frame rate is kept."""
         rgb = np.asarray(rgb)
-        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-            raise ValueError(f"VideoWriter.write expects uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        channels = 4 if self.alpha else 3
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != channels:
+            raise ValueError(f"VideoWriter.write expects uint8 (H, W, {channels}), got {rgb.dtype} {rgb.shape}")
         height, width = rgb.shape[:2]
         if self._stream is None:
             self._start(width, height)
         elif (width, height) != self.size:
             raise KeyframeError(f"{self.path}: frame {self.frames} is {width}x{height}, the video is {self.size[0]}x{self.size[1]}")
-        pad_y, pad_x = height % 2, width % 2
+        pad_y, pad_x = (0, 0) if self.alpha else (height % 2, width % 2)  # 4:2:0 needs even sizes, 4:4:4 not
         if pad_y or pad_x:
             rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgba" if self.alpha else "rgb24")
+        if self.alpha:  # editors take ProRes for BT.709 whatever it says: converted so, and tagged so
+            frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709", dst_color_range=WRITTEN_RANGE)
+            frame.colorspace, frame.color_range = PRORES_MATRIX, WRITTEN_RANGE
         frame.pts = self._pts(seconds)
         self._container.mux(self._stream.encode(frame))
         self.frames += 1
@@ -710,17 +720,17 @@ class VideoWriter:
     def _start(self, width: int, height: int) -> None:
         self.size = (width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
-        stream = self._container.add_stream("libx264", rate=rate)
-        stream.width, stream.height = width + width % 2, height + height % 2
-        stream.pix_fmt = "yuv420p"
+        stream = self._container.add_stream("prores_ks" if self.alpha else "libx264", rate=rate)
+        stream.width, stream.height = (width, height) if self.alpha else (width + width % 2, height + height % 2)
+        stream.pix_fmt = "yuva444p10le" if self.alpha else "yuv420p"
         stream.time_base = 1 / rate
         if self.timed:  # each frame at its own time: a fine clock for the encoder and the file
             stream.codec_context.time_base = stream.time_base = Fraction(1, TIMED_RATE)
-        stream.options = {"crf": str(self.crf), "preset": self.preset}
+        stream.options = PRORES_4444 if self.alpha else {"crf": str(self.crf), "preset": self.preset}
         # Say how the colours are stored: players guess BT.709 for untagged HD video, and would then show the
         # BT.601 conversion that PyAV (and the fast reader) uses with shifted reds and greens.
         context = stream.codec_context
-        context.colorspace, context.color_range = WRITTEN_MATRIX, WRITTEN_RANGE
+        context.colorspace, context.color_range = PRORES_MATRIX if self.alpha else WRITTEN_MATRIX, WRITTEN_RANGE
         context.color_primaries = context.color_trc = WRITTEN_PRIMARIES_AND_TRANSFER
         if self.pixel_aspect != 1:
             context.sample_aspect_ratio = self.pixel_aspect

@@ -12,7 +12,9 @@ Examples
 """
 
 from keyframe.segment.base import MEMBERS, Member, register_member
+from keyframe.segment.cutout import cutout, write_cutouts
 from keyframe.segment.pipeline import DEFAULT_METHODS, SegmentConfig, segment
 from keyframe.segment.preview import overlay, preview
 
-__all__ = ["DEFAULT_METHODS", "MEMBERS", "Member", "SegmentConfig", "overlay", "preview", "register_member", "segment"]
+__all__ = ["DEFAULT_METHODS", "MEMBERS", "Member", "SegmentConfig", "cutout", "overlay", "preview", "register_member", "segment",
+           "write_cutouts"]

@@ -1,0 +1,98 @@
+"""Cut-outs: the segmented subject on a transparent background, as video editors import it.
+
+``segment`` gives a mask per frame; a cut-out gives the frame itself with the mask as its alpha channel, so it
+can be laid over another shot in any editor (After Effects, Resolve, Premiere, Blender): a folder of RGBA PNGs,
+or one ProRes 4444 ``.mov`` that keeps the transparency.
+
+Examples
+--------
+>>> from keyframe.segment.cutout import write_cutouts
+>>> write_cutouts("clip.mp4", "out/masks", "cutout.mov", feather=1.5)  # doctest: +SKIP
+120
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keyframe.errors import check_number, fail
+from keyframe.io import input_identity, open_frames, staged_dir, write_image
+from keyframe.io.atomic import check_file_apart
+from keyframe.io.frames import sound_of, write_manifest, writer_for
+from keyframe.io.images import SegmentMasks
+from keyframe.io.video import VIDEO_SUFFIXES
+from keyframe.progress import report
+from keyframe.stylize.functional import feather as soften
+
+log = logging.getLogger(__name__)
+
+MOVIE_SUFFIX = ".mov"
+
+
+def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
+    """``rgb`` with an alpha channel that is opaque on ``segments`` of ``labels`` (all that is not 0 when None)
+    and transparent elsewhere, its edge softened over about ``feather`` pixels.
+
+    Examples
+    --------
+    >>> labels = np.zeros((4, 4), np.uint8); labels[1:3, 1:3] = 2
+    >>> cutout(np.full((4, 4, 3), 9, np.uint8), labels)[..., 3]
+    array([[  0,   0,   0,   0],
+           [  0, 255, 255,   0],
+           [  0, 255, 255,   0],
+           [  0,   0,   0,   0]], dtype=uint8)
+    """
+    if labels.shape != rgb.shape[:2]:
+        raise ValueError(f"labels {labels.shape} do not match the frame {rgb.shape[:2]}")
+    region = labels != 0 if segments is None else np.isin(labels, list(segments))
+    alpha = np.rint(soften(region, feather) * 255).astype(np.uint8)
+    return np.dstack([rgb, alpha])
+
+
+def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather: float = 0.0, progress=None) -> int:
+    """Write the cut-out (:func:`cutout`) of every frame of ``frames`` by its mask in ``masks``: to the folder
+    ``out`` as RGBA PNGs named as the frames (with the frames' ``video.json``), or, when ``out`` ends in
+    ``.mov``, to a ProRes 4444 video with their timing and sound. Every frame needs a mask, of its size:
+    ``segment``'s output, or a hand-made mask for each. Returns the frame count.
+    """
+    check_number("--feather", feather, inclusive=True)
+    source = open_frames(frames)
+    labels_of = SegmentMasks(masks, source)
+    out = Path(out)
+    if out.suffix.lower() in VIDEO_SUFFIXES and out.suffix.lower() != MOVIE_SUFFIX:
+        raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "
+                        "cannot hold their transparency")
+    check_file_apart(out, [source.path, labels_of.folder])
+    chosen = None if not segments else sorted({_segment_id(segment) for segment in segments})
+    found: set[int] = set()
+
+    def cut(frame):
+        labels = labels_of.labels(frame.stem)
+        found.update(np.unique(labels).tolist())
+        report(progress, frame.index + 1, len(source), "cutting out")
+        return cutout(frame.rgb, labels, chosen, feather)
+
+    if out.suffix.lower() == MOVIE_SUFFIX:
+        with writer_for(source, out, audio=sound_of(source), alpha=True) as writer:
+            for frame in source.iter_frames():
+                writer.write_frame(frame.index, cut(frame))
+    else:
+        made_from = {"frames": input_identity(source.path), "masks": input_identity(labels_of.folder),
+                     "segments": chosen, "feather": feather}
+        with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind="cutout") as stage:
+            for frame in source.iter_frames():
+                write_image(stage / f"{frame.stem}.png", cut(frame))
+            write_manifest(stage, source)
+    for segment in sorted(set(chosen or ()) - found):
+        log.warning("--segment %d occurs in no mask of %s, so nothing of it is in the cut-outs", segment, labels_of.folder)
+    return len(source)
+
+
+def _segment_id(segment) -> int:
+    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or not 1 <= segment <= 255:
+        raise fail("--segment", f"must be a segment's mask value, 1 to 255 (0 is the background), got {segment!r}")
+    return int(segment)

@@ -1,0 +1,88 @@
+"""`keyframe segment cutout`: the segmented subject on a transparent background (RGBA PNGs or ProRes 4444)."""
+
+import json
+import logging
+import shutil
+
+import av
+import cv2
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
+from keyframe.io import read_image
+from keyframe.segment import cutout, write_cutouts
+from tests.conftest import run_cli
+
+
+def rgba(path):
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_UNCHANGED), cv2.COLOR_BGRA2RGBA)
+
+
+def test_cutout_keeps_the_chosen_segments_opaque_and_softens_the_edge_when_asked():
+    frame = np.random.default_rng(0).integers(0, 255, (20, 20, 3), dtype=np.uint8)
+    labels = np.zeros((20, 20), np.uint8)
+    labels[2:10, 2:10], labels[12:18, 12:18] = 1, 2
+    cut = cutout(frame, labels)
+    assert np.array_equal(cut[..., :3], frame) and np.array_equal(cut[..., 3], np.where(labels > 0, 255, 0))
+    only_two = cutout(frame, labels, segments=[2])[..., 3]
+    assert only_two[5, 5] == 0 and only_two[15, 15] == 255
+    soft = cutout(frame, labels, feather=3)[..., 3]
+    assert soft[5, 5] >= 245 and soft[0, 19] == 0 and 60 < soft[2, 5] < 200  # the edge is between
+    with pytest.raises(ValueError, match="do not match the frame"):
+        cutout(frame, labels[:5])
+
+
+def test_a_folder_of_rgba_pngs_with_the_frames_timing(tmp_path, sample_dirs, small_sample):
+    frames, truth = sample_dirs
+    (frames / "video.json").write_text(json.dumps({"fps": 12.5}))
+    try:
+        assert write_cutouts(frames, truth, tmp_path / "cut") == 24
+    finally:
+        (frames / "video.json").unlink()
+    for index in (0, 17):
+        image = rgba(tmp_path / "cut" / f"{small_sample.stems[index]}.png")
+        assert np.array_equal(image[..., 3], np.where(small_sample.masks[index] > 0, 255, 0))
+        assert np.array_equal(image[..., :3], small_sample.frames[index])
+    assert json.loads((tmp_path / "cut" / "video.json").read_text())["fps"] == 12.5
+    assert read_image(tmp_path / "cut" / "000000.png").shape == (120, 160, 3)  # keyframe reads them as frames
+
+
+def test_a_prores_4444_movie_keeps_the_transparency(tmp_path, sample_video, sample_dirs, small_sample):
+    _, truth = sample_dirs
+    assert write_cutouts(sample_video, truth, tmp_path / "cut.mov", feather=1.0) == 24
+    with av.open(str(tmp_path / "cut.mov")) as container:
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "prores" and stream.average_rate == 25
+        decoded = [frame.to_ndarray(format="rgba") for frame in container.decode(stream)]
+    assert len(decoded) == 24
+    inside = cv2.erode((small_sample.masks[5] > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    outside = cv2.dilate((small_sample.masks[5] > 0).astype(np.uint8), np.ones((5, 5), np.uint8)) == 0
+    assert decoded[5][..., 3][inside].min() >= 254 and decoded[5][..., 3][outside].max() <= 1
+
+
+def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sample_dirs, caplog):
+    frames, truth = sample_dirs
+    partial = tmp_path / "partial"
+    shutil.copytree(truth, partial)
+    (partial / "000007.png").unlink()
+    with pytest.raises(KeyframeError, match="has no mask for frame '000007'"):
+        write_cutouts(frames, partial, tmp_path / "cut")
+    with pytest.raises(KeyframeError, match="a .mp4 video cannot hold their transparency"):
+        write_cutouts(frames, truth, tmp_path / "cut.mp4")
+    with pytest.raises(KeyframeError, match="--segment: must be a segment's mask value"):
+        write_cutouts(frames, truth, tmp_path / "cut", segments=[0])
+    assert not any(tmp_path.glob("cut*"))
+    with caplog.at_level(logging.WARNING):
+        write_cutouts(frames, truth, tmp_path / "cut", segments=[3])
+    assert "--segment 3 occurs in no mask" in caplog.text
+    assert rgba(tmp_path / "cut" / "000000.png")[..., 3].max() == 0
+
+
+def test_cli_segment_cutout(tmp_path, sample_dirs):
+    frames, truth = sample_dirs
+    done = run_cli("segment", "cutout", frames, "--masks", truth, "-o", tmp_path / "cut.mov", "--feather", "1")
+    assert done.returncode == 0, done.stderr
+    assert "24 cut-outs" in done.stdout and (tmp_path / "cut.mov").is_file()
+    wrong = run_cli("segment", "cutout", frames, "--masks", truth, "-o", tmp_path / "cut.webm")
+    assert wrong.returncode == 2 and "cannot hold their transparency" in wrong.stderr and "Traceback" not in wrong.stderr
