@@ -18,6 +18,7 @@ from keyframe.metrics import evaluate_masks
 from keyframe.sample import make_sample, write_sample
 from keyframe.segment.members.gmm import GMMConfig
 from keyframe.segment.pipeline import segment
+from keyframe.segment.cutout import write_cutouts
 from keyframe.segment.preview import preview
 
 # Members that keep the demo well under a minute on a 2-core laptop.
@@ -33,7 +34,8 @@ def demo(
 
     Writes ``out_dir/sample/`` (frames, all true masks), ``given_masks/``
     (the two masks handed over), ``masks/`` (the result, one per frame) and
-    ``masks.mp4`` (the frames with the result drawn over them). Given frames are not scored.
+    ``masks.mp4`` (the frames with the result drawn over them) and ``cutout.mov`` (the figure cut out onto a
+    transparent background, ProRes 4444). Given frames are not scored.
     """
     started = time.perf_counter()
     root = Path(out_dir)
@@ -49,6 +51,7 @@ def demo(
             write_mask(scored / f"{clip.stems[index]}.png", clip.masks[index])
     scores = evaluate_masks(root / "masks", scored)
     preview(root / "sample" / "frames", root / "masks", root / "masks.mp4")
+    write_cutouts(root / "sample" / "frames", root / "masks", root / "cutout.mov", feather=1.0)
     summary = {
         "frames": frames,
         "given": given,
@@ -62,6 +65,6 @@ def demo(
     log(
         f"segment: {frames} frames from 2 masks ({', '.join(methods)}): "
         f"J {summary['J']:.3f}  F {summary['F']:.3f}  J&F {summary['JF']:.3f} in {summary['seconds']} s -> {root / 'masks'} "
-        f"(drawn over the frames: {root / 'masks.mp4'})"
+        f"(drawn over the frames: {root / 'masks.mp4'}; cut out: {root / 'cutout.mov'})"
     )
     return summary

@@ -12,3 +12,4 @@ def test_demo_reports_scores(tmp_path):
     assert "J&F" in lines[0]
     assert (tmp_path / "masks").is_dir()
     assert open_frames(tmp_path / "masks.mp4").size == (120, 160) and len(open_frames(tmp_path / "masks.mp4")) == 12
+    assert len(open_frames(tmp_path / "cutout.mov")) == 12
