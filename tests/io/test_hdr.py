@@ -55,10 +55,8 @@ def write_hdr_video(path, signals, color_trc, size=32):
                 format="yuv420p10le", dst_colorspace="bt2020", dst_color_range=1)
             frame.colorspace, frame.color_range, frame.color_trc, frame.color_primaries = 9, 1, color_trc, 9
             frame.pts, frame.time_base = index, Fraction(1, 10)
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
     return path
 
 

@@ -20,10 +20,8 @@ def write_interlaced(path, frames):
         for index, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
     return path
 
 
