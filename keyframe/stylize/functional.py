@@ -258,6 +258,31 @@ def finish_blend(frame: np.ndarray, total: np.ndarray, weights: np.ndarray) -> n
     return np.clip(np.rint(total + rest * frame.astype(np.float32)), 0, 255).astype(np.uint8)
 
 
+def unblend(blended: np.ndarray, frame: np.ndarray, alpha: np.ndarray, floor: float = 1 / 255) -> np.ndarray:
+    """The colours a layer had before it was blended over ``frame``: ``blended = alpha * layer + (1 - alpha) * frame``.
+
+    A segment stylized on its own keeps the original frame outside its
+    segment, and its feathered edge is already a mix of its style and the
+    original. Blending that edge again with another segment's would mix the
+    original in twice (a rim at the seam); taking it apart first gives back the
+    style the segment's model drew there. Where ``alpha`` is below ``floor``
+    the layer holds too little of it to recover, and ``blended`` is kept.
+
+    Examples
+    --------
+    >>> frame = np.full((1, 3, 3), 100, np.uint8); alpha = np.array([[1.0, 0.5, 0.0]], np.float32)
+    >>> blended = np.array([[[200] * 3, [150] * 3, [100] * 3]], np.uint8)  # a layer of 200 feathered over 100
+    >>> unblend(blended, frame, alpha)[0, :, 0].tolist()
+    [200, 200, 100]
+    """
+    own = alpha >= floor
+    layer = blended.copy()
+    weight = alpha[own][:, None]
+    recovered = (blended[own].astype(np.float32) - (1.0 - weight) * frame[own].astype(np.float32)) / weight
+    layer[own] = np.clip(np.rint(recovered), 0, 255).astype(np.uint8)
+    return layer
+
+
 def composite_frame(frame: np.ndarray, labels: np.ndarray, layers: Mapping[int, np.ndarray], radius: float) -> np.ndarray:
     """Blend per-segment layers into one frame with feathered masks; segments without a layer keep ``frame``.
 

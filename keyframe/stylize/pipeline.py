@@ -52,6 +52,9 @@ CROP_MARGIN = 32
 MODELS_DIR = "models"
 # Beside the frames in the staging folder while they are rendered: how they were rendered (not published).
 RENDER_SETTINGS = "rendering.json"
+# Beside published frames: what they were rendered from and which segments they stylize, so that `composite` can take
+# the feathered edges of a run that stylized only some segments apart from the original frame (SF.unblend).
+LAYER_RECORD = "stylized.json"
 WHOLE = None  # the "segment" of whole-frame keyframes
 
 
@@ -357,12 +360,52 @@ def stylize(
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
         (stage / RENDER_SETTINGS).unlink()
+        record = {**kept_from, "segments": None if masks is None else sorted(keyframes.files), "feather": feather}
+        (stage / LAYER_RECORD).write_text(json.dumps(record))
         write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
     if video is not None:
         encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
         result.video = Path(video)
     return result
+
+
+def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...], float] | None:
+    """The segments a ``stylize --masks`` run stylized into ``folder`` and its feather, when that run also kept the
+    original frame elsewhere and was made from the frames and masks of this composite (``made_from``); else None.
+
+    A run that stylized every segment of a seam, a whole-frame run, or frames from anywhere else are blended as they
+    are. A run made from other frames or masks cannot be taken apart, and gets a warning: its seams keep a rim.
+    """
+    record_path = Path(folder) / LAYER_RECORD
+    if not record_path.is_file():
+        return None
+    try:
+        record = json.loads(record_path.read_text())
+        segments, feather = record["segments"], float(record["feather"])
+        frames, masks = record["frames"], record["masks"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("--layer %s: %s is damaged; its frames are blended as they are", segment, record_path)
+        return None
+    if not segments:
+        return None
+    if frames != made_from["frames"] or masks != made_from["masks"]:
+        log.warning("--layer %s: %s was stylized from other frames or masks than these, so the original frame it keeps "
+                    "outside segment(s) %s cannot be taken apart from its edges: the seams may show a rim of it",
+                    segment, folder, ", ".join(map(str, segments)))
+        return None
+    return tuple(int(stylized) for stylized in segments), feather
+
+
+def _unblend_partial_runs(images: dict[int, np.ndarray], partial_runs: Mapping, frame: np.ndarray, labels: np.ndarray) -> None:
+    """Replace each layer from a partial ``stylize`` run (:func:`_partial_run`) by the colours its models drew,
+    taken apart from the original frame it was feathered over (:func:`SF.unblend`); in place."""
+    for segment, run in partial_runs.items():
+        if run is None:
+            continue
+        segments, feather = run
+        alpha = np.sum([SF.feather(labels == stylized, feather) for stylized in segments], axis=0)
+        images[segment] = SF.unblend(images[segment], frame, alpha)
 
 
 def _check_layer_ids(folder: Path, layers: Mapping, masks: list[np.ndarray]) -> None:
@@ -439,7 +482,10 @@ def composite(
         The original frames (what segments without a layer show).
     layers
         Segment id (mask value) -> folder (or video) of that segment's stylized
-        frames, named as the frames.
+        frames, named as the frames. A folder from a :func:`stylize` run of
+        some segments, made from these frames and masks, has the original frame
+        it kept outside them taken out of its feathered edges first
+        (:func:`_partial_run`), so separate runs leave no rim at their seams.
     masks
         Segmentation folder: a label map per frame.
     out_dir
@@ -487,10 +533,12 @@ def composite(
     found: set[int] = set()
     made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
+    partial_runs = {segment: _partial_run(folder, segment, made_from) for segment, folder in layers.items()}
     with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
             labels = segment_masks.labels(frame.stem)
+            _unblend_partial_runs(images, partial_runs, frame.rgb, labels)
             found.update(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
             image = SF.composite_frame(frame.rgb, labels, images, feather)
             write_image(stage / f"{frame.stem}.png", image)

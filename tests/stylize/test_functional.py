@@ -42,6 +42,22 @@ def test_composite_blends_segments_without_leaking_the_original_at_seams():
     assert only[0, 0, 0] == 0 and only[0, 19, 0] == 200
 
 
+def test_unblend_takes_a_feathered_layer_apart_from_the_frame_it_was_blended_over():
+    rng = np.random.default_rng(0)
+    frame, layer = (rng.integers(0, 256, (30, 30, 3), dtype=np.uint8) for _ in range(2))
+    labels = np.zeros((30, 30), np.uint8)
+    labels[:, 15:] = 1
+    alpha = SF.feather(labels == 1, 4)
+    blended = SF.composite_frame(frame, labels, {1: layer}, 4)  # a run that stylized segment 1 only
+    recovered = SF.unblend(blended, frame, alpha).astype(float)
+    inner = alpha > 0.25
+    assert np.abs(recovered - layer)[inner].max() <= 2  # rounding, divided by alpha
+    weighted = np.abs(alpha[..., None] * (recovered - layer))
+    assert weighted.max() <= 1.0  # what a composite with the same feather takes of it: exact up to two roundings
+    np.testing.assert_array_equal(recovered[alpha == 0], blended[alpha == 0])
+    np.testing.assert_array_equal(SF.unblend(blended, frame, np.zeros((30, 30), np.float32)), blended)
+
+
 def test_patches_are_centred_inside_the_mask():
     rng = np.random.default_rng(0)
     image = np.zeros((40, 60, 3), np.float32)

@@ -4,6 +4,7 @@ import pytest
 from keyframe.errors import KeyframeError
 from keyframe.io import open_frames, read_image, read_mask, write_image, write_mask
 from keyframe.stylize import GeneratorConfig, StyleConfig, TrainConfig, composite, stylize
+from keyframe.stylize import functional as SF
 from keyframe.stylize.filters import cartoon
 from tests.conftest import sound_in, write_video_with_sound
 
@@ -111,6 +112,35 @@ def test_composite_assembles_per_segment_folders(clip, small_sample):
     (root / "bg" / f"{stems[5]}.png").unlink()
     with pytest.raises(KeyframeError, match="has no frame"):
         composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final2")
+
+
+def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams(clip, small_sample, caplog):
+    root, stem, painted = clip
+    background = 255 - small_sample.frames[4]
+    write_image(root / "both" / "255" / f"{stem}.png", painted)
+    write_image(root / "both" / "0" / f"{stem}.png", background)
+    write_image(root / "figure" / "255" / f"{stem}.png", painted)
+    write_image(root / "rest" / "0" / f"{stem}.png", background)
+    runs = {name: stylize(root / "frames", root / name, root / f"{name}-out", masks=root / "masks", style=SMALL, train=FAST)
+            for name in ("both", "figure", "rest")}
+    assert runs["figure"].segments == [255] and runs["rest"].segments == [0]
+    layers = {255: root / "figure-out", 0: root / "rest-out"}
+    composite(root / "frames", layers, root / "masks", root / "final")
+    mask = small_sample.masks[3]
+    seam = SF.feather(mask > 0, 4.0)
+    seam = (seam > 0.05) & (seam < 0.95)
+    one_run = read_image(root / "both-out" / f"{small_sample.stems[3]}.png").astype(int)
+    separate = read_image(root / "final" / f"{small_sample.stems[3]}.png").astype(int)
+    assert seam.sum() > 50 and np.abs(separate - one_run)[seam].max() <= 2  # as if styled in one run
+    before = SF.composite_frame(small_sample.frames[3], mask, {s: read_image(f / f"{small_sample.stems[3]}.png")
+                                                               for s, f in layers.items()}, 4.0).astype(int)
+    assert np.abs(before - one_run)[seam].mean() > 5 * np.abs(separate - one_run)[seam].mean()  # the rim it had
+    (root / "masks2").mkdir()
+    for path in (root / "masks").iterdir():
+        write_mask(root / "masks2" / path.name, read_mask(path))
+    composite(root / "frames", layers, root / "masks2", root / "final2")  # other masks: blended as they are
+    assert "stylized from other frames or masks than these" in caplog.text
+    np.testing.assert_array_equal(read_image(root / "final2" / f"{small_sample.stems[3]}.png"), before)
 
 
 def test_interrupted_rendering_resumes_without_redoing_frames(clip):
