@@ -371,11 +371,11 @@ def stylize(
 
 
 def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...], float] | None:
-    """The segments a ``stylize --masks`` run stylized into ``folder`` and its feather, when that run also kept the
-    original frame elsewhere and was made from the frames and masks of this composite (``made_from``); else None.
+    """The segments a ``stylize --masks`` run stylized into ``folder`` and its feather, when the run was made from
+    the frames and masks of this composite (``made_from``); else None.
 
-    A run that stylized every segment of a seam, a whole-frame run, or frames from anywhere else are blended as they
-    are. A run made from other frames or masks cannot be taken apart, and gets a warning: its seams keep a rim.
+    Whole-frame runs and frames from anywhere else are blended as they are. A run made from other frames or masks
+    cannot be taken apart from the original frame it kept, and gets a warning: its seams keep a rim.
     """
     record_path = Path(folder) / LAYER_RECORD
     if not record_path.is_file():
