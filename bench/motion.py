@@ -627,7 +627,7 @@ Changing how the kinds combine moved the mean AUC by less than a predictor seed 
 minimum of `pixels` with each landmark kind (0.923, 0.911), window scores squashed by `tanh` per kind (0.914 and
 0.900 at scale 1, 0.919 and 0.909 at 2) or after fusion (0.925, 0.914), or the cohort compared per clip instead of per window (each model's best
 2 s, then the movement's model less the best of the cohort: 0.911 at seed 0), or a combination chosen for each target
-(among seven: each kind alone, means, minima) by how far its held-out windows' median lies above the best 2 s of
+(among seven: `pixels` alone, means and minima of the kinds) by how far its held-out windows' median lies above the best 2 s of
 the negatives scored leave one out (0.909, 0.898). A fourth kind, the landmarks' self-similarity (each body
 part's distance to itself 1 to 30 frames earlier and later, divided by its level over the 4 s around the frame
 or as a log), learned with its own cohort at seed 0, scored 0.800 and 0.820 alone, and 0.919 and 0.904
