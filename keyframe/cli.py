@@ -577,7 +577,11 @@ def composite_cmd(
     feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet.")] = 4.0,
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
 ):
-    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks."""
+    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks.
+
+    Runs of `keyframe stylize --masks` made from the same frames and masks meet at their seams as one run would:
+    the original frame each kept outside its segments is taken out of their edges first.
+    """
     from keyframe.progress import progress_bar
     from keyframe.stylize import composite, parse_layers
 
