@@ -275,7 +275,7 @@ def unblend(blended: np.ndarray, frame: np.ndarray, alpha: np.ndarray, floor: fl
     >>> unblend(blended, frame, alpha)[0, :, 0].tolist()
     [200, 200, 100]
     """
-    own = alpha >= floor
+    own = (alpha >= floor) & (alpha < 1.0)  # where alpha is 1 the layer is its own already
     layer = blended.copy()
     weight = alpha[own][:, None]
     recovered = (blended[own].astype(np.float32) - (1.0 - weight) * frame[own].astype(np.float32)) / weight
