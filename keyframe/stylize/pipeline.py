@@ -12,9 +12,11 @@ Keyframe layout (``STYLED_DIR``)
   pixels); the results are blended with feathered masks, and a segment without
   keyframes keeps the original frame.
 
-Outputs: ``OUT_DIR/<stem>.png`` for every frame (same size as the frame), and
+Outputs: ``OUT_DIR/<stem>.png`` for every frame (same size as the frame),
 the trained models under ``OUT_DIR/models/`` (``style.pt``, or
-``segment-<id>.pt``). Running again with the same keyframes resumes from those
+``segment-<id>.pt``), and ``stylized.json``: the segments styled, from which
+frames and masks, with which feather (what :func:`composite` needs to join
+separate runs without a rim). Running again with the same keyframes resumes from those
 models, so a larger ``iterations`` continues training instead of restarting.
 """
 
