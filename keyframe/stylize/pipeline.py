@@ -399,15 +399,21 @@ def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...]
     return tuple(int(stylized) for stylized in segments), feather
 
 
-def _unblend_partial_runs(images: dict[int, np.ndarray], partial_runs: Mapping, frame: np.ndarray, labels: np.ndarray) -> None:
-    """Replace each layer from a partial ``stylize`` run (:func:`_partial_run`) by the colours its models drew,
-    taken apart from the original frame it was feathered over (:func:`SF.unblend`); in place."""
-    for segment, run in partial_runs.items():
+def _unblend_partial_runs(images: dict[int, np.ndarray], layers: Mapping, partial_runs: Mapping, frame: np.ndarray,
+                          labels: np.ndarray) -> None:
+    """Replace each layer from a partial ``stylize`` run (``partial_runs``: :func:`_partial_run` by folder) by the
+    colours its models drew, taken apart from the original frame it was feathered over (:func:`SF.unblend`); in
+    place. A folder given for several segments is taken apart once."""
+    unblended: dict[Path, np.ndarray] = {}
+    for segment, folder in layers.items():
+        run = partial_runs[Path(folder)]
         if run is None:
             continue
-        segments, feather = run
-        alpha = np.sum([SF.feather(labels == stylized, feather) for stylized in segments], axis=0)
-        images[segment] = SF.unblend(images[segment], frame, alpha)
+        if Path(folder) not in unblended:
+            segments, feather = run
+            alpha = np.sum([SF.feather(labels == stylized, feather) for stylized in segments], axis=0)
+            unblended[Path(folder)] = SF.unblend(images[segment], frame, alpha)
+        images[segment] = unblended[Path(folder)]
 
 
 def _check_layer_ids(folder: Path, layers: Mapping, masks: list[np.ndarray]) -> None:
@@ -535,12 +541,15 @@ def composite(
     found: set[int] = set()
     made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
-    partial_runs = {segment: _partial_run(folder, segment, made_from) for segment, folder in layers.items()}
+    partial_runs: dict[Path, tuple | None] = {}
+    for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once
+        if Path(folder) not in partial_runs:
+            partial_runs[Path(folder)] = _partial_run(folder, segment, made_from)
     with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
             images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
             labels = segment_masks.labels(frame.stem)
-            _unblend_partial_runs(images, partial_runs, frame.rgb, labels)
+            _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
             found.update(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
             image = SF.composite_frame(frame.rgb, labels, images, feather)
             write_image(stage / f"{frame.stem}.png", image)
