@@ -155,7 +155,8 @@ def _info_line(info: dict) -> str:
     duration = f", {info['duration']:.2f} s" if "duration" in info else ""
     codec = f", {info['codec']}" if "codec" in info else ""
     codec += f", HDR ({info['hdr']}, read as SDR)" if "hdr" in info else ""
-    codec += ", interlaced (fields mended when read)" if info.get("interlaced") else ""
+    if info.get("interlaced"):
+        codec += f", interlaced, {info['first_field']} field first (fields mended when read)"
     codec += f", pixels {info['pixel_aspect']} (shown {info['shown_width']} wide)" if "pixel_aspect" in info else ""
     return (f"{info['path']}: {info['kind']}, {counted(info['frames'], 'frame')}, {info['width']}x{info['height']}, "
             f"{rate}{duration}{codec}")

@@ -265,7 +265,8 @@ class VideoSource(FrameSource):
         for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count):
             if index >= len(self.stems):
                 return
-            yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height)))
+            yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height),
+                                                        first_field=self.info.first_field))
 
     def seconds(self) -> np.ndarray:
         """When each frame is shown, from the video's timestamps (a variable frame rate is timed right); evenly
@@ -361,6 +362,7 @@ def describe(path: str | os.PathLike) -> dict:
             described["hdr"] = source.info.hdr
         if source.info.interlaced:
             described["interlaced"] = True
+            described["first_field"] = source.info.first_field
     if source.pixel_aspect != 1:
         described["pixel_aspect"] = aspect_text(source.pixel_aspect)
         described["shown_width"] = round(width * source.pixel_aspect)

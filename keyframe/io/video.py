@@ -51,6 +51,7 @@ class VideoInfo:
     codec: str
     hdr: str | None = None  # "PQ" or "HLG": read as SDR (to_rgb)
     interlaced: bool = False  # its fields are mended when read (to_rgb)
+    first_field: str = "top"  # of an interlaced video, the field filmed first: kept as it is when mended
     pixel_aspect: str | None = None  # "4:3": pixels that players show 4/3 as wide as high (kept as stored)
 
 
@@ -99,7 +100,8 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             width, height, aspect = height, width, 1 / aspect  # shown upright, as to_rgb turns the frames
         return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
                          hdr.transfer_name(stream.codec_context.color_trc),
-                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, aspect_text(aspect))
+                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, first_field(stream),
+                         aspect_text(aspect))
     finally:
         container.close()
 
@@ -383,13 +385,21 @@ def _timestamps(path: Path) -> tuple[tuple[int, ...] | None, Fraction | None]:
 
 
 INTERLACED_FIELD_ORDERS = {2, 3, 4, 5}  # FFmpeg's AVFieldOrder: top or bottom first, coded either way
+BOTTOM_FIRST_FIELD_ORDERS = {3, 4}  # AV_FIELD_BB and AV_FIELD_TB: the bottom field shown first
+
+
+def first_field(stream) -> str:
+    """Which field of ``stream``'s interlaced frames is filmed (and shown) first: ``"bottom"`` where the stream
+    says so (DV, some broadcast captures), else ``"top"``."""
+    return "bottom" if stream.codec_context.field_order in BOTTOM_FIRST_FIELD_ORDERS else "top"
 
 # Colour spaces that swscale would convert with its default BT.601 matrix anyway (unspecified, BT.470BG, SMPTE 170M).
 BT601_SPACES = {2, 5, 6}
 LIMITED_RANGES = {0, 1}  # unspecified, MPEG (16-235)
 
 
-def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[int, int] | None = None) -> np.ndarray:
+def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[int, int] | None = None,
+           first_field: str = "top") -> np.ndarray:
     """Convert a decoded frame to uint8 RGB, shrinking so its longer side is at most ``max_side``, and turned
     upright as the video asks players to show it (the rotation phones record).
 
@@ -399,7 +409,8 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
     conversion: mean error 0.1 vs 1.0 grey levels). Everything else goes
     through swscale.
 
-    Interlaced frames are mended where their two fields disagree (:func:`keyframe.io.interlace.deinterlace`).
+    Interlaced frames are mended where their two fields disagree (:func:`keyframe.io.interlace.deinterlace`),
+    keeping ``first_field`` (:func:`probe`'s ``first_field``: ``"top"`` or ``"bottom"``).
     HDR (PQ, HLG) and BT.2020 frames are shown as on an SDR display (:func:`keyframe.io.hdr.to_sdr`), instead of
     their signal taken as BT.709 (grey and washed out).
 
@@ -413,7 +424,7 @@ def to_rgb(frame: av.VideoFrame, max_side: int | None = None, shown_size: tuple[
     if max_side and max(width, height) > max_side:
         width, height = fit_size(width, height, max_side)
     if frame.interlaced_frame:  # mended at full size: scaling first would smear the two fields into each other
-        rgb = deinterlace(_rgb_at(frame, frame.width, frame.height))
+        rgb = deinterlace(_rgb_at(frame, frame.width, frame.height), first_field=first_field)
         if (width, height) != (frame.width, frame.height):
             rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     else:
@@ -523,7 +534,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         for position, (_, frame) in enumerate(frames):
             target = stage / f"{position:06d}.png"
             if not target.exists():
-                pending.append(pool.submit(_write_frame, target, frame, (info.width, info.height), options.max_side, lut,
+                pending.append(pool.submit(_write_frame, target, frame, info, options.max_side, lut,
                                            options.png_level))
             while len(pending) > 8 or (pending and pending[0].done()):
                 pending.popleft().result()
@@ -556,6 +567,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             manifest["source_hdr"] = info.hdr  # the frames are its SDR rendering
         if info.interlaced:
             manifest["source_interlaced"] = True  # the frames are mended where its fields disagreed
+            manifest["source_first_field"] = info.first_field  # the field kept where they did
         if info.pixel_aspect:
             manifest["pixel_aspect"] = info.pixel_aspect  # the frames keep the video's pixels: videos made of them too
         with atomic_path(stage / MANIFEST) as tmp:
@@ -571,9 +583,9 @@ def _variable_seconds(times: np.ndarray, info: VideoInfo, options: ExtractOption
     return [round(float(t), 6) for t in chosen] if uneven_seconds(chosen, info.fps / options.every) else None
 
 
-def _write_frame(path: Path, frame: av.VideoFrame, shown_size: tuple[int, int], max_side: int | None,
+def _write_frame(path: Path, frame: av.VideoFrame, info: VideoInfo, max_side: int | None,
                  lut: np.ndarray | None, png_level: int) -> None:
-    rgb = to_rgb(frame, max_side, shown_size)
+    rgb = to_rgb(frame, max_side, (info.width, info.height), info.first_field)
     write_image(path, cv2.LUT(rgb, lut) if lut is not None else rgb, png_level)
 
 

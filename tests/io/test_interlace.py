@@ -2,6 +2,7 @@
 
 import av
 import numpy as np
+import pytest
 
 from keyframe.io import ExtractOptions, describe, extract_frames, open_frames, probe
 from keyframe.io.interlace import comb_mask, deinterlace
@@ -11,12 +12,13 @@ from tests.conftest import run_cli
 HEIGHT, WIDTH = 96, 128
 
 
-def write_interlaced(path, frames):
-    """An interlaced (top field first) H.264 video of ``frames``, coded losslessly."""
+def write_interlaced(path, frames, first_field="top"):
+    """An interlaced H.264 video of ``frames``, coded losslessly, saying that ``first_field`` comes first."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream("libx264", rate=25)
         stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
-        stream.options = {"x264-params": "interlaced=1:tff=1", "qp": "0"}
+        order = "tff=1" if first_field == "top" else "bff=1"
+        stream.options = {"x264-params": f"interlaced=1:{order}", "qp": "0"}
         for index, image in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts = index
@@ -31,12 +33,13 @@ def bar_at(left):
     return image
 
 
-def moving_bar(count=6):
-    """Frames whose top field shows a bar at 16 k and whose bottom field, a field later, shows it 8 pixels on."""
+def moving_bar(count=6, first_field="top"):
+    """Frames whose first field shows a bar at 16 k and whose second field, a field later, shows it 8 pixels on."""
+    second = 1 if first_field == "top" else 0
     frames = []
     for k in range(count):
         image = bar_at(16 * k)
-        image[1::2] = bar_at(16 * k + 8)[1::2]
+        image[second::2] = bar_at(16 * k + 8)[second::2]
         frames.append(image)
     return frames
 
@@ -50,6 +53,31 @@ def test_a_moving_edge_loses_its_comb_teeth_and_shows_the_top_field(tmp_path):
         column_spread = np.ptp(frame.rgb[:, :, 1].astype(int), axis=0)
         assert column_spread.max() <= 8, k
         assert np.abs(frame.rgb[HEIGHT // 2].astype(int) - bar_at(16 * k)[HEIGHT // 2]).max() <= 8
+
+
+def test_bottom_field_first_video_keeps_its_bottom_field(tmp_path):
+    video = write_interlaced(tmp_path / "dv.mp4", moving_bar(first_field="bottom"), first_field="bottom")
+    assert probe(video).first_field == "bottom" and describe(video)["first_field"] == "bottom"
+    for k, frame in enumerate(open_frames(video).iter_frames()):
+        assert np.ptp(frame.rgb[:, :, 1].astype(int), axis=0).max() <= 8, k
+        # The bar where the bottom field saw it, a field before the top one: no half-field lag.
+        assert np.abs(frame.rgb[HEIGHT // 2].astype(int) - bar_at(16 * k)[HEIGHT // 2]).max() <= 8, k
+    manifest = extract_frames(video, tmp_path / "frames")
+    assert manifest["source_first_field"] == "bottom"
+    assert "bottom field first" in run_cli("frames", "info", video).stdout
+
+
+def test_either_field_can_be_kept_at_the_frame_edges():
+    frame = np.full((7, 4, 3), 50, np.uint8)  # an odd number of lines: the last one is of the top field
+    frame[0::2, :2] = 250
+    assert (deinterlace(frame, first_field="bottom")[:, 0, 0] == 50).all()
+    assert (deinterlace(frame, first_field="top")[:, 0, 0] == 250).all()
+    assert comb_mask(frame[:, :, 0], first_field="bottom")[0::2, 0].all()
+
+
+def test_an_unknown_field_is_refused():
+    with pytest.raises(ValueError, match="first_field"):
+        deinterlace(np.zeros((6, 4, 3), np.uint8), first_field="left")
 
 
 def test_still_detail_is_kept(tmp_path):
@@ -89,4 +117,4 @@ def test_info_says_interlaced_and_progressive_says_nothing(tmp_path, sample_vide
     assert probe(video).interlaced and describe(video)["interlaced"] is True
     assert not probe(sample_video).interlaced and "interlaced" not in describe(sample_video)
     result = run_cli("frames", "info", video)
-    assert result.returncode == 0 and "interlaced (fields mended when read)" in result.stdout
+    assert result.returncode == 0 and "interlaced, top field first (fields mended when read)" in result.stdout
