@@ -100,7 +100,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
             width, height, aspect = height, width, 1 / aspect  # shown upright, as to_rgb turns the frames
         return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
                          hdr.transfer_name(stream.codec_context.color_trc),
-                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, first_field(stream),
+                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, _first_field_of(stream),
                          aspect_text(aspect))
     finally:
         container.close()
@@ -388,10 +388,11 @@ INTERLACED_FIELD_ORDERS = {2, 3, 4, 5}  # FFmpeg's AVFieldOrder: top or bottom f
 BOTTOM_FIRST_FIELD_ORDERS = {3, 4}  # AV_FIELD_BB and AV_FIELD_TB: the bottom field shown first
 
 
-def first_field(stream) -> str:
+def _first_field_of(stream) -> str:
     """Which field of ``stream``'s interlaced frames is filmed (and shown) first: ``"bottom"`` where the stream
     says so (DV, some broadcast captures), else ``"top"``."""
     return "bottom" if stream.codec_context.field_order in BOTTOM_FIRST_FIELD_ORDERS else "top"
+
 
 # Colour spaces that swscale would convert with its default BT.601 matrix anyway (unspecified, BT.470BG, SMPTE 170M).
 BT601_SPACES = {2, 5, 6}
