@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable, Iterator, NamedTuple
 
 import av
 import cv2
@@ -90,17 +90,16 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     try:
         stream = container.streams.video[0]
         stored = stream.frames
-        counted, cut, rotation = _scan(container, stream, count=not stored)
+        counted, cut, first = _scan(container, stream, count=not stored)
         count = stored - cut if stored else counted
-        rate = stream.average_rate or stream.guessed_rate or 25
         if count == 0:
             raise fail(path, "has no frames")
         width, height, aspect = stream.width, stream.height, pixel_aspect(stream)
-        if _quarter_turns(rotation) % 2:
+        if _quarter_turns(first.rotation) % 2:
             width, height, aspect = height, width, 1 / aspect  # shown upright, as to_rgb turns the frames
-        return VideoInfo(str(path), float(rate), width, height, int(count), stream.codec_context.name,
-                         hdr.transfer_name(stream.codec_context.color_trc),
-                         stream.codec_context.field_order in INTERLACED_FIELD_ORDERS, _first_field_of(stream),
+        interlaced = stream.codec_context.field_order in INTERLACED_FIELD_ORDERS or first.interlaced
+        return VideoInfo(str(path), _frame_rate(stream), width, height, int(count), stream.codec_context.name,
+                         hdr.transfer_name(stream.codec_context.color_trc), interlaced, _first_field_of(stream),
                          aspect_text(aspect))
     finally:
         container.close()
@@ -139,29 +138,46 @@ def parse_aspect(text: str) -> Fraction:
     return aspect
 
 
-def _scan(container, stream, count: bool) -> tuple[int, int, float]:
+def _frame_rate(stream) -> float:
+    """``stream``'s average frame rate; the rate FFmpeg guesses where that is missing, or above :data:`MAX_FPS`
+    while the guess is not (no frame rate at all: raw DV, ``.dv`` as ``dvgrab`` captures it, gives its time base,
+    60000, as its average rate, and 25 or 29.97 as its guess)."""
+    rate, guessed = stream.average_rate, stream.guessed_rate
+    if not rate or (rate > MAX_FPS and guessed and guessed <= MAX_FPS):
+        rate = guessed
+    return float(rate or 25)
+
+
+class _FirstFrame(NamedTuple):
+    """What the first decoded frame says that the stream's header may not."""
+
+    rotation: float = 0.0  # degrees the frame is turned when shown
+    interlaced: bool = False  # its two fields were filmed apart (DV says so only in its frames)
+
+
+def _scan(container, stream, count: bool) -> tuple[int, int, _FirstFrame]:
     """One pass over ``stream``'s packets: how many hold frames that are shown (when ``count``; else the pass
-    stops at the first shown frame), how many before the first shown one are cut by an edit list, and the display
-    rotation of the first frame (0 when none decodes: errors come later, there)."""
-    shown, cut, rotation = 0, 0, None
+    stops at the first shown frame), how many before the first shown one are cut by an edit list, and what the
+    first frame says (:class:`_FirstFrame`; the defaults when none decodes: errors come later, there)."""
+    shown, cut, first = 0, 0, None
     for packet in container.demux(stream):
-        if rotation is None:
-            rotation = _rotation_in(packet)
+        if first is None:
+            first = _first_frame_in(packet)
         if packet.size and packet.is_discard and not shown:
             cut += 1
         shown += bool(packet.size) and not packet.is_discard
-        if shown and rotation is not None and not count:
+        if shown and first is not None and not count:
             break
-    return shown, cut, rotation or 0
+    return shown, cut, first or _FirstFrame()
 
 
-def _rotation_in(packet) -> float | None:
-    """The display rotation of the first frame ``packet`` decodes to; None when it gives none yet, 0 when it fails."""
+def _first_frame_in(packet) -> _FirstFrame | None:
+    """What the first frame ``packet`` decodes to says; None when it gives none yet, the defaults when it fails."""
     try:
         frames = packet.decode()
     except (av.error.FFmpegError, ValueError):
-        return 0
-    return (frames[0].rotation or 0) if frames else None
+        return _FirstFrame()
+    return _FirstFrame(frames[0].rotation or 0.0, bool(frames[0].interlaced_frame)) if frames else None
 
 
 def iter_video(
@@ -386,12 +402,18 @@ def _timestamps(path: Path) -> tuple[tuple[int, ...] | None, Fraction | None]:
 
 INTERLACED_FIELD_ORDERS = {2, 3, 4, 5}  # FFmpeg's AVFieldOrder: top or bottom first, coded either way
 BOTTOM_FIRST_FIELD_ORDERS = {3, 4}  # AV_FIELD_BB and AV_FIELD_TB: the bottom field shown first
+DV_SD_HEIGHTS = {480, 576}  # DV25/DV50 at NTSC and PAL sizes, filmed bottom field first by the standard
 
 
 def _first_field_of(stream) -> str:
     """Which field of ``stream``'s interlaced frames is filmed (and shown) first: ``"bottom"`` where the stream
-    says so (DV, some broadcast captures), else ``"top"``."""
-    return "bottom" if stream.codec_context.field_order in BOTTOM_FIRST_FIELD_ORDERS else "top"
+    says so (some broadcast captures), or for standard-definition DV, whose streams leave the order unknown (it
+    is in each frame, which PyAV does not show) and which is bottom field first; else ``"top"``."""
+    order = stream.codec_context.field_order
+    if order in BOTTOM_FIRST_FIELD_ORDERS:
+        return "bottom"
+    dv = stream.codec_context.name == "dvvideo" and stream.height in DV_SD_HEIGHTS
+    return "bottom" if dv and order not in INTERLACED_FIELD_ORDERS else "top"
 
 
 # Colour spaces that swscale would convert with its default BT.601 matrix anyway (unspecified, BT.470BG, SMPTE 170M).

@@ -67,6 +67,34 @@ def test_bottom_field_first_video_keeps_its_bottom_field(tmp_path):
     assert "bottom field first" in run_cli("frames", "info", video).stdout
 
 
+def test_raw_dv_reads_at_its_frame_rate_with_its_bottom_field(tmp_path):
+    """Raw DV (as dvgrab captures it) says neither its frame rate (its average rate is its time base, 60000) nor
+    that it is interlaced in its stream header; DV is filmed bottom field first."""
+    height, width = 576, 720
+
+    def bar(left):
+        image = np.full((height, width, 3), 40, np.uint8)
+        image[:, left:left + 48] = 220
+        return image
+
+    path = tmp_path / "capture.dv"
+    with av.open(str(path), "w", format="dv") as container:
+        stream = container.add_stream("dvvideo", rate=25)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for k in range(3):
+            image = bar(64 * k + 16)  # the top field, filmed second
+            image[1::2] = bar(64 * k)[1::2]
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = k
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    info = probe(path)
+    assert (info.fps, info.interlaced, info.first_field) == (25.0, True, "bottom")
+    assert "25 fps, 0.12 s, dvvideo, interlaced, bottom field first" in run_cli("frames", "info", path).stdout
+    for k, frame in enumerate(open_frames(path).iter_frames()):
+        assert np.abs(frame.rgb[height // 2].astype(int) - bar(64 * k)[height // 2]).max() <= 8, k
+
+
 def test_either_field_can_be_kept_at_the_frame_edges():
     frame = np.full((7, 4, 3), 50, np.uint8)  # an odd number of lines: the last one is of the top field
     frame[0::2, :2] = 250
