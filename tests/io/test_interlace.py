@@ -56,7 +56,7 @@ def test_a_moving_edge_loses_its_comb_teeth_and_shows_the_top_field(tmp_path):
 
 
 def test_bottom_field_first_video_keeps_its_bottom_field(tmp_path):
-    video = write_interlaced(tmp_path / "dv.mp4", moving_bar(first_field="bottom"), first_field="bottom")
+    video = write_interlaced(tmp_path / "bff.mp4", moving_bar(first_field="bottom"), first_field="bottom")
     assert probe(video).first_field == "bottom" and describe(video)["first_field"] == "bottom"
     for k, frame in enumerate(open_frames(video).iter_frames()):
         assert np.ptp(frame.rgb[:, :, 1].astype(int), axis=0).max() <= 8, k
