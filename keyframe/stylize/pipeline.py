@@ -416,13 +416,30 @@ def _unblend_partial_runs(images: dict[int, np.ndarray], layers: Mapping, partia
         images[segment] = unblended[Path(folder)]
 
 
+def _by_segment_id(layers: Mapping) -> dict[int, object]:
+    """``layers`` keyed by ``int`` segment ids (the API takes ``"255"`` as well as ``255``), each a mask value
+    (0-255) given once."""
+    by_id: dict[int, object] = {}
+    for segment, folder in layers.items():
+        try:
+            value = int(segment)
+        except (TypeError, ValueError):
+            value = -1
+        if not 0 <= value <= 255:
+            raise fail(folder, f"segment id {segment!r} is not a mask value (0-255)")
+        if value in by_id:
+            raise fail("--layer", f"segment {value} is given twice")
+        by_id[value] = folder
+    return by_id
+
+
 def _check_layer_ids(folder: Path, layers: Mapping, masks: list[np.ndarray]) -> None:
     """Refuse layer ids that binary (0/255) ``masks`` (some of ``folder``'s) cannot hold: ``--layer 1=...`` for a
     figure marked 255 would leave it unstyled, silently."""
     found = set().union(*(np.unique(mask).tolist() for mask in masks))
     if found <= {0, 255}:
         for segment, layer in layers.items():
-            if int(segment) not in (0, 255):
+            if segment not in (0, 255):
                 raise fail("--layer", f"segment {segment} ({layer}) cannot occur in binary masks (0/255, as "
                                       f"{folder} holds): the foreground is 255, the background 0")
 
@@ -522,13 +539,12 @@ def composite(
     segment_masks = SegmentMasks(masks, source)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
+    layers = _by_segment_id(layers)
     sampled = [segment_masks.labels(stem) for stem in dict.fromkeys(_sampled(source.stems))]
     segment_masks.warn_if_smoothed(sampled)
     _check_layer_ids(segment_masks.folder, layers, sampled)
     opened = {}
     for segment, folder in layers.items():
-        if not 0 <= int(segment) <= 255:
-            raise fail(folder, f"segment id {segment} is not a mask value (0-255)")
         layer = open_frames(folder)
         if layer.size != source.size:
             raise fail(folder, f"frames are {layer.size[1]}x{layer.size[0]} but the originals are {source.size[1]}x{source.size[0]}")
@@ -536,7 +552,7 @@ def composite(
         missing = [stem for stem in source.stems if stem not in available]
         if missing:
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
-        opened[int(segment)] = layer
+        opened[segment] = layer
     out_dir = Path(out_dir)
     found: set[int] = set()
     made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,

@@ -109,6 +109,9 @@ def test_composite_assembles_per_segment_folders(clip, small_sample):
     assert count == FRAMES and len(open_frames(root / "f.mp4")) == FRAMES
     out, mask = read_image(root / "final" / f"{stems[3]}.png"), small_sample.masks[3]
     assert np.all(out[mask > 0] == 250) and np.all(out[mask == 0] == 10)
+    for bad in ({256: root / "bg"}, {"figure": root / "fig"}, {255: root / "fig", "255": root / "bg"}):
+        with pytest.raises(KeyframeError, match="not a mask value|given twice"):
+            composite(root / "frames", bad, root / "masks", root / "final3")
     (root / "bg" / f"{stems[5]}.png").unlink()
     with pytest.raises(KeyframeError, match="has no frame"):
         composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final2")
@@ -135,6 +138,8 @@ def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams
     before = SF.composite_frame(small_sample.frames[3], mask, {s: read_image(f / f"{small_sample.stems[3]}.png")
                                                                for s, f in layers.items()}, 4.0).astype(int)
     assert np.abs(before - one_run)[seam].mean() > 5 * np.abs(separate - one_run)[seam].mean()  # the rim it had
+    composite(root / "frames", {str(s): f for s, f in layers.items()}, root / "masks", root / "final-str")
+    np.testing.assert_array_equal(read_image(root / "final-str" / f"{small_sample.stems[3]}.png"), separate)
     (root / "masks2").mkdir()
     for path in (root / "masks").iterdir():
         write_mask(root / "masks2" / path.name, read_mask(path))
