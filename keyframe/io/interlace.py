@@ -35,7 +35,8 @@ def comb_mask(grey: np.ndarray, threshold: float = COMB_THRESHOLD, first_field: 
            [0, 0, 0]])
     """
     mask = np.zeros(grey.shape, bool)
-    mask[_second_field_start(first_field)::2] = _second_field_combs(grey, threshold, first_field)
+    start = _second_field_start(first_field)
+    mask[start::2] = _second_field_combs(grey, threshold, start)
     return mask
 
 
@@ -46,9 +47,10 @@ def _second_field_start(first_field: str) -> int:
     return 1 if first_field == "top" else 0
 
 
-def _second_field_combs(grey: np.ndarray, threshold: float, first_field: str) -> np.ndarray:
-    """:func:`comb_mask` on the second field's lines alone (one row per line of that field)."""
-    lines, above, below = _field_and_neighbours(grey.astype(np.int16), _second_field_start(first_field))
+def _second_field_combs(grey: np.ndarray, threshold: float, start: int) -> np.ndarray:
+    """:func:`comb_mask` on the second field's lines alone (one row per line of that field, which begins at line
+    ``start``)."""
+    lines, above, below = _field_and_neighbours(grey.astype(np.int16), start)
     brighter = (lines - above > threshold) & (lines - below > threshold)
     darker = (above - lines > threshold) & (below - lines > threshold)
     combed = _in_a_run(brighter) | _in_a_run(darker)
@@ -95,7 +97,7 @@ def deinterlace(rgb: np.ndarray, threshold: float = COMB_THRESHOLD, first_field:
     start = _second_field_start(first_field)
     if rgb.shape[0] < 3:
         return rgb
-    combed = _second_field_combs(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), threshold, first_field)
+    combed = _second_field_combs(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), threshold, start)
     if not combed.any():
         return rgb
     lines, above, below = _field_and_neighbours(rgb, start)

@@ -27,9 +27,9 @@ def write_interlaced(path, frames, first_field="top"):
     return path
 
 
-def bar_at(left):
-    image = np.full((HEIGHT, WIDTH, 3), 40, np.uint8)
-    image[:, left:left + 12] = 220
+def bar_at(left, size=(HEIGHT, WIDTH), width=12):
+    image = np.full((*size, 3), 40, np.uint8)
+    image[:, left:left + width] = 220
     return image
 
 
@@ -73,9 +73,7 @@ def test_raw_dv_reads_at_its_frame_rate_with_its_bottom_field(tmp_path):
     height, width = 576, 720
 
     def bar(left):
-        image = np.full((height, width, 3), 40, np.uint8)
-        image[:, left:left + 48] = 220
-        return image
+        return bar_at(left, (height, width), 48)
 
     path = tmp_path / "capture.dv"
     with av.open(str(path), "w", format="dv") as container:
