@@ -399,6 +399,19 @@ def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...]
     return tuple(int(stylized) for stylized in segments), feather
 
 
+def _read_layers(opened: Mapping, layers: Mapping, stem: str) -> dict[int, np.ndarray]:
+    """Each segment's layer image for frame ``stem`` (``opened``: segment -> frame source of ``layers[segment]``); a
+    folder given for several segments is read once."""
+    by_folder: dict[Path, np.ndarray] = {}
+    images = {}
+    for segment, layer in opened.items():
+        folder = Path(layers[segment])
+        if folder not in by_folder:
+            by_folder[folder] = layer.read(layer.index_of(stem))
+        images[segment] = by_folder[folder]
+    return images
+
+
 def _unblend_partial_runs(images: dict[int, np.ndarray], layers: Mapping, partial_runs: Mapping, frame: np.ndarray,
                           labels: np.ndarray) -> None:
     """Replace each layer from a partial ``stylize`` run (``partial_runs``: :func:`_partial_run` by folder) by the
@@ -563,7 +576,7 @@ def composite(
             partial_runs[Path(folder)] = _partial_run(folder, segment, made_from)
     with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
-            images = {segment: layer.read(layer.index_of(frame.stem)) for segment, layer in opened.items()}
+            images = _read_layers(opened, layers, frame.stem)
             labels = segment_masks.labels(frame.stem)
             _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
             found.update(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())

@@ -140,6 +140,8 @@ def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams
     assert np.abs(before - one_run)[seam].mean() > 5 * np.abs(separate - one_run)[seam].mean()  # the rim it had
     composite(root / "frames", {str(s): f for s, f in layers.items()}, root / "masks", root / "final-str")
     np.testing.assert_array_equal(read_image(root / "final-str" / f"{small_sample.stems[3]}.png"), separate)
+    composite(root / "frames", {255: root / "both-out", 0: root / "both-out"}, root / "masks", root / "final-one")
+    assert np.abs(read_image(root / "final-one" / f"{small_sample.stems[3]}.png") - one_run).max() <= 1  # one folder, both
     (root / "masks2").mkdir()
     for path in (root / "masks").iterdir():
         write_mask(root / "masks2" / path.name, read_mask(path))
