@@ -346,7 +346,9 @@ def stylize(
         # Frames left in the staging folder by an interrupted run came from these
         # same models unless this run trained further, so only then are they kept.
         retrained = any(result.iterations[n] > resumed[n] for n in result.iterations)
-        _clear_other_renders(stage, {"feather": feather if masks is not None else None})
+        _drop_other_models(stage, {model_name(segment) for segment in models})
+        segments = None if masks is None else sorted(keyframes.files)
+        _clear_other_renders(stage, {"feather": feather if masks is not None else None, "segments": segments})
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
@@ -362,7 +364,7 @@ def stylize(
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
         (stage / RENDER_SETTINGS).unlink()
-        record = {**kept_from, "segments": None if masks is None else sorted(keyframes.files), "feather": feather}
+        record = {**kept_from, "segments": segments, "feather": feather}
         (stage / LAYER_RECORD).write_text(json.dumps(record))
         write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
@@ -472,6 +474,13 @@ def _check_video_out(video, frames, out_dir) -> None:
     check_file_apart(video, [frames])
     if Path(out_dir).resolve() in Path(video).resolve().parents:
         raise fail(video, f"lies inside the output folder {out_dir}, whose frames it is made from; write it beside it")
+
+
+def _drop_other_models(stage: Path, names: set[str]) -> None:
+    """Remove the models an interrupted run trained for segments this run no longer has keyframes for."""
+    for model in (stage / MODELS_DIR).glob("*.pt"):
+        if model.name not in names:
+            model.unlink()
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:

@@ -97,7 +97,7 @@ def test_a_jpeg_mask_is_refused_before_any_work_and_leaves_nothing(tmp_path, sma
 
 
 def test_a_layer_binary_masks_cannot_hold_and_a_video_inside_the_output_are_refused_before_any_work(tmp_path, small_sample):
-    stems = frames_and_masks(tmp_path, small_sample, 3)
+    frames_and_masks(tmp_path, small_sample, 3)
     composite = ["composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--out", tmp_path / "out"]
     done = run_cli(*composite, "--layer", f"1={tmp_path / 'frames'}")
     assert done.returncode == 2 and "segment 1" in done.stderr and "the foreground is 255" in done.stderr

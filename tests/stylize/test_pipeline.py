@@ -186,6 +186,28 @@ def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(cl
     assert not list(root.glob("*/rendering.json")) and straight.rendered == FRAMES
 
 
+def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind(clip, small_sample):
+    root, stem, painted = clip
+    for segment in ("255", "0"):
+        write_image(root / "keys" / segment / f"{stem}.png", painted)
+
+    def interrupt(done, total, note):
+        if note == "rendering" and done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST,
+                progress=interrupt)
+    (root / "keys" / "0" / f"{stem}.png").unlink()
+    (root / "keys" / "0").rmdir()
+    result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
+    assert result.resumed_from == {"segment 255": 20} and result.rendered == FRAMES
+    straight = stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST)
+    for name in open_frames(root / "out").stems:
+        np.testing.assert_array_equal(read_image(root / "out" / f"{name}.png"), read_image(root / "straight" / f"{name}.png"))
+    assert sorted(path.name for path in (root / "out" / "models").iterdir()) == ["segment-255.pt"]
+
+
 def test_blob_guides_run_through_the_pipeline(clip):
     root, stem, painted = clip
     write_image(root / "keys" / f"{stem}.png", painted)
