@@ -44,10 +44,33 @@ def open_sound(source: Path):
     return container
 
 
-def check_sound(source: str | os.PathLike) -> Path:
-    """``source`` as a path, refused (:func:`open_sound`) before any work when it gives no sound."""
-    open_sound(Path(source)).close()
+def check_sound(source: str | os.PathLike, start: float | None = None) -> Path:
+    """``source`` as a path, refused (:func:`open_sound`) before any work when it gives no sound, or none from
+    ``start`` seconds after its first frame on."""
+    length = sound_seconds(source)
+    if start is not None and length is not None and start >= length:
+        raise fail(source, f"its sound ends {length:.2f} s after its first frame, so there is none from {start:g} s on "
+                           "(--audio-start, or where the frames begin in it)")
     return Path(source)
+
+
+def sound_seconds(source: str | os.PathLike) -> float | None:
+    """How long ``source``'s sound goes on after its first video frame, in seconds (None where it does not say).
+
+    Raises
+    ------
+    KeyframeError
+        As :func:`open_sound`.
+    """
+    with open_sound(Path(source)) as container:
+        stream = container.streams.audio[0]
+        if stream.duration is not None and stream.time_base is not None:
+            end = float(((stream.start_time or 0) + stream.duration) * stream.time_base)
+        elif container.duration is not None:
+            end = (container.duration + (container.start_time or 0)) / av.time_base
+        else:
+            return None
+        return end - _first_frame_time(container)
 
 
 class AudioTrack:

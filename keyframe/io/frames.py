@@ -19,7 +19,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, fail, is_seconds
 from keyframe.io.atomic import check_file_apart
-from keyframe.io.audio import check_sound
+from keyframe.io.audio import sound_seconds
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps, frame_seconds,
                                iter_video, parse_aspect, probe, shown_until, to_rgb, uneven_seconds, writable_fps)
@@ -202,9 +202,14 @@ def sound_of(source: FrameSource) -> Path | None:
     if source.origin is None or not Path(source.origin).is_file():
         return None
     try:
-        return check_sound(source.origin)
+        length = sound_seconds(source.origin)
     except KeyframeError:
         return None
+    if length is not None and source.start_seconds >= length:
+        log.warning("%s: its sound ends %.2f s after its first frame, before these frames begin (%g s); the video "
+                    "gets no sound", source.origin, length, source.start_seconds)
+        return None
+    return Path(source.origin)
 
 
 def _manifest_pixel_aspect(folder: Path, manifest: dict | None) -> Fraction:

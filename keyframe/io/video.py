@@ -26,7 +26,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import hdr
-from keyframe.io.atomic import atomic_path, input_identity, staged_dir
+from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.io.interlace import deinterlace
@@ -695,8 +695,9 @@ class VideoWriter:
                  audio: str | os.PathLike | None = None, audio_start: float = 0.0, pixel_aspect: Fraction = Fraction(1),
                  alpha: bool = False):
         check_mp4(path, ".mov" if alpha else ".mp4")
+        check_file_apart(path, [audio])
         start = check_audio_start(audio_start)
-        self._sound = (check_sound(audio), start) if audio is not None else None
+        self._sound = (check_sound(audio, start), start) if audio is not None else None
         self._audio: AudioTrack | None = None
         check_fps(f"{path}: the frame rate", fps)
         if not 0 <= crf <= 51:

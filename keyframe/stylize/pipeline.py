@@ -297,8 +297,8 @@ def stylize(
     """
     check_number("--feather", feather, inclusive=True)
     check_seed(train.seed)
-    _check_video_out(video, frames, out_dir)
     source = open_frames(frames)
+    _check_video_out(video, out_dir, source, keys, masks)
     keyframes = find_keyframes(keys, source)
     if keyframes.segmented and masks is None:
         raise fail(keyframes.folder, "holds per-segment keyframe folders; pass the segmentation with --masks")
@@ -464,14 +464,15 @@ def _sampled(stems: list[str]) -> list[str]:
     return [stems[0], stems[len(stems) // 2], stems[-1]]
 
 
-def _check_video_out(video, frames, out_dir) -> None:
-    """Refuse, before any work, a ``video`` output that could not be written, would overwrite the ``frames`` or
-    lie among them, or lie in ``out_dir`` (whose frames it is encoded from)."""
+def _check_video_out(video, out_dir, source: FrameSource, *inputs) -> None:
+    """Refuse, before any work, a ``video`` output that could not be written, would overwrite an input (the
+    frames, the video they came from, whose sound it takes, or any of ``inputs``) or lie among them, or lie in
+    ``out_dir`` (whose frames it is encoded from)."""
     if video is None:
         return
     check_mp4(video)
     check_writable(video)
-    check_file_apart(video, [frames])
+    check_file_apart(video, [source.path, source.origin, *inputs])
     if Path(out_dir).resolve() in Path(video).resolve().parents:
         raise fail(video, f"lies inside the output folder {out_dir}, whose frames it is made from; write it beside it")
 
@@ -556,8 +557,8 @@ def composite(
     check_number("--feather", feather, inclusive=True)
     if not isinstance(layers, Mapping):
         raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
-    _check_video_out(video, frames, out_dir)
     source = open_frames(frames)
+    _check_video_out(video, out_dir, source, masks, *layers.values())
     segment_masks = SegmentMasks(masks, source)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")

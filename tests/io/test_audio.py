@@ -37,6 +37,32 @@ def test_a_video_without_sound_is_refused_before_any_work(tmp_path, sample_video
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_sound_asked_for_past_its_end_or_over_the_video_it_comes_from_is_refused_before_any_work(tmp_path, caplog):
+    clip = tmp_path / "clip.mp4"
+    write_video_with_sound(clip, FRAMES)  # 2 s
+    extract_frames(clip, tmp_path / "frames")
+    before = clip.read_bytes()
+    with pytest.raises(KeyframeError, match=r"clip.mp4: its sound ends 2.0\d s after its first frame, so there is none from 2.5 s on"):
+        encode_frames(tmp_path / "frames", tmp_path / "out.mp4", audio=clip, audio_start=2.5)
+    with pytest.raises(KeyframeError, match="clip.mp4: is also an input; the output would overwrite it"):
+        encode_frames(tmp_path / "frames", clip, audio=clip)
+    assert clip.read_bytes() == before and not (tmp_path / "out.mp4").exists()
+    done = run_cli("frames", "encode", tmp_path / "frames", tmp_path / "out.mp4", "--audio", clip, "--audio-start", "3")
+    assert done.returncode == 2 and "so there is none from 3 s on" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_frames_that_begin_after_the_sound_ends_get_a_video_without_sound_and_a_warning(tmp_path, caplog):
+    from keyframe.io.frames import open_frames, sound_of
+
+    clip = tmp_path / "clip.mp4"
+    write_video_with_sound(clip, FRAMES + FRAMES)  # 4 s
+    extract_frames(clip, tmp_path / "late", ExtractOptions(start=75))  # frames from 3 s on
+    assert sound_of(open_frames(tmp_path / "late")) == clip
+    write_video_with_sound(clip, FRAMES)  # the clip is cut to 2 s, sound and all
+    assert sound_of(open_frames(tmp_path / "late")) is None
+    assert "before these frames begin (3 s); the video gets no sound" in caplog.text
+
+
 def test_cli_encode_with_sound(tmp_path):
     clip = tmp_path / "clip.mp4"
     write_video_with_sound(clip, FRAMES)

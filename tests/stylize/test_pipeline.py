@@ -228,6 +228,26 @@ def test_a_video_output_that_cannot_be_written_is_refused_before_any_work(clip):
     assert not (root / "out").exists() and not (root / "final").exists()
 
 
+def test_a_video_output_over_the_clip_the_frames_came_from_is_refused_before_any_work(clip, small_sample):
+    from keyframe.io import extract_frames, write_video
+
+    root, stem, painted = clip
+    write_video(small_sample.frames[:FRAMES], root / "silent.mp4", fps=25)
+    write_video_with_sound(root / "sound.mp4", small_sample.frames[:FRAMES])
+    write_image(root / "keys" / "000004.png", painted)
+    for clip_file in (root / "silent.mp4", root / "sound.mp4"):
+        extract_frames(clip_file, root / clip_file.stem)
+        before = clip_file.read_bytes()
+        with pytest.raises(KeyframeError, match="is also an input"):
+            stylize(root / clip_file.stem, root / "keys", root / "out", style=SMALL, train=FAST, video=clip_file)
+        with pytest.raises(KeyframeError, match="is also an input"):
+            composite(root / clip_file.stem, {255: root / "frames"}, root / "masks", root / "final", video=clip_file)
+        assert clip_file.read_bytes() == before
+    with pytest.raises(KeyframeError, match="is also an input"):
+        composite(root / "frames", {255: root / "sound.mp4"}, root / "masks", root / "final", video=root / "sound.mp4")
+    assert not (root / "out").exists() and not (root / "final").exists() and not (root / "out.partial").exists()
+
+
 def test_smoothed_masks_are_pointed_out(clip, caplog):
     import cv2
 
