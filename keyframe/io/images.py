@@ -58,6 +58,8 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         raise fail(path, "not a readable image")
     if image.dtype == np.uint16:
         image = (image // 257).astype(np.uint8)
+    elif image.dtype != np.uint8:  # float (HDR, compositing exports) has no one right mapping to 8 bits
+        raise fail(path, f"holds {image.dtype} samples; save it with 8 or 16 bits per channel")
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     elif image.shape[2] == 4:

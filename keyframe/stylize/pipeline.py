@@ -101,10 +101,14 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
     for sub in subdirs:
         if not sub.name.isdigit() or not 0 <= int(sub.name) <= 255:
             raise fail(sub, "is not a segment id (a mask value 0-255; binary masks: 255 foreground, 0 background)")
+        segment = int(sub.name)
+        if segment in files:
+            twin = next(other for other in subdirs if other.name != sub.name and int(other.name) == segment)
+            raise fail(sub, f"is segment {segment} again, as {twin.name}/ is; keep one folder per segment")
         found = list_images(sub)
         if not found:
             raise fail(sub, "contains no keyframes")
-        files[int(sub.name)] = _check_images(found, source)
+        files[segment] = _check_images(found, source)
     return Keyframes(folder, bool(subdirs), files)
 
 

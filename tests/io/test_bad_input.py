@@ -65,6 +65,18 @@ def test_unreadable_image(tmp_path):
     assert not (tmp_path / "x.mp4").exists()
 
 
+def test_a_float_image_given_as_a_keyframe_says_how_to_save_it(tmp_path):
+    import cv2
+
+    frames, keys = tmp_path / "frames", tmp_path / "keys"
+    write_image(frames / "000000.png", np.zeros((16, 16, 3), np.uint8))
+    keys.mkdir()
+    cv2.imwrite(str(keys / "000000.tif"), np.full((16, 16, 3), 0.5, np.float32))  # as compositing apps export
+    result = run_cli("stylize", frames, "--keys", keys, "--out", tmp_path / "out", "--iterations", "1")
+    assert_usage_error(result, "000000.tif", "holds float32 samples; save it with 8 or 16 bits per channel")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
 @pytest.mark.parametrize("args", [["frames", "extract"], ["sample", "x", "--movement", "moonwalk"], ["frames", "encode", ".", "x.mp4", "--crf", "99"]])
 def test_usage_errors_exit_2(tmp_path, args):
     result = run_cli(*args, cwd=tmp_path)

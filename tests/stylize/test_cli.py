@@ -41,6 +41,14 @@ def test_bad_input_is_one_line_and_exit_code_2(tmp_path, small_sample):
     assert "000000.png" in done.stderr and "is 160x50 but frame" in done.stderr
     done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", "fg", "--out", tmp_path / "o")
     assert done.returncode == 2 and "Traceback" not in done.stderr and "--layer: expected SEGMENT_ID=DIR" in done.stderr
+    (tmp_path / "keys" / "000000.png").unlink()
+    for segment in ("255", "0255"):
+        write_image(tmp_path / "keys" / segment / "000000.png", small_sample.frames[0])
+    write_mask(tmp_path / "masks" / "000000.png", small_sample.masks[0])
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--masks", tmp_path / "masks",
+                   "--out", tmp_path / "out")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "255: is segment 255 again, as 0255/ is; keep one folder per segment" in done.stderr, done.stderr
 
 
 def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_sample):
