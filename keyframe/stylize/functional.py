@@ -108,11 +108,16 @@ def dilate(region: np.ndarray, pixels: int) -> np.ndarray:
 def bounding_box(region: np.ndarray, margin: int = 0, multiple: int = 1) -> tuple[slice, slice] | None:
     """Row and column slices around the ``True`` pixels, grown by ``margin`` and clipped; None if empty.
 
+    The top and left edges are moved out to a multiple of ``multiple``: a strided network then sees every pixel
+    of a crop at the same place in its grid as in the whole frame, so a box that moves does not change its output.
+
     Examples
     --------
     >>> region = np.zeros((10, 10), bool); region[4, 5] = True
     >>> bounding_box(region, margin=1)
     (slice(3, 6, None), slice(4, 7, None))
+    >>> bounding_box(region, margin=1, multiple=4)
+    (slice(0, 6, None), slice(4, 7, None))
     """
     rows, cols = np.flatnonzero(region.any(axis=1)), np.flatnonzero(region.any(axis=0))
     if rows.size == 0:
@@ -120,6 +125,7 @@ def bounding_box(region: np.ndarray, margin: int = 0, multiple: int = 1) -> tupl
     height, width = region.shape
     top, bottom = max(0, rows[0] - margin), min(height, rows[-1] + 1 + margin)
     left, right = max(0, cols[0] - margin), min(width, cols[-1] + 1 + margin)
+    top, left = top - top % multiple, left - left % multiple
     return slice(int(top), int(bottom)), slice(int(left), int(right))
 
 

@@ -216,7 +216,7 @@ def stylize_frame(
         if inner is None:
             continue
         # The network sees a margin around the segment: its output near a crop edge lacks context.
-        outer = SF.bounding_box(weight > 0, margin=CROP_MARGIN)
+        outer = SF.bounding_box(weight > 0, margin=CROP_MARGIN, multiple=model.alignment)
         crop_guide = guide[outer] if guide is not None else None
         layer = model.apply(frame[outer], crop_guide)
         rows = slice(inner[0].start - outer[0].start, inner[0].stop - outer[0].start)

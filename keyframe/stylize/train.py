@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -186,6 +187,12 @@ class StyleModel:
         # Channels-last weights and inputs: oneDNN's fastest CPU convolution layout (about 1.5-2x at 854x480).
         self.generator = (generator or Generator(config.generator)).eval().to(memory_format=torch.channels_last)
         self.iteration = iteration
+
+    @property
+    def alignment(self) -> int:
+        """Crops of a frame that start at multiples of this many pixels are drawn as in the whole frame (the
+        network's stride at the frame's scale)."""
+        return math.ceil(self.config.generator.stride / self.config.scale)
 
     def apply(self, frame: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
         """Stylize one uint8 RGB frame (``guide``: float32 ``(H, W, 3)`` at frame size, if the model uses guides)."""

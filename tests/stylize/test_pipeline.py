@@ -208,6 +208,29 @@ def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind
     assert sorted(path.name for path in (root / "out" / "models").iterdir()) == ["segment-255.pt"]
 
 
+def test_a_segment_box_moved_by_a_pixel_does_not_change_how_the_segment_is_drawn(small_sample):
+    import torch
+
+    from keyframe.stylize import Generator, StyleModel
+    from keyframe.stylize.pipeline import stylize_frame
+
+    torch.manual_seed(0)
+    generator = Generator(SMALL.generator)  # stride 4: crops a pixel apart meet the network's grid differently
+    for parameter in generator.out.parameters():
+        torch.nn.init.normal_(parameter, std=0.1)
+    model = StyleModel(SMALL, generator)
+    frame, labels = small_sample.frames[0], small_sample.masks[0].copy()
+    rows, cols = np.nonzero(labels == 255)
+    inside = np.zeros(labels.shape, bool)
+    inside[rows.min() + 8:rows.max() - 8, cols.min() + 8:cols.max() - 8] = True
+    inside &= labels == 255
+    still = stylize_frame({255: model}, frame, labels, feather=0)
+    labels[rows.min() - 1, cols.min() - 1] = 255  # a speck of the segment just above and left of it
+    moved = stylize_frame({255: model}, frame, labels, feather=0)
+    assert inside.sum() > 100 and np.abs(still.astype(int) - frame).max() > 20  # the model draws something
+    np.testing.assert_array_equal(moved[inside], still[inside])
+
+
 def test_blob_guides_run_through_the_pipeline(clip):
     root, stem, painted = clip
     write_image(root / "keys" / f"{stem}.png", painted)
