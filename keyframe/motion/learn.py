@@ -418,6 +418,8 @@ def _journaled_study(journal: Path, direction: str, name: str):
     if journal.is_file() and not _optuna_journal(journal):  # before Optuna appends to a file that is not its own
         log.warning("%s: not the trials of an interrupted search; kept as %s, the search starts afresh", journal,
                     keep_aside(journal).name)
+    elif journal.is_file():
+        _drop_cut_line(journal)
     try:
         return optuna.create_study(direction=direction, load_if_exists=True, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
@@ -425,6 +427,16 @@ def _journaled_study(journal: Path, direction: str, name: str):
         log.warning("%s: damaged (%s); kept as %s, the search starts afresh", journal, error, keep_aside(journal).name)
         return optuna.create_study(direction=direction, study_name=name,
                                    storage=JournalStorage(JournalFileBackend(str(journal))))
+
+
+def _drop_cut_line(journal: Path) -> None:
+    """Remove a last line that a kill or power loss cut short: Optuna skips it when reading but would append
+    the next operation onto it, joining the two into a line that no longer reads."""
+    with open(journal, "rb+") as handle:
+        data = handle.read()
+        if data and not data.endswith(b"\n"):
+            handle.truncate(data.rfind(b"\n") + 1)
+            log.info("%s: its last line was cut short and is left out", journal)
 
 
 def _optuna_journal(path: Path) -> bool:

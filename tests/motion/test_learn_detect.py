@@ -360,6 +360,22 @@ def test_a_damaged_search_journal_is_kept_aside_and_the_search_starts_afresh(wav
     assert (tmp_path / "wave.kfm.partial.damaged-2").read_text() == "my notes\n"
 
 
+def test_a_search_journal_cut_short_by_a_kill_resumes_from_its_whole_lines(wave_clip, tmp_path):
+    config = replace(FAST, trials=3, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1))
+    out, journal = tmp_path / "wave.kfm", tmp_path / "wave.kfm.partial"
+
+    def stop_at_the_third_trial(done, total, note):
+        if note == "trial 3/3":
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        learn([wave_clip[:50]], config, out=out, progress=stop_at_the_third_trial)
+    whole = journal.read_bytes()
+    journal.write_bytes(whole[:-25])  # the last operation half written
+    model = learn([wave_clip[:50]], config, out=out)
+    assert model.info["search"]["trials"] == 3 and out.is_file() and not journal.exists()
+    assert not list(tmp_path.glob("*.damaged*"))  # the finished trials were kept, not set aside
+
+
 def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):
     from keyframe.motion.learn import fewest_frames
 
