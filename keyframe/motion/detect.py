@@ -39,7 +39,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, check_count, check_number, fail
 from keyframe.io.atomic import check_own_json, file_stamp
 from keyframe.io.frames import SteppedFrames
 from keyframe.io.video import check_fps, shown_until
@@ -78,6 +78,9 @@ class DetectConfig:
     def __post_init__(self):
         if self.threshold is not None and not math.isfinite(self.threshold):
             raise KeyframeError(f"--threshold must be a finite number, got {self.threshold}")
+        check_count("DetectConfig.chunk", self.chunk)
+        check_number("DetectConfig.span_seconds", self.span_seconds)
+        check_fps("DetectConfig.default_fps", self.default_fps)
 
     def threshold_for(self, model: MovementModel) -> float:
         """The threshold the verdict and intervals use with ``model``."""

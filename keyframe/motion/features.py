@@ -42,6 +42,7 @@ import torch
 
 from keyframe.errors import KeyframeError, fail
 from keyframe.io.frames import Frame, FrameSource
+from keyframe.io.video import check_fps
 from keyframe.motion.windows import check_length
 from keyframe.native import QuietSolution, import_mediapipe
 from keyframe.progress import report
@@ -105,7 +106,8 @@ class FeatureConfig:
         if not 8 <= self.size <= 256:
             raise KeyframeError(f"the pixel feature size must be between 8 and 256, got {self.size}")
         if self.crop_seconds is not None and not 0.2 <= self.crop_seconds <= 30:
-            raise KeyframeError(f"--crop-seconds must be between 0.2 and 30 seconds, got {self.crop_seconds}")
+            raise KeyframeError("--crop-seconds must be between 0.2 and 30 seconds, or 0 for one crop per clip (None in "
+                                f"FeatureConfig), got {self.crop_seconds}")
         if not 0.2 <= self.gesture_seconds <= 30:
             raise KeyframeError(f"the gesture's span must be between 0.2 and 30 seconds, got {self.gesture_seconds}")
         if not 32 <= self.cnn_size <= 512:
@@ -145,6 +147,8 @@ class ArrayFrames(FrameSource):
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
             raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}{one}")
+        if fps is not None:
+            check_fps("ArrayFrames fps", fps)
         self.frames, self.fps, self.path = frames, fps, path
         self.size = frames.shape[1:3]
         self.stems = [f"{i:06d}" for i in range(len(frames))]

@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed, fail
-from keyframe.io import FrameSource, SteppedFrames, partial_dir
+from keyframe.io import FolderSource, FrameSource, SteppedFrames, partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
@@ -225,6 +226,20 @@ def _open_clips(clips, name: str, length: int) -> list[_Opened]:
     return opened
 
 
+def _check_negatives_apart(clips, clip_sources: list[_Opened], negatives, negative_sources: list[_Opened]) -> None:
+    """Refuse a negative that shows frames of a clip of the movement: the movement would then be its own
+    counter-example, and a model of it calls everything the movement (score and threshold both 0)."""
+    def given(clip):
+        clip = clip.clip if isinstance(clip, Stretch) else clip
+        return Path(clip).resolve() if isinstance(clip, (str, os.PathLike)) else id(clip)
+
+    for negative, opened in zip(negatives, negative_sources):
+        for clip, learned in zip(clips, clip_sources):
+            if given(negative) == given(clip) and opened.start < learned.stop and learned.start < opened.stop:
+                raise fail(opened.path, f"is also a clip of the movement ({learned.path}); negatives must show "
+                                        "other movements")
+
+
 def _lowest_rate(clips: list[_Opened]) -> float | None:
     """The lowest frame rate the clips state (None when none states one): the rate clips at several times it
     are stepped to (:func:`_at_rate`), since frames cannot be made up for slower ones."""
@@ -268,6 +283,9 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
             if extractor.config.landmarks and not np.any(view):
                 raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
                                  "least ~100 pixels tall)")
+        if not source.fps and isinstance(source, FolderSource):
+            log.warning("%s: states no frame rate (no video.json); taken as %g frames/s, the rate videos at other "
+                        "rates are stepped to when they are scored", path, DEFAULT_FPS)
         read.append((path, views, float(source.fps or DEFAULT_FPS)))
     return read
 
@@ -518,6 +536,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     clip_sources = _open_clips(clips, "clip", config.window.length)
     negative_sources = _open_clips(negatives, "negative", config.window.length)
+    _check_negatives_apart(clips, clip_sources, negatives, negative_sources)
     rate = _lowest_rate(clip_sources)
     positives = _read_clips(clip_sources, "features", rate, config, extractors, progress)
     others = _read_clips(negative_sources, "negatives", rate, config, extractors, progress)

@@ -98,7 +98,7 @@ def test_learn_then_detect(tmp_path):
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--features", "pixels+cnn",
                          "--fusion", "max"), "--fusion must be one of min, mean, got 'max'")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--crop-seconds", "0.1"),
-                 "--crop-seconds must be between 0.2 and 30 seconds, got 0.1")
+                 "--crop-seconds must be between 0.2 and 30 seconds, or 0 for one crop per clip (None in FeatureConfig), got 0.1")
     assert_error(run_cli("movement", "learn", clip / "frames", "-o", tmp_path / "x.kfm", "--start", "30", "--end", "60"),
                  "frames: has 40 frames; no stretch from frame 30 to 60")
     damaged = tmp_path / "damaged.kfm"

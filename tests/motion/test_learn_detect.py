@@ -95,6 +95,22 @@ def test_negatives_and_search(wave_clip):
     assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
 
 
+def test_a_negative_that_shows_frames_of_a_clip_of_the_movement_is_refused_before_any_work(wave_clip, tmp_path):
+    from keyframe.io import write_video
+    from keyframe.motion import Stretch
+
+    clip = tmp_path / "wave.mp4"
+    write_video(iter(wave_clip), clip, fps=25)
+    for negative in (clip, tmp_path / "." / "wave.mp4", Stretch(clip, 20, 50)):
+        with pytest.raises(KeyframeError, match="wave.mp4.*: is also a clip of the movement .*negatives must show other"):
+            learn([Stretch(clip, 0, 35)], FAST, negatives=[negative])
+    with pytest.raises(KeyframeError, match="is also a clip of the movement"):
+        learn([wave_clip], FAST, negatives=[wave_clip])
+    # Another stretch of the same video (a long recording: the movement here, others there) is a negative.
+    model = learn([Stretch(clip, 0, 35)], FAST, negatives=[Stretch(clip, 35, 70)])
+    assert len(model.cohort) == 1
+
+
 def test_the_defaults_lie_inside_the_search_space():
     # The search's first trial is the defaults: one outside its range is a setting TPE never comes back to.
     space = search_space(image_features=True)
@@ -402,6 +418,12 @@ def test_impossible_settings_and_frame_rates_are_named(wave_model):
     for fps in (0, -5, float("nan")):
         with pytest.raises(KeyframeError, match="fps must be between 0.01 and 1000"):
             detect_features(model, features, fps=fps)
+        with pytest.raises(KeyframeError, match="ArrayFrames fps must be between 0.01 and 1000"):
+            ArrayFrames(np.zeros((3, 8, 8, 3), np.uint8), fps=fps)
+    for field, value, message in [("chunk", 0, "a whole number >= 1"), ("chunk", -1, "a whole number >= 1"),
+                                  ("span_seconds", float("nan"), "a number > 0"), ("default_fps", 0, "between 0.01")]:
+        with pytest.raises(KeyframeError, match=f"DetectConfig.{field} must be {message}"):
+            DetectConfig(**{field: value})
 
 
 def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_model, wave_clip):
@@ -430,6 +452,17 @@ def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_mo
     assert "half as many frames" in slower and slower.endswith("learn from clips at this rate")
     older = replace(model, info={k: v for k, v in model.info.items() if k != "fps"})  # learned before rates were kept
     assert "note" not in detect(older, ArrayFrames(wave_clip, fps=75)).to_dict()
+
+
+def test_a_folder_of_frames_without_a_rate_is_learned_at_25_frames_per_second_and_says_so(wave_clip, tmp_path, caplog):
+    from keyframe.io import write_image
+
+    for index, frame in enumerate(wave_clip):
+        write_image(tmp_path / "wave" / f"{index}.png", frame)
+    with caplog.at_level("WARNING"):
+        model = learn([tmp_path / "wave"], FAST)
+    assert model.info["fps"] == [25.0]
+    assert "states no frame rate (no video.json); taken as 25 frames/s" in caplog.text
 
 
 def test_clips_at_several_times_the_rate_of_the_others_are_learned_one_frame_in_n(wave_clip, caplog):
