@@ -644,7 +644,13 @@ one movement, allow and a longer video does not; the same template aligned to st
 open at both ends, as per-frame detection needs it) scores 0.762 alone and 0.932 and 0.924 averaged in (weight 0.2,
 the best). Taking the better of `pose` and `gesture` instead of their mean, or a soft maximum, gave 0.901-0.916 at seed 0 and 0.889-0.906 at seed 1. The predictor's two causal convolution blocks replaced by
 two residual GRU blocks of the same width (the issue allows either): 0.904, accuracy 0.846 (seed 0; `bye` 0.80); a
-predictor twice as wide (192): 0.906, accuracy 0.858 (`bye` 0.81)."""
+predictor twice as wide (192): 0.906, accuracy 0.858 (`bye` 0.81). On the same window scores (2026-12-06, seeds 0 and 1): the clip score over the best 1 to 4 s, the
+clip's mean, median or best half, quarter or tenth of its windows instead of the best 2 s gave 0.912-0.922 and
+0.896-0.913; the movement's model compared with the cohort by its rank among them (0.892, 0.889: `bow` rises to
+0.89, `bye` falls to 0.70, as its one rival, the `byebye` model, then counts no more than the others), by a
+log-sum-exp of the cohort's scores instead of their maximum (0.922-0.927, 0.914-0.919; `bye` 0.79-0.84), or by
+the pattern of all seven models' scores, each window matched to the mean pattern of the learned take's held-out
+windows and of each negative's (0.856-0.890, `bow` 0.65-0.73, and at most 0.919 blended with the score used now)."""
 
 
 RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
