@@ -30,6 +30,7 @@ console = Console(stderr=True, soft_wrap=True)
 # Results on stdout are plain lines for scripts: no markup (paths may hold "[...]"), no wrapping, no colour.
 out = Console(markup=False, highlight=False, soft_wrap=True)
 DETECT_KEEPS = "with --json OUT, detection keeps its work in OUT.partial as it goes, and a rerun resumes from it"
+RENDER_KEEPS = "render-motion writes the video only once every frame is drawn; a rerun starts over"
 INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
                "running the same command again")
 
@@ -533,7 +534,8 @@ def render_motion_cmd(
 
     writable([video_out], inputs=[bvh], videos=[video_out])
     options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
-    with progress_bar("rendering") as progress:
+    # The video is written whole or not at all: there is nothing to resume.
+    with _nothing_kept_on_interrupt(True, RENDER_KEEPS), progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
     width, height = summary["size"]
     out.print(f"{counted(summary['frames'], 'frame')} {width}x{height} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
+# The largest OFFSET or motion value read. No unit makes a real take reach it (1e15 mm is a billion km), and
+# below it the skeleton's arithmetic (squared lengths, the camera's projection) cannot overflow into NaN.
+MAX_VALUE = 1e15
 
 
 @dataclass
@@ -224,18 +227,33 @@ class _Tokens:
         return self.words[self.pos][0] if self.pos < len(self.words) else None
 
 
+def _offset(tokens: _Tokens) -> np.ndarray:
+    """The three numbers after ``OFFSET``, each finite and within :data:`MAX_VALUE`."""
+    values = []
+    for _ in range(3):
+        value = tokens.number("an OFFSET value")
+        if not abs(value) <= MAX_VALUE:
+            tokens.pos -= 1
+            raise tokens.error(f"OFFSET values must be finite numbers between -{MAX_VALUE:g} and {MAX_VALUE:g}, "
+                               f"found {tokens.peek()!r}")
+        values.append(value)
+    return np.array(values)
+
+
 def _parse_joint(tokens: _Tokens, name: str, parent: int, joints: list[Joint], channel_count: list[int]) -> None:
     tokens.expect("{")
     tokens.expect("OFFSET")
-    offset = np.array([tokens.number("an OFFSET value") for _ in range(3)])
+    offset = _offset(tokens)
     joint = Joint(name, parent, offset)
     index = len(joints)
     joints.append(joint)
     if tokens.peek() == "CHANNELS":
         tokens.next("CHANNELS")
         count = tokens.number("the number of channels")
-        if count != int(count) or not 0 <= count <= 6:
-            raise tokens.error(f"a joint has 0 to 6 channels, not {count:g}")
+        # The range first: int() of NaN or an infinity raises.
+        if not 0 <= count <= 6 or count != int(count):
+            tokens.pos -= 1
+            raise tokens.error(f"a joint has 0 to 6 channels, not {tokens.peek()}")
         for _ in range(int(count)):
             channel = tokens.next("a channel name")
             if channel not in POSITION_CHANNELS + ROTATION_CHANNELS:
@@ -256,7 +274,7 @@ def _parse_joint(tokens: _Tokens, name: str, parent: int, joints: list[Joint], c
             tokens.expect("Site")
             tokens.expect("{")
             tokens.expect("OFFSET")
-            end_offset = np.array([tokens.number("an OFFSET value") for _ in range(3)])
+            end_offset = _offset(tokens)
             tokens.expect("}")
             joints.append(Joint(f"{name}_end", index, end_offset, end_site=True))
         else:
@@ -274,7 +292,8 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
         section whose frame count or row lengths do not match the skeleton.
     """
     path = str(path)
-    lines = text.splitlines()
+    # Files saved by some Windows editors start with a byte-order mark, which is not part of 'HIERARCHY'.
+    lines = text.removeprefix("\ufeff").splitlines()
     try:
         motion_line = next(n for n, line in enumerate(lines) if line.strip() == "MOTION")
     except StopIteration:
@@ -317,7 +336,7 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
         values = np.array(parsed, dtype=np.float64).reshape(frame_count, channel_count[0])
     except ValueError:
         values = None
-    if values is None or not np.all(np.isfinite(values)):
+    if values is None or not np.all(np.abs(values) <= MAX_VALUE):
         # Find the first offending value, for a message that points at it.
         for (line_number, _), words in zip(rows, parsed):
             for column, word in enumerate(words):
@@ -325,8 +344,9 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
                     number = float(word)
                 except ValueError:
                     raise fail(path, f"line {line_number}: motion value {column + 1} is not a number: {word!r}") from None
-                if not math.isfinite(number):
-                    raise fail(path, f"line {line_number}: motion value {column + 1} is {word!r}; values must be finite numbers")
+                if not abs(number) <= MAX_VALUE:
+                    raise fail(path, f"line {line_number}: motion value {column + 1} is {word!r}; values must be finite "
+                               f"numbers between -{MAX_VALUE:g} and {MAX_VALUE:g}")
         values = np.array([[float(word) for word in words] for words in parsed]).reshape(frame_count, channel_count[0])
     log.info("%s: %d joints, %d channels, %d frames at %.3g fps", path, len(joints), channel_count[0], frame_count, 1 / frame_time)
     return Motion(joints, values, frame_time, path)

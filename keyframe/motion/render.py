@@ -59,6 +59,11 @@ HEAD_RADIUS = 0.065
 MAX_SIDE = 8192
 # A guard against a frame rate that would resample a take into an endless video.
 MAX_FRAMES = 1_000_000
+# What of a glitched frame is drawn: joints nearer the camera than this fraction of its distance (the framed take
+# lies at least half of it away), or further off the picture than this many pixels, are left out with their
+# bones. cv2 draws in 32-bit fixed point, and a capsule at the camera would cover the picture.
+NEAR = 0.1
+FAR_PIXELS = 1e6
 # RGB colours by body part.
 COLOURS = {
     "torso": (70, 110, 170),
@@ -244,8 +249,9 @@ def steady_positions(positions: np.ndarray, path: str = "take", joints=None) -> 
     otherwise one such frame shrinks the figure to a speck in every frame. Warns when it replaces any.
 
     A frame is wild when its joints' centre lies more than twice the body's size from the median centre of
-    the 9 frames around it, or when its joints spread over more than three times the body's size; at motion
-    capture rates no movement does either. Takes with more wild frames than steady ones are left as they are.
+    the 9 frames around it (the first or last 9 near the ends of the take), or when its joints spread over more
+    than three times the body's size; at motion capture rates no movement does either. Takes with more wild
+    frames than steady ones are left as they are.
     ``joints`` are the ones to judge by (default: all), e.g. those drawn, without a root left at the origin.
     """
     judged = positions if joints is None else positions[:, joints]
@@ -253,8 +259,10 @@ def steady_positions(positions: np.ndarray, path: str = "take", joints=None) -> 
     sizes, centres = highs - lows, (lows + highs) / 2
     body = max(float(np.median(sizes, axis=0).max()), 1e-9)
     half = min(4, (len(positions) - 1) // 2)
-    padded = np.pad(centres, ((half, half), (0, 0)), mode="edge")
-    local = np.median(np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0), axis=-1)
+    medians = np.median(np.lib.stride_tricks.sliding_window_view(centres, 2 * half + 1, axis=0), axis=-1)
+    # Near the ends the window stays whole, shifted inwards: padded by repeating the end frame, a glitch there
+    # would be most of its own window, and its own median.
+    local = np.pad(medians, ((half, half), (0, 0)), mode="edge")
     wild = (np.abs(centres - local).max(axis=1) > 2 * body) | (sizes.max(axis=1) > 3 * body)
     if not wild.any() or wild.mean() > 0.5:
         return positions
@@ -297,12 +305,30 @@ def make_camera(positions: np.ndarray, figure: Figure, options: RenderOptions, t
     return camera
 
 
+def frame_count(frames: int, fps_in: float, fps_out: float) -> int:
+    """How many frames a take of ``frames`` frames at ``fps_in`` has at ``fps_out``: one per output step up to its
+    last frame.
+
+    A Frame Time is written to a few digits (``0.0333333`` for 1/30 s), so the take's length is known only to
+    about 1e-4 of itself: an output step that little past the end (at most half a step) still shows the last frame.
+
+    Examples
+    --------
+    >>> frame_count(128, 1 / 0.0333333, 30), frame_count(128, 1 / 0.0333333, 60), frame_count(3, 30, 20)
+    (128, 255, 2)
+    """
+    if abs(fps_in - fps_out) < 1e-9 or frames < 2:
+        return frames
+    steps = (frames - 1) / fps_in * fps_out
+    return int(steps + min(1e-4 * steps, 0.5)) + 1
+
+
 def resample(positions: np.ndarray, fps_in: float, fps_out: float) -> np.ndarray:
-    """Joint positions at another frame rate, by linear interpolation in time."""
+    """Joint positions at another frame rate, by linear interpolation in time (:func:`frame_count` frames)."""
     if abs(fps_in - fps_out) < 1e-9 or len(positions) < 2:
         return positions
-    duration = (len(positions) - 1) / fps_in
-    times = np.arange(0, duration + 1e-9, 1 / fps_out) * fps_in
+    count = frame_count(len(positions), fps_in, fps_out)
+    times = np.minimum(np.arange(count) * (fps_in / fps_out), len(positions) - 1)
     low = np.floor(times).astype(int).clip(0, len(positions) - 1)
     high = np.minimum(low + 1, len(positions) - 1)
     weight = (times - low)[:, None, None]
@@ -330,7 +356,7 @@ class Renderer:
         if not writable_fps(fps):
             raise fail(motion.path, f"the frame rate is {fps:g} fps (Frame Time {motion.frame_time:g}); "
                        f"give --fps {FPS_RANGE}")
-        frames = int((len(positions) - 1) * motion.frame_time * fps) + 1
+        frames = frame_count(len(positions), motion.fps, fps)
         if frames > MAX_FRAMES:
             raise fail(motion.path, f"would render {frames} frames at {fps:g} fps (more than {MAX_FRAMES}); give a lower --fps")
         self.fps = fps
@@ -387,11 +413,14 @@ class Renderer:
             self._shadow(image, joints, target)
         cam = camera.to_camera(joints, target)
         xy = camera.project(cam)
+        shown = self._drawable(cam, xy)
         items = []  # (depth, kind, data)
         for parent, child, radius, colour in self.figure.bones:
+            if not (shown[parent] and shown[child]):
+                continue
             depth = (cam[parent, 2] + cam[child, 2]) / 2
             items.append((depth, 0, (parent, child, radius, colour)))
-        if self.figure.head is not None:
+        if self.figure.head is not None and shown[self.figure.head[1]]:
             neck, head = self.figure.head
             direction = joints[head] - joints[neck]
             norm = np.linalg.norm(direction)
@@ -409,6 +438,10 @@ class Renderer:
                 centre_cam, radius = data
                 self._sphere(image, centre_cam, radius, COLOURS["skin"])
         return image
+
+    def _drawable(self, cam: np.ndarray, xy: np.ndarray) -> np.ndarray:
+        """Which points ``(N, 3)`` in camera coordinates, at pixels ``xy``, can be drawn (see :data:`NEAR`)."""
+        return (cam[:, 2] > NEAR * self.camera.distance) & (np.abs(xy) < FAR_PIXELS).all(axis=1)
 
     def _shade(self, normal_strength: float, colour) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         base = np.array(colour, np.float32)
@@ -459,11 +492,12 @@ class Renderer:
         flat = joints - drop[:, None] * self.light
         flat[:, 1] = self.floor_y
         cam = self.camera.to_camera(flat, target)
-        if (cam[:, 2] <= 1e-3).any():
-            return
         xy = self.camera.project(cam)
+        shown = self._drawable(cam, xy)
         mask = np.zeros(image.shape[:2], np.uint8)
         for parent, child, radius, _ in self.figure.bones:
+            if not (shown[parent] and shown[child]):
+                continue
             r = float(self.camera.pixel_radius(radius, (cam[parent, 2] + cam[child, 2]) / 2))
             cv2.line(mask, _fixed(xy[parent]), _fixed(xy[child]), 255, max(1, int(round(2 * r))), cv2.LINE_AA, shift=4)
         sigma = max(image.shape[:2]) / 150

@@ -66,6 +66,15 @@ def test_euler_matrix_rotates_right_handed():
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 nan 0 0 0 0"), "line 20: motion value 5 is 'nan'"),
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 0 0 0 0 -inf"), "line 20: motion value 9 is '-inf'"),
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 x 0 0 0 0 0 0"), "line 20: motion value 3 is not a number"),
+        (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 1e20 0 0 0 0"), "line 20: motion value 5 is '1e20'; values must be finite"),
+        # Numbers that parse but make no skeleton: each names its line, none reaches the renderer as NaN.
+        (lambda t: t.replace("OFFSET 0 10 0", "OFFSET nan 10 0"), "line 8: OFFSET values must be finite numbers .* found 'nan'"),
+        (lambda t: t.replace("OFFSET 0 10 0", "OFFSET 0 1e301 0"), "line 8: OFFSET values must be finite numbers .* found '1e301'"),
+        (lambda t: t.replace("OFFSET 0 5 0", "OFFSET 0 5 -inf"), "line 12: OFFSET values must be finite numbers .* found '-inf'"),
+        (lambda t: t.replace("CHANNELS 3 Z", "CHANNELS nan Z"), "line 9: a joint has 0 to 6 channels, not nan"),
+        (lambda t: t.replace("CHANNELS 3 Z", "CHANNELS inf Z"), "line 9: a joint has 0 to 6 channels, not inf"),
+        # The line of the count, not of the word after it.
+        (lambda t: t.replace("CHANNELS 3 Z", "CHANNELS 2.5\n Z"), "line 9: a joint has 0 to 6 channels, not 2.5"),
         # A blank line before the rows still gives the right line number.
         (lambda t: t.replace("Time: 0.5\n", "Time: 0.5\n\n").replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 0 0 0 0 0 0"), "line 21: motion row has 10"),
     ],
@@ -74,6 +83,13 @@ def test_malformed_files_give_one_clear_error(mutate, problem):
     text = mutate(ARM.format(order="Zrotation Xrotation Yrotation", angles="0 0 0"))
     with pytest.raises(KeyframeError, match="broken.bvh: .*" + problem):
         parse_bvh(text, "broken.bvh")
+
+
+def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path):
+    text = ARM.format(order="Zrotation Xrotation Yrotation", angles="90 0 0")
+    (tmp_path / "bom.bvh").write_text(text, encoding="utf-8-sig")  # as Windows editors save it
+    motion = read_bvh(tmp_path / "bom.bvh")
+    np.testing.assert_allclose(motion.positions(), parse_bvh(text).positions())
 
 
 def test_missing_file(tmp_path):

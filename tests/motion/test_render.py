@@ -102,6 +102,67 @@ def test_glitched_frames_do_not_shrink_the_figure_in_every_frame(bow, caplog, fr
     assert "jump" in caplog.text
 
 
+@pytest.mark.parametrize("wild", [[0], [29], [0, 1, 2, 3], [26, 27, 28, 29]])
+def test_a_glitch_at_either_end_of_the_take_is_found_as_in_the_middle(bow, caplog, wild):
+    from dataclasses import replace
+
+    values = bow.values[:30].copy()
+    values[wild, 0] = 100000.0
+    renderer = Renderer(replace(bow, values=values), RenderOptions(size=(96, 80)))
+    ys, _ = np.nonzero(figure_mask(renderer.frame(15)))
+    assert ys.max() - ys.min() > 40 and f"frame{'s' if len(wild) > 1 else ''} {wild[0]}" in caplog.text
+
+
+@pytest.mark.parametrize("towards, distance", [("back", 1e5), ("back", 1e9), ("right", 1e12)])
+def test_a_glitch_behind_the_camera_or_far_off_the_picture_is_left_out(bow, towards, distance):
+    from dataclasses import replace
+
+    values = bow.values[:30].copy()
+    options = RenderOptions(size=(96, 80))
+    camera = Renderer(replace(bow, values=values), options).camera
+    values[12, :3] += getattr(camera, towards) * distance  # the root (its position channels) thrown that way
+    renderer = Renderer(replace(bow, values=values), options)
+    assert figure_mask(renderer.frame(12)).mean() < 0.005  # no figure, and no capsule across the picture
+    assert figure_mask(renderer.frame(11)).mean() > 0.03
+
+
+def test_a_rate_off_by_its_rounded_frame_time_keeps_the_last_frame(bow):
+    # Frame Time 0.0333333 is 30.000003 fps: at 30 the take keeps every frame, at 60 it gets one between each two.
+    from keyframe.motion.render import frame_count
+
+    assert bow.frame_time == 0.0333333
+    assert len(Renderer(bow, RenderOptions(size=(16, 16), fps=30))) == len(bow)
+    assert len(Renderer(bow, RenderOptions(size=(16, 16), fps=60))) == 2 * len(bow) - 1
+    assert frame_count(18001, bow.fps, 30) == 18001  # ten minutes
+    assert frame_count(3, 30, 20) == 2 and frame_count(4, 30, 20) == 3  # no frame past the end
+
+
+def test_ctrl_c_says_nothing_was_kept(tmp_path, monkeypatch, capsys):
+    import sys
+
+    from keyframe import cli
+    from keyframe.motion.render import Renderer as Drawing
+
+    bvh = tmp_path / "take.bvh"
+    bvh.write_text("HIERARCHY\nROOT Hips\n{\nOFFSET 0 0 0\nCHANNELS 3 Zrotation Xrotation Yrotation\n"
+                   "JOINT Head\n{\nOFFSET 0 50 0\nEnd Site\n{\nOFFSET 0 10 0\n}\n}\n}\n"
+                   "MOTION\nFrames: 4\nFrame Time: 0.04\n0 0 0\n10 0 0\n20 0 0\n30 0 0\n")
+    frame = Drawing.frame
+
+    def interrupted(self, index):
+        if index == 2:
+            raise KeyboardInterrupt
+        return frame(self, index)
+    monkeypatch.setattr(Drawing, "frame", interrupted)
+    monkeypatch.setattr(sys, "argv", ["keyframe", "render-motion", str(bvh), "-o", str(tmp_path / "take.mp4"), "--size", "32x32"])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    stderr = " ".join(capsys.readouterr().err.split())
+    assert "interrupted; nothing was kept: render-motion writes the video only once" in stderr
+    assert "resumed" not in stderr and stderr.count("interrupted") == 1, stderr
+    assert [path.name for path in tmp_path.iterdir()] == ["take.bvh"]
+
 
 def test_cli_render_motion(tmp_path):
     bvh = shared("motion", "bandai-namco-2", "dataset-2_walk_normal_001.bvh")
