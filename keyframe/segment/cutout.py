@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import check_number, fail
+from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import input_identity, open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, write_manifest, writer_for
@@ -31,6 +31,9 @@ from keyframe.stylize.functional import feather as soften
 log = logging.getLogger(__name__)
 
 MOVIE_SUFFIX = ".mov"
+# The blur behind --feather costs about its radius per pixel (a second a frame at 1080p by 200 px; 1e6 runs
+# for hours), and a wider edge is a glow across the subject, not a feather.
+MAX_FEATHER = 100.0
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
@@ -48,6 +51,7 @@ def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 
     """
     if labels.shape != rgb.shape[:2]:
         raise ValueError(f"labels {labels.shape} do not match the frame {rgb.shape[:2]}")
+    check_feather(feather)
     region = labels != 0 if segments is None else np.isin(labels, list(segments))
     alpha = np.rint(soften(region, feather) * 255).astype(np.uint8)
     return np.dstack([rgb, alpha])
@@ -59,7 +63,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     ``.mov``, to a ProRes 4444 video with their timing and sound. Every frame needs a mask, of its size:
     ``segment``'s output, or a hand-made mask for each. Returns the frame count.
     """
-    check_number("--feather", feather, inclusive=True)
+    check_feather(feather)
     source = open_frames(frames)
     labels_of = SegmentMasks(masks, source)
     out = Path(out)
@@ -90,6 +94,22 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     for segment in sorted(set(chosen or ()) - found):
         log.warning("--segment %d occurs in no mask of %s, so nothing of it is in the cut-outs", segment, labels_of.folder)
     return len(source)
+
+
+def check_feather(feather: float) -> float:
+    """``feather`` if it is a number from 0 to ``MAX_FEATHER`` pixels; a :class:`KeyframeError` otherwise.
+
+    Examples
+    --------
+    >>> check_feather(1e6)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: --feather must be a number <= 100 (pixels), got 1e+06
+    """
+    value = check_number("--feather", feather, inclusive=True)
+    if value > MAX_FEATHER:
+        raise KeyframeError(f"--feather must be a number <= {MAX_FEATHER:g} (pixels), got {value:g}")
+    return value
 
 
 def _segment_id(segment) -> int:

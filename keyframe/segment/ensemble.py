@@ -10,7 +10,8 @@ did *not* train on:
 * with two or more masks, the annotated frames are split into a part the
   members are fitted on and a held-out part (every other annotated frame, so
   with first/middle/last the middle one is held out) — the seed's
-  ``nn``/``ensemble`` split;
+  ``nn``/``ensemble`` split, with the halves swapped when the first does
+  not show both the segment and its background (:func:`fit_split`);
 * with a single mask there is no such frame, so a short synthetic clip is
   made from the annotated frame: the cut-out object moved and bent over its
   inpainted background (:func:`synthetic_clip`), on which members fitted on
@@ -37,7 +38,9 @@ from typing import Iterator
 import cv2
 import numpy as np
 
+from keyframe.errors import KeyframeError, check_number
 from keyframe.io.frames import Frame, FrameSource
+from keyframe.segment.base import check_choice, check_real, check_type, check_whole
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +108,38 @@ class EnsembleConfig:
     votes: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_VOTES))
     vote_decay: float = 20.0
     seed: int = 0
+
+    def __post_init__(self):
+        self.check()
+
+    def check(self) -> None:
+        """Raise a :class:`~keyframe.errors.KeyframeError` naming the first setting out of range.
+
+        Examples
+        --------
+        >>> EnsembleConfig(smooth=-1)
+        Traceback (most recent call last):
+        ...
+        keyframe.errors.KeyframeError: EnsembleConfig.smooth must be a whole number >= 0, got -1
+        """
+        check_choice(self, "model", MODELS)
+        check_real(self, "C", inclusive=False)
+        check_whole(self, "hidden", "max_side", "samples", "synthetic")
+        check_whole(self, "smooth", "seed", minimum=0)
+        check_type(self, "image_features", bool)
+        check_type(self, "extra_features", bool)
+        check_real(self, "keep_within", "fallback_margin", "vote_decay")
+        check_real(self, "smooth_weight", maximum=1.0)
+        names = self.always_stack
+        # ``name in always_stack`` on a lone string would match parts of names.
+        if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list, set, frozenset)) \
+                or not all(isinstance(n, str) for n in names):
+            raise KeyframeError(f"EnsembleConfig.always_stack must be a tuple of member names, got {names!r}")
+        check_type(self, "votes", dict)
+        for name, weight in self.votes.items():
+            if not isinstance(name, str):
+                raise KeyframeError(f"EnsembleConfig.votes: keys are member names, got {name!r}")
+            check_number(f"EnsembleConfig.votes[{name!r}]", weight, inclusive=True)
 
     @classmethod
     def suggest(cls, trial) -> "EnsembleConfig":
@@ -322,6 +357,40 @@ def holdout_split(indices: list[int]) -> tuple[list[int], list[int]]:
     if len(ordered) == 3:
         return [ordered[0], ordered[2]], [ordered[1]]
     return ordered[0::2], ordered[1::2]
+
+
+def shows_both(keyframes: dict[int, np.ndarray], indices: list[int]) -> bool:
+    """Whether the boolean masks ``indices`` of ``keyframes`` hold both the segment and its background."""
+    return any(keyframes[i].any() for i in indices) and not all(keyframes[i].all() for i in indices)
+
+
+def fit_split(keyframes: dict[int, np.ndarray]) -> tuple[list[int], list[int]]:
+    """:func:`holdout_split` of the annotated frames of one segment, such that the frames to fit on show both
+    the segment and its background (what every member learns to tell apart).
+
+    A segment that first shows in a later mask, or a close-up that the segment fills, can leave one half
+    without either: then the other half is fitted on, and when neither half shows both (every mask is all
+    segment or has none of it), the members are fitted on every mask and scored on them too.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> some, none = np.array([True, False]), np.array([False, False])
+    >>> fit_split({0: some, 5: none, 9: some})
+    ([0, 9], [5])
+    >>> fit_split({0: none, 11: some})
+    ([11], [0])
+    >>> fit_split({0: np.array([True, True]), 11: none})
+    ([0, 11], [0, 11])
+    """
+    fit, held = holdout_split(list(keyframes))
+    if not held or shows_both(keyframes, fit):
+        return fit, held
+    if shows_both(keyframes, held):
+        return held, fit
+    log.warning("no half of the given masks shows both the segment and its background: the held-out frames are "
+                "the training frames, so the stacker may trust the members too much")
+    return sorted(keyframes), sorted(keyframes)
 
 
 class ArraySource(FrameSource):

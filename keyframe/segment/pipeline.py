@@ -3,7 +3,7 @@
 For every segment of the given masks (one-vs-rest when they hold ids 1..K):
 
 1. **held-out stage** — the annotated frames are split into a part the members
-   are fitted on and a held-out part (:func:`~keyframe.segment.ensemble.holdout_split`);
+   are fitted on and a held-out part (:func:`~keyframe.segment.ensemble.fit_split`);
    with a single mask a synthetic clip made from it is the held-out part. The
    members' soft masks on the held-out frames train the stacker and pick its
    threshold; with ``trials > 0`` Optuna also tunes the CNN, the UNet and the
@@ -47,7 +47,7 @@ from keyframe.segment.ensemble import (
     TemporalSmoother,
     best_threshold,
     feature_names,
-    holdout_split,
+    fit_split,
     sample_pixels,
     stack_features,
     synthetic_clip,
@@ -246,8 +246,9 @@ class HeldOut:
 
 
 def held_out(source: FrameSource, keyframes: dict[int, np.ndarray], config: SegmentConfig) -> HeldOut:
-    """The seed's split of the annotated frames, or a synthetic clip when there is only one."""
-    fit_idx, held_idx = holdout_split(list(keyframes))
+    """The seed's split of the annotated frames (:func:`~keyframe.segment.ensemble.fit_split`), or a synthetic
+    clip when there is only one."""
+    fit_idx, held_idx = fit_split(keyframes)
     if held_idx:
         return HeldOut(source, {i: keyframes[i] for i in fit_idx}, {i: keyframes[i] for i in held_idx}, False)
     first = fit_idx[0]
@@ -487,6 +488,10 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     config = replace(config, methods=check_methods(config.methods), member_options=check_member_options(config.member_options))
     if config.trials < 0:
         raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
+    if not isinstance(config.ensemble, EnsembleConfig):
+        raise KeyframeError(f"SegmentConfig.ensemble must be an EnsembleConfig (from keyframe.segment.ensemble), "
+                            f"got {type(config.ensemble).__name__}")
+    config.ensemble.check()  # again: a field may have been changed since it was made
     check_seed(config.seed)
     if config.threads is not None:  # None: auto_threads
         check_count("threads", config.threads)

@@ -79,6 +79,18 @@ def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sa
     assert rgba(tmp_path / "cut" / "000000.png")[..., 3].max() == 0
 
 
+def test_a_feather_wider_than_the_limit_is_refused_before_any_work(tmp_path, sample_dirs):
+    frames, truth = sample_dirs
+    with pytest.raises(KeyframeError, match=r"--feather must be a number <= 100 \(pixels\), got 101"):
+        write_cutouts(frames, truth, tmp_path / "cut", feather=101)
+    with pytest.raises(KeyframeError, match="--feather must be a number <= 100"):
+        cutout(np.zeros((4, 4, 3), np.uint8), np.ones((4, 4), np.uint8), feather=1e6)
+    assert not any(tmp_path.glob("cut*"))
+    done = run_cli("segment", "cutout", frames, "--masks", truth, "-o", tmp_path / "cut", "--feather", "1e6")
+    assert done.returncode == 2 and "--feather must be a number <= 100 (pixels), got 1e+06" in done.stderr
+    assert "Traceback" not in done.stderr and not any(tmp_path.glob("cut*"))
+
+
 def test_cli_segment_cutout(tmp_path, sample_dirs):
     frames, truth = sample_dirs
     done = run_cli("segment", "cutout", frames, "--masks", truth, "-o", tmp_path / "cut.mov", "--feather", "1")

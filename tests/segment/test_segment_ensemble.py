@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import numpy as np
+import re
 
+import numpy as np
+import pytest
+
+from keyframe.errors import KeyframeError
 from keyframe.segment.ensemble import (
     EnsembleConfig,
     Stacker,
     TemporalSmoother,
     best_threshold,
+    fit_split,
     holdout_split,
     stack_features,
     synthetic_clip,
@@ -22,6 +27,44 @@ def test_holdout_split_keeps_first_and_holds_middle():
     assert holdout_split([3]) == ([3], [])
     fit, held = holdout_split(list(range(0, 150, 10)))
     assert set(fit) | set(held) == set(range(0, 150, 10)) and not set(fit) & set(held) and 0 in fit
+
+
+def test_fit_split_fits_on_masks_that_show_the_segment_and_its_background():
+    some = np.zeros((6, 8), bool)
+    some[2:4, 3:5] = True
+    none, filled = np.zeros_like(some), np.ones_like(some)
+    # Where the first half shows both, the split is the usual one.
+    assert fit_split({0: some, 20: none, 40: some}) == ([0, 40], [20])
+    assert fit_split({0: some, 10: none, 20: none, 30: some}) == ([0, 20], [10, 30])
+    # A segment that shows only in a later mask, a close-up that it fills: fitted on the other half.
+    assert fit_split({0: none, 11: some}) == ([11], [0])
+    assert fit_split({0: filled, 11: some}) == ([11], [0])
+    assert fit_split({0: none, 10: some, 20: none, 30: none}) == ([10, 30], [0, 20])
+    # No half shows both: fitted on every mask, and scored on them.
+    assert fit_split({0: filled, 11: none}) == ([0, 11], [0, 11])
+    assert fit_split({5: some}) == ([5], [])
+
+
+@pytest.mark.parametrize(
+    "settings, fragment",
+    [
+        ({"max_side": 0}, "EnsembleConfig.max_side must be a whole number >= 1, got 0"),
+        ({"model": "foo"}, "EnsembleConfig.model: unknown value 'foo'; choose one of logistic, mlp"),
+        ({"smooth": -1}, "EnsembleConfig.smooth must be a whole number >= 0, got -1"),
+        ({"vote_decay": -5}, "EnsembleConfig.vote_decay must be a number >= 0, got -5"),
+        ({"smooth_weight": 2.0}, "EnsembleConfig.smooth_weight must be a number <= 1, got 2"),
+        ({"samples": 0}, "EnsembleConfig.samples must be a whole number >= 1, got 0"),
+        ({"synthetic": 0}, "EnsembleConfig.synthetic must be a whole number >= 1, got 0"),
+        ({"C": 0.0}, "EnsembleConfig.C must be a number > 0"),
+        ({"keep_within": float("nan")}, "EnsembleConfig.keep_within must be a number >= 0, got nan"),
+        ({"image_features": 1}, "EnsembleConfig.image_features must be of type bool, got int"),
+        ({"always_stack": "unet"}, "EnsembleConfig.always_stack must be a tuple of member names"),
+        ({"votes": {"flow": -1}}, "EnsembleConfig.votes['flow'] must be a number >= 0, got -1"),
+    ],
+)
+def test_ensemble_config_refuses_bad_values(settings, fragment):
+    with pytest.raises(KeyframeError, match=re.escape(fragment)):
+        EnsembleConfig(**settings)
 
 
 def test_stacker_trusts_the_informative_member_and_drops_a_contrary_one():

@@ -13,11 +13,12 @@ from keyframe.errors import KeyframeError
 from keyframe.nets import get_backbone
 from keyframe.segment import MEMBERS
 from keyframe.segment.augment import AugmentConfig
+from keyframe.segment.base import resize_prob
 from keyframe.segment.ensemble import ArraySource
 from keyframe.segment.members.backsub import BackSubConfig
 from keyframe.segment.members.cnn import CNNConfig
 from keyframe.segment.members.flow import FlowConfig
-from keyframe.segment.members.gmm import GMMConfig
+from keyframe.segment.members.gmm import GMMConfig, work_labels
 from keyframe.segment.members.grabcut import GrabCutConfig
 from keyframe.segment.members.morphology import CleanConfig, clean_mask, fill_holes, soft_from_binary
 from keyframe.segment.members.unet import UNetConfig
@@ -61,6 +62,38 @@ def test_predict_range_matches_full_run(source, small_sample):
     assert sorted(part) == [5, 6, 7, 8]
     for i, prob in part.items():
         np.testing.assert_allclose(prob, full[i], atol=1e-6)
+
+
+def test_flow_tracks_frames_smaller_than_dis_takes():
+    # DIS refuses frames under 12 pixels a side; a 3x3 square moving right across 9x11 frames.
+    ys, xs = np.mgrid[0:9, 0:11]
+    squares = [(abs(ys - 4) <= 1) & (abs(xs - 3 - t) <= 1) for t in range(5)]
+    frames = [np.where(square[..., None], 220, 30).astype(np.uint8).repeat(3, axis=2) for square in squares]
+    source = ArraySource(frames)
+    outputs = dict(MEMBERS["flow"]().fit(source, {0: squares[0]}).predict(source))
+    assert [iou(outputs[t] > 0.5, squares[t]) for t in range(5)] == [1.0] * 5
+
+
+def test_gmm_learns_a_mark_smaller_than_a_work_pixel():
+    frame = np.clip(np.random.default_rng(0).normal(120, 20, (120, 160, 3)), 0, 255).astype(np.uint8)
+    frame[60:62, 80:82] = (230, 20, 20)
+    dot = np.zeros((120, 160), bool)
+    dot[60, 80] = True  # at 96x72 it covers a third of a work pixel
+    member = MEMBERS["gmm"](GMMConfig(components=(4,), samples=3000, max_side=96)).fit(ArraySource([frame]), {0: dot})
+    prob = member.predict_frame(0, frame)
+    assert prob[60, 80] == prob.max() and prob[60, 80] > 0.1 > np.median(prob)
+
+
+def test_gmm_work_labels_keep_a_vanishing_mark_and_leave_others_as_they_were():
+    figure = np.zeros((120, 160), bool)
+    figure[30:90, 50:110] = True
+    np.testing.assert_array_equal(work_labels([figure], (72, 96)), (resize_prob(figure.astype(np.float32), 72, 96) >= 0.5).ravel())
+    dot = np.zeros((120, 160), bool)
+    dot[60, 80] = True
+    assert work_labels([dot], (72, 96)).sum() == 1 and work_labels([~dot], (72, 96)).sum() == 72 * 96 - 1
+    # Spread over two masks: the first has none of it; nothing there is taken for the segment.
+    labels = work_labels([np.zeros_like(dot), dot], (72, 96))
+    assert not labels[: 72 * 96].any() and labels[72 * 96 :].sum() == 1
 
 
 def test_grabcut_refines_a_rough_consensus(small_sample):

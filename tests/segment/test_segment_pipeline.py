@@ -10,6 +10,7 @@ import pytest
 from keyframe.errors import KeyframeError
 from keyframe.io import list_images, open_frames, partial_dir, read_mask, write_image, write_mask
 from keyframe.segment import segment
+from keyframe.segment.ensemble import EnsembleConfig
 from keyframe.segment.members.gmm import GMMConfig
 from tests.conftest import run_cli
 from tests.segment.conftest import give_masks, iou
@@ -64,6 +65,41 @@ def test_segment_ids_come_back_as_given(tmp_path, sample_dirs, small_sample):
     assert set(np.unique(result)) <= {0, 1, 2} and {1, 2} <= set(np.unique(result))
     np.testing.assert_array_equal(read_mask(out / f"{small_sample.stems[12]}.png"), labelled[12])
     assert len(list_images(out / "soft" / "1")) == 24 and len(list_images(out / "soft" / "2")) == 24
+
+
+@pytest.mark.parametrize("case, labels", [("later", [1, 2]), ("filled", [255]), ("neither", [1, 255])])
+def test_a_segment_missing_from_the_first_half_of_the_masks(tmp_path, sample_dirs, small_sample, case, labels):
+    frames, _ = sample_dirs
+    given = small_sample.masks.copy()
+    if case == "later":  # segment 2 (the figure's upper half) is marked only in the later mask
+        given[0] = np.where(given[0] > 0, 1, 0)
+        upper = np.arange(120)[:, None] < np.median(np.nonzero(given[12])[0])
+        given[12] = np.where(given[12] > 0, np.where(upper, 2, 1), 0)
+    else:  # a close-up: the first mask is all figure (segment 255)
+        given[0] = 255
+    if case == "neither":  # ... which the later mask does not show: no mask shows 255 and its background
+        given[12] = np.where(given[12] > 0, 1, 0)
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12], given)
+    out = tmp_path / "out"
+    summary = segment(frames, masks, out, methods="gmm", member_options=LIGHT)
+    assert summary["labels"] == labels
+    assert len(list_images(out)) == 24
+    np.testing.assert_array_equal(read_mask(out / f"{small_sample.stems[0]}.png"), given[0])
+    if case == "later":
+        near = read_mask(out / f"{small_sample.stems[13]}.png")
+        assert iou(near == 2, given[12] == 2) > iou(near == 2, given[12] == 1)
+
+
+def test_frames_smaller_than_optical_flow_takes(tmp_path):
+    frames, masks = tmp_path / "frames", tmp_path / "given"
+    ys, xs = np.mgrid[0:6, 0:8]
+    for t in range(4):
+        square = (abs(ys - 3) <= 1) & (abs(xs - 2 - t) <= 1)
+        write_image(frames / f"{t:06d}.png", np.where(square[..., None], 220, 30).astype(np.uint8).repeat(3, axis=2))
+        if t == 0:
+            write_mask(masks / "000000.png", square.astype(np.uint8) * 255)
+    segment(frames, masks, tmp_path / "out", methods="flow")
+    assert iou(read_mask(tmp_path / "out" / "000003.png"), square) == 1.0
 
 
 def test_one_mask_and_a_video_input(tmp_path, sample_video, small_sample):
@@ -301,6 +337,19 @@ def test_labelled_weights_name_every_column():
     # A stacker without the image columns (tuned so) has a prefix of the names.
     assert labelled_weights([1.0, 2.0, 0.5, 0.0], ["flow", "gmm"]) == {"flow": 1.0, "gmm": 2.0, "members_mean": 0.5, "members_spread": 0.0}
     assert labelled_weights(None, ["flow"]) is None
+
+
+def test_ensemble_settings_are_checked_before_any_work(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    out = tmp_path / "out"
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    changed = EnsembleConfig()
+    changed.smooth = -1  # after it was made
+    with pytest.raises(KeyframeError, match="EnsembleConfig.smooth must be a whole number >= 0, got -1"):
+        segment(frames, masks, out, methods="flow", ensemble=changed)
+    with pytest.raises(KeyframeError, match="SegmentConfig.ensemble must be an EnsembleConfig"):
+        segment(frames, masks, out, methods="flow", ensemble={"smooth": 1})
+    assert not out.exists() and not partial_dir(out).exists()
 
 
 @pytest.mark.parametrize("options, fragment", [({"seed": -1}, "--seed must be 0 or more"),

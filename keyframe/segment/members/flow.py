@@ -28,6 +28,8 @@ PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
+# DIS refuses frames under 12 pixels a side (the exact rule is odd: 11x12 works, 6x12 does not).
+DIS_MIN_SIDE = 12
 
 
 @dataclass
@@ -63,6 +65,28 @@ def dis_flow(preset: str = "medium") -> cv2.DISOpticalFlow:
     return cv2.DISOpticalFlow_create(PRESETS[preset])
 
 
+def dis_motion(flow: cv2.DISOpticalFlow, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``flow.calc(target, source)``: the flow ``(H, W, 2)`` from the grey frame ``target`` to ``source``.
+
+    Frames under ``DIS_MIN_SIDE`` pixels a side, which DIS refuses, are padded
+    (edges repeated) to that size and the flow cropped back, so that tiny
+    frames are still tracked instead of stopping the run.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> frame = np.zeros((6, 8), np.uint8); frame[2:4, 3:5] = 200
+    >>> dis_motion(dis_flow(), frame, frame).shape
+    (6, 8, 2)
+    """
+    height, width = target.shape[:2]
+    grow_y, grow_x = max(0, DIS_MIN_SIDE - height), max(0, DIS_MIN_SIDE - width)
+    if not grow_y and not grow_x:
+        return flow.calc(target, source, None)
+    padded = [cv2.copyMakeBorder(g, 0, grow_y, 0, grow_x, cv2.BORDER_REPLICATE) for g in (target, source)]
+    return flow.calc(*padded, None)[:height, :width]
+
+
 def to_gray(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A uint8 grey frame at ``size = (height, width)`` (area-averaged when shrinking)."""
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
@@ -93,7 +117,7 @@ def propagate(grays: list[np.ndarray], start_prob: np.ndarray, flow: cv2.DISOpti
     """Carry ``start_prob`` (belonging to ``grays[0]``) through ``grays[1:]``; returns one soft mask per frame."""
     probs = [start_prob.astype(np.float32)]
     for previous, current in zip(grays, grays[1:]):
-        motion = flow.calc(current, previous, None)
+        motion = dis_motion(flow, current, previous)
         probs.append(sharpen(warp(probs[-1], motion), gain))
     return probs
 
@@ -118,7 +142,7 @@ def propagate_flow_baseline(source: FrameSource, first_mask: np.ndarray, start: 
     for frame in source.iter_frames(start):
         gray = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
         if previous is not None:
-            motion = flow.calc(gray, previous, None)
+            motion = dis_motion(flow, gray, previous)
             mask = warp(mask.astype(np.float32), motion) >= 0.5
         previous = gray
         yield frame.index, mask

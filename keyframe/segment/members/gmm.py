@@ -116,15 +116,14 @@ class GMMMember(Member):
         config = self.config
         self.size = work_size(*source.size, config.max_side)
         rng = np.random.default_rng(config.seed)
-        feats, labels = [], []
-        for index, mask in sorted(keyframes.items()):
+        feats = []
+        for index in sorted(keyframes):
             rgb = cv2.resize(source.read(index), (self.size[1], self.size[0]), interpolation=cv2.INTER_AREA)
             feats.append(features(rgb, config.position_weight))
-            labels.append(resize_prob(np.asarray(mask, np.float32), *self.size).ravel() >= 0.5)
-        feats, labels = np.concatenate(feats), np.concatenate(labels)
+        feats, labels = np.concatenate(feats), work_labels([keyframes[i] for i in sorted(keyframes)], self.size)
         prior = float(labels.mean())
         if prior in (0.0, 1.0):
-            raise KeyframeError("the colour GMM needs both foreground and background in the annotated frames")
+            raise KeyframeError("the colour GMM needs both foreground and background in the masks it is fitted on")
         sample = balanced_sample(labels, config.samples, rng)
         data, is_fg = feats[sample], labels[sample]
         count = choose_components(data[rng.permutation(len(data))[: config.bic_samples]], config.components, config.seed)
@@ -148,6 +147,33 @@ class GMMMember(Member):
         if self.config.blur > 0:
             prob = cv2.GaussianBlur(prob, (0, 0), self.config.blur)
         return resize_prob(prob, height, width)
+
+
+def work_labels(masks: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
+    """The boolean ``masks`` at the work ``size``, flattened one after the other: True where a mask, resized
+    bilinearly, is at least 0.5.
+
+    A mark too small to cover half of any work pixel (a dot drawn on a large frame), or a background that
+    thin, would vanish and leave one class to learn from; then the work pixels it covers most stand for it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> dot = np.zeros((8, 8), bool); dot[3, 3] = True
+    >>> work_labels([dot], (4, 4)).reshape(4, 4)[1].tolist()
+    [False, True, False, False]
+    """
+    labels = np.concatenate([resize_prob(np.asarray(m, np.float32), *size).ravel() >= 0.5 for m in masks])
+    if labels.any() and not labels.all():
+        return labels
+    cover = np.concatenate([cv2.resize(np.asarray(m, np.float32), (size[1], size[0]), interpolation=cv2.INTER_AREA).ravel()
+                            for m in masks])
+    margin = 1e-3  # the area average of whole pixels is not exact in float32
+    if not labels.any() and cover.max() > margin:
+        return cover >= cover.max() - margin
+    if labels.all() and cover.min() < 1 - margin:
+        return cover > cover.min() + margin
+    return labels
 
 
 def mixture_posterior(model: GaussianMixture, data: np.ndarray) -> np.ndarray:
