@@ -271,7 +271,7 @@ def segment_cutout(
                                                                "with alpha).")],
     segments: Annotated[Optional[list[int]], typer.Option("--segment", help="Keep only this segment (its mask value); "
                                                                            "repeat for more. Default: every segment.")] = None,
-    feather: Annotated[float, typer.Option(help="Soften the cut-out's edge over about this many pixels.")] = 0.0,
+    feather: Annotated[float, typer.Option(help="Soften the cut-out's edge over about this many pixels (0-100).")] = 0.0,
 ):
     """Cut the segmented subject out of every frame onto a transparent background, for a video editor."""
     from keyframe.io.video import VIDEO_SUFFIXES
@@ -552,7 +552,7 @@ def stylize_cmd(
     masks: Annotated[Optional[Path], typer.Option(help="Segmentation (label maps named as the frames) for per-segment keyframes.")] = None,
     iterations: Annotated[Optional[int], typer.Option(help="Training iterations per model (default 1000); more continues a finished run.")] = None,
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
-    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet.")] = 4.0,
+    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet (0-100).")] = 4.0,
     guides: Annotated[bool, typer.Option(help="Feed a flow-advected blob guide to the network (steadier, slower).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
 ):
@@ -577,7 +577,7 @@ def composite_cmd(
     masks: Annotated[Path, typer.Option(help="Segmentation: a label map per frame, named as the frames.")],
     layers: Annotated[list[str], typer.Option("--layer", help="SEGMENT_ID=DIR: that segment's stylized frames; repeat per segment.")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the composited <stem>.png.")],
-    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet.")] = 4.0,
+    feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet (0-100).")] = 4.0,
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
 ):
     """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks.

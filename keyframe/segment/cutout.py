@@ -19,21 +19,18 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.errors import fail
 from keyframe.io import input_identity, open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, write_manifest, writer_for
 from keyframe.io.images import SegmentMasks
 from keyframe.io.video import VIDEO_SUFFIXES
 from keyframe.progress import report
-from keyframe.stylize.functional import feather as soften
+from keyframe.stylize.functional import check_feather, feather as soften
 
 log = logging.getLogger(__name__)
 
 MOVIE_SUFFIX = ".mov"
-# The blur behind --feather costs about its radius per pixel (a second a frame at 1080p by 200 px; 1e6 runs
-# for hours), and a wider edge is a glow across the subject, not a feather.
-MAX_FEATHER = 100.0
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
@@ -94,22 +91,6 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     for segment in sorted(set(chosen or ()) - found):
         log.warning("--segment %d occurs in no mask of %s, so nothing of it is in the cut-outs", segment, labels_of.folder)
     return len(source)
-
-
-def check_feather(feather: float) -> float:
-    """``feather`` if it is a number from 0 to ``MAX_FEATHER`` pixels; a :class:`KeyframeError` otherwise.
-
-    Examples
-    --------
-    >>> check_feather(1e6)
-    Traceback (most recent call last):
-    ...
-    keyframe.errors.KeyframeError: --feather must be a number <= 100 (pixels), got 1e+06
-    """
-    value = check_number("--feather", feather, inclusive=True)
-    if value > MAX_FEATHER:
-        raise KeyframeError(f"--feather must be a number <= {MAX_FEATHER:g} (pixels), got {value:g}")
-    return value
 
 
 def _segment_id(segment) -> int:

@@ -34,7 +34,7 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from keyframe.errors import check_count, check_number, check_seed, fail
+from keyframe.errors import check_count, check_seed, fail
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
 from keyframe.io.atomic import check_file_apart
@@ -299,7 +299,7 @@ def stylize(
     >>> stylize("frames/", "keys/", "styled/", iterations=1000)  # doctest: +SKIP
     >>> stylize("frames/", "keys/", "styled/", masks="masks/")  # keys/255/00040.png, keys/0/00040.png  # doctest: +SKIP
     """
-    check_number("--feather", feather, inclusive=True)
+    SF.check_feather(feather)
     check_seed(train.seed)
     source = open_frames(frames)
     _check_video_out(video, out_dir, source, keys, masks)
@@ -558,7 +558,7 @@ def composite(
     --------
     >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
     """
-    check_number("--feather", feather, inclusive=True)
+    SF.check_feather(feather)
     if not isinstance(layers, Mapping):
         raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
     source = open_frames(frames)
