@@ -17,6 +17,7 @@ from keyframe.sample import make_sample, write_sample
 
 # What the demo writes in its folder: a folder that holds its summary.json is the demo's, and these are rebuilt.
 DEMO_PARTS = ("sample", "extracted", "reencoded.mp4", "segment", "stylize", "movement")
+MARK = ".keyframe-demo.json"  # written first: the folder is the demo's even when it was stopped before its summary
 
 
 def pipeline_demos() -> list[tuple[str, Callable[..., dict]]]:
@@ -36,6 +37,8 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     out_dir = Path(out_dir)
     _check_demo_folder(out_dir)
     _clear_earlier_demo(out_dir)
+    # Marked before any work, so that a demo stopped halfway is known for the demo's when it is run again.
+    write_json(out_dir / MARK, {"kind": "demo"})
     summary: dict = {}
     started = time.perf_counter()
 
@@ -61,7 +64,10 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
 
 
 def _is_demo(out_dir: Path) -> bool:
-    """Whether ``out_dir`` holds a demo: its ``summary.json`` is the demo's."""
+    """Whether ``out_dir`` holds a demo, finished or stopped: it has the demo's mark, or its ``summary.json`` is
+    the demo's (a demo of a version before the mark)."""
+    if (out_dir / MARK).is_file():
+        return True
     try:
         summary = json.loads((out_dir / "summary.json").read_text())
     except (OSError, ValueError):

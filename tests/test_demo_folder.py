@@ -45,3 +45,21 @@ def test_a_folder_of_other_files_is_refused_before_any_work(tmp_path):
         run_demo(tmp_path, log=lambda line: None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["reencoded.mp4", "summary.json"]
     assert (tmp_path / "summary.json").read_text() == "mine"
+
+
+def test_a_demo_stopped_before_its_summary_is_run_again_in_its_folder(tmp_path, monkeypatch):
+    import pytest
+
+    import keyframe.demo as demo
+
+    def stopped(out_dir, log):
+        (out_dir / "given_masks").mkdir(parents=True)  # what a pipeline's demo writes as it goes
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", stopped)])
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(tmp_path / "out", log=lambda line: None)
+    assert not (tmp_path / "out" / "summary.json").exists()
+    monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", lambda out_dir, log: {"done": True})])
+    summary = demo.run_demo(tmp_path / "out", log=lambda line: None)
+    assert summary["segment"] == {"done": True} and (tmp_path / "out" / "summary.json").is_file()
