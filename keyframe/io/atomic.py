@@ -126,15 +126,24 @@ def check_writable(path: str | os.PathLike, folder: bool = False) -> Path:
         existing = existing.parent
     if not existing.is_dir():
         raise fail(target, f"cannot be written: {existing} is a file")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise fail(target, f"cannot be written: {existing} is not writable")
+    _probe(target, existing)
+    if folder and target.is_dir():  # an earlier output folder, whose outputs are replaced in place
+        _probe(target, target)
+    return target
+
+
+def _probe(target: Path, place: Path) -> None:
+    """Refuse ``target`` when a file cannot be made in the folder ``place``."""
+    from keyframe.errors import fail
+
+    if not os.access(place, os.W_OK | os.X_OK):
+        raise fail(target, f"cannot be written: {place} is not writable")
     try:  # the permission bits do not tell everything (root, read-only or special file systems): try it
-        handle, probe = tempfile.mkstemp(prefix=".keyframe-probe-", dir=existing)
+        handle, probe = tempfile.mkstemp(prefix=".keyframe-probe-", dir=place)
         os.close(handle)
         os.unlink(probe)
     except OSError as error:
-        raise fail(target, f"cannot be written in {existing}: {error.strerror or error}") from None
-    return target
+        raise fail(target, f"cannot be written in {place}: {error.strerror or error}") from None
 
 
 def file_stamp(video) -> list[int] | None:
@@ -240,6 +249,7 @@ def check_output_folder(out_dir: str | os.PathLike, inputs=(), kind: str = "") -
         raise fail(stage, "exists and is not a folder; move it away")
     if stage.exists() and not (stage / STAGE_KEY).is_file():
         raise fail(stage, "was not made by this version of keyframe; move it away or remove it")
+    check_writable(out, folder=True)  # the folder beside it for the .partial, and an earlier output folder itself
 
 
 def _read_text(path: Path) -> str | None:

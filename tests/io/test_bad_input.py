@@ -133,6 +133,22 @@ def test_check_writable_accepts_new_places(tmp_path):
     assert not (tmp_path / "new").exists()  # checking creates nothing
 
 
+def test_an_earlier_output_folder_that_cannot_be_written_is_refused_before_any_work(tmp_path, monkeypatch):
+    import os
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import staged_dir
+
+    out = tmp_path / "out"
+    out.mkdir()  # writable beside it, but not inside it (a read-only folder; root would pass the bits, so mocked)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: Path(path) != out and real_access(path, mode))
+    with pytest.raises(KeyframeError, match="out: cannot be written: .*out is not writable"):
+        with staged_dir(out):
+            raise AssertionError("no work may start")
+    assert not (tmp_path / "out.partial").exists()
+
+
 @pytest.mark.parametrize("args, fragment", [
     (["segment", "run", "x", "--masks", "m", "--out", "o", "--trials", "-1"], "keyframe segment run: Invalid value for '--trials'"),
     (["frames", "encode", "a", "b.mp4", "--fps", "abc"], "keyframe frames encode: Invalid value for '--fps'"),
