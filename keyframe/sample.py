@@ -24,6 +24,7 @@ from keyframe.io.video import write_video
 
 FPS = 25.0
 MAX_PIXELS = 16_000_000  # a sample is held in memory whole: a 4K frame count is plenty for a demo
+MAX_SAMPLE_BYTES = 4 << 30  # frames (3 bytes a pixel) and masks (1) held at once
 # Segment lengths as fractions of the figure's height.
 HEAD, NECK, TORSO = 0.062, 0.035, 0.27
 UPPER_ARM, FOREARM, THIGH, SHIN = 0.15, 0.14, 0.23, 0.22
@@ -230,6 +231,10 @@ def make_sample(
         raise KeyframeError(f"--size must have even sides, got {width}x{height}")
     if width * height > MAX_PIXELS:
         raise KeyframeError(f"--size must be at most {MAX_PIXELS // 1_000_000} megapixels, got {width}x{height}")
+    if frames * width * height * 4 > MAX_SAMPLE_BYTES:  # frames and masks are made in memory
+        most = MAX_SAMPLE_BYTES // (width * height * 4)
+        raise KeyframeError(f"--frames must be at most {most} at {width}x{height} (the sample is made in memory), "
+                            f"got {frames}")
     check_seed(seed)
     rng = np.random.default_rng(seed)
     backdrop = background(width, height, rng)

@@ -9,6 +9,7 @@ Examples
 
 from __future__ import annotations
 
+import colorsys
 import os
 
 import cv2
@@ -27,8 +28,23 @@ PALETTE = np.array([(255, 64, 64), (64, 160, 255), (255, 200, 0), (160, 64, 255)
 
 
 def segment_colour(label: int) -> np.ndarray:
-    """The RGB colour segment ``label`` is drawn in (255, a binary mask's foreground, as segment 1)."""
-    return PALETTE[(0 if label == 255 else label - 1) % len(PALETTE)]
+    """The RGB colour segment ``label`` is drawn in (255, a binary mask's foreground, as segment 1).
+
+    The first segments take :data:`PALETTE`; later ones hues a golden ratio of the circle apart, at two
+    brightnesses, so that segments 1 and 9 (or any two of a label map) are not drawn alike.
+
+    Examples
+    --------
+    >>> segment_colour(1).tolist(), segment_colour(255).tolist()
+    ([255.0, 64.0, 64.0], [255.0, 64.0, 64.0])
+    >>> len({tuple(segment_colour(label).tolist()) for label in range(1, 255)})
+    254
+    """
+    index = 0 if label == 255 else label - 1
+    if index < len(PALETTE):
+        return PALETTE[index]
+    hue = (index * 0.6180339887) % 1.0
+    return np.round(np.array(colorsys.hsv_to_rgb(hue, 0.75, 1.0 if index % 2 else 0.75)) * 255).astype(np.float32)
 
 
 def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.ndarray:

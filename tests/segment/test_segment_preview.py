@@ -22,6 +22,12 @@ def test_overlay_tints_and_outlines_each_segment_in_its_colour():
         overlay(frame, labels[:5])
 
 
+def test_every_segment_of_a_label_map_has_a_colour_of_its_own():
+    colours = np.array([segment_colour(label) for label in range(1, 255)])
+    gaps = np.abs(colours[:, None] - colours[None]).max(axis=-1) + 1000 * np.eye(len(colours))
+    assert gaps.min() >= 1 and np.abs(segment_colour(9) - segment_colour(1)).max() > 60  # 9 was drawn as 1
+
+
 def test_preview_draws_the_masks_given_and_keeps_the_sound(tmp_path, small_sample):
     clip = tmp_path / "clip.mp4"
     write_video_with_sound(clip, small_sample.frames)
