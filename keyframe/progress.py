@@ -47,7 +47,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         TimeElapsedColumn(),
         TextColumn("eta"),
         TimeRemainingColumn(),
-        TextColumn("{task.fields[note]}"),
+        TextColumn("{task.fields[note]}", markup=False),
     )
     bar = Progress(*columns, console=Console(stderr=True), transient=False)
     task: Optional[TaskID] = None

@@ -18,3 +18,10 @@ def test_an_error_before_any_work_leaves_no_bar(capsys):
     except ValueError:
         pass
     assert capsys.readouterr().err == ""
+
+
+def test_a_note_is_shown_as_written_not_read_as_markup(capsys):
+    for name in ("takes [/]a.mp4", "[bold]clip.mp4"):  # file names, as detect notes each video
+        with progress_bar("searching") as progress:
+            progress(1, 2, name)
+        assert name in capsys.readouterr().err
