@@ -50,6 +50,15 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _same_file_key(path: Path):
+    """What ``path`` names, the same for every name of one file or folder (its device and inode where it exists)."""
+    try:
+        found = path.stat()
+    except OSError:
+        return path.resolve()
+    return found.st_dev, found.st_ino
+
+
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     """Refuse output paths that could not be written, files that name one of the ``inputs`` or lie in an input
     folder (:func:`~keyframe.io.atomic.check_file_apart`), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
@@ -471,10 +480,11 @@ def movement_detect(
             plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
         return
-    # One video under several spellings (./a.mp4, dir/../a.mp4, a link to it) is one video, named as first given.
+    # One video under several spellings (./a.mp4, dir/../a.mp4, a link to it, symbolic or hard) is one video,
+    # named as first given.
     distinct = {}
     for video in videos:
-        distinct.setdefault(video.resolve(), video)
+        distinct.setdefault(_same_file_key(video), video)
     if len(distinct) < len(videos):
         console.print("note: each video given more than once is searched once", markup=False, highlight=False)
         videos = list(distinct.values())

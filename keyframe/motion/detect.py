@@ -359,8 +359,11 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
         report(progress, last, total, "scoring windows")
     fps = float(source.fps or config.default_fps)
     seconds = time.perf_counter() - started + kept.seconds
-    return verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds, step,
-                   source.seconds())
+    found = verdict(model, np.concatenate(scores), len(source), fps, path, one_crop(model, regions), config, seconds, step,
+                    source.seconds())
+    if not source.fps and "note" in found.extra:  # the rate compared was only the default
+        found.extra["note"] = unstated_rate_note(model, fps)
+    return found
 
 
 class _KeptWork:
@@ -557,6 +560,21 @@ def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
         how = f"{_fraction(ratio)} as many frames"
         fix = "learn from clips at this rate"
     return f"learned from clips at {learned:g} frames/s, this video has {fps:g}: the movement takes {how} here; {fix}"
+
+
+def unstated_rate_note(model: MovementModel, fps: float) -> str:
+    """What to tell a user who scores a video that states no frame rate (taken as ``fps``) with a model learned
+    from clips at another one: its frames were scored as they come, which is right only at the learned rate.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> unstated_rate_note(SimpleNamespace(info={"fps": [10.0]}), 25.0)
+    'states no frame rate, so it was scored frame by frame as if at the 10 frames/s the model learned from, and its times are given at 25 frames/s (DetectConfig.default_fps); if it is at another rate, give it one (a video.json with its fps, as frames extract writes)'
+    """
+    return (f"states no frame rate, so it was scored frame by frame as if at the {learned_rate(model):g} frames/s the "
+            f"model learned from, and its times are given at {fps:g} frames/s (DetectConfig.default_fps); if it is "
+            "at another rate, give it one (a video.json with its fps, as frames extract writes)")
 
 
 def _fraction(ratio: float) -> str:

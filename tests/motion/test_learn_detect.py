@@ -465,6 +465,17 @@ def test_a_folder_of_frames_without_a_rate_is_learned_at_25_frames_per_second_an
     assert "states no frame rate (no video.json); taken as 25 frames/s" in caplog.text
 
 
+def test_a_video_that_states_no_rate_gets_a_note_that_says_so(wave_clip, tmp_path):
+    from keyframe.io import write_image
+
+    model = learn([ArrayFrames(wave_clip, fps=10)], FAST)
+    for index, frame in enumerate(wave_clip):
+        write_image(tmp_path / "wave" / f"{index:03d}.png", frame)
+    note = detect(model, tmp_path / "wave").to_dict()["note"]
+    assert note.startswith("states no frame rate, so it was scored frame by frame as if at the 10 frames/s"), note
+    assert "the movement takes" not in note
+
+
 def test_clips_at_several_times_the_rate_of_the_others_are_learned_one_frame_in_n(wave_clip, caplog):
     squat = make_sample("squat", frames=70, size=(96, 96), seed=100).frames
     tripled = ArrayFrames(np.repeat(wave_clip, 3, axis=0), fps=75)

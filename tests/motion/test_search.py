@@ -71,7 +71,9 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     assert sorted(p.name for p in plots.iterdir() if not p.name.startswith(".")) == ["march.png", "squat.png", "wave.png"]
     # One video under other spellings, a link to it included, is searched once and plotted under the name first given.
     (tmp_path / "link.mp4").symlink_to(videos["wave"])
-    spelled = [tmp_path / "link.mp4", videos["wave"].parent / ".." / videos["wave"].parent.name / "wave.mp4", videos["wave"]]
+    (tmp_path / "hard.mp4").hardlink_to(videos["wave"])
+    spelled = [tmp_path / "link.mp4", videos["wave"].parent / ".." / videos["wave"].parent.name / "wave.mp4", videos["wave"],
+               tmp_path / "hard.mp4"]
     once = run_cli("movement", "detect", model, *spelled, videos["squat"], "--plot", tmp_path / "once")
     assert once.returncode == 0 and "searched once" in once.stderr, once.stderr
     assert sorted(p.name for p in (tmp_path / "once").iterdir() if not p.name.startswith(".")) == ["link.png", "squat.png"]
