@@ -119,6 +119,9 @@ def sequence_stats(values, bins: int = 4) -> SequenceStats:
     return SequenceStats(float(values.mean()), float(np.mean(values > 0.5)), decay)
 
 
+VOID = 255  # in a label map: pixels not scored as any object
+
+
 def object_labels(truths) -> list[int]:
     """The object ids of a sequence: every non-zero value of its true masks, in order.
 
@@ -134,11 +137,11 @@ def object_labels(truths) -> list[int]:
     return sorted(values - {0})
 
 
-def frame_scores(pred: np.ndarray, truth: np.ndarray, labels: list[int]) -> dict:
+def frame_scores(pred: np.ndarray, truth: np.ndarray, labels: list[int], per_object: bool | None = None) -> dict:
     """J and F of one frame: ``{"J", "F"}``, and with several ``labels`` also ``objects``,
     ``{label: {"J", "F"}}``, whose means J and F are.
 
-    With one label (or none) any non-zero value is foreground; with several each
+    With one label (or none) any non-zero value is foreground; with several (or ``per_object``) each
     object is ``pred == label`` against ``truth == label`` (an object absent from
     both scores 1), so a prediction that swaps two objects scores 0.
 
@@ -149,7 +152,7 @@ def frame_scores(pred: np.ndarray, truth: np.ndarray, labels: list[int]) -> dict
     >>> frame_scores(truth, truth, [1, 2])["J"], frame_scores(np.where(truth > 0, 3 - truth, 0), truth, [1, 2])["J"]
     (1.0, 0.0)
     """
-    if len(labels) <= 1:
+    if not (len(labels) > 1 if per_object is None else per_object):
         return {"J": jaccard(pred, truth), "F": boundary_f(pred, truth)}
     objects = {str(label): {"J": jaccard(pred == label, truth == label), "F": boundary_f(pred == label, truth == label)}
                for label in labels}
@@ -167,7 +170,8 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     scored. When the true masks hold one non-zero value (e.g. 0/255), any
     non-zero value counts as foreground. When they hold several (a label map:
     DAVIS 2017, or ``keyframe segment``'s output for several segments), each
-    object (every non-zero value found in the true masks) is scored on its own,
+    object (every non-zero value found in the true masks but 255, which a label map
+    uses for void pixels and the DAVIS 2017 evaluation reads as background) is scored on its own,
     ``pred == id`` against ``truth == id`` on every frame (1 where both lack it),
     its statistics are taken over the frames, and J and F are their means over
     the objects, as the DAVIS 2017 benchmark averages them.
@@ -202,15 +206,19 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     if not stems:
         raise fail(pred_dir, f"shares no mask stems with {truth_dir}")
     # The objects of the whole sequence first: a frame may lack one that it must still be scored on.
-    labels = object_labels(read_mask(truths[stem]) for stem in stems)
+    found = object_labels(read_mask(truths[stem]) for stem in stems)
+    # In a label map, 255 marks void pixels (DAVIS 2017 outlines its objects so), which its evaluation reads as
+    # background; in a 0/255 mask it is the object.
+    labels = [label for label in found if label != VOID] if len(found) > 1 else found
+    per_object = len(labels) > 1 or labels != found
     per_frame = {}
     for done, stem in enumerate(stems, 1):
         pred, truth = read_mask(preds[stem]), read_mask(truths[stem])
         if pred.shape != truth.shape:
             raise fail(preds[stem], f"is {pred.shape[1]}x{pred.shape[0]} but its truth is {truth.shape[1]}x{truth.shape[0]}")
-        per_frame[stem] = frame_scores(pred, truth, labels)
+        per_frame[stem] = frame_scores(pred, truth, labels, per_object)
         report(progress, done, len(stems))
-    scores = _sequence_scores(per_frame, labels if len(labels) > 1 else [])
+    scores = _sequence_scores(per_frame, labels if per_object else [])
     return {**scores, "frames": len(stems), "per_frame": per_frame}
 
 

@@ -135,6 +135,21 @@ def test_an_object_absent_from_a_frame_scores_one_there(tmp_path):
     assert scores["per_frame"]["00001"]["objects"]["2"] == {"J": 1.0, "F": 1.0}
 
 
+def test_void_pixels_of_a_label_map_are_background_as_the_davis_2017_evaluation_reads_them(tmp_path):
+    import cv2
+
+    outlined = two_objects()
+    edges = cv2.morphologyEx((outlined > 0).astype(np.uint8), cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) > 0
+    outlined[edges & (outlined == 0)] = 255  # the void ring DAVIS 2017 draws around its objects
+    scores = evaluate_masks(_write_sequence(tmp_path / "pred", [two_objects()] * 2),
+                            _write_sequence(tmp_path / "truth", [outlined] * 2))
+    assert scores["objects"] == [1, 2] and scores["JF"] == 1.0
+    one = np.where(outlined == 2, 0, outlined).astype(np.uint8)  # one object and void: still scored as object 1
+    scores = evaluate_masks(_write_sequence(tmp_path / "pred1", [np.where(two_objects() == 1, 1, 0).astype(np.uint8)]),
+                            _write_sequence(tmp_path / "truth1", [one]))
+    assert scores["objects"] == [1] and scores["JF"] == 1.0
+
+
 def test_a_binary_truth_counts_any_nonzero_value_as_foreground(tmp_path):
     truth = _write_sequence(tmp_path / "truth", [(two_objects() > 0).astype(np.uint8) * 255])
     pred = _write_sequence(tmp_path / "pred", [two_objects()])  # other values, same pixels
