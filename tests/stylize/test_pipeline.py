@@ -166,10 +166,8 @@ def test_interrupted_rendering_resumes_without_redoing_frames(clip):
     assert len(open_frames(root / "out")) == FRAMES
 
 
-def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(clip, small_sample):
-    root, stem, painted = clip
-    write_image(root / "keys" / "255" / f"{stem}.png", painted)
-
+def stop_rendering_at_the_third_frame(root):
+    """A per-segment run into ``root/out`` stopped (Ctrl-C) once it has rendered three frames."""
     def interrupt(done, total, note):
         if note == "rendering" and done == 3:
             raise KeyboardInterrupt
@@ -177,6 +175,12 @@ def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(cl
     with pytest.raises(KeyboardInterrupt):
         stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST,
                 progress=interrupt)
+
+
+def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(clip, small_sample):
+    root, stem, painted = clip
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+    stop_rendering_at_the_third_frame(root)
     result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST, feather=0)
     assert result.resumed_from == {"segment 255": 20} and result.rendered == FRAMES
     straight = stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST,
@@ -190,14 +194,7 @@ def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind
     root, stem, painted = clip
     for segment in ("255", "0"):
         write_image(root / "keys" / segment / f"{stem}.png", painted)
-
-    def interrupt(done, total, note):
-        if note == "rendering" and done == 3:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST,
-                progress=interrupt)
+    stop_rendering_at_the_third_frame(root)
     (root / "keys" / "0" / f"{stem}.png").unlink()
     (root / "keys" / "0").rmdir()
     result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
