@@ -199,7 +199,7 @@ def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind
     (root / "keys" / "0").rmdir()
     result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
     assert result.resumed_from == {"segment 255": 20} and result.rendered == FRAMES
-    straight = stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST)
+    stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST)
     for name in open_frames(root / "out").stems:
         np.testing.assert_array_equal(read_image(root / "out" / f"{name}.png"), read_image(root / "straight" / f"{name}.png"))
     assert sorted(path.name for path in (root / "out" / "models").iterdir()) == ["segment-255.pt"]
