@@ -418,8 +418,12 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         study.sampler = optuna.samplers.TPESampler(seed=base.seed + before + failed)
         study.optimize(objective, n_trials=1)
         failed += completed() == before
+    # Trials an interrupted run finished count towards the time the search took, as they would have without it.
+    kept_seconds = sum(trial.duration.total_seconds() for trial in study.trials if trial.number not in begun
+                       and trial.state == optuna.trial.TrialState.COMPLETE and trial.duration is not None)
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
-               "best_value": float(study.best_value), "best_params": study.best_params}
+               "best_value": float(study.best_value), "best_params": study.best_params,
+               "kept_seconds": round(kept_seconds, 2)}
     log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
     return with_params(base, study.best_params), summary
 
@@ -562,7 +566,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negative = np.concatenate([fuse(model, parts) for parts in negative_parts]) if negatives else None
     model.threshold, model.calibration = calibrate(positive, negative)
     model.info["fps"] = [fps for _, _, fps in positives]  # as learned from; detect steps or notes videos at others
-    model.info["seconds"] = round(time.perf_counter() - started, 2)
+    kept = sum(part.info["search"].get("kept_seconds", 0.0) for part, _ in learned)  # by an interrupted run
+    model.info["seconds"] = round(time.perf_counter() - started + kept, 2)
     if out is not None:
         model.save(out)
         if journal is not None:
@@ -604,7 +609,7 @@ def _learn_kind(names: list[str], positives, negatives, config: LearnConfig, ext
             "epochs": result.epochs,
             "held_out_loss": result.val_loss,
             "search": search,
-            "seconds": round(time.perf_counter() - started, 2),
+            "seconds": round(time.perf_counter() - started + search.get("kept_seconds", 0.0), 2),
         },
     )
     return model, data

@@ -341,6 +341,8 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monk
     assert tried[2:] == resumed  # what an uninterrupted search draws and learns
     assert tried[2] not in tried[:2]
     assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()
+    kept = model.info["search"]["kept_seconds"]  # the two trials the interrupted run finished count in its time
+    assert kept > 0 and model.info["seconds"] > kept
 
 
 def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
