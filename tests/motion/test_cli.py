@@ -113,7 +113,10 @@ def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path
     model, journal = tmp_path / "wave.kfm", tmp_path / "wave.kfm.partial"
     command = [sys.executable, "-m", "keyframe.cli", "movement", "learn", str(clip), "-o", str(model),
                "--negatives", str(other), "--trials", "4"]
-    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A run started in the background (`make test &`, some CI runners) inherits SIGINT ignored, and Python then
+    # leaves it ignored: the child gets Ctrl-C's default back, as a terminal would give it.
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not journal.exists() and running.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
