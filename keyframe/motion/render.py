@@ -165,6 +165,11 @@ def facing_direction(motion: Motion, positions: np.ndarray) -> np.ndarray:
     return forward / np.linalg.norm(forward)
 
 
+def body_height(joints: np.ndarray) -> float:
+    """The height of one frame's joints ``(J, 3)`` (their widest extent if they lie flat; 1 if they coincide)."""
+    return float(np.ptp(joints[:, 1])) or float(np.ptp(joints, axis=0).max()) or 1.0
+
+
 def build_figure(motion: Motion, positions: np.ndarray) -> Figure:
     """Choose the capsules of a skeleton: one per bone with a length, none for placeholder links.
 
@@ -172,7 +177,7 @@ def build_figure(motion: Motion, positions: np.ndarray) -> Figure:
     say) is a bookkeeping joint, not a bone, and is left out.
     """
     first = positions[0]
-    height = float(np.ptp(first[:, 1])) or float(np.ptp(first, axis=0).max()) or 1.0
+    height = body_height(first)
     joints = motion.joints
     bones = []
     head = None
@@ -186,7 +191,7 @@ def build_figure(motion: Motion, positions: np.ndarray) -> Figure:
             continue
         if re.search("head", joint.name.lower()) and not joint.end_site:
             head = (parent, child)
-        if length < 1e-6 or length > 0.4 * height:
+        if length < 1e-6 * height or length > 0.4 * height:
             continue
         radius = _lookup(parent_name, RADII, 0.035) * height
         colour = COLOURS[_lookup(parent_name, PART_OF, "torso")]
@@ -350,7 +355,10 @@ class Renderer:
             raise TypeError(f"options must be a RenderOptions, got {type(options).__name__}")
         options.check()
         self.options = options
+        # In units of about the body's height, so that the tolerances below hold for a skeleton in any unit; a
+        # power of two, so that the picture of one in centimetres or metres is the same to the last bit.
         positions = motion.positions()
+        positions = positions / 2.0 ** round(math.log2(body_height(positions[0])))
         self.figure = build_figure(motion, positions)
         fps = options.fps or motion.fps
         if not writable_fps(fps):

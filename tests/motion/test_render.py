@@ -126,6 +126,25 @@ def test_a_glitch_behind_the_camera_or_far_off_the_picture_is_left_out(bow, towa
     assert figure_mask(renderer.frame(11)).mean() > 0.03
 
 
+@pytest.mark.parametrize("unit", [1e-9, 1e-7, 0.01, 1e8])
+def test_a_skeleton_in_any_unit_is_drawn_alike(bow, unit):
+    # The take's offsets and root translation in another unit: the same picture, not a figure reduced to its head.
+    from dataclasses import replace
+
+    values = bow.values[:40].copy()
+    for joint in bow.joints:
+        for column, channel in enumerate(joint.channels):
+            if channel.endswith("position"):
+                values[:, joint.first_channel + column] *= unit
+    joints = [replace(joint, offset=joint.offset * unit) for joint in bow.joints]
+    options = RenderOptions(size=(96, 80))
+    original = Renderer(replace(bow, values=bow.values[:40]), options)
+    rescaled = Renderer(replace(bow, joints=joints, values=values), options)
+    assert len(rescaled.figure.bones) == len(original.figure.bones)
+    for index in (0, 20, 39):
+        assert np.abs(rescaled.frame(index).astype(int) - original.frame(index)).mean() < 0.05
+
+
 def test_a_rate_off_by_its_rounded_frame_time_keeps_the_last_frame(bow):
     # Frame Time 0.0333333 is 30.000003 fps: at 30 the take keeps every frame, at 60 it gets one between each two.
     from keyframe.motion.render import frame_count
