@@ -41,6 +41,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, check_number
 from keyframe.io.frames import Frame, FrameSource
 from keyframe.segment.base import check_choice, check_real, check_type, check_whole
+from keyframe.segment.members.flow import dis_motion
 
 log = logging.getLogger(__name__)
 
@@ -493,13 +494,10 @@ def flow_align(prob: np.ndarray, grey_target: np.ndarray, grey_source: np.ndarra
     """Warp ``prob`` (of the source frame) onto the target frame; also return a per-pixel confidence in [0, 1].
 
     The confidence falls off with the photometric error of the warp, so
-    occluded or badly tracked pixels count less. Frames too small for DIS
-    (under 16 pixels a side) are taken as not moving.
+    occluded or badly tracked pixels count less. Frames too small for DIS are
+    padded for it (:func:`~keyframe.segment.members.flow.dis_motion`).
     """
-    if min(grey_target.shape[:2]) < 16:
-        motion = np.zeros((*grey_target.shape[:2], 2), np.float32)
-    else:
-        motion = flow.calc(grey_target, grey_source, None)
+    motion = dis_motion(flow, grey_target, grey_source)
     height, width = motion.shape[:2]
     gx, gy = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
     map_x, map_y = gx + motion[..., 0], gy + motion[..., 1]

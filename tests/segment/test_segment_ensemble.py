@@ -14,6 +14,7 @@ from keyframe.segment.ensemble import (
     TemporalSmoother,
     best_threshold,
     fit_split,
+    flow_align,
     holdout_split,
     stack_features,
     synthetic_clip,
@@ -114,6 +115,18 @@ def test_smoother_emits_every_frame_once_in_order_and_keeps_anchors():
     np.testing.assert_array_equal(out[3][1], probs[3])
     # A still scene: the smoothed value lies between the frame's own and its neighbours'.
     assert 0.2 < float(out[1][1].mean()) < 0.6
+
+
+@pytest.mark.parametrize("side", [10, 14, 24])
+def test_flow_align_follows_what_moves_in_frames_of_any_size(side):
+    # Under DIS's smallest size too: a tiny frame's motion is tracked, not taken as still.
+    from keyframe.segment.members.flow import dis_flow
+
+    source, target = np.full((side, side), 40, np.uint8), np.full((side, side), 40, np.uint8)
+    source[3:6, 2:5], target[3:6, 4:7] = 220, 220
+    warped, confidence = flow_align((source > 100).astype(np.float32), target, source, dis_flow())
+    np.testing.assert_array_equal(warped > 0.5, target > 100)
+    assert confidence.shape == target.shape and confidence.min() > 0.5
 
 
 def test_tune_ensemble_never_worse_than_defaults():
