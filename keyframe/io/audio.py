@@ -32,6 +32,8 @@ def check_audio_start(start: float) -> float:
 
 def open_sound(source: Path):
     """``source`` opened for its first audio stream; a KeyframeError naming it when it has none or cannot be read."""
+    if source.is_dir():  # a frame folder has no sound: say so, not that nothing is there
+        raise fail(source, "is a folder; the sound is taken from a video file (given for the sound)")
     if not source.is_file():
         raise fail(source, "no such file (given for the sound)")
     try:

@@ -89,6 +89,7 @@ def probe(path: str | os.PathLike) -> VideoInfo:
     container = _open(path)
     try:
         stream = container.streams.video[0]
+        _check_complete(path, stream)
         stored = stream.frames
         counted, cut, first = _scan(container, stream, count=not stored)
         count = stored - cut if stored else counted
@@ -103,6 +104,19 @@ def probe(path: str | os.PathLike) -> VideoInfo:
                          aspect_text(aspect))
     finally:
         container.close()
+
+
+def _check_complete(path: Path, stream) -> None:
+    """Refuse a file cut short (an interrupted download or copy) from its index, before any frame is decoded:
+    where the index places the stream's last frame beyond the end of the file, the header's frame count is not
+    what the file holds, and decoding would only find that out at the end, after the work."""
+    entries = stream.index_entries
+    if not entries:  # MPEG-TS and other unindexed streams: their end is found as they are decoded
+        return
+    last = entries[len(entries) - 1]
+    needed, size = last.pos + last.size, path.stat().st_size
+    if last.pos >= 0 and needed > size:
+        raise fail(path, f"truncated: it holds {size} bytes, but its index places frames up to byte {needed}")
 
 
 def pixel_aspect(stream) -> Fraction:

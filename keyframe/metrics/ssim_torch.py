@@ -30,6 +30,8 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, reduce
     """
     if x.shape != y.shape or x.dim() != 4:
         raise ValueError(f"ssim_torch expects two (B, C, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[-2:]) < WINDOW:  # as ssim says it, rather than conv2d's complaint about its kernel
+        raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(x.shape[-2:])}")
     channels = x.shape[1]
     g = gaussian_window(dtype=x.dtype, device=x.device)
     kernel_h = g.view(1, 1, 1, -1).expand(channels, 1, 1, WINDOW)

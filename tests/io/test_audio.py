@@ -51,6 +51,13 @@ def test_sound_asked_for_past_its_end_or_over_the_video_it_comes_from_is_refused
     assert done.returncode == 2 and "so there is none from 3 s on" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_folder_given_for_the_sound_is_named_as_a_folder_not_as_missing(tmp_path, sample_video):
+    extract_frames(sample_video, tmp_path / "frames")
+    with pytest.raises(KeyframeError, match="frames: is a folder; the sound is taken from a video file"):
+        encode_frames(tmp_path / "frames", tmp_path / "out.mp4", audio=tmp_path / "frames")
+    assert not (tmp_path / "out.mp4").exists()
+
+
 def test_frames_that_begin_after_the_sound_ends_get_a_video_without_sound_and_a_warning(tmp_path, caplog):
     from keyframe.io.frames import open_frames, sound_of
 

@@ -40,6 +40,17 @@ def test_truncated_video(tmp_path, sample_video):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_truncated_video_is_refused_before_any_frame_is_decoded(tmp_path, sample_video):
+    # `info` must not announce the header's frame count for a file that holds fewer, and `extract` must not
+    # decode (and keep in OUT.partial) the frames before the cut: the index shows the cut up front.
+    data = sample_video.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert_usage_error(run_cli("frames", "info", cut), "cut.mp4", "truncated", f"holds {len(data) * 2 // 3} bytes")
+    assert_usage_error(run_cli("frames", "extract", cut, tmp_path / "out"), "cut.mp4", "truncated")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_cli("frames", "encode", tmp_path / "empty", tmp_path / "x.mp4")

@@ -53,3 +53,12 @@ def test_torch_ssim_matches_numpy_and_is_differentiable():
     assert loss.item() > 0 and y.grad.abs().sum() > 0
     batch = ssim_torch(torch.cat([x, x]), torch.cat([x, y.detach()]))
     assert batch.shape == (2,) and batch[0] == pytest.approx(1.0)
+
+
+def test_ssim_and_ssim_torch_refuse_images_smaller_than_the_window_alike():
+    small = np.zeros((8, 8, 3), np.float32)
+    with pytest.raises(ValueError, match="SSIM needs images of at least 11x11"):
+        ssim(small, small)
+    tensor = torch.zeros(1, 3, 8, 8)
+    with pytest.raises(ValueError, match=r"SSIM needs images of at least 11x11, got \(8, 8\)"):
+        ssim_torch(tensor, tensor)

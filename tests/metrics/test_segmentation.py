@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from keyframe.errors import KeyframeError
 from keyframe.io import write_mask
 from keyframe.metrics import boundary_f, boundary_map, boundary_tolerance, evaluate_masks, jaccard, sequence_stats
 from tests.conftest import run_cli
@@ -156,3 +157,18 @@ def test_a_binary_truth_counts_any_nonzero_value_as_foreground(tmp_path):
     scores = evaluate_masks(pred, truth)
     assert scores["J"]["mean"] == scores["F"]["mean"] == 1.0 and scores["objects"] == []
     assert "per_object" not in scores and set(scores["per_frame"]["00000"]) == {"J", "F"}
+
+
+def test_a_file_or_an_empty_folder_given_for_masks_is_named_for_what_it_is(tmp_path):
+    truth = _write_sequence(tmp_path / "truth", [two_objects()])
+    (tmp_path / "clip.mp4").write_bytes(b"not a folder")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(KeyframeError, match="clip.mp4: is a file, not a folder of masks"):
+        evaluate_masks(tmp_path / "clip.mp4", truth)
+    with pytest.raises(KeyframeError, match="missing: no such folder of masks"):
+        evaluate_masks(truth, tmp_path / "missing")
+    with pytest.raises(KeyframeError, match="empty: contains no mask images"):
+        evaluate_masks(tmp_path / "empty", truth)
+    result = run_cli("segment", "eval", truth, tmp_path / "empty")
+    assert result.returncode == 2 and "empty: contains no mask images" in result.stderr
+    assert "Traceback" not in result.stderr
