@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_count, check_seed, fail
-from keyframe.io import input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io import atomic_path, input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.nets.threads import torch_threads
@@ -507,8 +507,10 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
             done_file = where / "done.json"
-            if done_file.is_file():  # finished by an interrupted run from the same inputs (the stage's key)
-                summary["segments"][str(label)] = json.loads(done_file.read_text())
+            unannotated = [stem for index, stem in enumerate(source.stems) if index not in notes.masks]
+            finished = finished_segment(where, unannotated, config)
+            if finished is not None:  # by an interrupted run from the same inputs (the stage's key)
+                summary["segments"][str(label)] = finished
                 continue
             shutil.rmtree(where, ignore_errors=True)
             prefix = f"segment {label} ({number}/{len(notes.labels)})"
@@ -528,7 +530,9 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
             }
-            done_file.write_text(json.dumps(info, default=str))
+            # Atomic: a run killed while writing it must not leave a done.json that reads as finished, or not at all.
+            with atomic_path(done_file) as tmp:
+                tmp.write_text(json.dumps(info, default=str))
             summary["segments"][str(label)] = info
         report(progress, total, total, "writing masks")
         shutil.rmtree(stage / "soft", ignore_errors=True)  # an interrupted run's, perhaps made when --soft was on
@@ -542,6 +546,22 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])
     return summary
+
+
+def finished_segment(where: Path, stems: list[str], config: SegmentConfig) -> dict | None:
+    """The summary of the segment staged in ``where`` if an earlier run finished it, else None (it is redone).
+
+    Finished means a readable ``done.json`` and the staged soft masks the final pass reads for ``stems`` (the
+    frames without a given mask): the ensemble's, and each member's with ``keep_members``. An interrupted
+    clean-up of ``.work`` removes files in no set order, and may leave the marker without them.
+    """
+    try:
+        info = json.loads((where / "done.json").read_text())
+    except (OSError, ValueError):
+        return None
+    channels = [ENSEMBLE] + (model_names(config) if config.keep_members else [])
+    staged = all((where / channel / f"{stem}.png").is_file() for channel in channels for stem in stems)
+    return info if isinstance(info, dict) and staged else None
 
 
 def labelled_weights(weights: list[float] | None, stacked: list[str]) -> dict[str, float] | None:

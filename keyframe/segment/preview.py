@@ -19,7 +19,7 @@ from keyframe.errors import fail
 from keyframe.io import open_frames, read_mask
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, writer_for
-from keyframe.io.images import list_images, mask_folder
+from keyframe.io.images import list_images, mask_folder, mask_size
 from keyframe.progress import report
 
 # Colours of segments 1, 2, ... (and of the 255 of binary masks): far apart from each other and from skin and sky.
@@ -81,15 +81,34 @@ def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress
     source = open_frames(frames)
     folder = mask_folder(masks)
     check_file_apart(out_video, [source.path, folder])
-    by_stem = {path.stem: path for path in list_images(folder)}
-    if not set(by_stem) & set(source.stems):
-        raise fail(folder, f"has no mask named as a frame of {source.path} ({source.naming})")
+    by_stem = masks_of_frames(folder, source)
     with writer_for(source, out_video, crf=crf, audio=sound_of(source)) as writer:
         for frame in source.iter_frames():
             mask = by_stem.get(frame.stem)
             labels = read_mask(mask) if mask is not None else None
-            if labels is not None and labels.shape != frame.rgb.shape[:2]:
-                raise fail(mask, f"is {labels.shape[1]}x{labels.shape[0]}, its frame {frame.rgb.shape[1]}x{frame.rgb.shape[0]}")
+            if labels is not None and labels.shape != frame.rgb.shape[:2]:  # a header that lied
+                raise fail(mask, f"is {labels.shape[1]}x{labels.shape[0]} but its frame is {frame.rgb.shape[1]}x{frame.rgb.shape[0]}")
             writer.write_frame(frame.index, overlay(frame.rgb, labels) if labels is not None else frame.rgb)
             report(progress, frame.index + 1, len(source), "drawing the masks")
     return writer.frames
+
+
+def masks_of_frames(folder, source) -> dict:
+    """The mask files of ``folder`` by frame stem, checked before any work: each must be named as a frame of
+    ``source`` and have its size (from the file's header), and at least one must be there.
+
+    A mask that names no frame (a typo, or a mask of a longer clip) would otherwise be left out of the video
+    without a word, and a wrong size would be found only when its frame is reached.
+    """
+    by_stem = {path.stem: path for path in list_images(folder)}
+    stems = set(source.stems)
+    if not stems & set(by_stem):  # the whole folder is named otherwise (or empty): say so once
+        raise fail(folder, f"has no mask named as a frame of {source.path} ({source.naming})")
+    height, width = source.size
+    for stem, path in by_stem.items():
+        if stem not in stems:
+            raise fail(path, f"has no frame of that name in {source.path} ({source.naming})")
+        size = mask_size(path)
+        if size != (height, width):
+            raise fail(path, f"is {size[1]}x{size[0]} but its frame is {width}x{height}")
+    return by_stem

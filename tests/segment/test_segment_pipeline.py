@@ -125,13 +125,33 @@ def _interrupt_before_writing(frames, masks, out, **options):
         write_mask(path, np.zeros((120, 160), np.uint8))
 
 
-def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample):
+@pytest.mark.parametrize("keep_members", [False, True])
+def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample, keep_members):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    out = tmp_path / "out"
+    _interrupt_before_writing(frames, masks, out, methods="flow", keep_members=keep_members)
+    segment(frames, masks, out, methods="flow", keep_members=keep_members)
+    assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (blanked) masks
+    assert not partial_dir(out).exists()
+
+
+@pytest.mark.parametrize("damage", ["staged mask gone", "done.json empty"])
+def test_resume_redoes_a_segment_whose_staged_work_is_incomplete(tmp_path, sample_dirs, small_sample, damage):
+    # An interrupted clean-up of .work can remove staged masks before the segment's done.json, and a kill while
+    # done.json is written leaves it empty: the rerun must redo that segment, not fail on what is missing.
     frames, _ = sample_dirs
     masks = give_masks(small_sample, tmp_path / "given", [0])
     out = tmp_path / "out"
     _interrupt_before_writing(frames, masks, out, methods="flow")
+    where = partial_dir(out) / ".work" / "255"
+    if damage == "staged mask gone":
+        (where / "ensemble" / f"{small_sample.stems[5]}.png").unlink()
+    else:
+        (where / "done.json").write_text("")
     segment(frames, masks, out, methods="flow")
-    assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (blanked) masks
+    assert len(list_images(out)) == len(small_sample.stems)
+    assert iou(read_mask(out / f"{small_sample.stems[5]}.png"), small_sample.masks[5]) > 0.6  # redone, not blank
     assert not partial_dir(out).exists()
 
 

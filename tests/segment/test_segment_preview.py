@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from keyframe.errors import KeyframeError
 from keyframe.io import open_frames, write_mask
 from keyframe.segment import overlay, preview
 from keyframe.segment.preview import segment_colour
@@ -56,3 +57,19 @@ def test_cli_segment_preview(tmp_path, small_sample, sample_video):
     assert not (tmp_path / "q.mp4").exists()
     named = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "p.avi")
     assert named.returncode == 2 and "p.avi" in named.stderr
+
+
+@pytest.mark.parametrize("case, fragment", [("stem", "has no frame of that name"), ("size", "is 80x60 but its frame is 160x120")])
+def test_preview_refuses_a_stray_or_misfit_mask_before_any_work(tmp_path, small_sample, sample_video, case, fragment):
+    # A mask named as no frame was left out without a word; a wrong size stopped the run only at its frame.
+    for index in (0, 10):
+        write_mask(tmp_path / "masks" / f"{index:06d}.png", small_sample.masks[index])
+    if case == "stem":
+        write_mask(tmp_path / "masks" / "000099.png", small_sample.masks[5])
+    else:
+        write_mask(tmp_path / "masks" / "000020.png", small_sample.masks[20][::2, ::2])
+    calls = []
+    with pytest.raises(KeyframeError, match=fragment) as raised:
+        preview(sample_video, tmp_path / "masks", tmp_path / "p.mp4", progress=lambda *args: calls.append(args))
+    assert ("000099" if case == "stem" else "000020") in str(raised.value)
+    assert not calls and not (tmp_path / "p.mp4").exists()
