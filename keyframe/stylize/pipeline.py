@@ -22,6 +22,7 @@ models, so a larger ``iterations`` continues training instead of restarting.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -347,19 +348,20 @@ def stylize(
             result.models[note] = out_dir / MODELS_DIR / name
         result.train_seconds = time.perf_counter() - started
 
-        # Frames left in the staging folder by an interrupted run came from these
-        # same models unless this run trained further, so only then are they kept.
-        retrained = any(result.iterations[n] > resumed[n] for n in result.iterations)
         _drop_other_models(stage, {model_name(segment) for segment in models})
         segments = None if masks is None else sorted(keyframes.files)
-        _clear_other_renders(stage, {"feather": feather if masks is not None else None, "segments": segments})
+        # Frames an interrupted run left are kept only if these very models drew them: the checkpoint resumed
+        # may be another one than drew them (a later run trained on, or was stopped after a later checkpoint).
+        drawn_by = {model_name(segment): _model_digest(model) for segment, model in models.items()}
+        _clear_other_renders(stage, {"feather": feather if masks is not None else None, "segments": segments,
+                                     "models": drawn_by})
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
             # One sequential pass over the source (a video decodes once, never seeks).
             for frame in source.iter_frames():
                 target = stage / f"{frame.stem}.png"
-                if not target.is_file() or retrained:
+                if not target.is_file():
                     labels = segment_masks.labels(frame.stem) if segment_masks is not None else None
                     guide = track.render(frame.index) if track is not None else None
                     write_image(target, stylize_frame(models, frame.rgb, labels, feather, guide))
@@ -486,6 +488,15 @@ def _drop_other_models(stage: Path, names: set[str]) -> None:
     for model in (stage / MODELS_DIR).glob("*.pt"):
         if model.name not in names:
             model.unlink()
+
+
+def _model_digest(model: StyleModel) -> str:
+    """A hash of what ``model`` draws a frame from (its configuration and weights): equal digests draw alike."""
+    digest = hashlib.sha1(json.dumps(model.config.to_dict(), sort_keys=True).encode())
+    for name, tensor in model.generator.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:

@@ -114,3 +114,34 @@ def test_a_layer_binary_masks_cannot_hold_and_a_video_inside_the_output_are_refu
     done = run_cli(*composite, "--layer", f"255={tmp_path / 'frames'}", "--video", tmp_path / "out" / "x.mp4")
     assert done.returncode == 2 and "lies inside the output folder" in done.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_a_rerun_with_every_frame_already_drawn_reports_no_rate_of_nothing(tmp_path, small_sample):
+    from keyframe.stylize import stylize
+
+    frames_and_masks(tmp_path, small_sample, 3)
+    write_image(tmp_path / "keys" / "000001.png", stylization(small_sample.frames[1]))
+
+    def stop_after_the_last_frame(done, total, note):
+        if note == "rendering" and done == total:
+            raise KeyboardInterrupt
+
+    try:  # the settings the command line uses, so that it resumes this run
+        stylize(tmp_path / "frames", tmp_path / "keys", tmp_path / "out", iterations=3, progress=stop_after_the_last_frame)
+    except KeyboardInterrupt:
+        pass
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                   "--iterations", "3")
+    assert done.returncode == 0, done.stderr
+    assert "nan" not in done.stdout and "every frame kept from the interrupted run" in done.stdout
+    assert len(open_frames(tmp_path / "out")) == 3
+
+
+def test_a_bad_feather_without_masks_is_the_only_line(tmp_path, small_sample):
+    frames_and_masks(tmp_path, small_sample, 2)
+    write_image(tmp_path / "keys" / "000001.png", stylization(small_sample.frames[1]))
+    done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                   "--feather", "-1")
+    # No note on what the feather would do comes before the error that ends the run.
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == ["error: --feather must be a number >= 0, got -1.0"]
+    assert not (tmp_path / "out").exists()

@@ -205,6 +205,34 @@ def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind
     assert sorted(path.name for path in (root / "out" / "models").iterdir()) == ["segment-255.pt"]
 
 
+def test_frames_kept_from_an_interruption_are_redrawn_when_another_checkpoint_is_resumed(clip):
+    from dataclasses import replace
+
+    from keyframe.stylize import StyleModel
+
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+
+    def stop_at(phase, step):
+        def interrupt(done, total, note):
+            if note.endswith(phase) and done == step:
+                raise KeyboardInterrupt
+        return interrupt
+
+    args = (root / "frames", root / "keys", root / "out")
+    with pytest.raises(KeyboardInterrupt):  # 3 frames drawn by the 20-iteration model
+        stylize(*args, style=SMALL, train=FAST, progress=stop_at("rendering", 3))
+    with pytest.raises(KeyboardInterrupt):  # trains on to 40, stopped after its checkpoint at 30
+        stylize(*args, iterations=40, style=SMALL, train=replace(FAST, checkpoint_every=10),
+                progress=stop_at("", 40))
+    # Back to 20: the 30-iteration checkpoint is kept (more than asked), so no frame may come from the 20 one.
+    result = stylize(*args, style=SMALL, train=FAST)
+    assert result.iterations == {"whole frame": 30} and result.rendered == FRAMES
+    model = StyleModel.load(root / "out" / "models" / "style.pt")
+    for frame in open_frames(root / "frames").iter_frames():
+        np.testing.assert_array_equal(read_image(root / "out" / f"{frame.stem}.png"), model.apply(frame.rgb))
+
+
 def test_a_segment_box_moved_by_a_pixel_does_not_change_how_the_segment_is_drawn(small_sample):
     import torch
 
