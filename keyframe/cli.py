@@ -401,14 +401,15 @@ def movement_learn(
         raise KeyframeError(f"--window must be at least 2, got {window}")
     writable([model_out], inputs=[*clips, *(negatives or [])])
     lead, partners = feature_kinds(features, pose_frame, DEFAULT_CROP_SECONDS if crop_seconds is None else crop_seconds or None)
+    # Settings are checked before the notes on them: a note must not come before the error that ends the run.
+    config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
+                         net=replace(NetConfig(), seed=seed), trials=trials)
     if crop_seconds is not None and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
         console.print(f"note: --crop-seconds is for pixels and cnn features; with {features} it does nothing", markup=False)
     if fusion != "min" and not partners:
         console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
     if pose_frame != "body" and not any(kind.landmarks for kind in (lead, *partners)):
         console.print(f"note: --pose-frame is for pose features; with {features} it does nothing", markup=False)
-    config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
-                         net=replace(NetConfig(), seed=seed), trials=trials)
     with _nothing_kept_on_interrupt(trials == 1, "learning starts afresh when run again"), progress_bar("learning") as progress:
         stretches = [Stretch(clip, start, end) for clip in clips] if start or end is not None else clips
         model = learn(stretches, config, negatives=negatives or [], out=model_out, progress=progress)
@@ -569,16 +570,21 @@ def stylize_cmd(
     """Learn the look of painted keyframes and apply it to every frame (resumable)."""
     from keyframe.progress import progress_bar
     from keyframe.stylize import DEFAULT_FEATHER, StyleConfig, TrainConfig, stylize
+    from keyframe.stylize.functional import check_feather
 
     writable([video], folders=[out_dir], inputs=[frames, keys, masks], videos=[video])
+    check_feather(feather)  # before the note on it: a note must not come before the error that ends the run
     if masks is None and feather != DEFAULT_FEATHER:
         console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
     trained = ", ".join(f"{name} {count} it" for name, count in result.iterations.items())
+    # A rerun that finds every frame drawn by an interrupted run renders none: it has no rate to report.
+    rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
+                 else "every frame kept from the interrupted run")
     out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; training {result.train_seconds:.0f} s, "
-              f"rendering {result.frames_per_second:.1f} frames/s)" + (f"; video {video}" if video else ""))
+              f"{rendering})" + (f"; video {video}" if video else ""))
 
 
 @app.command("composite")

@@ -150,6 +150,16 @@ def _extractor(model: MovementModel) -> FeatureExtractor:
     return extractor
 
 
+def check_runnable(model: MovementModel, name="the model") -> None:
+    """Refuse, before any frame is read, a model whose features cannot be made here (landmark kinds without
+    MediaPipe), naming it (``name``: its path): every video would fail alike, which reads as bad videos."""
+    for part in model.parts():
+        try:
+            _extractor(part)
+        except KeyframeError as error:
+            raise fail(name, f"its {part.features.kind} features cannot be made here: {error}") from None
+
+
 def crop_regions(model, source) -> list[Region | None]:
     """Each part's one crop region in ``source`` (:meth:`MovementModel.parts`), what :func:`score_range` takes.
 
@@ -339,6 +349,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     started = time.perf_counter()
     given = model
     model = as_model(model)
+    check_runnable(model, given if isinstance(given, (str, os.PathLike)) else "the model")
     length = model.window.length
     source, path = windowed_source(video, length)
     if journal is not None and not isinstance(journal, Journal):

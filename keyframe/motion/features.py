@@ -205,13 +205,17 @@ class Stretch:
         return self.start == 0 and self.stop is None
 
 
+def source_name(source, name: str = ARRAY_NAME) -> str:
+    """What messages call ``source``: its path, or ``name`` for frames in memory, which have none of their own."""
+    path = str(getattr(source, "path", name))
+    return name if path == ARRAY_NAME else path
+
+
 def windowed_source(clip, length: int, name: str = ARRAY_NAME):
     """``clip`` as a frame source (:func:`as_source`) and the name errors give it (its path; ``name`` for frames
     in memory, which have none of their own), refused when it has no frames or too few for one window of ``length``."""
     source = as_source(clip)
-    path = str(getattr(source, "path", name))
-    if path == ARRAY_NAME:
-        path = name
+    path = source_name(source, name)
     if len(source) == 0:
         raise fail(path, "has no frames")
     check_length(len(source), length, path)
@@ -418,12 +422,15 @@ class FeatureExtractor:
         return Region((width - side) / 2, (height - side) / 2, float(side))
 
     def extract(self, source, start: int = 0, stop: int | None = None, region: Region | None = None, progress=None) -> Extracted:
-        """Features of frames ``start:stop`` of ``source`` (a frame source or :class:`ArrayFrames`).
+        """Features of frames ``start:stop`` of ``source`` (a path, frame source or uint8 array, as
+        :func:`as_source` takes them).
 
         ``region`` defaults to :meth:`region_for` the same range; where that is None, each frame is cut to
         the motion around it (:func:`moving_regions`). Landmark kinds and those crops read frames beyond the
         range as well (see :func:`landmark_views`).
         """
+        # A path given as is would be taken for a sequence of its characters (its len()), as detect takes it.
+        source = as_source(source)
         stop = _range_stop(source, start, stop)
         if region is None and self.crops_locally:  # crops found as extract_views finds them for several kinds
             return Extracted(extract_views([self], source, start, stop, progress=progress)[0], None)

@@ -38,7 +38,7 @@ from keyframe.io.atomic import check_file_apart, keep_aside
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
 from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, Stretch,
-                                      extract_views, windowed_source)
+                                      as_source, extract_views, source_name, windowed_source)
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -215,12 +215,17 @@ class _Opened(NamedTuple):
     stop: int
 
 
-def _open_clips(clips, name: str, length: int) -> list[_Opened]:
-    """Each clip (or :class:`Stretch` of one) opened, named as messages call it (``clip 2`` for an array)."""
+def _open_clips(clips, name: str, length: int, holdout: float) -> list[_Opened]:
+    """Each clip (or :class:`Stretch` of one) opened, named as messages call it (``clip 2`` for an array); a whole
+    clip too short to learn from is refused naming the :func:`fewest_frames` learning needs."""
     opened = []
     for number, clip in enumerate(clips, 1):
         stretch = clip if isinstance(clip, Stretch) else Stretch(clip)
-        source, path = windowed_source(stretch.clip, length, f"{name} {number}")
+        source = as_source(stretch.clip)
+        # Saying only what one window needs (length + 1) would send the user back with a clip still too short.
+        if stretch.whole and 0 < len(source) < fewest_frames(length, holdout):
+            raise _too_short(source_name(source, f"{name} {number}"), len(source), length, holdout)
+        source, path = windowed_source(source, length, f"{name} {number}")
         start, stop = stretch.bounds(len(source), path)
         opened.append(_Opened(source, path if stretch.whole else f"{path} frames {start}-{stop - 1}", start, stop))
     return opened
@@ -538,8 +543,8 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
             raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
-    clip_sources = _open_clips(clips, "clip", config.window.length)
-    negative_sources = _open_clips(negatives, "negative", config.window.length)
+    clip_sources = _open_clips(clips, "clip", config.window.length, config.holdout)
+    negative_sources = _open_clips(negatives, "negative", config.window.length, config.holdout)
     _check_negatives_apart(clips, clip_sources, negatives, negative_sources)
     rate = _lowest_rate(clip_sources)
     positives = _read_clips(clip_sources, "features", rate, config, extractors, progress)

@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field
 
 from keyframe.errors import KeyframeError
-from keyframe.motion.detect import DetectConfig, Detection, check_detection_output, detect
+from keyframe.motion.detect import DetectConfig, Detection, check_detection_output, check_runnable, detect
 from keyframe.motion.journal import Journal
 from keyframe.motion.model import as_model
 from keyframe.progress import report
@@ -76,6 +76,8 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
     """
     given = model
     model = as_model(model)
+    # A model that cannot run here stops the search, as a bad model file does: every video would fail alike.
+    check_runnable(model, given if isinstance(given, (str, os.PathLike)) else "the model")
     videos = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
     found = Search(config.threshold_for(model))
     kept = Journal(journal, given, config) if journal is not None else None

@@ -131,3 +131,10 @@ def test_ctrl_c_during_a_search_says_how_to_resume_and_a_rerun_finishes(tmp_path
     rerun = run_cli(*command[3:])
     assert rerun.returncode == 0, rerun.stderr
     assert model.is_file() and not journal.exists()
+
+
+def test_a_bad_fusion_is_one_error_line_without_a_note_first(tmp_path):
+    """The note that --fusion does nothing with one kind must not come before the error that it is unknown."""
+    result = run_cli("movement", "learn", tmp_path / "clip.mp4", "-o", tmp_path / "m.kfm", "--fusion", "max")
+    assert_error(result, "--fusion must be one of min, mean, got 'max'")
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,5 +1,6 @@
 """Per-frame features: the crop that follows what moves."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -80,3 +81,21 @@ def test_clips_of_the_wrong_kind_are_named(squat_then_wave):
         learn(list(wave[:3]))
     with pytest.raises(ValueError, match="a clip is a path, a frame source or one uint8 array"):
         learn([7])
+
+
+@pytest.mark.parametrize("kind", ["pixels", "pixels-one-crop"])
+def test_extract_takes_a_path_or_an_array_as_detect_does(squat_then_wave, tmp_path, kind):
+    from keyframe.io import open_frames
+
+    _, wave = squat_then_wave
+    folder = tmp_path / "wave"
+    folder.mkdir()
+    for index, frame in enumerate(wave[:30]):
+        cv2.imwrite(str(folder / f"{index:06d}.png"), frame[..., ::-1])
+    config = FeatureConfig("pixels", crop_seconds=None if kind == "pixels-one-crop" else 0.4)
+    extractor = FeatureExtractor(config)
+    expected = extractor.extract(open_frames(folder)).features
+    # A path (str or Path) is opened, not taken for a sequence of its characters.
+    np.testing.assert_array_equal(extractor.extract(str(folder)).features, expected)
+    np.testing.assert_array_equal(extractor.extract(folder).features, expected)
+    np.testing.assert_array_equal(extractor.extract(wave[:30]).features, extractor.extract(ArrayFrames(wave[:30])).features)

@@ -403,6 +403,10 @@ def test_the_shortest_clip_is_the_one_the_message_names(wave_clip):
         with pytest.raises(KeyframeError, match=f"has {fewest - 1} frames: too few .* give at least {fewest} frames"):
             learn([np.concatenate([wave_clip] * 2)[: fewest - 1]], config)
         assert learn([np.concatenate([wave_clip] * 2)[:fewest]], config).window.length == length
+    # A clip or negative shorter than one window: the fewest frames named is still what learning needs, not one window's.
+    for clips, negatives, name in (([wave_clip[:7]], [], "clip 1"), ([wave_clip], [wave_clip[:7]], "negative 1")):
+        with pytest.raises(KeyframeError, match=f"{name}: has 7 frames: too few .* give at least {fewest_frames(9)} frames"):
+            learn(clips, FAST, negatives=negatives)
     # A clip longer than one window but too short to hold some out: the same message, before any features are read.
     config = replace(FAST, window=replace(FAST.window, length=100))
     with pytest.raises(KeyframeError, match=f"has 120 frames: too few .* give at least {fewest_frames(100)} frames"):

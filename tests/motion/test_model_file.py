@@ -128,3 +128,39 @@ def test_detect_refuses_the_damaged_file_before_scoring(case, archive, wave_clip
 def test_a_folder_given_as_the_model_says_so(tmp_path):
     with pytest.raises(KeyframeError, match="is a folder, not a model file"):
         load_model(tmp_path)
+
+
+def test_bytes_changed_inside_the_weights_are_refused_by_their_checksum(wave_model, tmp_path):
+    """Flipped bytes in a tensor still unpickle (the archive's layout is intact): only the archive's CRC-32 of
+    that entry tells, and a model that reads wrong weights would score every video wrong without a word."""
+    import zipfile
+
+    _, path = wave_model
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        largest = max(archive.infolist(), key=lambda info: info.file_size)
+    # Where the entry's bytes start: after its local header (30 bytes, the name and the extra field).
+    name_length, extra_length = int.from_bytes(data[largest.header_offset + 26 : largest.header_offset + 28], "little"), \
+        int.from_bytes(data[largest.header_offset + 28 : largest.header_offset + 30], "little")
+    start = largest.header_offset + 30 + name_length + extra_length + largest.file_size // 2
+    data[start : start + 16] = bytes(value ^ 0xFF for value in data[start : start + 16])
+    damaged = tmp_path / "flipped.kfm"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(KeyframeError, match=r"flipped.kfm: damaged movement model \(.*checksum") as caught:
+        load_model(damaged)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_model_saved_without_checksums_still_loads(wave_model, tmp_path):
+    """torch.save with compute_crc32 off writes 0 for every checksum: nothing to check, not damage."""
+    from torch.utils.serialization import config
+
+    _, path = wave_model
+    data = torch.load(path, weights_only=True)
+    before = config.save.compute_crc32
+    config.save.compute_crc32 = False
+    try:
+        torch.save(data, tmp_path / "unchecked.kfm")
+    finally:
+        config.save.compute_crc32 = before
+    assert load_model(tmp_path / "unchecked.kfm").threshold == pytest.approx(load_model(path).threshold)

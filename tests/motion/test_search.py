@@ -311,3 +311,19 @@ def test_a_threshold_from_the_command_line(cohort_model, videos, tmp_path):
     bad = run_cli("movement", "detect", path, videos["wave"], "--threshold", "inf")
     assert bad.returncode == 2 and "--threshold must be a finite number, got inf" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_a_landmark_model_without_mediapipe_stops_the_search_before_any_video(wave_model, wave_clip, monkeypatch):
+    """Every video would fail alike, and a list of failures reads as bad videos: the model is what cannot run."""
+    import copy
+    import sys
+
+    from keyframe.motion import FeatureConfig
+
+    model = copy.copy(wave_model[0])
+    model.features = FeatureConfig("pose")  # never scored: the check comes before any frame is read
+    monkeypatch.setitem(sys.modules, "mediapipe", None)  # `import mediapipe` then raises ImportError
+    with pytest.raises(KeyframeError, match=r"^the model: its pose features cannot be made here: install mediapipe"):
+        search(model, [wave_clip[:30], wave_clip[:30]])
+    with pytest.raises(KeyframeError, match=r"^the model: its pose features cannot be made here"):
+        detect(model, wave_clip[:30])
