@@ -91,7 +91,12 @@ def probe(path: str | os.PathLike) -> VideoInfo:
         stream = container.streams.video[0]
         _check_complete(path, stream)
         stored = stream.frames
-        counted, cut, first = _scan(container, stream, count=not stored)
+        # An AVI cut short loses its index (idx1, at the end) and keeps the header's count: only its packets,
+        # counted without decoding, tell what it holds. A whole AVI has one index entry per frame from the start.
+        unindexed_avi = container.format.name == "avi" and 0 < len(stream.index_entries) < stored
+        counted, cut, first = _scan(container, stream, count=not stored or unindexed_avi)
+        if unindexed_avi and counted < stored:
+            raise fail(path, f"truncated: its header counts {stored} frames, but it holds {counted}")
         count = stored - cut if stored else counted
         if count == 0:
             raise fail(path, "has no frames")

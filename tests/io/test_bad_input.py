@@ -51,6 +51,27 @@ def test_a_truncated_video_is_refused_before_any_frame_is_decoded(tmp_path, samp
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
 
 
+def test_an_avi_cut_short_is_refused_before_any_frame_is_decoded(tmp_path):
+    # An AVI's index (idx1) is written last: cut short, the file keeps the header's count and loses the index.
+    import av
+
+    whole = tmp_path / "whole.avi"
+    with av.open(str(whole), "w", format="avi") as container:
+        stream = container.add_stream("mjpeg", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuvj420p"
+        noise = np.random.default_rng(0)
+        for _ in range(40):
+            frame = av.VideoFrame.from_ndarray(noise.integers(0, 256, (48, 64, 3), dtype=np.uint8), format="rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 2 // 3])
+    assert run_cli("frames", "info", whole).stdout.count("40 frames") == 1
+    assert_usage_error(run_cli("frames", "info", cut), "cut.avi", "truncated: its header counts 40 frames, but it holds")
+    assert_usage_error(run_cli("frames", "extract", cut, tmp_path / "out"), "cut.avi", "truncated")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
 def test_empty_folder(tmp_path):
     (tmp_path / "empty").mkdir()
     result = run_cli("frames", "encode", tmp_path / "empty", tmp_path / "x.mp4")
