@@ -507,7 +507,8 @@ def movement_detect(
         journal.unlink(missing_ok=True)
     for _, error in found.failed:
         print_error(str(error))
-    out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}), best first:")
+    given = "" if found.calibrated_threshold is None else f" given, the model's own {found.calibrated_threshold:.3f}"
+    out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}{given}), best first:")
     for result in found.ranked:
         _print_detection(result.path, result)
     if found.failed:

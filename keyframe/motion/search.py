@@ -39,10 +39,15 @@ class Search:
     threshold: float
     ranked: list[Detection] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    calibrated_threshold: float | None = None  # the model's own, where ``threshold`` was given instead
 
     def to_dict(self) -> dict:
+        # The model's own threshold is kept beside a given one here too, not only in each video's detection: a
+        # search in which every video failed has none to carry it.
+        calibrated = {} if self.calibrated_threshold is None else {"calibrated_threshold": round(float(self.calibrated_threshold), 6)}
         return {
             "threshold": round(float(self.threshold), 6),
+            **calibrated,
             "videos": [detection.to_dict() for detection in self.ranked],
             "failed": [{"video": video, "error": error} for video, error in self.failed],
         }
@@ -79,7 +84,7 @@ def search(model, videos, config: DetectConfig = DetectConfig(), progress=None, 
     # A model that cannot run here stops the search, as a bad model file does: every video would fail alike.
     check_runnable(model, given if isinstance(given, (str, os.PathLike)) else "the model")
     videos = [videos] if isinstance(videos, (str, os.PathLike)) else list(videos)
-    found = Search(config.threshold_for(model))
+    found = Search(config.threshold_for(model), calibrated_threshold=None if config.threshold is None else model.threshold)
     kept = Journal(journal, given, config) if journal is not None else None
     for number, video in enumerate(videos):
         name = str(video) if isinstance(video, (str, os.PathLike)) else str(getattr(video, "path", f"<video {number + 1}>"))

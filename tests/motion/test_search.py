@@ -311,6 +311,14 @@ def test_a_threshold_from_the_command_line(cohort_model, videos, tmp_path):
     bad = run_cli("movement", "detect", path, videos["wave"], "--threshold", "inf")
     assert bad.returncode == 2 and "--threshold must be a finite number, got inf" in bad.stderr
     assert "Traceback" not in bad.stderr
+    # A search keeps the model's own threshold beside the given one, even when no video could be scored.
+    (tmp_path / "empty").mkdir()
+    failed = run_cli("movement", "detect", path, tmp_path / "empty", tmp_path / "wave.json", "--threshold", "0.5",
+                     "--json", tmp_path / "search.json")
+    assert failed.returncode == 1 and "the model's own" in failed.stdout, failed.stdout
+    data = json.loads((tmp_path / "search.json").read_text())
+    assert data["videos"] == [] and len(data["failed"]) == 2 and data["threshold"] == 0.5
+    assert data["calibrated_threshold"] == pytest.approx(model.threshold, abs=1e-5)
 
 
 def test_a_landmark_model_without_mediapipe_stops_the_search_before_any_video(wave_model, wave_clip, monkeypatch):
