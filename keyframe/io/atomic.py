@@ -382,7 +382,8 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
     if mine:  # a file put there since, under the name of a new output: never replaced
         raise fail(out / mine[0], "is in the way of an output and keyframe did not write it; move it away and run again")
     if added:
-        log.warning("%s: kept %d file(s) that keyframe did not write there beside the new outputs", out, len(added))
+        names = ", ".join(str(name) for name in sorted(added)[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
+        log.warning("%s: kept %s, which keyframe did not write there, beside the new outputs", out, names)
     # Listed first as keyframe's, the new outputs are told from files put there by hand if this is cut short.
     with atomic_path(out / OUTPUTS) as tmp:
         tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))

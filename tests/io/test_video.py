@@ -239,6 +239,20 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
     assert (out / "c.png").read_text() == "mine" and (out / "a.png").is_file()
 
 
+def test_files_put_beside_the_outputs_are_kept_and_named(tmp_path, caplog):
+    from keyframe.io import staged_dir
+
+    out = tmp_path / "o"
+    with staged_dir(out, kind="stylize") as stage:
+        (stage / "a.png").write_text("new")
+    for name in ("notes.txt", "z1.txt", "z2.txt", "z3.txt"):
+        (out / name).write_text("mine")
+    with caplog.at_level("WARNING"), staged_dir(out, key="k", kind="stylize") as stage:
+        (stage / "a.png").write_text("newer")
+    assert "kept notes.txt, z1.txt, z2.txt and 1 more, which keyframe did not write there" in caplog.text
+    assert (out / "z3.txt").read_text() == "mine" and (out / "a.png").read_text() == "newer"
+
+
 def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_path):
     path = tmp_path / "vfr.mkv"
     grey = [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(60)]  # frame k is grey level 4k
