@@ -183,13 +183,15 @@ OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run t
 
 
 @contextlib.contextmanager
-def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") -> Iterator[Path]:
+def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "", private=()) -> Iterator[Path]:
     """Build a folder of outputs under ``<out_dir>.partial`` and publish it at the end (:func:`publish`).
 
     A staging folder left by an interrupted run is reused, so callers can skip the files it already holds
     (resume), but only if it was made from the same ``key`` (any JSON-able description of the inputs and
     settings; None: reused whatever made it): work from other inputs or settings is thrown away, never mixed
-    in. On failure the staging folder stays for the next run, unless nothing was done in it.
+    in. On failure the staging folder stays for the next run, unless nothing was done in it. Folders of the stage
+    named in ``private`` hold the run's own work, not outputs: they are not published, and stay until everything
+    else has moved, so a run interrupted while it publishes finds that work again.
 
     Refused before any work (a :class:`~keyframe.errors.KeyframeError`): an output folder that is, holds or
     lies in one of ``inputs``; one that holds files keyframe did not write (it would mix them with the
@@ -224,7 +226,7 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "") 
         if not any(path.name != STAGE_KEY for path in stage.iterdir()):  # nothing done to resume: no leftover
             shutil.rmtree(stage)
         raise
-    publish(stage, out, kind)
+    publish(stage, out, kind, private)
 
 
 def check_output_folder(out_dir: str | os.PathLike, inputs=(), kind: str = "") -> None:
@@ -334,7 +336,7 @@ def check_file_apart(out: str | os.PathLike, inputs) -> None:
             raise fail(out, f"lies inside the input folder {given}; write it elsewhere")
 
 
-def publish(stage: Path, out: Path, kind: str = "") -> None:
+def publish(stage: Path, out: Path, kind: str = "", private=()) -> None:
     """Move everything under ``stage`` into ``out``, which then holds this run's outputs, and remove ``stage``.
 
     ``out`` lists the files it got, and the ``kind`` of command, in a hidden ``.keyframe-outputs.json``
@@ -343,7 +345,8 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
     rerun with fewer frames leaves no stale ones behind; files added there since are kept (with a warning),
     never deleted or replaced: one with the name of a new output stops the publish before anything moves. A file or
     folder in the way of an output stops it before anything moves. The stage keeps its mark until
-    everything has moved, so an interrupted publish is resumed by the next run.
+    everything has moved, so an interrupted publish is resumed by the next run. The top-level folders named in
+    ``private`` are not moved, and are removed with the stage at the end.
 
     Examples
     --------
@@ -360,7 +363,8 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
 
     own = {Path(STAGE_KEY), Path(OUTPUTS)}
     written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
-                     if not path.is_dir() and path.relative_to(stage) not in own)
+                     if not path.is_dir() and path.relative_to(stage) not in own
+                     and path.relative_to(stage).parts[0] not in private)
     folders = {parent for name in written for parent in Path(name).parents if parent != Path(".")}
     in_the_way = ([out / name for name in written if (out / name).is_dir()]  # a folder where a file goes
                   + [out / folder for folder in folders if (out / folder).exists() and not (out / folder).is_dir()])
@@ -369,6 +373,9 @@ def publish(stage: Path, out: Path, kind: str = "") -> None:
                                   "move it away and run again")
     listing = json.dumps({"kind": kind, "files": written})
     if not out.exists():
+        # One rename, which cannot stop half-way: the private work is no longer needed to finish it.
+        for name in private:
+            shutil.rmtree(stage / name, ignore_errors=True)
         (stage / OUTPUTS).write_text(listing)
         os.replace(stage, out)
         (out / STAGE_KEY).unlink()

@@ -502,7 +502,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     out = Path(out)
     total = len(source)
     summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}
-    with torch_threads(config.threads), staged_dir(out, run_identity(source, notes, config), inputs=[source.path, masks], kind="segment") as stage:
+    identity = run_identity(source, notes, config)
+    with torch_threads(config.threads), staged_dir(out, identity, inputs=[source.path, masks], kind="segment", private=(WORK,)) as stage:
         work = stage / WORK
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
@@ -541,7 +542,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             target = stage if channel == ENSEMBLE else stage / "members" / channel
             write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
         write_manifest(stage, source)  # so that a video of the masks plays at the frames' rate
-        shutil.rmtree(work)
+        # The work stays (private, not published) until every mask has moved: a run stopped while they move
+        # writes them again from it instead of learning every segment afresh.
     summary["seconds"] = round(time.perf_counter() - started, 2)
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])

@@ -253,6 +253,22 @@ def test_files_put_beside_the_outputs_are_kept_and_named(tmp_path, caplog):
     assert (out / "z3.txt").read_text() == "mine" and (out / "a.png").read_text() == "newer"
 
 
+@pytest.mark.parametrize("earlier", [False, True])
+def test_a_private_folder_of_the_stage_is_never_published(tmp_path, earlier):
+    from keyframe.io import partial_dir, staged_dir
+
+    out = tmp_path / "o"
+    if earlier:  # published into a folder that exists: file by file, the private work kept until the end
+        with staged_dir(out, kind="segment") as stage:
+            (stage / "a.png").write_text("old")
+    with staged_dir(out, key="k", kind="segment", private=(".work",)) as stage:
+        (stage / ".work" / "1").mkdir(parents=True)
+        (stage / ".work" / "1" / "done.json").write_text("{}")
+        (stage / "a.png").write_text("new")
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["a.png"]
+    assert (out / "a.png").read_text() == "new" and not (out / ".work").exists() and not partial_dir(out).exists()
+
+
 def test_late_reads_of_a_variable_frame_rate_video_give_the_right_frames(tmp_path):
     path = tmp_path / "vfr.mkv"
     grey = [np.full((48, 64, 3), 4 * k, np.uint8) for k in range(60)]  # frame k is grey level 4k

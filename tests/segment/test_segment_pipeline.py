@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,6 +154,40 @@ def test_resume_redoes_a_segment_whose_staged_work_is_incomplete(tmp_path, sampl
     assert len(list_images(out)) == len(small_sample.stems)
     assert iou(read_mask(out / f"{small_sample.stems[5]}.png"), small_sample.masks[5]) > 0.6  # redone, not blank
     assert not partial_dir(out).exists()
+
+
+def test_a_run_stopped_while_its_masks_move_into_an_earlier_output_finishes_without_learning_again(
+        tmp_path, sample_dirs, small_sample, monkeypatch):
+    import os
+
+    import keyframe.io.atomic as atomic
+
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0])
+    out = tmp_path / "out"
+    first = segment(frames, masks, out, methods="flow")  # an earlier result: the next publish moves file by file
+    expected = {path.name: read_mask(path) for path in list_images(out)}
+    moves = []
+
+    def stop_after_five(source, target):  # os.replace everywhere: only the moves of masks into out count
+        if Path(target).parent == out and Path(target).suffix == ".png":
+            if len(moves) == 5:
+                raise KeyboardInterrupt
+            moves.append(target)
+        os.rename(source, target)
+
+    monkeypatch.setattr(atomic.os, "replace", stop_after_five)
+    with pytest.raises(KeyboardInterrupt):
+        segment(frames, masks, out, methods="flow")
+    monkeypatch.undo()
+    assert (partial_dir(out) / ".work" / "255" / "done.json").is_file()  # kept until everything has moved
+    notes = []
+    again = segment(frames, masks, out, methods="flow", progress=lambda done, total, note="": notes.append(note))
+    assert not any("training" in note for note in notes), notes  # finished from the kept work
+    assert again["segments"]["255"]["threshold"] == first["segments"]["255"]["threshold"]
+    got = {path.name: read_mask(path) for path in list_images(out)}
+    assert got.keys() == expected.keys() and all(np.array_equal(got[name], expected[name]) for name in got)
+    assert not partial_dir(out).exists() and not (out / ".work").exists()
 
 
 @pytest.mark.parametrize("change", ["masks", "methods"])
