@@ -49,6 +49,9 @@ log = logging.getLogger(__name__)
 
 # How far below the held-out windows' lower quartile the threshold sits without negatives (a factor e in error).
 OUTSIDE_MARGIN = 1.0
+# Below this change from frame to frame (grey levels, mean over the pixel features, in 9 frames of 10) a clip is
+# taken for a still one: camera noise of 3 levels comes to 0.2-0.4 after downscaling, a slow exercise to 1.6.
+STILL_LEVEL = 0.5
 
 
 @dataclass(frozen=True)
@@ -288,11 +291,27 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
             if extractor.config.landmarks and not np.any(view):
                 raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
                                  "least ~100 pixels tall)")
+        for extractor, view in zip(extractors, views):
+            if what != "negatives" and extractor.config.kind == "pixels" and is_still(view):
+                log.warning("%s: hardly anything moves in it (its frames differ by under %g grey levels): the model "
+                            "learns stillness and will find it in any still video; check the clip, or the stretch "
+                            "given", path, STILL_LEVEL)
         if not source.fps and isinstance(source, FolderSource):
             log.warning("%s: states no frame rate (no video.json); taken as %g frames/s, the rate videos at other "
                         "rates are stepped to when they are scored", path, DEFAULT_FPS)
         read.append((path, views, float(source.fps or DEFAULT_FPS)))
     return read
+
+
+def is_still(pixels: np.ndarray) -> bool:
+    """Whether frames of ``pixels`` features (grey levels / 255, one row a frame) hardly change: in 9 of 10
+    steps from a frame to the next, by under :data:`STILL_LEVEL` grey levels on average.
+
+    >>> is_still(np.zeros((30, 64), np.float32)), is_still(np.tile([[0.0], [0.1]], (15, 64)))
+    (True, False)
+    """
+    change = np.abs(np.diff(pixels, axis=0)).mean(axis=1) * 255
+    return bool(len(change)) and float(np.percentile(change, 90)) < STILL_LEVEL
 
 
 def _prepare_clip(path: str, features: np.ndarray, config: LearnConfig) -> _Clip:

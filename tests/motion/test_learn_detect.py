@@ -523,3 +523,16 @@ def test_the_threshold_label_keeps_off_the_curve():
     inside = (curve[:, 0] >= x - 2) & (curve[:, 0] <= x + 92) & (curve[:, 1] >= y - 12) & (curve[:, 1] <= y + 2)
     assert not inside.any() and abs(y - 220) <= 16  # next to the line, clear of the curve
     assert label_spot(np.empty((0, 2)), (90, 10), 220.0, (58, 30, 784, 260)) == (784 - 96, 214)  # right, above
+
+
+def test_a_clip_in_which_nothing_moves_is_warned_about(wave_clip, caplog):
+    # A still clip (a frozen stretch, the wrong --start) learns stillness without a word otherwise.
+    still = np.repeat(wave_clip[:1], 40, axis=0)
+    noisy = np.clip(still + np.random.default_rng(0).normal(0, 3, still.shape), 0, 255).astype(np.uint8)
+    with caplog.at_level("WARNING"):
+        learn([noisy], FAST)
+    assert "clip 1: hardly anything moves in it" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        learn([wave_clip], FAST, negatives=[still])  # a still negative is what it is: no warning
+    assert "hardly anything moves" not in caplog.text
