@@ -36,6 +36,22 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     )
 
 
+def stop_moves_after(count: int, monkeypatch, counts=lambda target: True) -> list[Path]:
+    """Make ``os.replace`` raise KeyboardInterrupt (as Ctrl-C would) once ``count`` moves that ``counts`` (by
+    their target) are done, as a publish stopped half-way; the moves done are listed in the list returned."""
+    moves: list[Path] = []
+
+    def replace(source, target):
+        if counts(Path(target)):
+            if len(moves) == count:
+                raise KeyboardInterrupt
+            moves.append(Path(target))
+        os.rename(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return moves
+
+
 def write_vfr_video(path: Path, frames, milliseconds: list[int]) -> None:
     """A variable-frame-rate H.264 Matroska video: ``frames`` (uint8 RGB) shown at ``milliseconds``."""
     import av

@@ -12,7 +12,7 @@ from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, describe, e
 from keyframe.io.atomic import partial_dir
 from keyframe.io.frames import write_manifest
 from keyframe.metrics import psnr
-from tests.conftest import write_vfr_video
+from tests.conftest import stop_moves_after, write_vfr_video
 
 
 def test_round_trip_extract_encode_extract(tmp_path, sample_video):
@@ -199,9 +199,6 @@ def test_a_file_in_the_way_stops_publishing_before_anything_moves_and_the_rerun_
 
 
 def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_resumes(tmp_path, monkeypatch):
-    import os
-
-    import keyframe.io.atomic as atomic
     from keyframe.errors import KeyframeError
     from keyframe.io import staged_dir
 
@@ -212,15 +209,7 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
     with pytest.raises(KeyframeError, match="holds the outputs of `keyframe stylize`"):
         with staged_dir(out, kind="segment"):
             pass
-    moves = []
-
-    def cut_after_one(source, target):  # the publish is interrupted after the interim listing and its first move
-        if len(moves) == 2:
-            raise KeyboardInterrupt
-        moves.append(target)
-        os.rename(source, target)
-
-    monkeypatch.setattr(atomic.os, "replace", cut_after_one)
+    moves = stop_moves_after(2, monkeypatch)  # the publish is stopped after the interim listing and its first move
     with pytest.raises(KeyboardInterrupt):
         with staged_dir(out, key="k", kind="stylize") as stage:
             for name in ("a.png", "b.png"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ from keyframe.io import list_images, open_frames, partial_dir, read_mask, write_
 from keyframe.segment import segment
 from keyframe.segment.ensemble import EnsembleConfig
 from keyframe.segment.members.gmm import GMMConfig
-from tests.conftest import run_cli
+from tests.conftest import run_cli, stop_moves_after
 from tests.segment.conftest import give_masks, iou
 
 FAST = "flow,gmm"  # the quickest members: these tests are about the pipeline, not the members
@@ -158,25 +157,13 @@ def test_resume_redoes_a_segment_whose_staged_work_is_incomplete(tmp_path, sampl
 
 def test_a_run_stopped_while_its_masks_move_into_an_earlier_output_finishes_without_learning_again(
         tmp_path, sample_dirs, small_sample, monkeypatch):
-    import os
-
-    import keyframe.io.atomic as atomic
-
     frames, _ = sample_dirs
     masks = give_masks(small_sample, tmp_path / "given", [0])
     out = tmp_path / "out"
     first = segment(frames, masks, out, methods="flow")  # an earlier result: the next publish moves file by file
     expected = {path.name: read_mask(path) for path in list_images(out)}
-    moves = []
-
-    def stop_after_five(source, target):  # os.replace everywhere: only the moves of masks into out count
-        if Path(target).parent == out and Path(target).suffix == ".png":
-            if len(moves) == 5:
-                raise KeyboardInterrupt
-            moves.append(target)
-        os.rename(source, target)
-
-    monkeypatch.setattr(atomic.os, "replace", stop_after_five)
+    # os.replace writes every file atomically: only the masks' moves into out count.
+    stop_moves_after(5, monkeypatch, counts=lambda target: target.parent == out and target.suffix == ".png")
     with pytest.raises(KeyboardInterrupt):
         segment(frames, masks, out, methods="flow")
     monkeypatch.undo()
