@@ -362,9 +362,8 @@ def publish(stage: Path, out: Path, kind: str = "", private=()) -> None:
     from keyframe.errors import fail
 
     own = {Path(STAGE_KEY), Path(OUTPUTS)}
-    written = sorted(str(path.relative_to(stage)) for path in stage.rglob("*")
-                     if not path.is_dir() and path.relative_to(stage) not in own
-                     and path.relative_to(stage).parts[0] not in private)
+    files = (path.relative_to(stage) for path in stage.rglob("*") if not path.is_dir())
+    written = sorted(str(name) for name in files if name not in own and name.parts[0] not in private)
     folders = {parent for name in written for parent in Path(name).parents if parent != Path(".")}
     in_the_way = ([out / name for name in written if (out / name).is_dir()]  # a folder where a file goes
                   + [out / folder for folder in folders if (out / folder).exists() and not (out / folder).is_dir()])

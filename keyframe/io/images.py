@@ -322,6 +322,16 @@ def mask_folder(folder: str | os.PathLike) -> Path:
     return folder
 
 
+def mask_files(folder: str | os.PathLike) -> list[Path]:
+    """The mask images of ``folder`` in natural stem order; a KeyframeError naming it when it is not a folder
+    (:func:`mask_folder`) or holds none."""
+    folder = mask_folder(folder)
+    files = list_images(folder)
+    if not files:
+        raise fail(folder, "contains no mask images")
+    return files
+
+
 def read_masks(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     """All masks of a folder, keyed by file stem, in natural stem order."""
     folder = Path(folder)
@@ -346,10 +356,8 @@ class SegmentMasks:
     """
 
     def __init__(self, folder: str | os.PathLike, source):
-        self.folder = mask_folder(folder)
-        self.paths = {p.stem: p for p in list_images(self.folder)}
-        if not self.paths:
-            raise fail(self.folder, "contains no mask images")
+        self.paths = {p.stem: p for p in mask_files(folder)}
+        self.folder = Path(folder)
         missing = [stem for stem in source.stems if stem not in self.paths]
         if missing:
             raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")

@@ -193,10 +193,12 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     from pathlib import Path
 
     from keyframe.errors import fail
-    from keyframe.io.images import read_mask
+    from keyframe.io.images import mask_files, read_mask
     from keyframe.progress import report
 
-    preds, truths = _masks_by_stem(pred_dir), _masks_by_stem(truth_dir)
+    # Each folder named on its own when it is a file, missing or empty, not only when the stems differ.
+    preds = {path.stem: path for path in mask_files(pred_dir)}
+    truths = {path.stem: path for path in mask_files(truth_dir)}
     pred_dir, truth_dir = Path(pred_dir), Path(truth_dir)
     stems = [s for s in truths if s in preds]
     if not stems:
@@ -216,18 +218,6 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
         report(progress, done, len(stems))
     scores = _sequence_scores(per_frame, labels if per_object else [])
     return {**scores, "frames": len(stems), "per_frame": per_frame}
-
-
-def _masks_by_stem(folder) -> dict:
-    """The mask files of ``folder`` by stem; a KeyframeError naming it when it is a file, missing or holds no
-    images (an empty folder is told apart from one whose stems merely differ from the other's)."""
-    from keyframe.errors import fail
-    from keyframe.io.images import list_images, mask_folder
-
-    files = list_images(mask_folder(folder))
-    if not files:
-        raise fail(folder, "contains no mask images")
-    return {path.stem: path for path in files}
 
 
 def _sequence_scores(per_frame: dict, objects: list[int]) -> dict:

@@ -291,7 +291,6 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
             if extractor.config.landmarks and not np.any(view):
                 raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
                                  "least ~100 pixels tall)")
-        for extractor, view in zip(extractors, views):
             if what != "negatives" and extractor.config.kind == "pixels" and is_still(view):
                 log.warning("%s: hardly anything moves in it (its frames differ by under %g grey levels): the model "
                             "learns stillness and will find it in any still video; check the clip, or the stretch "

@@ -505,10 +505,10 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     identity = run_identity(source, notes, config)
     with torch_threads(config.threads), staged_dir(out, identity, inputs=[source.path, masks], kind="segment", private=(WORK,)) as stage:
         work = stage / WORK
+        unannotated = [stem for index, stem in enumerate(source.stems) if index not in notes.masks]
         for number, label in enumerate(notes.labels, 1):
             where = work / str(label)
             done_file = where / "done.json"
-            unannotated = [stem for index, stem in enumerate(source.stems) if index not in notes.masks]
             finished = finished_segment(where, unannotated, config)
             if finished is not None:  # by an interrupted run from the same inputs (the stage's key)
                 summary["segments"][str(label)] = finished
@@ -537,8 +537,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             summary["segments"][str(label)] = info
         report(progress, total, total, "writing masks")
         shutil.rmtree(stage / "soft", ignore_errors=True)  # an interrupted run's, perhaps made when --soft was on
-        channels = [ENSEMBLE] + (list(model_names(config)) if config.keep_members else [])
-        for channel in channels:
+        for channel in staged_channels(config):
             target = stage if channel == ENSEMBLE else stage / "members" / channel
             write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
         write_manifest(stage, source)  # so that a video of the masks plays at the frames' rate
@@ -561,9 +560,13 @@ def finished_segment(where: Path, stems: list[str], config: SegmentConfig) -> di
         info = json.loads((where / "done.json").read_text())
     except (OSError, ValueError):
         return None
-    channels = [ENSEMBLE] + (model_names(config) if config.keep_members else [])
-    staged = all((where / channel / f"{stem}.png").is_file() for channel in channels for stem in stems)
+    staged = all((where / channel / f"{stem}.png").is_file() for channel in staged_channels(config) for stem in stems)
     return info if isinstance(info, dict) and staged else None
+
+
+def staged_channels(config: SegmentConfig) -> list[str]:
+    """The soft masks staged for each segment: the ensemble's, and each member's with ``keep_members``."""
+    return [ENSEMBLE] + (list(model_names(config)) if config.keep_members else [])
 
 
 def labelled_weights(weights: list[float] | None, stacked: list[str]) -> dict[str, float] | None:
