@@ -50,15 +50,6 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
-def _same_file_key(path: Path):
-    """What ``path`` names, the same for every name of one file or folder (its device and inode where it exists)."""
-    try:
-        found = path.stat()
-    except OSError:
-        return path.resolve()
-    return found.st_dev, found.st_ino
-
-
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     """Refuse output paths that could not be written, files that name one of the ``inputs`` or lie in an input
     folder (:func:`~keyframe.io.atomic.check_file_apart`), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
@@ -150,7 +141,7 @@ def frames_info(
         except KeyframeError as error:
             print_error(str(error))
             failed += 1
-    if json_out:
+    if json_out and described:  # with nothing described, an earlier JSON is kept rather than emptied
         write_json(json_out, {"inputs": described})
     for info in described:
         out.print(_info_line(info), soft_wrap=True)
@@ -372,7 +363,7 @@ def movement_learn(
              "relative to them (learning takes about one model's time more per clip).")] = None,
     trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults. "
                                              "Finished trials are kept in OUT.partial: a rerun resumes the search.")] = 1,
-    window: Annotated[int, typer.Option(help="Frames per window.")] = 9,
+    window: Annotated[int, typer.Option(help="Frames per window (2-1000).")] = 9,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
     pose_frame: Annotated[str, typer.Option(
         help="For pose: body (3D, turned to face the same way in every frame, so the camera angle does not matter) "
@@ -395,10 +386,11 @@ def movement_learn(
 
     from keyframe.motion import LearnConfig, NetConfig, Stretch, WindowConfig, feature_kinds, learn
     from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS
+    from keyframe.motion.windows import MAX_WINDOW
     from keyframe.progress import progress_bar
 
-    if window < 2:
-        raise KeyframeError(f"--window must be at least 2, got {window}")
+    if not 2 <= window <= MAX_WINDOW:
+        raise KeyframeError(f"--window must be from 2 to {MAX_WINDOW} frames, got {window}")
     writable([model_out], inputs=[*clips, *(negatives or [])])
     lead, partners = feature_kinds(features, pose_frame, DEFAULT_CROP_SECONDS if crop_seconds is None else crop_seconds or None)
     # Settings are checked before the notes on them: a note must not come before the error that ends the run.
@@ -450,7 +442,7 @@ def movement_detect(
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
     from keyframe.io import partial_dir
-    from keyframe.io.atomic import check_output_folder
+    from keyframe.io.atomic import check_output_folder, same_file_key
     from keyframe.motion import detect, plot_detection, search
     from keyframe.motion.detect import DetectConfig, check_detection_output
     from keyframe.motion.plot import PLOTS_KIND, check_plot_output, plot_search
@@ -485,7 +477,7 @@ def movement_detect(
     # named as first given.
     distinct = {}
     for video in videos:
-        distinct.setdefault(_same_file_key(video), video)
+        distinct.setdefault(same_file_key(video), video)
     if len(distinct) < len(videos):
         console.print("note: each video given more than once is searched once", markup=False, highlight=False)
         videos = list(distinct.values())

@@ -46,18 +46,22 @@ def is_seconds(value) -> bool:
     return not isinstance(value, bool) and isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0
 
 
+MAX_SEED = 2**32 - 1
+
+
 def check_seed(seed: int) -> int:
-    """``seed`` if it can seed every random generator keyframe uses (0 or more); a :class:`KeyframeError` otherwise.
+    """``seed`` if it can seed every random generator keyframe uses (0 to :data:`MAX_SEED`, as NumPy's legacy
+    generator and Optuna's sampler take them); a :class:`KeyframeError` otherwise.
 
     Examples
     --------
     >>> check_seed(-1)
     Traceback (most recent call last):
     ...
-    keyframe.errors.KeyframeError: --seed must be 0 or more, got -1
+    keyframe.errors.KeyframeError: --seed must be from 0 to 4294967295, got -1
     """
-    if seed < 0:
-        raise KeyframeError(f"--seed must be 0 or more, got {seed}")
+    if not 0 <= seed <= MAX_SEED:
+        raise KeyframeError(f"--seed must be from 0 to {MAX_SEED}, got {seed}")
     return seed
 
 

@@ -170,6 +170,17 @@ def input_identity(path) -> dict | None:
     return {"path": str(Path(path).resolve()), "stamp": file_stamp(path)}
 
 
+def same_file_key(path: str | os.PathLike):
+    """What ``path`` names, the same for every name of one file or folder: its device and inode where it exists
+    (a hard link, a symbolic link or another spelling gives the same key), else its resolved path."""
+    path = Path(path)
+    try:
+        found = path.stat()
+    except OSError:
+        return path.resolve()
+    return found.st_dev, found.st_ino
+
+
 def partial_dir(out_dir: str | os.PathLike) -> Path:
     """The staging folder of ``out_dir``: where an unfinished run keeps its work (beside it)."""
     out = Path(out_dir)

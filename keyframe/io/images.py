@@ -117,8 +117,12 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) 
                 file.writelines(png_fragments(image, png_level))
             return
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-        if not cv2.imwrite(str(tmp), bgr):
+        # Encoded in memory and written by Python: OpenCV's own file calls crash on names that are not UTF-8.
+        ok, data = cv2.imencode(tmp.suffix, bgr)
+        if not ok:
             raise fail(path, "could not be written")
+        with open(tmp, "wb") as file:
+            file.write(data.tobytes())
 
 
 # The end-of-image marks of the formats whose files are often cut short (a copy or download stopped midway).

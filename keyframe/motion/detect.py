@@ -352,14 +352,15 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
     check_runnable(model, given if isinstance(given, (str, os.PathLike)) else "the model")
     length = model.window.length
     source, path = windowed_source(video, length)
+    # A rate the video does not state is not known well enough to step by.
+    step = rate_step(model, source.fps) if config.match_rate and source.fps else 1
+    scored = SteppedFrames(source, step) if step > 1 else source
+    # Checked before the journal is opened: a video refused outright leaves no work behind.
+    check_length(len(scored), length, f"{path} (one frame in {step})" if step > 1 else path)
     if journal is not None and not isinstance(journal, Journal):
         journal = Journal(journal, given, config)
     stamp = file_stamp(video) if journal is not None else None
     kept = _KeptWork(journal if stamp else None, path, stamp)
-    # A rate the video does not state is not known well enough to step by.
-    step = rate_step(model, source.fps) if config.match_rate and source.fps else 1
-    scored = SteppedFrames(source, step) if step > 1 else source
-    check_length(len(scored), length, f"{path} (one frame in {step})" if step > 1 else path)
     report(progress, 0, None, "finding the moving region")
     regions = kept.regions(lambda: crop_regions(model, scored))
     total = window_count(len(scored), length)

@@ -32,9 +32,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_seed, fail
+from keyframe.errors import MAX_SEED, KeyframeError, check_seed, fail
 from keyframe.io import FolderSource, FrameSource, SteppedFrames, partial_dir
-from keyframe.io.atomic import check_file_apart, keep_aside
+from keyframe.io.atomic import check_file_apart, keep_aside, same_file_key
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
 from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, Stretch,
@@ -239,7 +239,7 @@ def _check_negatives_apart(clips, clip_sources: list[_Opened], negatives, negati
     counter-example, and a model of it calls everything the movement (score and threshold both 0)."""
     def given(clip):
         clip = clip.clip if isinstance(clip, Stretch) else clip
-        return Path(clip).resolve() if isinstance(clip, (str, os.PathLike)) else id(clip)
+        return same_file_key(clip) if isinstance(clip, (str, os.PathLike)) else id(clip)
 
     for negative, opened in zip(negatives, negative_sources):
         for clip, learned in zip(clips, clip_sources):
@@ -438,7 +438,7 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         # interruption draws what an uninterrupted one would have, not the kept trials' parameters again; a
         # trial that failed here (a NaN objective) moves the seed on, so that its parameters are not drawn again.
         before = completed()
-        study.sampler = optuna.samplers.TPESampler(seed=base.seed + before + failed)
+        study.sampler = optuna.samplers.TPESampler(seed=(base.seed + before + failed) % (MAX_SEED + 1))
         study.optimize(objective, n_trials=1)
         failed += completed() == before
     # Trials an interrupted run finished count towards the time the search took, as they would have without it.

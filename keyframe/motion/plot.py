@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import fail
-from keyframe.io.images import PNG_SIGNATURE
+from keyframe.io.images import PNG_SIGNATURE, write_image
 
 CURVE = (40, 90, 200)
 THRESHOLD = (200, 60, 40)
@@ -122,6 +122,8 @@ def draw_scores(
     cv2.rectangle(image, (left, top), (left + plot_w, top + plot_h), AXIS, 1)
     cv2.putText(image, "time" if seconds else "frame", (left + plot_w // 2 - 15, height - 6), FONT, 0.45, AXIS, 1, cv2.LINE_AA)
     if title:
+        # OpenCV's fonts draw ASCII alone, and a file name that is not UTF-8 (held as surrogates) crashes it.
+        title = title.encode("ascii", "replace").decode("ascii")
         cv2.putText(image, title, (left, 20), FONT, 0.5, (20, 20, 20), 1, cv2.LINE_AA)
     return image
 
@@ -168,17 +170,13 @@ def check_plot_output(path: str | os.PathLike) -> None:
 def plot_detection(detection, path: str | os.PathLike, title: str | None = None, size: tuple[int, int] = (800, 300)) -> None:
     """Write the score-curve PNG of a :class:`~keyframe.motion.detect.Detection` to ``path`` (atomically); see
     :func:`check_plot_output` for the names it takes."""
-    from keyframe.io import atomic_path
-
     check_plot_output(path)
     if title is None:
         verdict = "detected" if detection.detected else "not detected"
         title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"
     image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size,
                         detection.frame_seconds)
-    with atomic_path(path) as tmp:
-        if not cv2.imwrite(str(tmp), cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"{path}: could not write the PNG")
+    write_image(path, image)
 
 
 def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:

@@ -28,6 +28,11 @@ import numpy as np
 from keyframe.errors import fail
 
 
+# A window is a moment of a movement, a few seconds at most; the bound also keeps the search for the shortest
+# clip that can be learned from (``fewest_frames``) quick.
+MAX_WINDOW = 1000
+
+
 @dataclass(frozen=True)
 class WindowConfig:
     """Window length (frames seen per prediction step sequence) and the stride between windows.
@@ -42,8 +47,8 @@ class WindowConfig:
     stride: int = 1
 
     def __post_init__(self):
-        if self.length < 2:
-            raise ValueError(f"window length must be at least 2, got {self.length}")
+        if not 2 <= self.length <= MAX_WINDOW:
+            raise ValueError(f"window length must be from 2 to {MAX_WINDOW} frames, got {self.length}")
         if self.stride < 1:
             raise ValueError(f"window stride must be at least 1, got {self.stride}")
 

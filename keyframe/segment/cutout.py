@@ -67,7 +67,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     if out.suffix.lower() in VIDEO_SUFFIXES and out.suffix.lower() != MOVIE_SUFFIX:
         raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "
                         "cannot hold their transparency")
-    check_file_apart(out, [source.path, labels_of.folder])
+    check_file_apart(out, [source.path, source.origin, labels_of.folder])
     chosen = None if not segments else sorted({_segment_id(segment) for segment in segments})
     found: set[int] = set()
 

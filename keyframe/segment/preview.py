@@ -80,7 +80,7 @@ def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress
     """
     source = open_frames(frames)
     folder = mask_folder(masks)
-    check_file_apart(out_video, [source.path, folder])
+    check_file_apart(out_video, [source.path, source.origin, folder])
     by_stem = masks_of_frames(folder, source)
     with writer_for(source, out_video, crf=crf, audio=sound_of(source)) as writer:
         for frame in source.iter_frames():

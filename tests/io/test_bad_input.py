@@ -122,7 +122,8 @@ def test_usage_errors_exit_2(tmp_path, args):
     (["frames", "encode", "VIDEO", "x.mp4", "--fps", "0"], "--fps must be between 0.01 and 1000, got 0"),
     (["frames", "encode", "VIDEO", "x.mp4", "--fps", "1e9"], "--fps must be between 0.01 and 1000, got 1e+09"),
     (["frames", "encode", "VIDEO", "x.avi"], "x.avi: the output must be a .mp4 video"),
-    (["sample", "x", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["sample", "x", "--seed", "-1"], "--seed must be from 0 to 4294967295, got -1"),
+    (["sample", "x", "--seed", "4294967296"], "--seed must be from 0 to 4294967295, got 4294967296"),
     (["sample", "x", "--size", "100000x100000"], "--size must be at most 16 megapixels"),
     (["sample", "x", "--frames", "1000000000"], "--frames must be at most 13981 at 320x240 (the sample is made in memory)"),
 ])
@@ -186,7 +187,9 @@ def test_an_earlier_output_folder_that_cannot_be_written_is_refused_before_any_w
     (["segment", "run", "x", "--masks", "m", "--out", "o", "--trials", "-1"], "keyframe segment run: Invalid value for '--trials'"),
     (["frames", "encode", "a", "b.mp4", "--fps", "abc"], "keyframe frames encode: Invalid value for '--fps'"),
     (["nosuch"], "keyframe: No such command 'nosuch'"),
-    (["movement", "learn", "x.mp4", "-o", "m.kfm", "--seed", "-1"], "--seed must be 0 or more, got -1"),
+    (["movement", "learn", "x.mp4", "-o", "m.kfm", "--seed", "-1"], "--seed must be from 0 to 4294967295, got -1"),
+    (["movement", "learn", "x.mp4", "-o", "m.kfm", "--window", "100000000"], "--window must be from 2 to 1000 frames, got 100000000"),
+    (["movement", "learn", "x.mp4", "-o", "m.kfm", "--seed", str(2**64)], f"--seed must be from 0 to 4294967295, got {2**64}"),
 ])
 def test_option_errors_are_one_line_too(tmp_path, args, fragment):
     result = run_cli(*args, cwd=tmp_path)

@@ -144,3 +144,6 @@ def test_cli_frames_info(tmp_path, sample_video):
     assert "nope.mp4: no such file" in result.stderr and "Traceback" not in result.stderr
     assert [info["frames"] for info in json.loads(report.read_text())["inputs"]] == [24]
     assert run_cli("frames", "info", tmp_path / "nope.mp4").returncode == 2
+    # With nothing described, the JSON written before is kept, not emptied.
+    assert run_cli("frames", "info", tmp_path / "nope.mp4", "--json", report).returncode == 2
+    assert [info["frames"] for info in json.loads(report.read_text())["inputs"]] == [24]

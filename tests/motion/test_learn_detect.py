@@ -1,6 +1,7 @@
 """Learning a movement, the model file, detection and its outputs."""
 
 import importlib
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -69,6 +70,15 @@ def test_detection_json_has_the_contract(wave_model, wave_clip, tmp_path):
     assert (tmp_path / "r.png").stat().st_size > 1000
 
 
+def test_plot_takes_names_that_are_not_utf8(wave_model, wave_clip, tmp_path):
+    # Such names reach Python as surrogates, on which OpenCV's text and file calls crash the process.
+    model, _ = wave_model
+    result = replace(detect(model, wave_clip[:30]), path=os.fsdecode(b"clip\xff.mp4"))
+    target = tmp_path / os.fsdecode(b"plot\xff.png")
+    plot_detection(result, target)
+    assert target.read_bytes().startswith(b"\x89PNG")
+
+
 def test_frame_scores_and_intervals():
     scores = frame_scores(np.array([1.0, 1.0, 0.0, 0.0]), frames=7, length=3)
     assert scores.tolist() == [1.0, 1.0, 2 / 3, 0.5, 1 / 3, 0.0, 0.0]
@@ -95,14 +105,22 @@ def test_negatives_and_search(wave_clip):
     assert model.info["search"]["trials"] == 2 and "hidden" in model.info["search"]["best_params"]
 
 
+def test_a_search_from_the_largest_seed_wraps_its_samplers_seeds(wave_clip):
+    from keyframe.errors import MAX_SEED
+
+    config = replace(FAST, trials=2, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1, seed=MAX_SEED))
+    assert learn([wave_clip[:40]], config).info["search"]["trials"] == 2
+
+
 def test_a_negative_that_shows_frames_of_a_clip_of_the_movement_is_refused_before_any_work(wave_clip, tmp_path):
     from keyframe.io import write_video
     from keyframe.motion import Stretch
 
     clip = tmp_path / "wave.mp4"
     write_video(iter(wave_clip), clip, fps=25)
-    for negative in (clip, tmp_path / "." / "wave.mp4", Stretch(clip, 20, 50)):
-        with pytest.raises(KeyframeError, match="wave.mp4.*: is also a clip of the movement .*negatives must show other"):
+    os.link(clip, tmp_path / "wave-link.mp4")
+    for negative in (clip, tmp_path / "." / "wave.mp4", Stretch(clip, 20, 50), tmp_path / "wave-link.mp4"):
+        with pytest.raises(KeyframeError, match="wave(-link)?.mp4.*: is also a clip of the movement .*negatives must show other"):
             learn([Stretch(clip, 0, 35)], FAST, negatives=[negative])
     with pytest.raises(KeyframeError, match="is also a clip of the movement"):
         learn([wave_clip], FAST, negatives=[wave_clip])
@@ -430,6 +448,14 @@ def test_impossible_settings_and_frame_rates_are_named(wave_model):
                                   ("span_seconds", float("nan"), "a number > 0"), ("default_fps", 0, "between 0.01")]:
         with pytest.raises(KeyframeError, match=f"DetectConfig.{field} must be {message}"):
             DetectConfig(**{field: value})
+
+
+def test_a_video_too_short_once_stepped_leaves_no_journal(wave_model, wave_clip, tmp_path):
+    model, _ = wave_model
+    journal = tmp_path / "r.json.partial"
+    with pytest.raises(KeyframeError, match=r"\(one frame in 3\)"):
+        detect(model, ArrayFrames(np.repeat(wave_clip[:model.window.length - 1], 3, axis=0), fps=75), journal=journal)
+    assert not journal.exists()
 
 
 def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_model, wave_clip):

@@ -79,6 +79,19 @@ def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sa
     assert rgba(tmp_path / "cut" / "000000.png")[..., 3].max() == 0
 
 
+def test_a_movie_over_the_video_the_frames_came_from_is_refused_before_any_work(tmp_path, sample_video, sample_dirs):
+    from keyframe.io import extract_frames
+
+    _, truth = sample_dirs
+    movie = tmp_path / "source.mov"  # an MP4 read as a QuickTime movie: one container family
+    shutil.copy(sample_video, movie)
+    extract_frames(movie, tmp_path / "frames")
+    before = movie.read_bytes()
+    with pytest.raises(KeyframeError, match="source.mov: is also an input"):
+        write_cutouts(tmp_path / "frames", truth, movie)
+    assert movie.read_bytes() == before
+
+
 def test_a_feather_wider_than_the_limit_is_refused_before_any_work(tmp_path, sample_dirs):
     frames, truth = sample_dirs
     with pytest.raises(KeyframeError, match=r"--feather must be a number <= 100 \(pixels\), got 101"):

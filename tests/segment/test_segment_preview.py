@@ -45,6 +45,19 @@ def test_preview_draws_the_masks_given_and_keeps_the_sound(tmp_path, small_sampl
     assert seconds == pytest.approx(24 / 25, abs=0.05) and pitch == pytest.approx(440, abs=10)
 
 
+def test_a_preview_over_the_video_the_frames_came_from_is_refused(tmp_path, small_sample):
+    from keyframe.io import extract_frames, write_video
+
+    clip = tmp_path / "clip.mp4"  # silent: the check for the sound's source does not catch it
+    write_video(iter(small_sample.frames), clip, fps=25)
+    write_mask(tmp_path / "masks" / "000000.png", small_sample.masks[0])
+    extract_frames(clip, tmp_path / "frames")
+    before = clip.read_bytes()
+    with pytest.raises(KeyframeError, match="clip.mp4: is also an input"):
+        preview(tmp_path / "frames", tmp_path / "masks", clip)
+    assert clip.read_bytes() == before
+
+
 def test_cli_segment_preview(tmp_path, small_sample, sample_video):
     for index in (0, 23):
         write_mask(tmp_path / "masks" / f"{index:06d}.png", small_sample.masks[index])
