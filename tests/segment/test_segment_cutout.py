@@ -61,6 +61,19 @@ def test_a_prores_4444_movie_keeps_the_transparency(tmp_path, sample_video, samp
     assert decoded[5][..., 3][inside].min() >= 254 and decoded[5][..., 3][outside].max() <= 1
 
 
+def test_a_movie_of_frames_at_a_width_the_prores_encoder_mishandles_gets_a_warning(tmp_path, small_sample, caplog):
+    from keyframe.io import write_image, write_mask
+
+    for width in (32, 40):  # 40 is not a multiple of ProRes's 16-pixel macroblocks
+        for index in range(2):
+            write_image(tmp_path / f"f{width}" / f"{index:06d}.png", small_sample.frames[index][:24, :width])
+            write_mask(tmp_path / f"m{width}" / f"{index:06d}.png", small_sample.masks[index][:24, :width])
+        caplog.clear()
+        with caplog.at_level(logging.WARNING):
+            assert write_cutouts(tmp_path / f"f{width}", tmp_path / f"m{width}", tmp_path / f"c{width}.mov") == 2
+        assert ("40 pixels wide, not a multiple of 16" in caplog.text) == (width == 40), caplog.text
+
+
 def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sample_dirs, caplog):
     frames, truth = sample_dirs
     partial = tmp_path / "partial"
