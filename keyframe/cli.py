@@ -7,6 +7,7 @@ stderr and exit code 2; nothing here holds logic that the Python API lacks.
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -628,11 +629,18 @@ def _raised_on_the_way_out(error: BaseException) -> bool:
     return False
 
 
+def _stop_as_ctrl_c(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     """Console-script entry point."""
     # typer is pinned (pyproject.toml): these are the exceptions of the click it bundles.
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+    # `kill`, a job scheduler or a container stop sends SIGTERM, which would end Python on the spot and leave
+    # half-written temporary files; handled as Ctrl-C is, the run cleans up and keeps its work for a resume.
+    signal.signal(signal.SIGTERM, _stop_as_ctrl_c)
     try:
         code = app(prog_name="keyframe", standalone_mode=False)  # errors come here, to be printed as one line each
     except NoArgsIsHelpError as error:  # the help is printed already

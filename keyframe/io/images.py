@@ -18,6 +18,7 @@ from PIL import Image, UnidentifiedImageError
 from keyframe.errors import fail
 from keyframe.io.atomic import atomic_path
 from keyframe.io.png import SIGNATURE, png_fragments
+from keyframe.progress import report
 
 log = logging.getLogger(__name__)
 
@@ -174,7 +175,13 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
             width, height = image.size
             turned = _orientation(image) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise fail(path, f"not a readable image ({type(error).__name__})") from None
+        with open(path, "rb") as handle:
+            head = handle.read(len(PNG_SIGNATURE))
+        if head.startswith((PNG_SIGNATURE, JPEG_START)):  # PIL knows these fully: damaged
+            raise fail(path, f"not a readable image ({type(error).__name__})") from None
+        # Decoded instead, as it will be read: what PIL cannot open (a float TIFF) is then refused for what it is,
+        # or sized if OpenCV reads it.
+        return read_image(path).shape[:2]
     return (width, height) if turned else (height, width)
 
 
@@ -366,10 +373,18 @@ class SegmentMasks:
         if missing:
             raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
         self.size = source.size
+        self.stems = list(source.stems)
         for stem in source.stems:  # from the headers, so a wrong mask stops the run before any work
             size = mask_size(self.paths[stem])
             if size != self.size:
                 raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
+
+    def check_all(self, progress=None) -> None:
+        """Read every mask once: one that cannot be used (colours that fold, values past 255) then stops a long
+        run before any work instead of midway, after its training."""
+        for number, stem in enumerate(self.stems, 1):
+            self.labels(stem)
+            report(progress, number, len(self.stems), "checking the masks")
 
     def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
         """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would

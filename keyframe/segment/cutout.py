@@ -70,6 +70,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                         "cannot hold their transparency")
     check_file_apart(out, [source.path, source.origin, labels_of.folder])
     chosen = None if not segments else sorted({_segment_id(segment) for segment in segments})
+    labels_of.check_all(progress)
     found: set[int] = set()
 
     def cut(frame):

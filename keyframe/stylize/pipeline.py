@@ -318,6 +318,7 @@ def stylize(
         painted = [stem for files in keyframes.files.values() for stem in files]
         shown = {stem: segment_masks.labels(stem) for stem in dict.fromkeys([*_sampled(source.stems), *painted])}
         segment_masks.warn_if_smoothed(list(shown.values()))
+        segment_masks.check_all(progress)
     if iterations is not None:
         check_count("--iterations", iterations)
         train = TrainConfig(**{**train.__dict__, "iterations": iterations})
@@ -581,6 +582,7 @@ def composite(
     sampled = [segment_masks.labels(stem) for stem in dict.fromkeys(_sampled(source.stems))]
     segment_masks.warn_if_smoothed(sampled)
     _check_layer_ids(segment_masks.folder, layers, sampled)
+    segment_masks.check_all(progress)
     opened = {}
     for segment, folder in layers.items():
         layer = open_frames(folder)

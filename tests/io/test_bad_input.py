@@ -107,6 +107,8 @@ def test_a_float_image_given_as_a_keyframe_says_how_to_save_it(tmp_path):
     result = run_cli("stylize", frames, "--keys", keys, "--out", tmp_path / "out", "--iterations", "1")
     assert_usage_error(result, "000000.tif", "holds float32 samples; save it with 8 or 16 bits per channel")
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+    # Given as a frame, it gets the same words (PIL, which reads the frames' sizes, cannot open it).
+    assert_usage_error(run_cli("frames", "info", keys), "000000.tif", "holds float32 samples; save it with 8 or 16 bits")
 
 
 @pytest.mark.parametrize("args", [["frames", "extract"], ["sample", "x", "--movement", "moonwalk"], ["frames", "encode", ".", "x.mp4", "--crf", "99"]])

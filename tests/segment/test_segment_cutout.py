@@ -81,11 +81,18 @@ def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sa
     (partial / "000007.png").unlink()
     with pytest.raises(KeyframeError, match="has no mask for frame '000007'"):
         write_cutouts(frames, partial, tmp_path / "cut")
+    unusable = tmp_path / "unusable"
+    shutil.copytree(truth, unusable)
+    colours = np.zeros((120, 160, 3), np.uint8)
+    colours[10:40], colours[60:90] = (0, 0, 255), (0, 255, 0)  # red and green objects that fold into one value
+    cv2.imwrite(str(unusable / "000011.png"), colours)
+    with pytest.raises(KeyframeError, match="000011.png: holds 2 colours"):
+        write_cutouts(frames, unusable, tmp_path / "cut")
     with pytest.raises(KeyframeError, match="a .mp4 video cannot hold their transparency"):
         write_cutouts(frames, truth, tmp_path / "cut.mp4")
     with pytest.raises(KeyframeError, match="--segment: must be a segment's mask value"):
         write_cutouts(frames, truth, tmp_path / "cut", segments=[0])
-    assert not any(tmp_path.glob("cut*"))
+    assert not any(tmp_path.glob("cut*"))  # not even a partial folder: every mask is read before any frame
     with caplog.at_level(logging.WARNING):
         write_cutouts(frames, truth, tmp_path / "cut", segments=[3])
     assert "--segment 3 occurs in no mask" in caplog.text

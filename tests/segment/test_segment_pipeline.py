@@ -394,7 +394,7 @@ def test_ensemble_settings_are_checked_before_any_work(tmp_path, sample_dirs, sm
     assert not out.exists() and not partial_dir(out).exists()
 
 
-@pytest.mark.parametrize("options, fragment", [({"seed": -1}, "--seed must be 0 or more"),
+@pytest.mark.parametrize("options, fragment", [({"seed": -1}, "--seed must be from 0 to 4294967295"),
                                                ({"threads": 0}, "threads must be a whole number >= 1")])
 def test_seed_and_threads_are_checked_before_any_work(tmp_path, sample_dirs, small_sample, options, fragment):
     frames, _ = sample_dirs

@@ -65,7 +65,7 @@ def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_s
                            (composite + ["--feather", "-3"], "--feather must be a number >= 0, got -3"),
                            (composite + ["--feather", "1e6"], "--feather must be a number <= 100 (pixels), got 1e+06"),
                            (stylize + ["--feather", "101"], "--feather must be a number <= 100 (pixels), got 101"),
-                           (stylize + ["--seed", "-1"], "--seed must be 0 or more")]:
+                           (stylize + ["--seed", "-1"], "--seed must be from 0 to 4294967295")]:
         done = run_cli(*args)
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert fragment in done.stderr.strip().splitlines()[-1]

@@ -296,6 +296,22 @@ def test_a_video_output_over_the_clip_the_frames_came_from_is_refused_before_any
     assert not (root / "out").exists() and not (root / "final").exists() and not (root / "out.partial").exists()
 
 
+def test_a_mask_that_cannot_be_used_stops_the_run_before_any_training(clip, small_sample):
+    import cv2
+
+    root, stem, painted = clip
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+    colours = np.zeros((120, 160, 3), np.uint8)
+    colours[10:40], colours[60:90] = (0, 0, 255), (0, 255, 0)  # red and green objects that fold into one value
+    bad = root / "masks" / f"{small_sample.stems[2]}.png"  # neither painted nor sampled for the smoothing check
+    cv2.imwrite(str(bad), colours)
+    with pytest.raises(KeyframeError, match=f"{bad.name}: holds 2 colours"):
+        stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
+    with pytest.raises(KeyframeError, match=f"{bad.name}: holds 2 colours"):
+        composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final")
+    assert not any(root.glob("out*")) and not any(root.glob("final*"))
+
+
 def test_smoothed_masks_are_pointed_out(clip, caplog):
     import cv2
 
