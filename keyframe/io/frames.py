@@ -265,9 +265,10 @@ class VideoSource(FrameSource):
         self.size = (self.info.height, self.info.width)
         self.fps = self.info.fps
         self.pixel_aspect = parse_aspect(self.info.pixel_aspect) if self.info.pixel_aspect else Fraction(1)
+        self.warned: set[str] = set()  # what reading it has warned about: each pass over it does not say it again
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count):
+        for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count, warned=self.warned):
             if index >= len(self.stems):
                 return
             yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height),

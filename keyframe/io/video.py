@@ -205,6 +205,7 @@ def iter_video(
     stop: int | None = None,
     step: int = 1,
     expected: int | None = None,
+    warned: set[str] | None = None,
 ) -> Iterator[tuple[int, av.VideoFrame]]:
     """Decode frames ``start, start+step, ... < stop`` as ``(index, av.VideoFrame)``.
 
@@ -215,30 +216,34 @@ def iter_video(
     fewer frames than ``expected`` (the header's count), the file is reported
     as truncated. Where the stream changes resolution, the first frame of another size than the header's is
     logged (:func:`to_rgb` with ``shown_size`` scales such frames). Damaged data that cannot be decoded is
-    passed over as players do, with a warning: the frame before it stands in for the frames it held.
+    passed over as players do, with a warning: the frame before it stands in for the frames it held. Warnings
+    already in ``warned`` are not given again, and those given are added (a video read in several passes or
+    ranges warns once about each place).
     """
     path = Path(path)
+    warned = set() if warned is None else warned
     container = _open(path)
     decoded = 0
     try:
         stream = _video_stream(container)
         header = (stream.width, stream.height)  # read before decoding: the codec's size follows the frames decoded
         times = _frame_times(path)
-        frames = _seeked(container, stream, start, times, path) if times and SEEK_AFTER <= start < len(times) else None
+        frames = (_seeked(container, stream, start, times, path, warned) if times and SEEK_AFTER <= start < len(times)
+                  else None)
         if frames is None:
             if times and start >= SEEK_AFTER:  # no seek landed before start: read from the top of a fresh demuxer
                 container.close()
                 container = _open(path)
                 stream = _video_stream(container)
-            frames = _numbered(_Decoded(container, stream, path), times)
+            frames = _numbered(_Decoded(container, stream, path, warned), times)
         resized = False
         for index, frame in frames:
             decoded = index + 1
             if not resized and (frame.width, frame.height) != header:
                 resized = True
-                log.warning("%s: frame %d is %dx%d, not %dx%d as the video's header says (its resolution changes); "
-                            "such frames are scaled to the header's size", path, index, frame.width, frame.height,
-                            *header)
+                _warn_once(warned, "%s: frame %d is %dx%d, not %dx%d as the video's header says (its resolution "
+                           "changes); such frames are scaled to the header's size", path, index, frame.width,
+                           frame.height, *header)
             if stop is not None and index >= stop:
                 return
             if index >= start and (index - start) % step == 0:
@@ -251,6 +256,14 @@ def iter_video(
         raise fail(path, "has no decodable frames")
     if expected and decoded < expected and (stop is None or decoded < stop):
         raise fail(path, f"truncated: decoded {decoded} of the {expected} frames its header announces")
+
+
+def _warn_once(warned: set[str], message: str, *args) -> None:
+    """Log ``message % args`` as a warning unless it is in ``warned``; then it is."""
+    text = message % args
+    if text not in warned:
+        warned.add(text)
+        log.warning("%s", text)
 
 
 SEEK_AFTER = 48  # frames; nearer starts are cheaper to decode through than to seek to
@@ -266,8 +279,9 @@ class _Decoded:
     """The frames of ``stream`` from where its demuxer stands, in order; a packet whose data is damaged is passed
     over (one warning per read), as players do, instead of ending the read. ``damaged`` counts them."""
 
-    def __init__(self, container, stream, path: Path):
+    def __init__(self, container, stream, path: Path, warned: set[str]):
         self.container, self.stream, self.path, self.damaged = container, stream, path, 0
+        self.warned = warned
 
     def __iter__(self) -> Iterator[av.VideoFrame]:
         for packet in self.container.demux(self.stream):
@@ -279,8 +293,8 @@ class _Decoded:
                     # Threaded decoding reports an error a few packets late: the time is approximate.
                     origin = self.stream.start_time or 0
                     at = f" near {float((packet.pts - origin) * packet.time_base):.1f} s" if packet.pts is not None else ""
-                    log.warning("%s: damaged data%s could not be decoded; the frame before it stands in for the "
-                                "frames it held", self.path, at)
+                    _warn_once(self.warned, "%s: damaged data%s could not be decoded; the frame before it stands "
+                               "in for the frames it held", self.path, at)
                 continue
             yield from frames
 
@@ -311,7 +325,8 @@ def _rank(times: tuple[int, ...], pts) -> int | None:
     return found if found < len(times) and times[found] == pts else None
 
 
-def _seeked(container, stream, start: int, times: tuple[int, ...], path: Path) -> Iterator[tuple[int, av.VideoFrame]] | None:
+def _seeked(container, stream, start: int, times: tuple[int, ...], path: Path,
+            warned: set[str]) -> Iterator[tuple[int, av.VideoFrame]] | None:
     """``(index, frame)`` pairs from a keyframe at or before ``start``, found by seeking; None when no seek
     lands there.
 
@@ -321,7 +336,7 @@ def _seeked(container, stream, start: int, times: tuple[int, ...], path: Path) -
     """
     for target in _seek_targets(start):
         container.seek(times[target], stream=stream, backward=True, any_frame=False)
-        frames = _Decoded(container, stream, path)
+        frames = _Decoded(container, stream, path, warned)
         decoding = iter(frames)
         first = next(decoding, None)
         index = _rank(times, first.pts) if first is not None else None

@@ -82,8 +82,8 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     if out.suffix.lower() == MOVIE_SUFFIX:
         width = source.size[1]
         if width % PRORES_BLOCK:
-            # Measured with the FFmpeg that PyAV bundles: both of its ProRes encoders do this, deterministically for
-            # a given frame, and its decoder draws the files so; the PNGs are exact.
+            # Measured with the FFmpeg that PyAV bundles: prores_ks and prores_aw alike write such bars (encoding
+            # the frame again gives them again, so retrying does not help); the PNGs are exact.
             log.warning("%s: the frames are %d pixels wide, not a multiple of %d, and at such widths FFmpeg's ProRes "
                         "encoder puts stray half-transparent 8-pixel bars at the left edge of some frames; for exact "
                         "transparency write the cut-outs to a folder of PNGs instead", out, width, PRORES_BLOCK)

@@ -318,10 +318,11 @@ def stylize(
         painted = [stem for files in keyframes.files.values() for stem in files]
         shown = {stem: segment_masks.labels(stem) for stem in dict.fromkeys([*_sampled(source.stems), *painted])}
         segment_masks.warn_if_smoothed(list(shown.values()))
-        segment_masks.check_all(progress)
     if iterations is not None:
         check_count("--iterations", iterations)
         train = TrainConfig(**{**train.__dict__, "iterations": iterations})
+    if segment_masks is not None:
+        segment_masks.check_all(progress)
     out_dir = Path(out_dir)
 
     track = None

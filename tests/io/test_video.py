@@ -392,6 +392,8 @@ def test_damaged_data_is_passed_over_as_players_do(tmp_path, caplog):
     frames = open_frames(damaged)
     assert len(frames.read_range(0, 60)) == 60  # not "decoding failed after 21 frames"
     assert re.search(r"damaged\.mp4: damaged data near 0\.[89] s could not be decoded", caplog.text)  # frame 21 at 0.84 s
+    frames.read_range(0, 60)  # another pass, as detection makes one to crop and one to score
+    assert caplog.text.count("damaged data") == 1  # said once per video, not once per pass
     assert _grey_levels(frames, (20, 21, 30, 59)) == [20, 20, 30, 59]  # frame 20 stands in; 30 is a keyframe
     assert _grey_levels(frames, (50,)) == [50]  # read after a seek past the damage
     manifest = extract_frames(damaged, tmp_path / "frames")
