@@ -277,7 +277,8 @@ def _video_stream(container):
 
 class _Decoded:
     """The frames of ``stream`` from where its demuxer stands, in order; a packet whose data is damaged is passed
-    over (one warning per read), as players do, instead of ending the read. ``damaged`` counts them."""
+    over (one warning per read, none for a place ``warned`` holds), as players do, instead of ending the read.
+    ``damaged`` counts them."""
 
     def __init__(self, container, stream, path: Path, warned: set[str]):
         self.container, self.stream, self.path, self.damaged = container, stream, path, 0
