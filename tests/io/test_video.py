@@ -376,6 +376,8 @@ def test_frames_after_a_change_of_resolution_get_the_video_s_size(tmp_path, capl
     assert frames.size == (48, 64) and frames.read_range(0, 60).shape == (60, 48, 64, 3)
     assert abs(frames.read(45).mean() - 3 * 45) < 3
     assert "joined.ts: frame 30 is 80x60, not 64x48 as the video's header says" in caplog.text
+    frames.read_range(50, 60)  # another pass over the change says nothing more of it
+    assert caplog.text.count("as the video's header says") == 1
     extract_frames(joined, tmp_path / "frames")
     assert {open_frames(tmp_path / "frames").read(k).shape for k in (0, 59)} == {(48, 64, 3)}
 
