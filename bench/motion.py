@@ -991,6 +991,10 @@ def main(log=print, text_only: bool = False) -> None:
             raise SystemExit(f"{RESULTS}: no results of an earlier run; run `python -m bench.motion` first")
         write(pickle.loads(RESULTS.read_bytes()))
         return
+    missing = [path for path in (MOTION, EXERCISE) if not path.exists()]
+    if missing:
+        log(f"bench.motion: skipped, no data at {', '.join(map(str, missing))}")
+        return
     results = measure(log)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)  # kept first: a failure in writing must not cost the run
     RESULTS.write_bytes(pickle.dumps(results))
