@@ -379,12 +379,14 @@ class SegmentMasks:
             if size != self.size:
                 raise fail(self.paths[stem], f"is {size[1]}x{size[0]} but the frames are {self.size[1]}x{self.size[0]}")
 
-    def check_all(self, progress=None) -> None:
+    def check_all(self, progress=None) -> set[int]:
         """Read every mask once: one that cannot be used (colours that fold, values past 255) then stops a long
-        run before any work instead of midway, after its training."""
+        run before any work instead of midway, after its training. Returns the values found (0 and segment ids)."""
+        seen = np.zeros(256, bool)
         for number, stem in enumerate(self.stems, 1):
-            self.labels(stem)
+            seen |= np.bincount(self.labels(stem).ravel(), minlength=256) > 0
             report(progress, number, len(self.stems), "checking the masks")
+        return set(np.flatnonzero(seen).tolist())
 
     def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
         """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would

@@ -70,12 +70,15 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                         "cannot hold their transparency")
     check_file_apart(out, [source.path, source.origin, labels_of.folder])
     chosen = None if not segments else sorted({_segment_id(segment) for segment in segments})
-    labels_of.check_all(progress)
-    found: set[int] = set()
+    found = labels_of.check_all(progress)
+    absent = sorted(set(chosen or ()) - found)
+    if absent:
+        segments_found = ", ".join(map(str, sorted(found - {0}))) or "none"
+        raise fail("--segment", f"{absent[0]} occurs in no mask of {labels_of.folder} (its segments: {segments_found}); "
+                                "the cut-outs would be empty")
 
     def cut(frame):
         labels = labels_of.labels(frame.stem)
-        found.update(np.unique(labels).tolist())
         report(progress, frame.index + 1, len(source), "cutting out")
         return cutout(frame.rgb, labels, chosen, feather)
 
@@ -97,8 +100,6 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
             for frame in source.iter_frames():
                 write_image(stage / f"{frame.stem}.png", cut(frame))
             write_manifest(stage, source)
-    for segment in sorted(set(chosen or ()) - found):
-        log.warning("--segment %d occurs in no mask of %s, so nothing of it is in the cut-outs", segment, labels_of.folder)
     return len(source)
 
 
