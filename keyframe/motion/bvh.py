@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, fail, missing_file
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +365,7 @@ def read_bvh(path: str | os.PathLike) -> Motion:
     if path.is_dir():
         raise fail(path, "is a folder, not a BVH file")
     if not path.is_file():
-        raise fail(path, "no such file")
+        raise missing_file(path)
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError as error:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, fail, missing_file
 from keyframe.motion.cohort import ScoredPredictor
 from keyframe.motion.features import KINDS, POSE_FRAMES, POSE_POINTS, FeatureConfig
 from keyframe.motion.predictor import NetConfig, Predictor
@@ -148,7 +148,7 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "is a folder, not a model file" if path.is_dir() else "no such model file")
+        raise fail(path, "is a folder, not a model file") if path.is_dir() else missing_file(path, "model file")
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; the unpickler fails oddly on other files
         raise fail(path, "not a readable movement model (damaged or another kind of file: not a zip archive)")
     corrupt = _corrupt_entry(path)

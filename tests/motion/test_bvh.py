@@ -98,6 +98,8 @@ def test_missing_file(tmp_path):
     (tmp_path / "take.bvh").mkdir()
     with pytest.raises(KeyframeError, match="take.bvh: is a folder"):
         read_bvh(tmp_path / "take.bvh")
+    with pytest.raises(KeyframeError, match="/dev/null: is a device or a pipe, not a file"):  # it exists: not "no such"
+        read_bvh("/dev/null")
 
 
 def test_real_take_has_a_standing_skeleton():

@@ -128,6 +128,10 @@ def test_detect_refuses_the_damaged_file_before_scoring(case, archive, wave_clip
 def test_a_folder_given_as_the_model_says_so(tmp_path):
     with pytest.raises(KeyframeError, match="is a folder, not a model file"):
         load_model(tmp_path)
+    with pytest.raises(KeyframeError, match="/dev/null: is a device or a pipe, not a model file"):
+        load_model("/dev/null")
+    with pytest.raises(KeyframeError, match="none.kfm: no such model file"):
+        load_model(tmp_path / "none.kfm")
 
 
 def test_bytes_changed_inside_the_weights_are_refused_by_their_checksum(wave_model, tmp_path):
