@@ -52,19 +52,21 @@ MAX_SEED = 2**32 - 1
 
 
 def missing_file(path, noun: str = "file") -> KeyframeError:
-    """The error for a ``path`` that is no regular file and no folder: a device such as ``/dev/null`` or a pipe
-    exists but holds no ``noun`` to read, anything else is missing.
+    """The error for a ``path`` that is no regular file: a folder, a device such as ``/dev/null`` or a pipe
+    exists but holds no ``noun`` to read; anything else is missing.
 
     Examples
     --------
     >>> str(missing_file("/dev/null", "model file"))
     '/dev/null: is a device or a pipe, not a model file'
+    >>> str(missing_file("/", "model file"))
+    '/: is a folder, not a model file'
     """
     try:
-        special = not stat.S_ISREG(os.stat(path).st_mode)
+        mode = os.stat(path).st_mode
     except OSError:
-        special = False
-    return fail(path, f"is a device or a pipe, not a {noun}" if special else f"no such {noun}")
+        return fail(path, f"no such {noun}")
+    return fail(path, f"is a folder, not a {noun}" if stat.S_ISDIR(mode) else f"is a device or a pipe, not a {noun}")
 
 
 def check_seed(seed: int) -> int:

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keyframe.errors import fail
+from keyframe.errors import fail, missing_file
 from keyframe.io.atomic import atomic_path
 from keyframe.io.png import SIGNATURE, png_fragments
 from keyframe.progress import report
@@ -46,7 +46,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "is a folder, not an image file" if path.is_dir() else "no such file")
+        raise fail(path, "is a folder, not an image file") if path.is_dir() else missing_file(path)
     data = _whole_bytes(path)
     jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
     if jpeg:  # 8-bit colour or grey, no alpha: OpenCV applies the EXIF orientation itself in this mode
@@ -202,7 +202,7 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "no such file")
+        raise missing_file(path)
     if path.suffix.lower() in LOSSY_SUFFIXES:
         raise fail(path, LOSSY_MASK)
     data = _whole_bytes(path)

@@ -148,7 +148,7 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     """
     path = Path(path)
     if not path.is_file():
-        raise fail(path, "is a folder, not a model file") if path.is_dir() else missing_file(path, "model file")
+        raise missing_file(path, "model file")
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; the unpickler fails oddly on other files
         raise fail(path, "not a readable movement model (damaged or another kind of file: not a zip archive)")
     corrupt = _corrupt_entry(path)

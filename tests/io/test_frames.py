@@ -61,6 +61,11 @@ def test_unreadable_and_empty_inputs(tmp_path):
         open_frames(tmp_path)
     with pytest.raises(KeyframeError, match="no such file"):
         open_frames(tmp_path / "missing.mp4")
+    for read in (read_image, read_mask):  # it exists, and is no file to read: not "no such file"
+        with pytest.raises(KeyframeError, match="/dev/null: is a device or a pipe, not a file"):
+            read("/dev/null")
+    with pytest.raises(KeyframeError, match="is a folder, not a file"):
+        read_mask(tmp_path)
 
 
 def test_real_videos_decode_completely():
