@@ -767,7 +767,11 @@ class VideoWriter:
             rgb = np.pad(rgb, ((0, pad_y), (0, pad_x), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgba" if self.alpha else "rgb24")
         if self.alpha:  # editors take ProRes for BT.709 whatever it says: converted so, and tagged so
-            frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709", dst_color_range=WRITTEN_RANGE)
+            # One thread: the bundled swscale's threaded conversion to yuva444p10le, at widths that are not a
+            # multiple of 16, now and then writes grey, half-transparent pixels over the first 8 of a row where
+            # its slices meet (rows 160 and 320 of a 480-row frame), and the encoder keeps them.
+            frame = frame.reformat(format=self._stream.pix_fmt, dst_colorspace="itu709", dst_color_range=WRITTEN_RANGE,
+                                   threads=1)
             frame.colorspace, frame.color_range = PRORES_MATRIX, WRITTEN_RANGE
         frame.pts = self._pts(seconds)
         self._container.mux(self._stream.encode(frame))

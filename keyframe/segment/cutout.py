@@ -31,7 +31,6 @@ from keyframe.stylize.functional import check_feather, feather as soften
 log = logging.getLogger(__name__)
 
 MOVIE_SUFFIX = ".mov"
-PRORES_BLOCK = 16  # ProRes codes 16-pixel macroblocks
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
@@ -83,13 +82,6 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
         return cutout(frame.rgb, labels, chosen, feather)
 
     if out.suffix.lower() == MOVIE_SUFFIX:
-        width = source.size[1]
-        if width % PRORES_BLOCK:
-            # Measured with the FFmpeg that PyAV bundles: prores_ks and prores_aw alike write such bars (encoding
-            # the frame again gives them again, so retrying does not help); the PNGs are exact.
-            log.warning("%s: the frames are %d pixels wide, not a multiple of %d, and at such widths FFmpeg's ProRes "
-                        "encoder puts stray half-transparent 8-pixel bars at the left edge of some frames; for exact "
-                        "transparency write the cut-outs to a folder of PNGs instead", out, width, PRORES_BLOCK)
         with writer_for(source, out, audio=sound_of(source), alpha=True) as writer:
             for frame in source.iter_frames():
                 writer.write_frame(frame.index, cut(frame))

@@ -1,7 +1,6 @@
 """`keyframe segment cutout`: the segmented subject on a transparent background (RGBA PNGs or ProRes 4444)."""
 
 import json
-import logging
 import shutil
 
 import av
@@ -61,17 +60,26 @@ def test_a_prores_4444_movie_keeps_the_transparency(tmp_path, sample_video, samp
     assert decoded[5][..., 3][inside].min() >= 254 and decoded[5][..., 3][outside].max() <= 1
 
 
-def test_a_movie_of_frames_at_a_width_the_prores_encoder_mishandles_gets_a_warning(tmp_path, small_sample, caplog):
+def test_a_movie_keeps_every_pixel_of_the_transparency_at_a_width_that_is_not_a_multiple_of_16(tmp_path):
+    # The bundled swscale's threaded conversion to ProRes's yuva444p10le wrote grey, half-transparent bars over the
+    # first 8 pixels of rows 160 and 320 of about a third of such frames (two threads or more); one frame is enough
+    # to show a bar in an editor, so every pixel of every frame is compared.
     from keyframe.io import write_image, write_mask
 
-    for width in (32, 40):  # 40 is not a multiple of ProRes's 16-pixel macroblocks
-        for index in range(2):
-            write_image(tmp_path / f"f{width}" / f"{index:06d}.png", small_sample.frames[index][:24, :width])
-            write_mask(tmp_path / f"m{width}" / f"{index:06d}.png", small_sample.masks[index][:24, :width])
-        caplog.clear()
-        with caplog.at_level(logging.WARNING):
-            assert write_cutouts(tmp_path / f"f{width}", tmp_path / f"m{width}", tmp_path / f"c{width}.mov") == 2
-        assert ("40 pixels wide, not a multiple of 16" in caplog.text) == (width == 40), caplog.text
+    rng = np.random.default_rng(0)
+    for index in range(40):
+        write_image(tmp_path / "f" / f"{index:06d}.png", rng.integers(0, 256, (480, 40, 3), dtype=np.uint8))
+        labels = np.zeros((480, 40), np.uint8)
+        labels[100 + 5 * index:400, 20:] = 1
+        write_mask(tmp_path / "m" / f"{index:06d}.png", labels)
+    assert write_cutouts(tmp_path / "f", tmp_path / "m", tmp_path / "cut.mov") == 40
+    with av.open(str(tmp_path / "cut.mov")) as container:
+        alphas = [frame.to_ndarray(format="rgba")[..., 3] for frame in container.decode(video=0)]
+    assert len(alphas) == 40
+    for index, alpha in enumerate(alphas):
+        expected = np.zeros((480, 40), np.uint8)
+        expected[100 + 5 * index:400, 20:] = 255
+        assert np.array_equal(alpha, expected), (index, np.argwhere(alpha != expected)[:3].tolist())
 
 
 def test_every_frame_needs_its_mask_and_the_output_its_transparency(tmp_path, sample_dirs):
