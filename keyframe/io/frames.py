@@ -71,6 +71,18 @@ class FrameSource(ABC):
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         """Yield frames ``start, start+step, ... < stop`` in order."""
 
+    def frame_range(self, start: int = 0, stop: int | None = None, step: int = 1) -> range:
+        """The indices ``iter_frames(start, stop, step)`` yields: ``start, start+step, ...`` below ``stop`` (the end
+        when None or past it). Unlike a slice's, a negative ``start`` or ``stop`` does not count from the end: it is
+        refused, as is a ``step`` below 1, since quietly reading from frame 0 instead could decode a whole video."""
+        for name, value in (("start", start), ("stop", stop)):
+            if value is not None and not _count(value, 0):
+                raise ValueError(f"{self.path}: the {name} frame is an index from the start, 0 or more, got {value!r} "
+                                 "(a negative one does not count from the end here)")
+        if not _count(step, 1):
+            raise ValueError(f"{self.path}: the step between frames must be a whole number, 1 or more, got {step!r}")
+        return range(start, len(self) if stop is None else min(stop, len(self)), step)
+
     def read(self, index: int) -> np.ndarray:
         """The uint8 RGB pixels of frame ``index``."""
         if not 0 <= index < len(self):
@@ -93,6 +105,10 @@ class FrameSource(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.path)!r}, frames={len(self)}, size={self.size})"
+
+
+def _count(value, least: int) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= least
 
 
 class FolderSource(FrameSource):
@@ -129,7 +145,7 @@ class FolderSource(FrameSource):
         return self._seconds if self._seconds is not None else super().seconds()
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        for index in range(max(start, 0), len(self) if stop is None else min(stop, len(self)), step):
+        for index in self.frame_range(start, stop, step):
             rgb = read_image(self.files[index])
             if rgb.shape[:2] != self.size:
                 raise fail(self.files[index], "changed size while being read")
@@ -268,7 +284,9 @@ class VideoSource(FrameSource):
         self.warned: set[str] = set()  # what reading it has warned about: each pass over it does not say it again
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        for index, frame in iter_video(self.path, start, stop, step, expected=self.info.frame_count, warned=self.warned):
+        span = self.frame_range(start, stop, step)
+        for index, frame in iter_video(self.path, span.start, span.stop, span.step, expected=self.info.frame_count,
+                                       warned=self.warned):
             if index >= len(self.stems):
                 return
             yield Frame(index, self.stems[index], to_rgb(frame, shown_size=(self.info.width, self.info.height),
@@ -304,8 +322,8 @@ class SteppedFrames(FrameSource):
         self.fps = source.fps / step if source.fps else None
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        start, stop = max(0, start), len(self) if stop is None else min(stop, len(self))
-        for frame in self.source.iter_frames(start * self.step, stop * self.step, step * self.step):
+        span = self.frame_range(start, stop, step)
+        for frame in self.source.iter_frames(span.start * self.step, span.stop * self.step, span.step * self.step):
             yield Frame(frame.index // self.step, frame.stem, frame.rgb)
 
     def seconds(self) -> np.ndarray | None:
@@ -313,8 +331,40 @@ class SteppedFrames(FrameSource):
         return times[:: self.step] if times is not None else None
 
 
+ARRAY_NAME = "<frames>"  # what frames held in memory are called in messages, unless given a name
+
+
+class ArrayFrames(FrameSource):
+    """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB: a :class:`FrameSource`, so every command's Python
+    function takes it where it takes a folder or a video (stems ``000000``, ``000001``, ...); ``fps`` gives them a
+    frame rate. :func:`open_frames` makes one of a plain array.
+
+    Examples
+    --------
+    >>> source = ArrayFrames(np.zeros((5, 4, 6, 3), np.uint8), fps=10)
+    >>> len(source), source.size, source.read_range(3).shape
+    (5, (4, 6), (2, 4, 6, 3))
+    """
+
+    def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = ARRAY_NAME):
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
+            one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
+            raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}{one}")
+        if fps is not None:
+            check_fps("ArrayFrames fps", fps)
+        self.frames, self.fps, self.path = frames, fps, path
+        self.size = frames.shape[1:3]
+        self.stems = [f"{i:06d}" for i in range(len(frames))]
+
+    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
+        for index in self.frame_range(start, stop, step):
+            yield Frame(index, self.stems[index], self.frames[index])
+
+
 def open_frames(path: str | os.PathLike) -> FrameSource:
-    """Open a frame folder or a video file.
+    """Open a frame folder or a video file; frames already in memory, one uint8 ``(N, H, W, 3)`` array, become
+    :class:`ArrayFrames` (without a frame rate), and a frame source is returned as it is.
 
     Examples
     --------
@@ -324,6 +374,12 @@ def open_frames(path: str | os.PathLike) -> FrameSource:
     """
     if isinstance(path, FrameSource):
         return path
+    if isinstance(path, np.ndarray):
+        return ArrayFrames(path)
+    if not isinstance(path, (str, os.PathLike)):
+        many = f" of {len(path)} items (frames? np.stack them into one array)" if isinstance(path, (list, tuple)) else ""
+        raise TypeError(f"frames are a folder or video path, a frame source or one uint8 array (N, H, W, 3), got "
+                        f"{type(path).__name__}{many}")
     path = Path(path)
     if not path.exists():
         raise fail(path, "no such file or folder")

@@ -295,12 +295,52 @@ def _edge_pixels(mask: np.ndarray, reach: int = 3) -> np.ndarray:
     return (lower & higher) | ((lower | higher) & near_background)
 
 
+def check_rgb(image, what: str) -> np.ndarray:
+    """``image`` as an array if it is a uint8 RGB image ``(H, W, 3)``, as frames are read; a ValueError naming
+    ``what`` otherwise (a float image in [0, 1] or 0-255, or a grey or RGBA one, would be drawn as nonsense).
+
+    Examples
+    --------
+    >>> check_rgb(np.zeros((2, 3, 3), np.uint8), "frame").shape
+    (2, 3, 3)
+    >>> check_rgb(np.zeros((4, 4, 3)), "frame")
+    Traceback (most recent call last):
+    ...
+    ValueError: frame must be a uint8 RGB image (H, W, 3), as keyframe.io.read_image gives; got float64 (4, 4, 3)
+    """
+    image = np.asarray(image)
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(f"{what} must be a uint8 RGB image (H, W, 3), as keyframe.io.read_image gives; "
+                         f"got {image.dtype} {image.shape}")
+    return image
+
+
 def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
-    """Write a uint8 ``(H, W)`` mask as PNG, atomically."""
+    """Write an ``(H, W)`` mask of segment values 0-255 as an 8-bit PNG, atomically.
+
+    A boolean mask is written as 0 and 255 (one segment, visible in any viewer). Other values are refused rather
+    than wrapped (256 would become 0) or truncated (a probability of 0.9 would become 0).
+
+    Examples
+    --------
+    >>> write_mask("mask.png", np.array([[0, 1], [2, 255]], np.uint8))  # doctest: +SKIP
+    >>> write_mask("mask.png", np.eye(4) > 0)  # doctest: +SKIP
+    """
     mask = np.asarray(mask)
     if mask.ndim != 2:
-        raise ValueError(f"a mask is 2-D, got shape {mask.shape}")
-    write_image(path, mask.astype(np.uint8, copy=False))
+        raise ValueError(f"{path}: a mask is 2-D (H, W), got shape {mask.shape}")
+    write_image(path, _mask_values(path, mask))
+
+
+def _mask_values(path, mask: np.ndarray) -> np.ndarray:
+    if mask.dtype == bool:
+        return mask.astype(np.uint8) * 255
+    if not np.issubdtype(mask.dtype, np.integer):
+        raise ValueError(f"{path}: a mask holds integer segment values 0-255 (or booleans), got {mask.dtype}; "
+                         "write a probability map p in [0, 1] as np.rint(p * 255).astype(np.uint8)")
+    if mask.size and (mask.min() < 0 or mask.max() > 255):
+        raise ValueError(f"{path}: a mask holds segment values 0-255, got values from {mask.min()} to {mask.max()}")
+    return mask.astype(np.uint8, copy=False)
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:

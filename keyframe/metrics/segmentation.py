@@ -11,6 +11,7 @@ objects, as DAVIS 2017 does.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import cv2
@@ -31,9 +32,7 @@ def jaccard(pred: np.ndarray, truth: np.ndarray) -> float:
     >>> round(jaccard(a, b), 3)
     0.333
     """
-    pred, truth = np.asarray(pred) > 0, np.asarray(truth) > 0
-    if pred.shape != truth.shape:
-        raise ValueError(f"masks differ in shape: {pred.shape} vs {truth.shape}")
+    pred, truth = _masks(pred, truth)
     union = np.count_nonzero(pred | truth)
     return 1.0 if union == 0 else float(np.count_nonzero(pred & truth) / union)
 
@@ -68,6 +67,15 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int | None = None
 
     No predicted boundary where a true one exists gives 0; both empty gives 1.
 
+    Parameters
+    ----------
+    pred, truth : array_like
+        Masks of one shape ``(H, W)``, at least one pixel; non-zero is foreground.
+    tolerance : int, optional
+        The matching radius in whole pixels, from 0 (exact) to the masks' diagonal. None gives DAVIS's
+        :func:`boundary_tolerance`, ``ceil(0.008 * diagonal)`` (DAVIS' own ``bound_th`` reads values below 1
+        as that fraction; here give None instead).
+
     Examples
     --------
     >>> import numpy as np
@@ -75,10 +83,14 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int | None = None
     >>> boundary_f(a, a)
     1.0
     """
-    pred, truth = np.asarray(pred) > 0, np.asarray(truth) > 0
-    if pred.shape != truth.shape:
-        raise ValueError(f"masks differ in shape: {pred.shape} vs {truth.shape}")
-    radius = boundary_tolerance(pred.shape) if tolerance is None else tolerance
+    pred, truth = _masks(pred, truth)
+    # boundary_map indexes the last row and column, and OpenCV's dilation drops a trailing axis of 1.
+    if pred.ndim != 2 or pred.size == 0:
+        raise ValueError(
+            f"pred and truth have shape {pred.shape}, but boundary_f needs 2-D masks (H, W) of at least one pixel; "
+            "check how they were read or cropped (a colour mask: mask.max(axis=-1))"
+        )
+    radius = _radius(tolerance, pred.shape)
     pred_b, truth_b = boundary_map(pred), boundary_map(truth)
     n_pred, n_truth = np.count_nonzero(pred_b), np.count_nonzero(truth_b)
     if n_pred == 0 and n_truth == 0:
@@ -91,6 +103,41 @@ def boundary_f(pred: np.ndarray, truth: np.ndarray, tolerance: int | None = None
     precision = np.count_nonzero(pred_b & truth_zone) / n_pred
     recall = np.count_nonzero(truth_b & pred_zone) / n_truth
     return 0.0 if precision + recall == 0 else float(2 * precision * recall / (precision + recall))
+
+
+def _masks(pred, truth) -> tuple[np.ndarray, np.ndarray]:
+    """``pred`` and ``truth`` as boolean masks (non-zero is foreground), refused if their shapes differ."""
+    pred, truth = np.asarray(pred) > 0, np.asarray(truth) > 0
+    if pred.shape != truth.shape:
+        raise ValueError(f"masks differ in shape: {pred.shape} vs {truth.shape}")
+    return pred, truth
+
+
+def _radius(tolerance, shape: tuple[int, ...]) -> int:
+    """The boundary matching radius: DAVIS's for None, else ``tolerance`` if a whole number of pixels from 0 to
+    the diagonal (beyond it every boundary pixel already matches; a far larger one would only exhaust memory).
+
+    Examples
+    --------
+    >>> _radius(None, (480, 854)), _radius(3, (480, 854))
+    (8, 3)
+    >>> _radius(0.008, (480, 854))
+    Traceback (most recent call last):
+    ...
+    ValueError: tolerance must be a whole number of pixels from 0 to 980 (the masks' diagonal), got 0.008; give one, or None for DAVIS's ceil(0.008 x diagonal)
+    """
+    if tolerance is None:
+        return boundary_tolerance(shape)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real):
+        raise TypeError(f"tolerance must be a number of pixels or None, got {type(tolerance).__name__}")
+    limit = math.ceil(math.hypot(shape[0], shape[1]))
+    # Negative radii made an empty disk, which OpenCV replaces by its 3x3 default: radius 1, silently.
+    if not (float(tolerance).is_integer() and 0 <= tolerance <= limit):
+        raise ValueError(
+            f"tolerance must be a whole number of pixels from 0 to {limit} (the masks' diagonal), got {tolerance}; "
+            "give one, or None for DAVIS's ceil(0.008 x diagonal)"
+        )
+    return int(tolerance)
 
 
 @dataclass(frozen=True)

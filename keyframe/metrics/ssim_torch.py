@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -15,11 +17,22 @@ def gaussian_window(size: int = WINDOW, sigma: float = SIGMA, dtype=torch.float3
     return kernel / kernel.sum()
 
 
-def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, reduce: bool = True) -> torch.Tensor:
+def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float | None = None, reduce: bool = True) -> torch.Tensor:
     """SSIM of two batches ``(B, C, H, W)``: one value per image, or the map if ``reduce`` is False.
 
     Same definition as :func:`keyframe.metrics.ssim` (11x11 Gaussian, sigma 1.5,
     border of 5 pixels left out), computed with separable convolutions.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor
+        Float tensors of one shape and dtype, ``(B, C, H, W)`` with H and W at least 11.
+    data_range : float, optional
+        The span of their values (> 0). Left out, it is 1 and the values must lie in [0, 1] (checked with
+        one min/max, as :func:`keyframe.metrics.ssim` refuses float images beyond it); give it for
+        other scales (255 for images in 0..255).
+    reduce : bool
+        False gives the SSIM map, ``(B, C, H - 10, W - 10)``.
 
     Examples
     --------
@@ -27,11 +40,20 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, reduce
     >>> x = torch.rand(2, 3, 32, 32)
     >>> ssim_torch(x, x).tolist()
     [1.0, 1.0]
+    >>> grey = torch.full((1, 1, 16, 16), 100.0)
+    >>> ssim_torch(grey, grey)
+    Traceback (most recent call last):
+    ...
+    ValueError: x and y are taken to span [0, 1], but reach 100; give data_range (e.g. 255) or scale them to [0, 1]
+    >>> ssim_torch(grey, grey, data_range=255).tolist()
+    [1.0]
     """
-    if x.shape != y.shape or x.dim() != 4:
-        raise ValueError(f"ssim_torch expects two (B, C, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
-    if min(x.shape[-2:]) < WINDOW:  # as ssim says it, rather than conv2d's complaint about its kernel
-        raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(x.shape[-2:])}")
+    _check_tensors(x, y)
+    if data_range is None:
+        _check_unit_range(x, y)
+        data_range = 1.0
+    elif not math.isfinite(data_range) or data_range <= 0:
+        raise ValueError(f"data_range must be a number > 0, got {data_range}")
     channels = x.shape[1]
     g = gaussian_window(dtype=x.dtype, device=x.device)
     kernel_h = g.view(1, 1, 1, -1).expand(channels, 1, 1, WINDOW)
@@ -49,6 +71,44 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0, reduce
     return ssim.mean(dim=(1, 2, 3)) if reduce else ssim
 
 
-def ssim_loss(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
-    """``1 - SSIM`` averaged over the batch: 0 for identical images."""
+def ssim_loss(x: torch.Tensor, y: torch.Tensor, data_range: float | None = None) -> torch.Tensor:
+    """``1 - SSIM`` averaged over the batch: 0 for identical images (arguments as for :func:`ssim_torch`)."""
     return 1.0 - ssim_torch(x, y, data_range).mean()
+
+
+def _check_tensors(x, y) -> None:
+    """Refuse what conv2d would fail on obscurely (or never reach): non-tensors, integer or mixed dtypes,
+    shapes other than one ``(B, C, H, W)``, images smaller than the window."""
+    for name, value in (("x", x), ("y", y)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name} is a {type(value).__name__}, but ssim_torch takes torch tensors (B, C, H, W); "
+                "convert it (torch.from_numpy), or use keyframe.metrics.ssim for numpy images"
+            )
+        if not value.is_floating_point():
+            raise TypeError(
+                f"{name} is {value.dtype}, but ssim_torch takes float tensors; convert it "
+                f"({name}.float() / 255 for uint8 images, or {name}.float() with data_range=255)"
+            )
+    if x.dtype != y.dtype:
+        raise TypeError(f"x is {x.dtype} but y is {y.dtype}; give both one dtype (e.g. y.to(x.dtype))")
+    if x.shape != y.shape or x.dim() != 4:
+        raise ValueError(f"ssim_torch expects two (B, C, H, W) tensors of one shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[-2:]) < WINDOW:  # as ssim says it, rather than conv2d's complaint about its kernel
+        raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(x.shape[-2:])}")
+
+
+def _check_unit_range(x: torch.Tensor, y: torch.Tensor) -> None:
+    """Refuse values outside [0, 1] when no data_range was given: SSIM's constants would be scaled wrongly.
+
+    One min and one max over both, without gradients and with a single host sync (this runs in training loops).
+    """
+    with torch.no_grad():
+        low = torch.minimum(x.min(), y.min())
+        high = torch.maximum(x.max(), y.max())
+        if bool((low < 0) | (high > 1)):  # so NaNs pass, as in ssim, and show in the result
+            beyond = high.item() if high.item() > 1 else low.item()
+            raise ValueError(
+                f"x and y are taken to span [0, 1], but reach {beyond:g}; "
+                "give data_range (e.g. 255) or scale them to [0, 1]"
+            )

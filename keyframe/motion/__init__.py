@@ -15,11 +15,12 @@ Examples
 >>> render_motion("walk.bvh", "walk.mp4", RenderOptions(azimuth=30))  # doctest: +SKIP
 """
 
+from keyframe.io.frames import ArrayFrames  # re-exported: the motion API took frames held in memory first
 from keyframe.motion.bvh import Joint, Motion, euler_matrices, forward_kinematics, parse_bvh, read_bvh
 from keyframe.motion.demo import demo
 from keyframe.motion.detect import (DetectConfig, Detection, crop_regions, detect, detect_features, frame_scores, intervals,
                                     score_range)
-from keyframe.motion.features import (ArrayFrames, Extracted, FeatureConfig, FeatureExtractor, Region, Stretch,
+from keyframe.motion.features import (Extracted, FeatureConfig, FeatureExtractor, Region, Stretch,
                                       body_pose_features, local_standardise, moving_region, moving_regions, pose_features)
 from keyframe.motion.journal import Journal
 from keyframe.motion.learn import LearnConfig, calibrate, feature_kinds, fusion_weights, learn

@@ -132,6 +132,12 @@ def euler_matrices(angles_deg: np.ndarray, order: str) -> np.ndarray:
     >>> (m @ [1, 0, 0]).round(6).tolist()
     [0.0, 1.0, 0.0]
     """
+    angles_deg = np.asarray(angles_deg, dtype=float)
+    if not isinstance(order, str) or not order or set(order) - set("XYZ"):
+        raise ValueError(f"order is the rotation axes as capitals X, Y and Z (e.g. 'ZXY'), got {order!r}")
+    if angles_deg.ndim != 2 or angles_deg.shape[1] != len(order):
+        raise ValueError(f"angles_deg must be (N, {len(order)}), one column per axis of {order!r}, got shape "
+                         f"{angles_deg.shape}")
     count = angles_deg.shape[0]
     out = np.broadcast_to(np.eye(3), (count, 3, 3)).copy()
     radians = np.deg2rad(angles_deg)
@@ -144,7 +150,7 @@ def euler_matrices(angles_deg: np.ndarray, order: str) -> np.ndarray:
         elif axis == "Y":
             r[:, 1, 1] = 1
             r[:, 0, 0], r[:, 0, 2], r[:, 2, 0], r[:, 2, 2] = c, s, -s, c
-        else:
+        else:  # Z
             r[:, 2, 2] = 1
             r[:, 0, 0], r[:, 0, 1], r[:, 1, 0], r[:, 1, 1] = c, -s, s, c
         out = out @ r

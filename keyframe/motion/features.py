@@ -32,7 +32,6 @@ Examples
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass, replace
 from typing import Iterator, NamedTuple
 
@@ -41,8 +40,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io.frames import Frame, FrameSource
-from keyframe.io.video import check_fps
+from keyframe.io.frames import ARRAY_NAME, ArrayFrames
 from keyframe.motion.windows import check_length
 from keyframe.native import QuietSolution, import_mediapipe
 from keyframe.progress import report
@@ -135,39 +133,10 @@ class Region(NamedTuple):
     side: float
 
 
-ARRAY_NAME = "<frames>"  # what frames held in memory are called in messages, unless given a name
-
-
-class ArrayFrames(FrameSource):
-    """Frames held in memory, ``(N, H, W, 3)`` uint8 RGB: a :class:`keyframe.io.FrameSource`, so every command's
-    Python function takes it where it takes a folder or a video (stems ``000000``, ``000001``, ...)."""
-
-    def __init__(self, frames: np.ndarray, fps: float | None = None, path: str = ARRAY_NAME):
-        frames = np.asarray(frames)
-        if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
-            one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
-            raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}{one}")
-        if fps is not None:
-            check_fps("ArrayFrames fps", fps)
-        self.frames, self.fps, self.path = frames, fps, path
-        self.size = frames.shape[1:3]
-        self.stems = [f"{i:06d}" for i in range(len(frames))]
-
-    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1):
-        for index in range(max(0, start), len(self) if stop is None else min(stop, len(self)), step):
-            yield Frame(index, self.stems[index], self.frames[index])
-
-
 def as_source(frames, fps: float | None = None):
-    """A frame source from a path (folder or video), an existing source, or an ``(N, H, W, 3)`` array."""
+    """A frame source from a path (folder or video), an existing source, or an ``(N, H, W, 3)`` array (at ``fps``)."""
     if isinstance(frames, np.ndarray):
         return ArrayFrames(frames, fps)
-    if hasattr(frames, "iter_frames"):
-        return frames
-    if not isinstance(frames, (str, os.PathLike)):
-        many = f" of {len(frames)} items (frames? np.stack them into one array)" if isinstance(frames, (list, tuple)) else ""
-        raise ValueError(f"a clip is a path, a frame source or one uint8 array (N, H, W, 3), got "
-                         f"{type(frames).__name__}{many}")
     from keyframe.io import open_frames
 
     return open_frames(frames)

@@ -33,6 +33,10 @@ from keyframe.errors import fail
 MAX_WINDOW = 1000
 
 
+def _whole(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class WindowConfig:
     """Window length (frames seen per prediction step sequence) and the stride between windows.
@@ -47,10 +51,10 @@ class WindowConfig:
     stride: int = 1
 
     def __post_init__(self):
-        if not 2 <= self.length <= MAX_WINDOW:
-            raise ValueError(f"window length must be from 2 to {MAX_WINDOW} frames, got {self.length}")
-        if self.stride < 1:
-            raise ValueError(f"window stride must be at least 1, got {self.stride}")
+        if not _whole(self.length) or not 2 <= self.length <= MAX_WINDOW:
+            raise ValueError(f"window length must be a whole number from 2 to {MAX_WINDOW} frames, got {self.length!r}")
+        if not _whole(self.stride) or self.stride < 1:
+            raise ValueError(f"window stride must be a whole number, at least 1, got {self.stride!r}")
 
     @property
     def span(self) -> int:
@@ -90,6 +94,8 @@ def shifted_sequences(features: np.ndarray, length: int = 9) -> tuple[np.ndarray
     >>> seq_out[-1, :, 0].tolist()  # output_9 ends with the last frame
     [9, 10, 11]
     """
+    WindowConfig(length)
+    features = np.asarray(features)
     count = len(features) - length
     if count < 1:
         raise ValueError(f"{len(features)} frames are too few for windows of {length}")
@@ -102,8 +108,10 @@ def make_windows(features: np.ndarray, length: int = 9, stride: int = 1) -> tupl
     """Windows ``(M, length, ...)`` of consecutive features and their next-frame targets.
 
     ``inputs[m] = features[s : s + length]`` and ``targets[m] = features[s + 1 : s + length + 1]``
-    for the ``m``-th start ``s``; the arrays are copies.
+    for the ``m``-th start ``s``; the arrays are copies. Features too few for one window give none (``M = 0``).
     """
+    WindowConfig(length, stride)  # the same bounds on both as everywhere else
+    features = np.asarray(features)
     starts = window_starts(len(features), length, stride)
     index = starts[:, None] + np.arange(length)[None, :]
     return features[index], features[index + 1]

@@ -101,7 +101,8 @@ def classify(
     Parameters
     ----------
     images
-        uint8 RGB ``(H, W, 3)`` / ``(B, H, W, 3)``, or a float ``(B, 3, H, W)`` tensor in ``[0, 1]``.
+        uint8 RGB ``(H, W, 3)`` / ``(B, H, W, 3)`` (an array or a tensor), or a float ``(B, 3, H, W)`` or
+        ``(3, H, W)`` tensor in ``[0, 1]``.
     k
         How many classes to return per image.
     backbone
@@ -116,7 +117,11 @@ def classify(
     True
     """
     backbone = get_backbone() if backbone is None else backbone
+    if isinstance(images, torch.Tensor) and not images.is_floating_point():
+        images = images.numpy()  # uint8 pixels, as images_to_tensor takes them
     x = images if isinstance(images, torch.Tensor) else images_to_tensor(images)
+    if x.ndim == 3:
+        x = x[None]  # one (3, H, W) image
     with torch.inference_mode():
         probs, index = top_k(backbone.logits(resize_center_crop(x, size)), k)
     return [list(zip(i.tolist(), p.tolist())) for i, p in zip(index, probs)]

@@ -160,6 +160,8 @@ class EfficientNetLite(nn.Module):
         ``max_maps`` stops after that many maps, skipping the deeper stages
         (a perceptual loss needs only the early ones).
         """
+        if max_maps is not None and (isinstance(max_maps, bool) or not isinstance(max_maps, int) or max_maps < 1):
+            raise ValueError(f"max_maps is how many feature maps to return, 1 or more (None for all), got {max_maps!r}")
         x = self.stem(self._prepare(x))
         out = []
         for index, stage in enumerate(self.stages):
@@ -172,7 +174,7 @@ class EfficientNetLite(nn.Module):
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, embedding_dim)`` image embeddings: the head activations averaged over space."""
-        return self._pool(self.features(x)[-1])
+        return self._pool(self.features(self._images(x))[-1])
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 1000)`` ImageNet class scores (before softmax)."""
@@ -180,14 +182,25 @@ class EfficientNetLite(nn.Module):
 
     def forward(self, x: torch.Tensor) -> BackboneOutput:
         """Features, embedding and logits from a single pass."""
-        features = self.features(x)
+        features = self.features(self._images(x))
         embedding = self._pool(features[-1])
         return BackboneOutput(features, embedding, self._classify(embedding))
 
     def _prepare(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != 3 or not x.is_floating_point():
-            raise ValueError(f"expected float RGB (B, 3, H, W) in [0, 1], got {tuple(x.shape)} {x.dtype}")
-        return KF.normalize(x, self.mean, self.std)
+        if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 3 or not x.is_floating_point():
+            got = f"{tuple(x.shape)} {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"expected a float RGB tensor (B, 3, H, W) in [0, 1], got {got} "
+                             "(keyframe.nets.images_to_tensor makes one of uint8 images)")
+        return KF.normalize(x.to(self.mean.dtype), self.mean, self.std)
+
+    @staticmethod
+    def _images(x: torch.Tensor) -> torch.Tensor:
+        """``x``, checked to hold images in [0, 1] rather than 0-255. Not checked in :meth:`features`, which also
+        serves as a loss on a generator's outputs before they are clamped; a little overshoot is fine."""
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and x.numel() and (x.max() > 1.5 or x.min() < -0.5):
+            raise ValueError(f"expected RGB values in [0, 1], got {x.min().item():.3g} to {x.max().item():.3g} "
+                             "(0-255 values? divide them by 255)")
+        return x
 
     def _pool(self, last: torch.Tensor) -> torch.Tensor:
         return self.head(last).mean(dim=(2, 3))

@@ -23,7 +23,7 @@ from keyframe.errors import fail
 from keyframe.io import input_identity, open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, write_manifest, writer_for
-from keyframe.io.images import SegmentMasks
+from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import VIDEO_SUFFIXES
 from keyframe.progress import report
 from keyframe.stylize.functional import check_feather, feather as soften
@@ -34,8 +34,9 @@ MOVIE_SUFFIX = ".mov"
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
-    """``rgb`` with an alpha channel that is opaque on ``segments`` of ``labels`` (all that is not 0 when None)
-    and transparent elsewhere, its edge softened over about ``feather`` pixels.
+    """``rgb`` with an alpha channel that is opaque on ``segments`` of ``labels`` (segment values 1-255, or one
+    value; every segment, all that is not 0, when None or empty) and transparent elsewhere, its edge softened over
+    about ``feather`` pixels.
 
     Examples
     --------
@@ -46,10 +47,12 @@ def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 
            [  0, 255, 255,   0],
            [  0,   0,   0,   0]], dtype=uint8)
     """
+    rgb, labels = check_rgb(rgb, "cutout's frame"), np.asarray(labels)
     if labels.shape != rgb.shape[:2]:
         raise ValueError(f"labels {labels.shape} do not match the frame {rgb.shape[:2]}")
     check_feather(feather)
-    region = labels != 0 if segments is None else np.isin(labels, list(segments))
+    chosen = chosen_segments(segments)
+    region = labels != 0 if chosen is None else np.isin(labels, chosen)
     alpha = np.rint(soften(region, feather) * 255).astype(np.uint8)
     return np.dstack([rgb, alpha])
 
@@ -68,7 +71,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
         raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "
                         "cannot hold their transparency")
     check_file_apart(out, [source.path, source.origin, labels_of.folder])
-    chosen = None if not segments else sorted({_segment_id(segment) for segment in segments})
+    chosen = chosen_segments(segments)
     found = labels_of.check_all(progress)
     absent = sorted(set(chosen or ()) - found)
     if absent:
@@ -93,6 +96,24 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                 write_image(stage / f"{frame.stem}.png", cut(frame))
             write_manifest(stage, source)
     return len(source)
+
+
+def chosen_segments(segments) -> list[int] | None:
+    """The segment values ``segments`` names (an iterable of them, or one), sorted; None, every segment, for None or
+    an empty iterable (as when no ``--segment`` is given).
+
+    Examples
+    --------
+    >>> chosen_segments([255, 3, 3]), chosen_segments(7), chosen_segments([])
+    ([3, 255], [7], None)
+    """
+    if segments is None:
+        return None
+    if isinstance(segments, (int, np.integer)) and not isinstance(segments, bool):
+        segments = [segments]
+    if isinstance(segments, (str, bytes)) or not hasattr(segments, "__iter__"):
+        raise fail("--segment", f"segments are mask values 1 to 255, e.g. [255], got {segments!r}")
+    return sorted({_segment_id(segment) for segment in segments}) or None
 
 
 def _segment_id(segment) -> int:

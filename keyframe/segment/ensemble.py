@@ -32,14 +32,12 @@ from __future__ import annotations
 import logging
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Iterator
 
 import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number
-from keyframe.io.frames import Frame, FrameSource
 from keyframe.segment.base import check_choice, check_real, check_type, check_whole
 from keyframe.segment.members.flow import dis_motion
 
@@ -392,32 +390,6 @@ def fit_split(keyframes: dict[int, np.ndarray]) -> tuple[list[int], list[int]]:
     log.warning("no half of the given masks shows both the segment and its background: the held-out frames are "
                 "the training frames, so the stacker may trust the members too much")
     return sorted(keyframes), sorted(keyframes)
-
-
-class ArraySource(FrameSource):
-    """Frames held in memory (e.g. a synthetic clip), with the :class:`FrameSource` interface.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> src = ArraySource([np.zeros((4, 5, 3), np.uint8)] * 3)
-    >>> len(src), src.size, src.read(2).shape
-    (3, (4, 5), (4, 5, 3))
-    """
-
-    def __init__(self, frames: list[np.ndarray], name: str = "memory"):
-        if not frames:
-            raise ValueError("ArraySource needs at least one frame")
-        self.frames = [np.ascontiguousarray(f) for f in frames]
-        self.path = Path(f"<{name}>")
-        self.stems = [f"{i:06d}" for i in range(len(frames))]
-        self.size = self.frames[0].shape[:2]
-        self.fps = None
-
-    def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
-        stop = len(self) if stop is None else min(stop, len(self))
-        for index in range(start, stop, step):
-            yield Frame(index, self.stems[index], self.frames[index])
 
 
 def synthetic_clip(rgb: np.ndarray, mask: np.ndarray, count: int, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_count, check_seed, fail
-from keyframe.io import atomic_path, input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io import ArrayFrames, atomic_path, input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.nets.threads import torch_threads
@@ -41,7 +41,6 @@ from keyframe.segment import members as _members  # noqa: F401  (registers the m
 from keyframe.segment.base import MEMBERS, Member, resize_prob, work_size
 from keyframe.segment.tuning import columns_for
 from keyframe.segment.ensemble import (
-    ArraySource,
     EnsembleConfig,
     Stacker,
     TemporalSmoother,
@@ -254,7 +253,7 @@ def held_out(source: FrameSource, keyframes: dict[int, np.ndarray], config: Segm
     first = fit_idx[0]
     frames, masks = synthetic_clip(source.read(first), keyframes[first], config.ensemble.synthetic, config.seed)
     truth = {j: masks[j] for j in range(1, len(masks))}
-    return HeldOut(ArraySource(frames, "synthetic"), {0: masks[0]}, truth, True)
+    return HeldOut(ArrayFrames(np.stack(frames), path="<synthetic>"), {0: masks[0]}, truth, True)
 
 
 # --- one segment --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from keyframe.errors import fail
 from keyframe.io import open_frames, read_mask
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, writer_for
-from keyframe.io.images import list_images, mask_folder, mask_size
+from keyframe.io.images import check_rgb, list_images, mask_folder, mask_size
 from keyframe.progress import report
 
 # Colours of segments 1, 2, ... (and of the 255 of binary masks): far apart from each other and from skin and sky.
@@ -58,6 +58,7 @@ def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.nd
     >>> out[0, 0].tolist(), out[1, 1].tolist(), out[2, 2].tolist()  # background, outline, inside
     ([0, 0, 0], [255, 64, 64], [115, 29, 29])
     """
+    frame, labels = check_rgb(frame, "overlay's frame"), np.asarray(labels)
     if labels.shape != frame.shape[:2]:
         raise ValueError(f"labels {labels.shape} do not match the frame {frame.shape[:2]}")
     out = frame.astype(np.float32)

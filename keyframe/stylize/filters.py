@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError
+from keyframe.io.images import check_rgb
 
 
 def stylization(rgb: np.ndarray) -> np.ndarray:
@@ -23,17 +24,20 @@ def stylization(rgb: np.ndarray) -> np.ndarray:
     >>> stylization(np.zeros((16, 16, 3), np.uint8)).shape
     (16, 16, 3)
     """
+    rgb = check_rgb(rgb, "rgb")  # a float frame would come out all black, with no error
     return cv2.cvtColor(cv2.stylization(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.45), cv2.COLOR_BGR2RGB)
 
 
 def pencil(rgb: np.ndarray) -> np.ndarray:
-    """The colour output of OpenCV's pencil sketch (pencil strokes over washed-out colour)."""
+    """The colour output of OpenCV's pencil sketch (pencil strokes over washed-out colour) of a uint8 RGB frame."""
+    rgb = check_rgb(rgb, "rgb")  # a float frame would come out all white, with no error
     _, colour = cv2.pencilSketch(cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), sigma_s=60, sigma_r=0.07, shade_factor=0.05)
     return cv2.cvtColor(colour, cv2.COLOR_BGR2RGB)
 
 
 def cartoon(rgb: np.ndarray) -> np.ndarray:
-    """A cartoon look: repeated bilateral smoothing, colours quantised, dark edges drawn on top."""
+    """A cartoon look of a uint8 RGB frame: repeated bilateral smoothing, colours quantised, dark edges drawn on top."""
+    rgb = check_rgb(rgb, "rgb")  # the quantising and the edge threshold are in 0-255 levels
     smooth = rgb
     for _ in range(2):
         smooth = cv2.bilateralFilter(smooth, 9, 40, 7)

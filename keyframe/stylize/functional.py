@@ -120,6 +120,23 @@ def check_feather(radius: float) -> float:
     return value
 
 
+def check_shape(array, shape: tuple[int, ...], what: str, against: str = "frame") -> np.ndarray:
+    """``array`` if its shape is ``shape`` (that of the image it goes with, ``against``); a ValueError naming
+    ``what`` otherwise: a mask, label map or guide of another size would be cropped or broadcast out of place.
+
+    Examples
+    --------
+    >>> check_shape(np.zeros((10, 10), bool), (32, 32), "mask")
+    Traceback (most recent call last):
+    ...
+    ValueError: mask (10, 10) and frame (32, 32) differ in size
+    """
+    array = np.asarray(array)
+    if array.shape != tuple(shape):
+        raise ValueError(f"{what} {array.shape} and {against} {tuple(shape)} differ in size")
+    return array
+
+
 def dilate(region: np.ndarray, pixels: int) -> np.ndarray:
     """Grow a boolean region by ``pixels`` (an elliptical structuring element)."""
     if pixels <= 0:

@@ -40,11 +40,11 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
                          write_image)
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, sound_of, write_manifest
-from keyframe.io.images import SegmentMasks
+from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
-from keyframe.stylize.guides import BlobTrack, track_blobs
+from keyframe.stylize.guides import GUIDE_CHANNELS, BlobTrack, track_blobs
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, train_style
 
@@ -189,15 +189,15 @@ def stylize_frame(
     Parameters
     ----------
     models
-        ``{None: model}`` for whole-frame keyframes, else segment id -> model.
+        ``{None: model}`` for whole-frame keyframes, else segment id (an ``int`` mask value, 0-255) -> model.
     frame
         uint8 RGB ``(H, W, 3)``.
     labels
-        uint8 ``(H, W)`` label map (needed for per-segment models).
+        uint8 ``(H, W)`` label map of the frame (needed for per-segment models).
     feather
-        Feather radius of the segment masks, pixels.
+        Feather radius of the segment masks, pixels (0 to 100, as :func:`stylize` takes it).
     guide
-        float32 ``(H, W, 3)`` guide image for models that use guides.
+        float32 ``(H, W, 3)`` guide image for models that use guides (models without guides are not given it).
 
     Examples
     --------
@@ -205,10 +205,15 @@ def stylize_frame(
     >>> stylize_frame({255: StyleModel()}, frame, labels).shape  # segment 255 absent: frame kept
     (16, 16, 3)
     """
+    frame = check_rgb(frame, "frame")
+    SF.check_feather(feather)
+    guide = _check_guide(models, guide, frame.shape[:2])
     if WHOLE in models:
         return models[WHOLE].apply(frame, guide)
     if labels is None:
         raise ValueError("per-segment models need the frame's label map")
+    labels = SF.check_shape(labels, frame.shape[:2], "labels")
+    _check_segment_ids(models)
     total = np.zeros(frame.shape, np.float32)
     weights = np.zeros(frame.shape[:2], np.float32)
     for segment, model in models.items():
@@ -218,12 +223,41 @@ def stylize_frame(
             continue
         # The network sees a margin around the segment: its output near a crop edge lacks context.
         outer = SF.bounding_box(weight > 0, margin=CROP_MARGIN, multiple=model.alignment)
-        crop_guide = guide[outer] if guide is not None else None
+        crop_guide = guide[outer] if guide is not None and _uses_guides(model) else None
         layer = model.apply(frame[outer], crop_guide)
         rows = slice(inner[0].start - outer[0].start, inner[0].stop - outer[0].start)
         cols = slice(inner[1].start - outer[1].start, inner[1].stop - outer[1].start)
         SF.blend_layer(total, weights, layer[rows, cols], weight[inner], inner)
     return SF.finish_blend(frame, total, weights)
+
+
+def _check_segment_ids(models: Mapping) -> None:
+    """Refuse per-segment model keys that no label map holds: a ``"255"`` or ``255.0`` never equals a label, so its
+    segment would silently keep the original frame."""
+    for segment in models:
+        if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)):
+            raise TypeError(f"models key {segment!r} is not a segment id: use the mask value as an int (0-255), "
+                            f"or None for a whole-frame model")
+        if not 0 <= segment <= 255:
+            raise ValueError(f"models key {segment} is not a segment id: label maps hold mask values 0-255")
+
+
+def _check_guide(models: Mapping, guide, size: tuple[int, int]) -> np.ndarray | None:
+    """``guide`` (an array, or None) unless it is of another size than the frame (it would be cropped out of place)
+    or none of ``models`` uses it (it would be ignored, silently): a ValueError then."""
+    if guide is None:
+        return None
+    guide = SF.check_shape(guide, (*size, GUIDE_CHANNELS), "guide")
+    if not any(_uses_guides(model) for model in models.values()):
+        raise ValueError("guide given but none of the models was trained with guides; pass guide=None")
+    return guide
+
+
+def _uses_guides(model) -> bool:
+    """Whether ``model`` takes a guide: models of separate runs may be mixed in one frame, and one without guides
+    refuses a guide (stand-ins without a ``config`` are given it, as before)."""
+    config = getattr(model, "config", None)
+    return getattr(config, "guides", True)
 
 
 def render_frames(

@@ -24,6 +24,7 @@ import torch
 
 from keyframe.errors import KeyframeError, check_count, check_number, check_seed, fail
 from keyframe.io import atomic_path
+from keyframe.io.images import check_rgb  # importable from here too, where it was first defined
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -147,9 +148,10 @@ class KeyPair:
     frame, painted
         uint8 RGB ``(H, W, 3)`` of the same size.
     mask
-        bool ``(H, W)`` region whose painting is learned; None for the whole frame.
+        bool ``(H, W)`` region whose painting is learned (or integer labels: nonzero is the region); None for the
+        whole frame. A float mask is refused: the region is hard, so threshold a soft mask first.
     guide
-        float32 ``(H, W, 3)`` guide image when the model uses guides.
+        float32 ``(H, W, 3)`` guide image, at the frame's size, when the model uses guides.
     stem
         The frame's name, for messages.
     """
@@ -195,15 +197,15 @@ class StyleModel:
         return math.ceil(self.config.generator.stride / self.config.scale)
 
     def apply(self, frame: np.ndarray, guide: np.ndarray | None = None) -> np.ndarray:
-        """Stylize one uint8 RGB frame (``guide``: float32 ``(H, W, 3)`` at frame size, if the model uses guides)."""
+        """Stylize one uint8 RGB frame (``guide``: float32 ``(H, W, 3)`` at frame size, if and only if the model
+        uses guides)."""
         return SF.to_image(self.apply_tensor(SF.to_tensor(check_rgb(frame, "frame")), guide))
 
     @torch.inference_mode()
     def apply_tensor(self, frame: torch.Tensor, guide: np.ndarray | None = None) -> torch.Tensor:
         """Stylize a float ``(1, 3, H, W)`` frame in [0, 1]; returns ``(1, 3, H, W)`` (not clamped)."""
         config = self.config
-        if config.guides and guide is None:
-            raise ValueError("this style model was trained with guides; pass the frame's guide image")
+        _check_guide(config, guide, tuple(frame.shape[-2:]))
         height, width = frame.shape[-2:]
         low = frame
         if config.scale < 1:
@@ -229,6 +231,17 @@ class StyleModel:
         generator = Generator(config.generator)
         generator.load_state_dict(state["generator"])
         return cls(config, generator, int(state["iteration"]))
+
+
+def _check_guide(config: StyleConfig, guide, size: tuple[int, int]) -> None:
+    """Refuse a guide a model cannot use: none for a guided model, one for a model without guides (it would be
+    ignored, silently), or one of another size than the frame (it would be cropped out of place)."""
+    if config.guides and guide is None:
+        raise ValueError("this style model was trained with guides; pass the frame's guide image")
+    if not config.guides and guide is not None:
+        raise ValueError("this style model was trained without guides, so it cannot use the guide given; pass guide=None")
+    if guide is not None:
+        SF.check_shape(guide, (*size, GUIDE_CHANNELS), "guide")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -257,45 +270,58 @@ def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig
     for pair in pairs:
         for array in (pair.frame, pair.painted, pair.mask, pair.guide):
             if array is not None:
+                array = np.asarray(array)  # the same digest for an array; a mask given as a list hashes as its array
                 digest.update(str(array.shape).encode())
                 digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
 
 
-
-
-def check_rgb(image, what: str) -> np.ndarray:
-    """``image`` if it is a uint8 RGB image ``(H, W, 3)``, as frames are read; a ValueError naming ``what`` otherwise
-    (a float image in [0, 1] or 0-255 would be learned or drawn as nonsense)."""
-    image = np.asarray(image)
-    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-        raise ValueError(f"{what} must be a uint8 RGB image (H, W, 3), as keyframe.io.read_image gives; "
-                         f"got {image.dtype} {image.shape}")
-    return image
-
-
-def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):
-    """Pad the keyframes for patch cutting at the generator's resolution; also return valid patch centres."""
-    inputs, targets, weights, centers = [], [], [], []
-    scale = style.scale
+def _check_pairs(pairs: Sequence[KeyPair], style: StyleConfig) -> None:
+    """Refuse, before anything reads them, keyframes that cannot be learned from: there are none, or one of them
+    (:func:`_check_pair`) is not what :class:`KeyPair` describes."""
     if not pairs:
         raise ValueError("no keyframes to learn from")
     for pair in pairs:
-        check_rgb(pair.frame, f"keyframe {pair.stem!r}: the frame")
-        check_rgb(pair.painted, f"keyframe {pair.stem!r}: the painting")
-        if pair.frame.shape != pair.painted.shape:
-            raise ValueError(f"keyframe {pair.stem!r}: frame {pair.frame.shape} and painting {pair.painted.shape} differ in size")
-        if pair.mask is not None and np.shape(pair.mask) != pair.frame.shape[:2]:
-            raise ValueError(f"keyframe {pair.stem!r}: mask {np.shape(pair.mask)} and frame {pair.frame.shape[:2]} differ in size")
-        frame = SF.resize(pair.frame, scale).astype(np.float32) / 255.0
-        painted = SF.resize(pair.painted, scale).astype(np.float32) / 255.0
-        region = np.ones(pair.frame.shape[:2], bool) if pair.mask is None else SF.dilate(pair.mask, train.mask_dilation)
+        _check_pair(pair, style)
+
+
+def _check_pair(pair: KeyPair, style: StyleConfig) -> None:
+    """A ValueError naming the keyframe if its images, mask or guide are not as :class:`KeyPair` describes."""
+    name = f"keyframe {pair.stem!r}"
+    frame = check_rgb(pair.frame, f"{name}: the frame")
+    painted = check_rgb(pair.painted, f"{name}: the painting")
+    if frame.shape != painted.shape:
+        raise ValueError(f"{name}: frame {frame.shape} and painting {painted.shape} differ in size")
+    if pair.mask is not None:
+        mask = SF.check_shape(pair.mask, frame.shape[:2], f"{name}: mask")
+        # The region is hard: a soft 0.5 would be cut to 0 by dilate's uint8 (or to 1 without dilation), so refuse
+        # floats rather than guess a threshold.
+        if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
+            raise ValueError(f"{name}: the mask must be boolean (or integer labels, nonzero inside), got {mask.dtype}; "
+                             f"threshold a soft mask first (mask > 0.5)")
+    if style.guides:
+        if pair.guide is None:
+            raise ValueError(f"{name} has no guide but the model uses guides")
+        SF.check_shape(pair.guide, (*frame.shape[:2], GUIDE_CHANNELS), f"{name}: guide")
+
+
+def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):
+    """Pad the keyframes (checked by :func:`_check_pairs`) for patch cutting at the generator's resolution; also
+    return valid patch centres."""
+    inputs, targets, weights, centers = [], [], [], []
+    scale = style.scale
+    for pair in pairs:
+        frame = SF.resize(np.asarray(pair.frame), scale).astype(np.float32) / 255.0
+        painted = SF.resize(np.asarray(pair.painted), scale).astype(np.float32) / 255.0
+        if pair.mask is None:
+            region = np.ones(np.shape(pair.frame)[:2], bool)
+        else:  # nonzero is the region: integer labels above 255 would wrap to 0 in dilate's uint8
+            region = SF.dilate(np.asarray(pair.mask) != 0, train.mask_dilation)
         if scale != 1.0:
             region = SF.resize(region.astype(np.uint8), scale) > 0
         if style.guides:
-            if pair.guide is None:
-                raise ValueError(f"keyframe {pair.stem!r} has no guide but the model uses guides")
-            frame = np.concatenate([frame, SF.resize(pair.guide, scale)[: frame.shape[0], : frame.shape[1]]], axis=2)
+            guide = SF.resize(np.asarray(pair.guide), scale)
+            frame = np.concatenate([frame, guide[: frame.shape[0], : frame.shape[1]]], axis=2)
         flat = np.flatnonzero(region)
         if flat.size == 0:
             continue
@@ -359,6 +385,7 @@ def train_style(
     if train.patch_size % style.generator.stride:
         raise KeyframeError(f"TrainConfig.patch_size must be a multiple of the generator's stride "
                             f"{style.generator.stride}, got {train.patch_size}")
+    _check_pairs(pairs, style)  # first: the fingerprint reads the arrays
     key = fingerprint(pairs, style, train)
     torch.manual_seed(train.seed)
     generator = Generator(style.generator)

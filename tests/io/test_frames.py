@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import open_frames, read_image, read_mask, read_masks, write_image, write_mask
+from keyframe.io import ArrayFrames, SteppedFrames, open_frames, read_image, read_mask, read_masks, write_image, write_mask
 from tests.conftest import run_cli, shared, write_vfr_video
 
 
@@ -44,6 +44,38 @@ def test_image_and_mask_helpers_round_trip(tmp_path):
     white[1:3, 2:5] = 255
     write_image(tmp_path / "white.png", white)  # a colour mask, white on black, reads as one segment
     assert read_mask(tmp_path / "white.png").tolist() == (mask // 3 * 255).tolist()
+
+
+def test_write_mask_refuses_values_it_would_wrap_or_truncate_and_writes_booleans_as_255(tmp_path):
+    write_mask(tmp_path / "bool.png", np.eye(3) > 0)
+    assert read_mask(tmp_path / "bool.png").tolist() == (np.eye(3) * 255).tolist()
+    write_mask(tmp_path / "int.png", np.array([[0, 7], [255, 1]]))  # int64 labels in range are fine
+    assert read_mask(tmp_path / "int.png").tolist() == [[0, 7], [255, 1]]
+    for mask, message in [(np.array([[0, 256]]), "values from 0 to 256"), (np.array([[-1, 0]]), "values from -1 to 0"),
+                          (np.full((2, 2), 0.9), "got float64; write a probability map"),
+                          (np.zeros((2, 2, 3), np.uint8), r"2-D \(H, W\), got shape \(2, 2, 3\)")]:
+        with pytest.raises(ValueError, match=message):
+            write_mask(tmp_path / "bad.png", mask)
+    assert not (tmp_path / "bad.png").exists()
+
+
+def test_frames_in_memory_open_as_a_source_and_every_source_refuses_ranges_from_the_end(sample_video, tmp_path):
+    frames = np.arange(5 * 4 * 6 * 3, dtype=np.uint8).reshape(5, 4, 6, 3)
+    source = open_frames(frames)
+    assert isinstance(source, ArrayFrames) and len(source) == 5 and source.fps is None
+    np.testing.assert_array_equal(source.read_range(3), frames[3:])
+    with pytest.raises(TypeError, match=r"got list of 5 items \(frames\? np.stack them"):
+        open_frames(list(frames))
+    for index, rgb in enumerate(frames):
+        write_image(tmp_path / f"{index}.png", rgb)
+    for each in (source, open_frames(tmp_path), open_frames(sample_video), SteppedFrames(open_frames(sample_video), 2)):
+        assert [frame.index for frame in each.iter_frames(1, 4, 2)] == [1, 3]
+        with pytest.raises(ValueError, match="the start frame is an index from the start, 0 or more, got -3"):
+            each.read_range(-3)  # it used to read from frame 0: a whole video where the last 3 frames were meant
+        with pytest.raises(ValueError, match="the stop frame is an index from the start, 0 or more, got -1"):
+            list(each.iter_frames(0, -1))
+        with pytest.raises(ValueError, match="the step between frames must be a whole number, 1 or more, got 0"):
+            list(each.iter_frames(0, None, 0))
 
 
 def test_mixed_sizes_are_named(tmp_path):
@@ -113,13 +145,14 @@ def test_a_photo_s_exif_orientation_is_applied_as_viewers_do(tmp_path, orientati
 
 def test_frames_in_memory_are_a_frame_source_every_command_takes(tmp_path):
     from keyframe.io import encode_frames, open_frames
-    from keyframe.motion import ArrayFrames
+    from keyframe.motion import ArrayFrames as ReExported
     from keyframe.sample import make_sample
 
+    assert ReExported is ArrayFrames
     clip = make_sample("wave", frames=6, size=(64, 48))
     source = ArrayFrames(clip.frames, fps=10)
     assert open_frames(source) is source and source.index_of("000003") == 3 and len(list(source)) == 6
-    assert [frame.index for frame in source.iter_frames(-2, 3)] == [0, 1, 2]
+    assert [frame.index for frame in source.iter_frames(0, 3)] == [0, 1, 2]
     np.testing.assert_array_equal(source.read_range(1, 3), clip.frames[1:3])
     assert encode_frames(source, tmp_path / "clip.mp4") == 6 and open_frames(tmp_path / "clip.mp4").fps == 10
 

@@ -62,3 +62,118 @@ def test_ssim_and_ssim_torch_refuse_images_smaller_than_the_window_alike():
     tensor = torch.zeros(1, 3, 8, 8)
     with pytest.raises(ValueError, match=r"SSIM needs images of at least 11x11, got \(8, 8\)"):
         ssim_torch(tensor, tensor)
+
+
+# Audit of user mistakes: each is refused with a message naming the argument and the way out.
+
+
+def pair_of_images():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (32, 32, 3)).astype(np.uint8)
+    other = np.clip(image.astype(int) + rng.integers(-60, 60, image.shape), 0, 255)  # int64, as numpy gives
+    return image, other
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_integer_types_but_uint8_and_uint16_need_data_range(metric):
+    image, other = pair_of_images()
+    # Their dtype's full span (2**64 for int64) made psnr 355 dB and ssim 1.0.
+    with pytest.raises(ValueError, match=r"a is int64 \(what a list of ints becomes\).*give data_range"):
+        metric(image.astype(np.int64), other)
+    with pytest.raises(ValueError, match=r"a is int64 .*give data_range"):
+        metric(image.tolist(), other.tolist())
+    with pytest.raises(ValueError, match=r"b is int16, .*give data_range"):
+        metric(image, other.astype(np.int16))
+    expected = metric(image, other.astype(np.uint8))
+    assert metric(image.astype(np.int64), other, data_range=255) == pytest.approx(expected)
+    assert metric(image.tolist(), other.tolist(), data_range=255) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_uint16_keeps_its_span_and_floats_of_two_widths_mix(metric):
+    image, other = pair_of_images()
+    wide, wide_other = image.astype(np.uint16) * 257, other.astype(np.uint16) * 257  # 0..255 -> 0..65535
+    assert metric(wide, wide_other) == pytest.approx(metric(image, other.astype(np.uint8)), abs=1e-3)
+    unit, unit_other = image / 255.0, (other / 255.0).astype(np.float32)
+    assert metric(unit, unit_other) == pytest.approx(metric(unit, unit_other.astype(np.float64)))
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_a_uint8_image_and_a_float_one_are_refused_without_data_range(metric):
+    image, _ = pair_of_images()
+    with pytest.raises(ValueError, match=r"a is uint8 \(span 255\) but b is float64 \(span 1\);.*give data_range"):
+        metric(image, image / 255.0)
+    with pytest.raises(ValueError, match=r"a is uint8 \(span 255\) but b is uint16 \(span 65535\)"):
+        metric(image, image.astype(np.uint16))
+    # With the span given, both are read in it: the same values score as identical.
+    assert metric(image, image.astype(np.float64), data_range=255) in (1.0, float("inf"))
+
+
+@pytest.mark.parametrize("metric", [psnr, ssim])
+def test_boolean_masks_are_sent_to_the_mask_metrics(metric):
+    masks = np.zeros((32, 32), bool)
+    with pytest.raises(ValueError, match=r"a is a boolean mask, not an image: score masks with jaccard or boundary_f"):
+        metric(masks, ~masks)
+    assert metric(masks, masks, data_range=1) in (1.0, float("inf"))  # a span given is taken, as before
+
+
+def test_complex_images_are_refused_as_not_pixel_values():
+    image = np.zeros((16, 16), np.complex128)
+    with pytest.raises(TypeError, match="a has dtype complex128, not pixel values"):
+        psnr(image, image, data_range=1)
+
+
+def test_float_images_beyond_unit_range_name_the_argument():
+    image = np.full((16, 16), 0.5)
+    with pytest.raises(ValueError, match=r"b is a float image, taken to span \[0, 1\], but reaches 200; give data_range"):
+        ssim(image, np.full((16, 16), 200.0))
+
+
+def test_ssim_refuses_channels_first_batches_and_1d_input():
+    with pytest.raises(ValueError, match=r"channels-first, \(C, H, W\) = \(3, 32, 32\), but ssim takes \(H, W\) or \(H, W, C\)"):
+        ssim(np.zeros((3, 32, 32)), np.zeros((3, 32, 32)))
+    batch = np.zeros((2, 32, 32, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"a batch of shape \(2, 32, 32, 3\).*one by one, or use ssim_torch"):
+        ssim(batch, batch)
+    with pytest.raises(ValueError, match=r"1-D, \(100,\), but ssim takes an image, \(H, W\) or \(H, W, C\)"):
+        ssim(np.zeros(100), np.zeros(100))
+    with pytest.raises(ValueError, match="5-D"):
+        ssim(np.zeros((1, 1, 32, 32, 3)), np.zeros((1, 1, 32, 32, 3)))
+    wide = np.zeros((32, 32, 16))  # many channels, last: still an (H, W, C) image
+    assert ssim(wide, wide) == 1.0
+
+
+def tensors(seed=0, dtype=torch.float32):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(2, 3, 24, 24, generator=generator, dtype=dtype)
+
+
+def test_ssim_torch_refuses_values_beyond_unit_range_by_default():
+    x = 100 + 20 * tensors(0)  # silently -0.00097 before
+    y = 100 + 20 * tensors(1)
+    with pytest.raises(ValueError, match=r"x and y are taken to span \[0, 1\], but reach 1\d\d.*give data_range"):
+        ssim_torch(x, y)
+    with pytest.raises(ValueError, match=r"span \[0, 1\], but reach -0\.4\d*; give data_range"):
+        ssim_loss(tensors(0) - 0.5, tensors(1))
+    # With its span given it agrees with ssim on the same values.
+    a = x[0].permute(1, 2, 0).double().numpy()
+    b = y[0].permute(1, 2, 0).double().numpy()
+    assert ssim_torch(x, y, data_range=255)[0].item() == pytest.approx(ssim(a, b, data_range=255), abs=1e-5)
+    assert ssim_torch(x, y, 1.0).shape == (2,)  # a span given explicitly is taken without the check
+
+
+@pytest.mark.parametrize("data_range", [0, -1.0, float("nan"), float("inf")])
+def test_ssim_torch_refuses_a_data_range_not_above_zero(data_range):
+    with pytest.raises(ValueError, match="data_range must be a number > 0"):
+        ssim_torch(tensors(0), tensors(1), data_range=data_range)
+
+
+def test_ssim_torch_refuses_non_tensors_integer_and_mixed_dtypes():
+    x = tensors(0)
+    with pytest.raises(TypeError, match=r"y is a ndarray, but ssim_torch takes torch tensors.*keyframe.metrics.ssim"):
+        ssim_torch(x, x.numpy())
+    as_bytes = (x * 255).to(torch.uint8)
+    with pytest.raises(TypeError, match=r"x is torch.uint8, but ssim_torch takes float tensors; convert it \(x.float\(\) / 255"):
+        ssim_torch(as_bytes, as_bytes)
+    with pytest.raises(TypeError, match=r"x is torch.float64 but y is torch.float32; give both one dtype"):
+        ssim_torch(x.double(), x)

@@ -172,3 +172,26 @@ def test_a_file_or_an_empty_folder_given_for_masks_is_named_for_what_it_is(tmp_p
     result = run_cli("segment", "eval", truth, tmp_path / "empty")
     assert result.returncode == 2 and "empty: contains no mask images" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (0, 12), (5,), (20, 20, 1)])
+def test_boundary_f_refuses_empty_and_other_than_2d_masks(shape):
+    with pytest.raises(ValueError, match=r"boundary_f needs 2-D masks \(H, W\) of at least one pixel"):
+        boundary_f(np.zeros(shape), np.zeros(shape))
+
+
+@pytest.mark.parametrize("tolerance", [-5, -1, 0.008, 2.5, 58, 1e9, float("nan")])
+def test_boundary_f_refuses_tolerances_that_are_no_radius_within_the_masks(tolerance):
+    box = square((40, 40), 10, 10, 15)
+    # -5 acted as radius 1 (an empty disk, replaced by OpenCV's 3x3), 1e9 ran out of memory.
+    with pytest.raises(ValueError, match=r"tolerance must be a whole number of pixels from 0 to 57 \(the masks' diagonal\)"):
+        boundary_f(box, square((40, 40), 13, 10, 15), tolerance=tolerance)
+
+
+def test_boundary_f_takes_whole_tolerances_up_to_the_diagonal():
+    box, shifted = square((40, 40), 10, 10, 15), square((40, 40), 13, 10, 15)
+    assert boundary_f(shifted, box, tolerance=0) < boundary_f(shifted, box, tolerance=2) < 1.0
+    assert boundary_f(shifted, box, tolerance=2.0) == boundary_f(shifted, box, tolerance=np.int64(2))
+    assert boundary_f(shifted, box, tolerance=3) == boundary_f(shifted, box, tolerance=57) == 1.0
+    with pytest.raises(TypeError, match="tolerance must be a number of pixels or None, got str"):
+        boundary_f(box, box, tolerance="8")

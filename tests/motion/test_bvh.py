@@ -47,6 +47,15 @@ def test_channel_order_is_the_files():
 def test_euler_matrix_rotates_right_handed():
     np.testing.assert_allclose(euler_matrices(np.array([[90.0]]), "X")[0] @ [0, 1, 0], [0, 0, 1], atol=1e-12)
     np.testing.assert_allclose(euler_matrices(np.array([[90.0]]), "Y")[0] @ [0, 0, 1], [1, 0, 0], atol=1e-12)
+    np.testing.assert_allclose(euler_matrices([[90.0]], "Z")[0] @ [1, 0, 0], [0, 1, 0], atol=1e-12)  # a list too
+
+
+def test_euler_matrices_refuse_axes_they_do_not_know_and_angles_that_do_not_fit_the_order():
+    for order in ("x", "ZXW", ""):  # unknown letters were all taken as Z
+        with pytest.raises(ValueError, match="order is the rotation axes as capitals X, Y and Z"):
+            euler_matrices(np.zeros((1, max(len(order), 1))), order)
+    with pytest.raises(ValueError, match=r"angles_deg must be \(N, 1\), one column per axis of 'Z', got shape \(1, 3\)"):
+        euler_matrices(np.zeros((1, 3)), "Z")  # the extra columns were ignored
 
 
 @pytest.mark.parametrize(

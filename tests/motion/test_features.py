@@ -75,11 +75,11 @@ def test_clips_of_the_wrong_kind_are_named(squat_then_wave):
     from keyframe.motion import learn
 
     _, wave = squat_then_wave
-    with pytest.raises(ValueError, match=r"got list of 60 items \(frames\? np.stack them into one array\)"):
+    with pytest.raises(TypeError, match=r"got list of 60 items \(frames\? np.stack them into one array\)"):
         learn([list(wave)])
     with pytest.raises(ValueError, match=r"got uint8 \(96, 96, 3\) \(one frame: a clip is all its frames in one array"):
         learn(list(wave[:3]))
-    with pytest.raises(ValueError, match="a clip is a path, a frame source or one uint8 array"):
+    with pytest.raises(TypeError, match="frames are a folder or video path, a frame source or one uint8 array"):
         learn([7])
 
 

@@ -34,4 +34,18 @@ def test_clip_shorter_than_window_names_the_clip():
 def test_window_config_rejects_nonsense():
     with pytest.raises(ValueError):
         WindowConfig(length=1)
+    with pytest.raises(ValueError, match="window length must be a whole number from 2 to 1000 frames, got 2.5"):
+        WindowConfig(length=2.5)
     assert WindowConfig(length=4).span == 5
+
+
+def test_the_window_helpers_check_length_and_stride_as_the_config_does():
+    features = np.arange(12.0)[:, None]
+    for length, stride, message in [(0, 1, "window length"), (-3, 1, "window length"), (3, 0, "window stride")]:
+        with pytest.raises(ValueError, match=message):  # they gave empty windows or a ZeroDivisionError
+            make_windows(features, length=length, stride=stride)
+    with pytest.raises(ValueError, match="window length"):
+        shifted_sequences(features, length=0)
+    inputs, targets = make_windows(list(range(12)), length=3)  # a list is taken as an array
+    assert inputs.shape == (9, 3) and targets[0].tolist() == [1, 2, 3]
+    assert make_windows(features, length=20)[0].shape == (0, 20, 1)  # too few frames: no window, as documented

@@ -57,6 +57,21 @@ def test_rejects_uint8_and_wrong_channels(backbone):
         backbone.features(torch.zeros(1, 4, 32, 32))
 
 
+def test_images_of_0_to_255_are_refused_and_other_layouts_of_one_image_classify_alike(backbone, chelsea):
+    x = images_to_tensor(chelsea)
+    with pytest.raises(ValueError, match=r"expected RGB values in \[0, 1\], got 0 to 231 \(0-255 values\? divide"):
+        backbone.embed(x * 255)  # it gave a plausible embedding: 4% for the best class
+    with pytest.raises(ValueError, match="expected RGB values in"):
+        classify(x * 255, backbone=backbone)
+    best = classify(chelsea, k=1, backbone=backbone)[0][0][0]
+    assert classify(torch.from_numpy(chelsea), k=1, backbone=backbone)[0][0][0] == best  # a uint8 (H, W, 3) tensor
+    assert classify(x[0], k=1, backbone=backbone)[0][0][0] == best  # one (3, H, W) image
+    with torch.inference_mode():
+        torch.testing.assert_close(backbone.embed(x.double()), backbone.embed(x))  # float64 is taken as float32
+    with pytest.raises(ValueError, match="max_maps is how many feature maps to return, 1 or more"):
+        backbone.features(x, max_maps=0)  # it returned every map
+
+
 def test_channels_last_is_only_a_layout(backbone, chelsea):
     plain = efficientnet_lite0(channels_last=False)
     x = KF.resize_center_crop(images_to_tensor(chelsea))

@@ -32,6 +32,23 @@ def test_cutout_keeps_the_chosen_segments_opaque_and_softens_the_edge_when_asked
         cutout(frame, labels[:5])
 
 
+def test_cutout_checks_its_frame_and_reads_segments_as_write_cutouts_does():
+    frame = np.full((6, 6, 3), 9, np.uint8)
+    labels = np.zeros((6, 6), np.uint8)
+    labels[1:3, 1:3], labels[4:, 4:] = 3, 255
+    every = cutout(frame, labels)[..., 3]
+    assert np.array_equal(cutout(frame, labels, segments=[])[..., 3], every)  # no segment chosen: all, as in the CLI
+    assert np.array_equal(cutout(frame, labels, segments=255)[..., 3], np.where(labels == 255, 255, 0))
+    with pytest.raises(ValueError, match="cutout's frame must be a uint8 RGB image"):
+        cutout(frame / 255.0, labels)  # it gave RGB in 0-1 beside alpha in 0-255
+    with pytest.raises(ValueError, match="cutout's frame must be a uint8 RGB image"):
+        cutout(frame[..., 0], labels)
+    with pytest.raises(KeyframeError, match="must be a segment's mask value, 1 to 255"):
+        cutout(frame, labels, segments=[0])  # the background made opaque
+    with pytest.raises(KeyframeError, match="segments are mask values 1 to 255, e.g. \\[255\\], got '255'"):
+        cutout(frame, labels, segments="255")  # read as the characters '2' and '5'
+
+
 def test_a_folder_of_rgba_pngs_with_the_frames_timing(tmp_path, sample_dirs, small_sample):
     frames, truth = sample_dirs
     (frames / "video.json").write_text(json.dumps({"fps": 12.5}))

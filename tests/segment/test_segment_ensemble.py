@@ -152,14 +152,14 @@ def test_vote_lets_a_confident_member_overrule_only_an_unsure_stack():
 
 
 def test_propagating_members_vote_less_far_from_the_given_masks():
-    from keyframe.segment.ensemble import ArraySource
+    from keyframe.io import ArrayFrames
     from keyframe.segment.members.flow import FlowMember
     from keyframe.segment.members.grabcut import GrabCutMember
     from keyframe.segment.pipeline import SegmentConfig, SegmentModel
 
     mask = np.zeros((16, 16), bool)
     mask[4:12, 4:12] = True
-    model = SegmentModel(ArraySource([np.zeros((16, 16, 3), np.uint8)] * 50), {0: mask, 40: mask}, SegmentConfig())
+    model = SegmentModel(ArrayFrames([np.zeros((16, 16, 3), np.uint8)] * 50), {0: mask, 40: mask}, SegmentConfig())
     model.ensemble = EnsembleConfig(votes={"flow": 0.5, "grabcut": 0.2}, vote_decay=20.0)
     model.members = {"flow": FlowMember(), "grabcut": GrabCutMember()}
     assert model._vote_weight("flow", 40) == 0.5

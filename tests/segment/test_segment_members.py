@@ -14,7 +14,7 @@ from keyframe.nets import get_backbone
 from keyframe.segment import MEMBERS
 from keyframe.segment.augment import AugmentConfig
 from keyframe.segment.base import resize_prob
-from keyframe.segment.ensemble import ArraySource
+from keyframe.io import ArrayFrames
 from keyframe.segment.members.backsub import BackSubConfig
 from keyframe.segment.members.cnn import CNNConfig
 from keyframe.segment.members.flow import FlowConfig
@@ -36,7 +36,7 @@ FLOOR = {"flow": 0.7, "backsub": 0.3, "gmm": 0.15, "grabcut": 0.6, "cnn": 0.3, "
 
 @pytest.fixture(scope="module")
 def source(small_sample):
-    return ArraySource(list(small_sample.frames))
+    return ArrayFrames(list(small_sample.frames))
 
 
 @pytest.mark.parametrize("name", sorted(FLOOR))
@@ -69,7 +69,7 @@ def test_flow_tracks_frames_smaller_than_dis_takes():
     ys, xs = np.mgrid[0:9, 0:11]
     squares = [(abs(ys - 4) <= 1) & (abs(xs - 3 - t) <= 1) for t in range(5)]
     frames = [np.where(square[..., None], 220, 30).astype(np.uint8).repeat(3, axis=2) for square in squares]
-    source = ArraySource(frames)
+    source = ArrayFrames(frames)
     outputs = dict(MEMBERS["flow"]().fit(source, {0: squares[0]}).predict(source))
     assert [iou(outputs[t] > 0.5, squares[t]) for t in range(5)] == [1.0] * 5
 
@@ -79,7 +79,7 @@ def test_gmm_learns_a_mark_smaller_than_a_work_pixel():
     frame[60:62, 80:82] = (230, 20, 20)
     dot = np.zeros((120, 160), bool)
     dot[60, 80] = True  # at 96x72 it covers a third of a work pixel
-    member = MEMBERS["gmm"](GMMConfig(components=(4,), samples=3000, max_side=96)).fit(ArraySource([frame]), {0: dot})
+    member = MEMBERS["gmm"](GMMConfig(components=(4,), samples=3000, max_side=96)).fit(ArrayFrames([frame]), {0: dot})
     prob = member.predict_frame(0, frame)
     assert prob[60, 80] == prob.max() and prob[60, 80] > 0.1 > np.median(prob)
 

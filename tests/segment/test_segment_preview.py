@@ -23,6 +23,15 @@ def test_overlay_tints_and_outlines_each_segment_in_its_colour():
         overlay(frame, labels[:5])
 
 
+def test_overlay_refuses_a_frame_that_is_not_uint8_rgb():
+    labels = np.zeros((6, 6), np.uint8)
+    labels[2:4, 2:4] = 1
+    frame = np.full((6, 6, 3), 200, np.uint8)
+    for wrong in (frame / 255.0, frame[..., 0], np.dstack([frame, frame[..., :1]])):  # it whitened a float frame
+        with pytest.raises(ValueError, match="overlay's frame must be a uint8 RGB image"):
+            overlay(wrong, labels)
+
+
 def test_every_segment_of_a_label_map_has_a_colour_of_its_own():
     colours = np.array([segment_colour(label) for label in range(1, 255)])
     gaps = np.abs(colours[:, None] - colours[None]).max(axis=-1) + 1000 * np.eye(len(colours))

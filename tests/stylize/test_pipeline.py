@@ -320,3 +320,67 @@ def test_smoothed_masks_are_pointed_out(clip, caplog):
         write_mask(path, cv2.GaussianBlur(read_mask(path), (0, 0), 2))
     composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final")
     assert "lie mostly along the edge of the 255 regions" in caplog.text
+
+
+class _Paint:
+    """A stand-in model that paints its crop white (and records the guide it was given)."""
+
+    alignment = 1
+
+    def __init__(self, guides=None):
+        if guides is not None:
+            self.config = StyleConfig(guides=guides)
+        self.guides = []
+
+    def apply(self, frame, guide=None):
+        self.guides.append(guide)
+        return np.full_like(frame, 255)
+
+
+def _square():
+    labels = np.zeros((32, 32), np.uint8)
+    labels[8:16, 8:16] = 255
+    return np.zeros((32, 32, 3), np.uint8), labels
+
+
+def test_stylize_frame_paints_the_segment_where_the_label_map_has_it():
+    from keyframe.stylize.pipeline import stylize_frame
+
+    frame, labels = _square()
+    for key in (255, np.uint8(255)):  # a label read from a map is a numpy integer
+        out = stylize_frame({key: _Paint()}, frame, labels, feather=0)
+        np.testing.assert_array_equal(out[..., 0] > 0, labels == 255)
+
+
+def test_stylize_frame_refuses_a_label_map_feather_or_segment_id_that_cannot_be_meant():
+    from keyframe.stylize.pipeline import stylize_frame
+
+    frame, labels = _square()
+    # A 40x40 map on a 32x32 frame painted rows 12..19 instead of 8..15.
+    with pytest.raises(ValueError, match=r"labels \(40, 40\) and frame \(32, 32\) differ in size"):
+        stylize_frame({255: _Paint()}, frame, np.pad(labels, 4), feather=0)
+    for feather, message in [(-3, ">= 0"), (1e4, "<= 100"), (float("nan"), ">= 0, got nan")]:
+        with pytest.raises(KeyframeError, match=f"--feather must be a number {message}"):
+            stylize_frame({255: _Paint()}, frame, labels, feather=feather)
+    for key in ("255", 255.0, True):  # matched no label, silently
+        with pytest.raises(TypeError, match=f"models key {key!r} is not a segment id"):
+            stylize_frame({key: _Paint()}, frame, labels)
+    with pytest.raises(ValueError, match="models key 256 is not a segment id"):
+        stylize_frame({256: _Paint()}, frame, labels)
+    with pytest.raises(ValueError, match="frame must be a uint8 RGB image"):
+        stylize_frame({255: _Paint()}, frame / 255.0, labels)
+
+
+def test_stylize_frame_gives_a_guide_of_the_frame_size_only_to_models_that_use_guides():
+    from keyframe.stylize.pipeline import stylize_frame
+
+    frame, labels = _square()
+    labels[20:28, 20:28] = 1
+    guide = np.random.default_rng(0).random((32, 32, 3)).astype(np.float32)
+    guided, plain = _Paint(guides=True), _Paint(guides=False)
+    stylize_frame({255: guided, 1: plain}, frame, labels, guide=guide)
+    assert guided.guides[0].shape[2] == 3 and plain.guides == [None]
+    with pytest.raises(ValueError, match=r"guide \(16, 16, 3\) and frame \(32, 32, 3\) differ in size"):
+        stylize_frame({255: guided}, frame, labels, guide=guide[:16, :16])
+    with pytest.raises(ValueError, match="none of the models was trained with guides"):
+        stylize_frame({255: plain}, frame, labels, guide=guide)

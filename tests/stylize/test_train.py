@@ -124,3 +124,47 @@ def test_wrong_images_and_settings_are_named():
             TrainConfig(**{**FAST.__dict__, field: value})
     with pytest.raises(KeyframeError, match="multiple of the generator's stride 4"):
         train_style([_pair()], SMALL, TrainConfig(**{**FAST.__dict__, "patch_size": 18}))
+
+
+TWO_STEPS = TrainConfig(**{**FAST.__dict__, "iterations": 2})
+GUIDED = StyleConfig(generator=GeneratorConfig(widths=(8, 16), res_blocks=1), guides=True)
+
+
+def test_a_soft_mask_is_refused_and_integer_labels_learn_as_booleans():
+    pair = _pair()
+    inside = np.zeros(pair.frame.shape[:2], bool)
+    inside[8:40, 16:48] = True
+    # Cast to uint8, 0.5 became 0: "every keyframe mask is empty".
+    with pytest.raises(ValueError, match="keyframe 'k0': the mask must be boolean .* got float64"):
+        train_style([KeyPair(pair.frame, pair.painted, inside * 0.5, stem="k0")], SMALL, TWO_STEPS)
+    boolean, _ = train_style([KeyPair(pair.frame, pair.painted, inside)], SMALL, TWO_STEPS)
+    for labels in (inside * np.uint8(255), inside * 256):  # 256 wrapped to 0 in the uint8 of the dilation
+        model, _ = train_style([KeyPair(pair.frame, pair.painted, labels)], SMALL, TWO_STEPS)
+        torch.testing.assert_close(_weights(model), _weights(boolean), rtol=0, atol=0)
+
+
+def test_keyframes_are_checked_before_they_are_read():
+    pair = _pair()
+    # The fingerprint read a list's .shape: AttributeError.
+    with pytest.raises(ValueError, match="keyframe 'k0': the frame must be a uint8 RGB image"):
+        train_style([KeyPair(pair.frame.tolist(), pair.painted, stem="k0")], SMALL, TWO_STEPS)
+    mask = np.ones(pair.frame.shape[:2], bool).tolist()  # a list of booleans is a boolean mask
+    assert train_style([KeyPair(pair.frame, pair.painted, mask)], SMALL, TWO_STEPS)[1].iterations == 2
+
+
+def test_a_guide_of_another_size_than_the_frame_is_refused():
+    pair = _pair()
+    # Training: a numpy concatenate error; applying: torch's "Sizes of tensors must match".
+    with pytest.raises(ValueError, match=r"keyframe 'k0': guide \(8, 8, 3\) and frame \(48, 64, 3\) differ in size"):
+        train_style([KeyPair(pair.frame, pair.painted, guide=np.zeros((8, 8, 3), np.float32), stem="k0")], GUIDED,
+                    TWO_STEPS)
+    with pytest.raises(ValueError, match=r"guide \(16, 16, 3\) and frame \(48, 64, 3\) differ in size"):
+        StyleModel(GUIDED).apply(pair.frame, guide=np.zeros((16, 16, 3), np.float32))
+
+
+def test_a_guide_given_to_a_model_without_guides_is_refused():
+    frame = _pair().frame
+    guide = np.zeros((*frame.shape[:2], 3), np.float32)
+    with pytest.raises(ValueError, match="trained without guides, so it cannot use the guide given"):  # was ignored
+        StyleModel(SMALL).apply(frame, guide=guide)
+    np.testing.assert_array_equal(StyleModel(SMALL).apply(frame), frame)  # untrained: the frame back
