@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -32,6 +32,7 @@ console = Console(stderr=True, soft_wrap=True)
 out = Console(markup=False, highlight=False, soft_wrap=True)
 DETECT_KEEPS = "with --json OUT, detection keeps its work in OUT.partial as it goes, and a rerun resumes from it"
 RENDER_KEEPS = "render-motion writes the video only once every frame is drawn; a rerun starts over"
+VIDEO_KEEPS = "a video is written whole or not at all; a rerun starts over"
 INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
                "running the same command again")
 
@@ -117,7 +118,7 @@ def frames_encode(
     writable([out_video], inputs=[frames_dir], videos=[out_video])
     if audio_start is not None and audio is None:
         raise KeyframeError("--audio-start needs --audio, the video to take the sound from")
-    with progress_bar("encoding") as progress:
+    with _nothing_kept_on_interrupt(True, VIDEO_KEEPS), progress_bar("encoding") as progress:
         count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress, audio=audio,
                               audio_start=audio_start)
     out.print(f"{counted(count, 'frame')} -> {out_video}")
@@ -258,7 +259,7 @@ def segment_preview(
     from keyframe.segment import preview
 
     writable([video_out], inputs=[frames, masks], videos=[video_out])
-    with progress_bar("previewing") as progress:
+    with _nothing_kept_on_interrupt(True, VIDEO_KEEPS), progress_bar("previewing") as progress:
         count = preview(frames, masks, video_out, progress=progress)
     out.print(f"{counted(count, 'frame')} with their masks -> {video_out}")
 
@@ -281,7 +282,7 @@ def segment_cutout(
 
     movie = out_path.suffix.lower() in VIDEO_SUFFIXES
     writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
-    with progress_bar("cutting out") as progress:
+    with _nothing_kept_on_interrupt(movie, VIDEO_KEEPS), progress_bar("cutting out") as progress:
         count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress)
     out.print(f"{counted(count, 'cut-out')} -> {out_path}")
 
@@ -442,12 +443,9 @@ def movement_detect(
              "(printed by learn and detect): lower finds more, higher finds less.", show_default=False)] = None,
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
-    from keyframe.io import partial_dir
-    from keyframe.io.atomic import check_output_folder, same_file_key
-    from keyframe.motion import detect, plot_detection, search
+    from keyframe.io.atomic import exclusive
     from keyframe.motion.detect import DetectConfig, check_detection_output
-    from keyframe.motion.plot import PLOTS_KIND, check_plot_output, plot_search
-    from keyframe.progress import progress_bar
+    from keyframe.motion.plot import check_plot_output
 
     if len(videos) == 1 and plot is not None:
         check_plot_output(plot)
@@ -461,7 +459,20 @@ def movement_detect(
         if len(videos) > 1 and plots in report.parents:
             raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
     config = DetectConfig(match_rate=not keep_rate, threshold=threshold)
-    # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it.
+    # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it,
+    # and a second run into the same OUT is refused (it would write into the same journal).
+    with exclusive(json_out) if json_out else nullcontext():
+        _detect_or_search(model, videos, json_out, plot, config)
+
+
+def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, plot: Path | None, config) -> None:
+    """`movement detect` once its arguments are checked: one video's verdict, or a ranking of several."""
+    from keyframe.io import partial_dir
+    from keyframe.io.atomic import check_output_folder, same_file_key
+    from keyframe.motion import detect, plot_detection, search
+    from keyframe.motion.plot import PLOTS_KIND, plot_search
+    from keyframe.progress import progress_bar
+
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
         with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("detecting") as progress:
@@ -573,7 +584,9 @@ def stylize_cmd(
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
-    trained = ", ".join(f"{name} {count} it" for name, count in result.iterations.items())
+    trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
+                                                if 0 < result.resumed_from.get(name, 0) < count else "")
+                        for name, count in result.iterations.items())
     # A rerun that finds every frame drawn by an interrupted run renders none: it has no rate to report.
     rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
                  else "every frame kept from the interrupted run")

@@ -1,5 +1,8 @@
 """How the command line ends: one line per error, and Ctrl-C read as an interruption even when clean-up fails."""
 
+import subprocess
+import sys
+
 import pytest
 
 from keyframe import cli
@@ -51,3 +54,21 @@ def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monk
         assert ended.value.code == 130
         stderr = " ".join(capsys.readouterr().err.split())
         assert says in stderr and stderr.count("interrupted") == 1, stderr
+
+
+def test_ctrl_c_while_the_toolkit_loads_ends_quietly():
+    # The console script used to import keyframe.cli (torch, OpenCV, PyAV) before any handler was in place: a
+    # Ctrl-C in that second printed a KeyboardInterrupt traceback.
+    script = """
+import sys
+class Interrupted:
+    def find_spec(self, name, path=None, target=None):
+        if name == "keyframe.cli":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, Interrupted())
+from keyframe.launch import main
+main()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 130 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "interrupted while starting; nothing was done"

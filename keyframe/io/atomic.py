@@ -9,6 +9,7 @@ folder that the next run resumes from.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import logging
 import os
@@ -23,11 +24,13 @@ NAME_BYTES = 255  # the longest file name most file systems take
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike, sweep: bool = False) -> Iterator[Path]:
     """Yield a temporary path that becomes ``path`` only if the block succeeds.
 
     The temporary name keeps the suffix, so writers that choose a format by
-    extension (OpenCV, PyAV) still work.
+    extension (OpenCV, PyAV) still work, and holds the process id: with ``sweep``, the temporary files of
+    ``path`` left by runs that were killed outright (``kill -9``, a power cut) are removed first (a scan of the
+    folder, so not for every frame of a folder of them: a staged folder clears its own, :func:`staged_dir`).
 
     Examples
     --------
@@ -40,13 +43,110 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.stem}.{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
+    if sweep:
+        sweep_leftovers(target)
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
     try:
         yield tmp
         os.replace(tmp, target)
+    except OSError as error:
+        # A full disk says only "No space left on device": name the output, not its hidden temporary name.
+        if error.filename is None or str(error.filename) == str(tmp):
+            error.filename = str(target)
+        raise
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def sweep_leftovers(target: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files of ``target`` (:func:`atomic_path`) whose process has ended without cleaning up;
+    returns them. Those of a run still writing ``target`` are left alone.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> where = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (where / ".clip.4194999-0a1b2c3d.tmp.mp4").write_bytes(b"")  # no such process
+    >>> [p.name for p in sweep_leftovers(where / "clip.mp4")]
+    ['.clip.4194999-0a1b2c3d.tmp.mp4']
+    """
+    target = Path(target)
+    removed = []
+    for leftover in target.parent.glob(f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"):
+        owner = leftover.name[len(target.stem) + 2:].split("-", 1)[0]
+        if owner.isdigit() and not _running(int(owner)):
+            leftover.unlink(missing_ok=True)
+            removed.append(leftover)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process, or no process id at all
+        return True
+    return True
+
+
+def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_path`); returns the path. Serialisers that write
+    to a file themselves (``torch.save``) can report a full disk as something else than an OSError, so they
+    write to memory and this writes the bytes.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_bytes(pathlib.Path(tempfile.mkdtemp()) / "x.bin", b"ab").read_bytes()
+    b'ab'
+    """
+    with atomic_path(path, sweep=True) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def exclusive(target: str | os.PathLike) -> Iterator[None]:
+    """Hold the lock of the output ``target`` (a hidden ``.<name>.lock`` beside it) while the block writes it:
+    a second run that would write the same output, and mix its work into the first one's ``.partial``, is refused
+    at once (a :class:`~keyframe.errors.KeyframeError`). The lock goes with the process, so a run that was killed
+    holds none. Where the system has no such locks (Windows), runs are not guarded.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "frames"
+    >>> with exclusive(out):
+    ...     with exclusive(out):  # doctest: +ELLIPSIS
+    ...         pass
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: .../frames: is being written by another keyframe run now; wait for it to end, or give another output
+    """
+    from keyframe.errors import fail
+
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    target = Path(target)
+    if target.name in ("", ".."):
+        target = target.resolve()
+    lock = target.with_name(f".{target.name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise fail(target, "is being written by another keyframe run now; wait for it to end, or give another "
+                               "output") from None
+        try:
+            yield
+        finally:
+            lock.unlink(missing_ok=True)  # while still held: a run that starts now takes a lock of its own
 
 
 def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
@@ -59,7 +159,7 @@ def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
     >>> target.read_text()
     '{"a": 1}'
     """
-    with atomic_path(path) as tmp:
+    with atomic_path(path, sweep=True) as tmp:
         tmp.write_text(json.dumps(data, indent=indent))
     return Path(path)
 
@@ -219,8 +319,14 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "", 
     ['a.txt']
     """
     out = Path(out_dir)
-    stage = partial_dir(out)
     check_output_folder(out, inputs, kind)
+    with exclusive(out):
+        yield from _staged(out, key, inputs, kind, private)
+
+
+def _staged(out: Path, key, inputs, kind: str, private) -> Iterator[Path]:
+    stage = partial_dir(out)
+    check_output_folder(out, inputs, kind)  # again, now that no other run can change it
     marker = stage / STAGE_KEY
     wanted = json.dumps(key, sort_keys=True, default=str)
     if stage.exists() and key is not None and _read_text(marker) != wanted:

@@ -740,7 +740,7 @@ class VideoWriter:
         self.path = Path(path)
         self.fps, self.crf, self.preset, self.timed = fps, crf, preset, timed
         self.pixel_aspect, self.alpha = Fraction(pixel_aspect), alpha
-        self._atomic = atomic_path(self.path)
+        self._atomic = atomic_path(self.path, sweep=True)  # and a video a killed run left half-written goes
         self._tmp = self._atomic.__enter__()
         # faststart puts the index first: players can start early, and a cut file is detectably truncated.
         self._container = av.open(str(self._tmp), "w", format="mov" if alpha else "mp4", options={"movflags": "faststart"})

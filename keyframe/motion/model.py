@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -112,11 +113,12 @@ class MovementModel:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to ``path`` atomically (temporary name, then rename)."""
-        from keyframe.io import atomic_path
+        from keyframe.io.atomic import write_bytes
 
         path = Path(path)
-        with atomic_path(path) as tmp:
-            torch.save(self.to_dict(), tmp)
+        buffer = io.BytesIO()
+        torch.save(self.to_dict(), buffer)
+        write_bytes(path, buffer.getvalue())  # so that a full disk is an OSError naming the file
         log.info("saved movement model to %s", path)
         return path
 

@@ -93,7 +93,11 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                      "segments": chosen, "feather": feather}
         with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind="cutout") as stage:
             for frame in source.iter_frames():
-                write_image(stage / f"{frame.stem}.png", cut(frame))
+                target = stage / f"{frame.stem}.png"
+                if target.exists():  # cut by an interrupted run from the same inputs (written whole or not at all)
+                    report(progress, frame.index + 1, len(source), "cutting out")
+                else:
+                    write_image(target, cut(frame))
             write_manifest(stage, source)
     return len(source)
 

@@ -617,7 +617,7 @@ def composite(
     sampled = [segment_masks.labels(stem) for stem in dict.fromkeys(_sampled(source.stems))]
     segment_masks.warn_if_smoothed(sampled)
     _check_layer_ids(segment_masks.folder, layers, sampled)
-    segment_masks.check_all(progress)
+    found = segment_masks.check_all(progress)
     opened = {}
     for segment, folder in layers.items():
         layer = open_frames(folder)
@@ -629,7 +629,6 @@ def composite(
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[segment] = layer
     out_dir = Path(out_dir)
-    found: set[int] = set()
     made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
     partial_runs: dict[Path, tuple | None] = {}
@@ -638,12 +637,12 @@ def composite(
             partial_runs[Path(folder)] = _partial_run(folder, segment, made_from)
     with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
-            images = _read_layers(opened, layers, frame.stem)
-            labels = segment_masks.labels(frame.stem)
-            _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
-            found.update(np.flatnonzero(np.bincount(labels.ravel(), minlength=256)).tolist())
-            image = SF.composite_frame(frame.rgb, labels, images, feather)
-            write_image(stage / f"{frame.stem}.png", image)
+            target = stage / f"{frame.stem}.png"
+            if not target.exists():  # else made by an interrupted run from the same inputs (written whole or not at all)
+                images = _read_layers(opened, layers, frame.stem)
+                labels = segment_masks.labels(frame.stem)
+                _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
+                write_image(target, SF.composite_frame(frame.rgb, labels, images, feather))
             report(progress, frame.index + 1, len(source), "compositing")
         write_manifest(stage, source)
     for segment in sorted(set(opened) - found):

@@ -11,6 +11,7 @@ and one with a larger ``iterations`` continues training where the last one stopp
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import os
@@ -23,7 +24,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, check_count, check_number, check_seed, fail
-from keyframe.io import atomic_path
+from keyframe.io.atomic import write_bytes
 from keyframe.io.images import check_rgb  # importable from here too, where it was first defined
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
@@ -109,6 +110,9 @@ class TrainConfig:
         Seed of initial weights and patch sampling.
     checkpoint_every
         Save a checkpoint every this many iterations (and at the end).
+    checkpoint_seconds
+        Also save one whenever this many seconds of training have passed since the last, so that an interrupted
+        run loses at most that much (a resume from any checkpoint trains on exactly as the run would have).
     threads
         Torch CPU threads while training (None: :func:`auto_threads`).
     """
@@ -125,6 +129,7 @@ class TrainConfig:
     mask_dilation: int = 8
     seed: int = 0
     checkpoint_every: int = 250
+    checkpoint_seconds: float = 30.0
     threads: int | None = None
 
     def __post_init__(self):
@@ -132,6 +137,7 @@ class TrainConfig:
             check_count(f"TrainConfig.{name}", getattr(self, name))
         check_count("TrainConfig.patch_size", self.patch_size, minimum=8)
         check_number("TrainConfig.learning_rate", self.learning_rate)
+        check_number("TrainConfig.checkpoint_seconds", self.checkpoint_seconds)
         for name in ("grad_clip", "l1_weight", "perceptual_weight", "adversarial_weight"):
             check_number(f"TrainConfig.{name}", getattr(self, name), inclusive=True)
         if self.threads is not None:  # None: auto_threads
@@ -259,7 +265,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
 
 
 # Settings that do not change what a step computes: the budget (a larger one continues a run) and bookkeeping.
-RESUMABLE_ACROSS = ("iterations", "checkpoint_every", "threads")
+RESUMABLE_ACROSS = ("iterations", "checkpoint_every", "checkpoint_seconds", "threads")
 
 
 def fingerprint(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig = TrainConfig()) -> str:
@@ -334,11 +340,25 @@ def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainC
     return inputs, targets, weights, centers
 
 
+_DECAY_START = 0.7  # of the iterations: the learning rate is constant before, then falls to a tenth
+
+
 def _learning_rate(base: float, iteration: int, total: int) -> float:
-    decay_start = 0.7 * total
+    decay_start = _DECAY_START * total
     if iteration < decay_start:
         return base
     return base * (1.0 - 0.9 * (iteration - decay_start) / max(1.0, total - decay_start))
+
+
+def _warn_of_another_schedule(checkpoint, iteration: int, kept_total: int, total: int) -> None:
+    """Warn when a run of ``kept_total`` iterations, cut short at ``iteration``, is resumed as a shorter run of
+    ``total`` whose learning rate would already have been decaying: the model then differs a little from one
+    trained afresh for ``total`` (a longer run trains on, as documented)."""
+    if iteration < total < kept_total and iteration > _DECAY_START * total:
+        log.warning("%s: resuming at iteration %d a run of %d iterations as one of %d, whose learning rate would "
+                    "have decayed from iteration %d: the model differs a little from one trained afresh for %d; "
+                    "write to a new output for that", checkpoint, iteration, kept_total, total,
+                    math.ceil(_DECAY_START * total), total)
 
 
 def train_style(
@@ -358,7 +378,8 @@ def train_style(
     style, train
         Model and training configuration.
     checkpoint
-        File to save to every ``train.checkpoint_every`` iterations and at the end.
+        File to save to every ``train.checkpoint_every`` iterations (or ``train.checkpoint_seconds``) and at the
+        end.
         If it exists and was made from the same keyframes, model shape and training settings (but
         for the iteration budget), training resumes from its iteration (and does nothing when that already
         reaches ``train.iterations``); otherwise it is overwritten.
@@ -393,7 +414,7 @@ def train_style(
     opt_g = torch.optim.Adam(generator.parameters(), lr=train.learning_rate, betas=(0.9, 0.99))
     opt_d = torch.optim.Adam(critic.parameters(), lr=train.learning_rate, betas=(0.5, 0.99)) if critic else None
     rng = np.random.default_rng(train.seed)
-    iteration, losses = 0, []
+    iteration, losses, running = 0, [], None
 
     if checkpoint is not None and Path(checkpoint).is_file():
         state = read_checkpoint(checkpoint)
@@ -408,10 +429,12 @@ def train_style(
             rng.bit_generator.state = state["numpy_rng"]
             torch.set_rng_state(state["torch_rng"])
             iteration, losses = int(state["iteration"]), list(state.get("losses", []))
+            running = state.get("running")
             log.info("%s: resuming at iteration %d of %d", checkpoint, iteration, train.iterations)
             if iteration > train.iterations:
                 log.warning("%s: keeping the model trained for %d iterations, more than the %d asked; to train a "
                             "shorter one, write to a new output", checkpoint, iteration, train.iterations)
+            _warn_of_another_schedule(checkpoint, iteration, int(state["train"]["iterations"]), train.iterations)
     resumed_from = iteration
 
     def save() -> None:
@@ -430,16 +453,18 @@ def train_style(
             "numpy_rng": rng.bit_generator.state,
             "torch_rng": torch.get_rng_state(),
             "losses": losses,
+            "running": running,  # the smoothed loss, so that a resumed run reports the same losses
         }
-        with atomic_path(checkpoint) as tmp:
-            torch.save(state, tmp)
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        write_bytes(checkpoint, buffer.getvalue())  # so that a full disk is an OSError naming the file
 
     if iteration < train.iterations:
         arrays = _training_arrays(pairs, style, train)
         perceptual = load_perceptual(train.perceptual_maps) if train.perceptual_weight > 0 else None
         generator.train()
-        running = None
         prefix = f"{note} " if note else ""
+        saved = time.perf_counter()
         with torch_threads(auto_threads() if train.threads is None else train.threads):
             while iteration < train.iterations:
                 lr = _learning_rate(train.learning_rate, iteration, train.iterations)
@@ -469,9 +494,12 @@ def train_style(
                 running = value if running is None else 0.95 * running + 0.05 * value
                 if iteration % 10 == 0 or iteration == train.iterations:
                     losses.append(round(running, 5))
-                    report(progress, iteration, train.iterations, f"{prefix}loss {running:.4f}")
-                if iteration % train.checkpoint_every == 0 and iteration < train.iterations:
+                due = iteration % train.checkpoint_every == 0 or time.perf_counter() - saved >= train.checkpoint_seconds
+                if due and iteration < train.iterations:
                     save()
+                    saved = time.perf_counter()
+                if iteration % 10 == 0 or iteration == train.iterations:
+                    report(progress, iteration, train.iterations, f"{prefix}loss {running:.4f}")
         save()
         generator.eval()
     seconds = time.perf_counter() - started

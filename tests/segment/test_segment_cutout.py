@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import sys
 
 import av
 import cv2
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import read_image
+from keyframe.io import read_image, write_image
 from keyframe.segment import cutout, write_cutouts
 from tests.conftest import run_cli
 
@@ -62,6 +63,26 @@ def test_a_folder_of_rgba_pngs_with_the_frames_timing(tmp_path, sample_dirs, sma
         assert np.array_equal(image[..., :3], small_sample.frames[index])
     assert json.loads((tmp_path / "cut" / "video.json").read_text())["fps"] == 12.5
     assert read_image(tmp_path / "cut" / "000000.png").shape == (120, 160, 3)  # keyframe reads them as frames
+
+
+def test_an_interrupted_folder_of_cutouts_keeps_the_frames_it_cut(tmp_path, sample_dirs, monkeypatch):
+    module = sys.modules["keyframe.segment.cutout"]  # the package's `cutout` function shadows the module's name
+
+    frames, truth = sample_dirs
+    write_cutouts(frames, truth, tmp_path / "straight")
+
+    def interrupt(done, total, note):
+        if note == "cutting out" and done == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_cutouts(frames, truth, tmp_path / "cut", progress=interrupt)
+    written = []
+    monkeypatch.setattr(module, "write_image", lambda path, image: written.append(path) or write_image(path, image))
+    assert write_cutouts(frames, truth, tmp_path / "cut") == 24
+    assert len(written) == 24 - 4  # the fifth frame was cut when the run stopped, not written
+    for path in sorted((tmp_path / "straight").glob("*.png")):
+        assert np.array_equal(rgba(path), rgba(tmp_path / "cut" / path.name))
 
 
 def test_a_prores_4444_movie_keeps_the_transparency(tmp_path, sample_video, sample_dirs, small_sample):

@@ -117,6 +117,30 @@ def test_composite_assembles_per_segment_folders(clip, small_sample):
         composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final2")
 
 
+def test_an_interrupted_composite_keeps_the_frames_it_wrote(clip, small_sample, monkeypatch):
+    import keyframe.stylize.pipeline as pipeline
+
+    root, _, _ = clip
+    for stem in small_sample.stems[:FRAMES]:
+        write_image(root / "fig" / f"{stem}.png", np.full((120, 160, 3), 250, np.uint8))
+        write_image(root / "bg" / f"{stem}.png", np.full((120, 160, 3), 10, np.uint8))
+    layers = {255: root / "fig", 0: root / "bg"}
+    composite(root / "frames", layers, root / "masks", root / "straight")
+
+    def interrupt(done, total, note):
+        if note == "compositing" and done == 4:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        composite(root / "frames", layers, root / "masks", root / "final", progress=interrupt)
+    written = []
+    monkeypatch.setattr(pipeline, "write_image", lambda path, image: written.append(path) or write_image(path, image))
+    assert composite(root / "frames", layers, root / "masks", root / "final") == FRAMES
+    assert len(written) == FRAMES - 4  # it composited every frame again
+    for stem in small_sample.stems[:FRAMES]:
+        np.testing.assert_array_equal(read_image(root / "final" / f"{stem}.png"), read_image(root / "straight" / f"{stem}.png"))
+
+
 def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams(clip, small_sample, caplog):
     root, stem, painted = clip
     background = 255 - small_sample.frames[4]
