@@ -51,36 +51,33 @@ def test_interrupted_training_resumes_to_the_same_model(tmp_path):
     assert torch.equal(_weights(StyleModel.load(checkpoint)), _weights(resumed))
 
 
-def test_a_run_interrupted_between_checkpoints_loses_at_most_checkpoint_seconds_and_resumes_exactly(tmp_path):
-    # Checkpoints came every 250 iterations only: Ctrl-C a minute into a run lost all of it. A checkpoint now also
-    # follows every checkpoint_seconds (here every iteration), and a resume from any of them is exact.
-    straight, straight_stats = train_style([_pair()], SMALL, FAST)
-    checkpoint = tmp_path / "style.pt"
-    often = TrainConfig(**{**FAST.__dict__, "checkpoint_seconds": 1e-9})
+# A checkpoint after every iteration, as checkpoint_seconds gives one on a slow machine.
+OFTEN = TrainConfig(**{**FAST.__dict__, "checkpoint_seconds": 1e-9})
 
+
+def _stopped_at_iteration_30(checkpoint):
     def interrupt(done, total, note):
         if done == 30:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        train_style([_pair()], SMALL, often, checkpoint, progress=interrupt)
-    resumed, stats = train_style([_pair()], SMALL, often, checkpoint)
+        train_style([_pair()], SMALL, OFTEN, checkpoint, progress=interrupt)
+
+
+def test_a_run_interrupted_between_checkpoints_loses_at_most_checkpoint_seconds_and_resumes_exactly(tmp_path):
+    # Checkpoints came every 250 iterations only: Ctrl-C a minute into a run lost all of it. A checkpoint now also
+    # follows every checkpoint_seconds, and a resume from any of them is exact.
+    straight, straight_stats = train_style([_pair()], SMALL, FAST)
+    _stopped_at_iteration_30(tmp_path / "style.pt")
+    resumed, stats = train_style([_pair()], SMALL, OFTEN, tmp_path / "style.pt")
     assert stats.resumed_from == 30
     torch.testing.assert_close(_weights(resumed), _weights(straight), rtol=0, atol=1e-6)
     assert stats.losses == straight_stats.losses  # the smoothed loss goes on as it would have
 
 
 def test_a_run_cut_short_and_resumed_as_a_shorter_one_says_its_model_differs(tmp_path, caplog):
-    checkpoint = tmp_path / "style.pt"
-    often = TrainConfig(**{**FAST.__dict__, "checkpoint_seconds": 1e-9})
-
-    def interrupt(done, total, note):
-        if done == 30:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        train_style([_pair()], SMALL, often, checkpoint, progress=interrupt)
-    _, stats = train_style([_pair()], SMALL, TrainConfig(**{**often.__dict__, "iterations": 35}), checkpoint)
+    _stopped_at_iteration_30(tmp_path / "style.pt")
+    _, stats = train_style([_pair()], SMALL, TrainConfig(**{**OFTEN.__dict__, "iterations": 35}), tmp_path / "style.pt")
     assert stats.resumed_from == 30 and stats.iterations == 35
     assert "would have decayed from iteration 25" in caplog.text
 
