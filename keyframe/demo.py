@@ -32,13 +32,17 @@ def pipeline_demos() -> list[tuple[str, Callable[..., dict]]]:
 def run_demo(out_dir: str | Path, log=print) -> dict:
     """Generate the sample, round-trip it through extract and encode, and run each pipeline on it.
 
-    Returns the summary that is also written to ``out_dir/summary.json``.
+    Returns the summary that is also written to ``out_dir/summary.json``. A demo that was stopped is resumed: the
+    pipelines it had finished are kept (a finished demo run again is made afresh).
     """
     out_dir = Path(out_dir)
     _check_demo_folder(out_dir)
     _clear_earlier_demo(out_dir)
-    # Marked before any work, so that a demo stopped halfway is known for the demo's when it is run again.
-    write_json(out_dir / MARK, {"kind": "demo"})
+    finished = _finished_parts(out_dir)
+    # The summary goes until the demo is whole again; the mark, written before any work, makes a demo stopped
+    # halfway known for the demo's when it is run again, and lists the pipelines it finished.
+    (out_dir / "summary.json").unlink(missing_ok=True)
+    write_json(out_dir / MARK, {"kind": "demo", "finished": finished})
     summary: dict = {}
     started = time.perf_counter()
 
@@ -56,11 +60,30 @@ def run_demo(out_dir: str | Path, log=print) -> dict:
     log(f"sample: {len(clip.frames)} frames, extract -> encode round trip PSNR {summary['sample']['round_trip_psnr_db']} dB")
 
     for name, run in pipeline_demos():
-        summary[name] = run(out_dir / name, log=log)
+        if name in finished:
+            log(f"{name}: kept from the demo that was stopped")
+            summary[name] = finished[name]
+            continue
+        summary[name] = finished[name] = run(out_dir / name, log=log)
+        write_json(out_dir / MARK, {"kind": "demo", "finished": finished})
 
     summary["seconds"] = round(time.perf_counter() - started, 1)
     write_json(out_dir / "summary.json", summary)
     return summary
+
+
+def _finished_parts(out_dir: Path) -> dict:
+    """The summaries of the pipelines a stopped demo in ``out_dir`` finished, whose folders are still there; none
+    when the demo there was finished (it is made afresh) or is not this version's."""
+    if (out_dir / "summary.json").is_file():
+        return {}
+    try:
+        finished = json.loads((out_dir / MARK).read_text()).get("finished", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    if not isinstance(finished, dict):
+        return {}
+    return {name: part for name, part in finished.items() if (out_dir / name).is_dir()}
 
 
 def _is_demo(out_dir: Path) -> bool:

@@ -63,3 +63,35 @@ def test_a_demo_stopped_before_its_summary_is_run_again_in_its_folder(tmp_path, 
     monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", lambda out_dir, log: {"done": True})])
     summary = demo.run_demo(tmp_path / "out", log=lambda line: None)
     assert summary["segment"] == {"done": True} and (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_a_stopped_demo_keeps_the_pipelines_it_finished_and_a_finished_one_is_made_afresh(tmp_path, monkeypatch):
+    import pytest
+
+    import keyframe.demo as demo
+
+    runs = []
+
+    def pipeline(name, stop=False):
+        def run(out_dir, log):
+            runs.append(name)
+            out_dir.mkdir(parents=True, exist_ok=True)
+            if stop:
+                raise KeyboardInterrupt
+            return {"name": name}
+        return run
+
+    monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", pipeline("segment")), ("stylize", pipeline("stylize", True))])
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(tmp_path / "out", log=lambda line: None)
+    monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", pipeline("segment")), ("stylize", pipeline("stylize"))])
+    lines = []
+    summary = demo.run_demo(tmp_path / "out", log=lines.append)
+    assert runs == ["segment", "stylize", "stylize"]  # segment, finished before the stop, was not made again
+    assert summary["segment"] == {"name": "segment"} and "segment: kept from the demo that was stopped" in lines
+    demo.run_demo(tmp_path / "out", log=lambda line: None)
+    assert runs[3:] == ["segment", "stylize"]  # a finished demo run again is made afresh
+    monkeypatch.setattr(demo, "pipeline_demos", lambda: [("segment", pipeline("segment", True))])
+    with pytest.raises(KeyboardInterrupt):
+        demo.run_demo(tmp_path / "out", log=lambda line: None)
+    assert not (tmp_path / "out" / "summary.json").exists()  # the earlier summary no longer says what is there
