@@ -121,7 +121,9 @@ def _check_complete(path: Path, stream) -> None:
     last = entries[len(entries) - 1]
     needed, size = last.pos + last.size, path.stat().st_size
     if last.pos >= 0 and needed > size:
-        raise fail(path, f"truncated: it holds {size} bytes, but its index places frames up to byte {needed}")
+        # Most often a download or copy cut short; a damaged index reads the same: either way the frames are missing.
+        raise fail(path, f"truncated (or its index is damaged): it holds {size} bytes, but its index places frames up "
+                         f"to byte {needed}")
 
 
 def pixel_aspect(stream) -> Fraction:
