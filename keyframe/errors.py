@@ -90,6 +90,18 @@ def fail(path, problem: str) -> KeyframeError:
     return KeyframeError(f"{path}: {problem}")
 
 
+def is_whole(value) -> bool:
+    """Whether ``value`` is a whole number: a Python or numpy integer, not a bool (``True`` is no count).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_whole(3), is_whole(np.int64(3)), is_whole(3.0), is_whole(True)
+    (True, True, False, False)
+    """
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def check_count(name: str, value, minimum: int = 1) -> int:
     """``value`` if it is a whole number (not a bool) of at least ``minimum``; a :class:`KeyframeError` naming
     ``name`` otherwise.
@@ -101,6 +113,6 @@ def check_count(name: str, value, minimum: int = 1) -> int:
     ...
     keyframe.errors.KeyframeError: TrainConfig.batch_size must be a whole number >= 1, got 0
     """
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+    if not is_whole(value) or value < minimum:
         raise KeyframeError(f"{name} must be a whole number >= {minimum}, got {value!r}")
     return value

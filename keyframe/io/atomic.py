@@ -9,12 +9,16 @@ folder that the next run resumes from.
 from __future__ import annotations
 
 import contextlib
+import functools
 import glob
+import inspect
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -27,10 +31,10 @@ NAME_BYTES = 255  # the longest file name most file systems take
 def atomic_path(path: str | os.PathLike, sweep: bool = False) -> Iterator[Path]:
     """Yield a temporary path that becomes ``path`` only if the block succeeds.
 
-    The temporary name keeps the suffix, so writers that choose a format by
-    extension (OpenCV, PyAV) still work, and holds the process id: with ``sweep``, the temporary files of
-    ``path`` left by runs that were killed outright (``kill -9``, a power cut) are removed first (a scan of the
-    folder, so not for every frame of a folder of them: a staged folder clears its own, :func:`staged_dir`).
+    The temporary name (:func:`temporary_name`) keeps the suffix, so writers that choose a format by extension
+    (OpenCV, PyAV) still work. With ``sweep``, the temporary files of ``path`` that runs killed outright (``kill
+    -9``, a power cut) left are removed first (:func:`sweep_leftovers`: a scan of the folder, so not for every
+    frame of a folder of them; a staged folder clears its own, :func:`staged_dir`).
 
     Examples
     --------
@@ -45,37 +49,67 @@ def atomic_path(path: str | os.PathLike, sweep: bool = False) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
     if sweep:
         sweep_leftovers(target)
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
+    tmp = temporary_name(target)
     try:
         yield tmp
         os.replace(tmp, target)
     except OSError as error:
-        # A full disk says only "No space left on device": name the output, not its hidden temporary name.
-        if error.filename is None or str(error.filename) == str(tmp):
-            error.filename = str(target)
+        name_the_output(error, tmp, target)
         raise
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def sweep_leftovers(target: str | os.PathLike) -> list[Path]:
-    """Remove the temporary files of ``target`` (:func:`atomic_path`) whose process has ended without cleaning up;
-    returns them. Those of a run still writing ``target`` are left alone.
+def temporary_name(target: Path) -> Path:
+    """Where :func:`atomic_path` writes ``target`` first: a hidden name beside it that holds the writing process's
+    id (for :func:`sweep_leftovers`) and keeps the suffix.
 
     Examples
     --------
-    >>> import tempfile, pathlib
+    >>> temporary_name(Path("out/clip.mp4")).name  # doctest: +SKIP
+    '.clip.12345-0a1b2c3d.tmp.mp4'
+    """
+    return target.with_name(f".{target.stem}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp{target.suffix}")
+
+
+# What temporary_name makes (before 2026-12-06 without the process id).
+TEMPORARY = re.compile(r"\.(?P<stem>.*)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?P<suffix>.*)")
+LEFTOVER_AGE = 600  # seconds without a write after which a dead process's temporary file is swept
+
+
+def name_the_output(error: OSError, tmp: Path, target: Path) -> None:
+    """Make ``error``, raised while ``target`` was written as ``tmp``, name ``target``: a full disk says only "No
+    space left on device", and the hidden temporary name means nothing to the user."""
+    if error.filename is None or str(error.filename) == str(tmp):
+        error.filename = str(target)
+
+
+def sweep_leftovers(target: str | os.PathLike, age: float = LEFTOVER_AGE) -> list[Path]:
+    """Remove the temporary files of ``target`` (:func:`temporary_name`) whose process has ended without cleaning
+    up and that nothing has written for ``age`` seconds; returns them. A process id only tells of this machine's
+    processes (and this container's): the age keeps the file of a run elsewhere that writes to a shared folder.
+
+    Examples
+    --------
+    >>> import os, tempfile, pathlib
     >>> where = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (where / ".clip.4194999-0a1b2c3d.tmp.mp4").write_bytes(b"")  # no such process
+    >>> left = where / ".clip.4194999-0a1b2c3d.tmp.mp4"; _ = left.write_bytes(b"")  # no such process
+    >>> os.utime(left, (0, 0))  # and written long ago
     >>> [p.name for p in sweep_leftovers(where / "clip.mp4")]
     ['.clip.4194999-0a1b2c3d.tmp.mp4']
     """
     target = Path(target)
     removed = []
     for leftover in target.parent.glob(f".{glob.escape(target.stem)}.*.tmp{glob.escape(target.suffix)}"):
-        owner = leftover.name[len(target.stem) + 2:].split("-", 1)[0]
-        if owner.isdigit() and not _running(int(owner)):
+        match = TEMPORARY.fullmatch(leftover.name)
+        if match is None or match["stem"] != target.stem or match["suffix"] != target.suffix or not match["pid"]:
+            continue  # another output's (shot.2024-05-01.mp4's beside shot.mp4), or one whose writer is not known
+        try:
+            idle = time.time() - leftover.stat().st_mtime
+        except OSError:
+            continue
+        if idle >= age and not _running(int(match["pid"])):
             leftover.unlink(missing_ok=True)
             removed.append(leftover)
     return removed
@@ -107,46 +141,134 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
+# The output locks this process holds, by lock file, and how many times: a function that locks its output may
+# call another that locks it too (stylize writes its folder, then the --video made of it).
+_HELD: dict[Path, int] = {}
+
+
 @contextlib.contextmanager
 def exclusive(target: str | os.PathLike) -> Iterator[None]:
     """Hold the lock of the output ``target`` (a hidden ``.<name>.lock`` beside it) while the block writes it:
     a second run that would write the same output, and mix its work into the first one's ``.partial``, is refused
     at once (a :class:`~keyframe.errors.KeyframeError`). The lock goes with the process, so a run that was killed
-    holds none. Where the system has no such locks (Windows), runs are not guarded.
+    holds none; within one process it may be taken again. Where the system has no such locks (Windows), runs are
+    not guarded.
 
     Examples
     --------
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "frames"
     >>> with exclusive(out):
-    ...     with exclusive(out):  # doctest: +ELLIPSIS
+    ...     with exclusive(out):  # the same process: fine
     ...         pass
-    Traceback (most recent call last):
-    ...
-    keyframe.errors.KeyframeError: .../frames: is being written by another keyframe run now; wait for it to end, or give another output
     """
-    from keyframe.errors import fail
-
     try:
         import fcntl
     except ImportError:
         yield
         return
-    target = Path(target)
-    if target.name in ("", ".."):
-        target = target.resolve()
-    lock = target.with_name(f".{target.name}.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise fail(target, "is being written by another keyframe run now; wait for it to end, or give another "
-                               "output") from None
+    lock = _lock_file(Path(target))
+    if lock in _HELD:
+        _HELD[lock] += 1
         try:
             yield
         finally:
-            lock.unlink(missing_ok=True)  # while still held: a run that starts now takes a lock of its own
+            _HELD[lock] -= 1
+        return
+    try:
+        made = _make_parents(lock.parent)
+    except OSError:  # a place no output can go either (under a file, read-only): the caller's checks say so
+        made = None
+    if made is None:
+        yield
+        return
+    try:
+        with _locked(lock, Path(target), fcntl):
+            _HELD[lock] = 1
+            try:
+                yield
+            finally:
+                del _HELD[lock]
+    finally:
+        for folder in made:  # those it made for a run refused or stopped before it wrote anything there
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+
+def locks_output(parameter: str):
+    """Decorate a function to hold :func:`exclusive` on its output, the argument named ``parameter`` (none when that
+    is None), for the whole call: also while it makes more of what it published (a video of its frames).
+
+    Examples
+    --------
+    >>> @locks_output("out_dir")
+    ... def render(frames, out_dir):
+    ...     ...
+    """
+    def decorate(function):
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def locked(*args, **kwargs):
+            target = signature.bind(*args, **kwargs).arguments.get(parameter)
+            with exclusive(target) if target is not None else contextlib.nullcontext():
+                return function(*args, **kwargs)
+
+        return locked
+
+    return decorate
+
+
+def _lock_file(target: Path) -> Path:
+    if target.name in ("", ".."):
+        target = target.resolve()
+    return target.absolute().with_name(f".{target.name}.lock")
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Make ``folder`` and the folders above it that are missing; returns those made, innermost first."""
+    missing = []
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for made in reversed(missing):
+        made.mkdir(exist_ok=True)
+    return missing
+
+
+@contextlib.contextmanager
+def _locked(lock: Path, target: Path, fcntl) -> Iterator[None]:
+    """Hold ``lock``: the file there now, locked, or a KeyframeError when another process holds it."""
+    from keyframe.errors import fail
+
+    while True:
+        try:
+            handle = open(lock, "a")
+        except OSError:  # a folder that takes no new file (read-only): no output can be written there either
+            handle = None
+        if handle is None:
+            yield
+            return
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise fail(target, "is being written by another keyframe run now; wait for it to end, or give another "
+                               "output") from None
+        # The run that held it may have removed the file just before this one locked it: then the lock is on a
+        # file no one else finds, and the one there now (if any) must be taken instead.
+        try:
+            current = os.stat(lock).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(handle.fileno()).st_ino:
+            break
+        handle.close()
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # while still held: a run that starts now takes a lock of its own
+        handle.close()
 
 
 def write_json(path: str | os.PathLike, data, indent: int = 2) -> Path:
@@ -333,8 +455,8 @@ def _staged(out: Path, key, inputs, kind: str, private) -> Iterator[Path]:
         log.info("%s: made from other inputs or settings; starting afresh", stage)
         shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
-    for leftover in stage.rglob(".*.*.tmp*"):  # files being written when the last run was killed (atomic_path)
-        if leftover.is_file():
+    for leftover in stage.rglob(".*.tmp*"):  # files being written when the last run was killed (atomic_path)
+        if leftover.is_file() and TEMPORARY.fullmatch(leftover.name):
             leftover.unlink()
     marker.write_text(wanted)
     try:

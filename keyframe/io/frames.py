@@ -7,9 +7,11 @@ Frames come in order of their stems; a video's frames get the stems
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
+import uuid
 from abc import ABC, abstractmethod
 from fractions import Fraction
 from pathlib import Path
@@ -17,8 +19,8 @@ from typing import Iterator, NamedTuple
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail, is_seconds
-from keyframe.io.atomic import check_file_apart
+from keyframe.errors import KeyframeError, fail, is_seconds, is_whole
+from keyframe.io.atomic import check_file_apart, input_identity
 from keyframe.io.audio import sound_seconds
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps, frame_seconds,
@@ -108,7 +110,7 @@ class FrameSource(ABC):
 
 
 def _count(value, least: int) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, np.integer)) and value >= least
+    return is_whole(value) and value >= least
 
 
 class FolderSource(FrameSource):
@@ -360,6 +362,31 @@ class ArrayFrames(FrameSource):
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         for index in self.frame_range(start, stop, step):
             yield Frame(index, self.stems[index], self.frames[index])
+
+
+def source_identity(source: FrameSource) -> dict:
+    """What work kept from ``source`` must match to be reused (a staged folder's key): its file or folder, their
+    size and time (:func:`~keyframe.io.atomic.input_identity`), and for frames taken one in N, N. Frames held in
+    memory are known by a digest of their pixels; those of any other source have no identity that outlives them:
+    theirs is new every time, so no run takes their work for another's.
+
+    Examples
+    --------
+    >>> frames = ArrayFrames(np.zeros((2, 4, 4, 3), np.uint8))
+    >>> source_identity(frames) == source_identity(ArrayFrames(np.zeros((2, 4, 4, 3), np.uint8)))
+    True
+    >>> source_identity(frames) == source_identity(ArrayFrames(np.ones((2, 4, 4, 3), np.uint8)))
+    False
+    """
+    if isinstance(source, SteppedFrames):
+        return {**source_identity(source.source), "one_in": source.step}
+    if isinstance(source, (FolderSource, VideoSource)):
+        return input_identity(source.path)
+    if isinstance(source, ArrayFrames):
+        pixels = hashlib.sha1(np.ascontiguousarray(source.frames).data)
+        pixels.update(str(source.frames.shape).encode())
+        return {"in_memory": pixels.hexdigest()}
+    return {"unknown": uuid.uuid4().hex}
 
 
 def open_frames(path: str | os.PathLike) -> FrameSource:

@@ -103,16 +103,17 @@ def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(turn(image)) if turn else image
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, sweep: bool = False) -> None:
     """Write a uint8 RGB (or grey) image atomically; the format follows the suffix.
 
     PNG goes through the fast encoder of :mod:`keyframe.io.png` at zlib level
-    ``png_level`` (0 stores uncompressed, 9 is smallest and slowest).
+    ``png_level`` (0 stores uncompressed, 9 is smallest and slowest). ``sweep``: see
+    :func:`~keyframe.io.atomic.atomic_path` (for an image written alone, not for the frames of a folder).
     """
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
-    with atomic_path(path) as tmp:
+    with atomic_path(path, sweep=sweep) as tmp:
         if tmp.suffix.lower() == ".png":
             with open(tmp, "wb") as file:
                 file.writelines(png_fragments(image, png_level))
@@ -336,8 +337,10 @@ def _mask_values(path, mask: np.ndarray) -> np.ndarray:
     if mask.dtype == bool:
         return mask.astype(np.uint8) * 255
     if not np.issubdtype(mask.dtype, np.integer):
-        raise ValueError(f"{path}: a mask holds integer segment values 0-255 (or booleans), got {mask.dtype}; "
-                         "write a probability map p in [0, 1] as np.rint(p * 255).astype(np.uint8)")
+        # Whole numbers in floats (0.0 and 255.0, as arithmetic on a mask gives) are values; fractions are not.
+        if not np.issubdtype(mask.dtype, np.floating) or not np.all(np.isfinite(mask)) or np.any(mask != np.rint(mask)):
+            raise ValueError(f"{path}: a mask holds whole segment values 0-255 (or booleans), got {mask.dtype} "
+                             "with fractions; write a probability map p in [0, 1] as np.rint(p * 255).astype(np.uint8)")
     if mask.size and (mask.min() < 0 or mask.max() > 255):
         raise ValueError(f"{path}: a mask holds segment values 0-255, got values from {mask.min()} to {mask.max()}")
     return mask.astype(np.uint8, copy=False)

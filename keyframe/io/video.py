@@ -7,6 +7,7 @@ length; writing goes to a temporary name that is renamed when the file is whole.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import functools
 import json
 import logging
@@ -26,7 +27,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import hdr
-from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, staged_dir
+from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, name_the_output, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.io.interlace import deinterlace
@@ -776,12 +777,22 @@ class VideoWriter:
                                    threads=1)
             frame.colorspace, frame.color_range = PRORES_MATRIX, WRITTEN_RANGE
         frame.pts = self._pts(seconds)
-        self._container.mux(self._stream.encode(frame))
-        self.frames += 1
-        if self.timed:
-            self._times = (self._times[1], seconds)  # the frame before and this one
-        if self._audio is not None:
-            self._audio.until(seconds if self.timed else self.frames / self.fps)
+        with self._naming_the_output():
+            self._container.mux(self._stream.encode(frame))
+            self.frames += 1
+            if self.timed:
+                self._times = (self._times[1], seconds)  # the frame before and this one
+            if self._audio is not None:
+                self._audio.until(seconds if self.timed else self.frames / self.fps)
+
+    @contextlib.contextmanager
+    def _naming_the_output(self):
+        """Errors of writing (a full disk) name the video, not its temporary name."""
+        try:
+            yield
+        except OSError as error:
+            name_the_output(error, self._tmp, self.path)
+            raise
 
     def _pts(self, seconds: float | None) -> int:
         if not self.timed:
@@ -820,10 +831,11 @@ class VideoWriter:
         if self._stream is None:
             self.abort()
             raise KeyframeError(f"{self.path}: no frames were given to encode")
-        self._container.mux(self._stream.encode(None))
-        if self._audio is not None:
-            self._audio.finish(self._end())
-        self._container.close()
+        with self._naming_the_output():
+            self._container.mux(self._stream.encode(None))
+            if self._audio is not None:
+                self._audio.finish(self._end())
+            self._container.close()
         self._atomic.__exit__(None, None, None)
 
     def _end(self) -> float:

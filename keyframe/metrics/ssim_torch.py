@@ -98,16 +98,22 @@ def _check_tensors(x, y) -> None:
         raise ValueError(f"SSIM needs images of at least {WINDOW}x{WINDOW}, got {tuple(x.shape[-2:])}")
 
 
+# How far values may stray from [0, 1] before they are taken for another span (0-255): as a loss, SSIM compares a
+# network's outputs before any clamping, which overshoot.
+UNIT_SLACK = 1.0
+
+
 def _check_unit_range(x: torch.Tensor, y: torch.Tensor) -> None:
-    """Refuse values outside [0, 1] when no data_range was given: SSIM's constants would be scaled wrongly.
+    """Refuse values far outside [0, 1] (0-255 pixels) when no data_range was given: SSIM's constants would be
+    scaled wrongly. Overshoot by up to :data:`UNIT_SLACK`, as unclamped outputs have, is let through.
 
     One min and one max over both, without gradients and with a single host sync (this runs in training loops).
     """
     with torch.no_grad():
         low = torch.minimum(x.min(), y.min())
         high = torch.maximum(x.max(), y.max())
-        if bool((low < 0) | (high > 1)):  # so NaNs pass, as in ssim, and show in the result
-            beyond = high.item() if high.item() > 1 else low.item()
+        if bool((low < -UNIT_SLACK) | (high > 1 + UNIT_SLACK)):  # so NaNs pass, as in ssim, and show in the result
+            beyond = high.item() if high.item() > 1 + UNIT_SLACK else low.item()
             raise ValueError(
                 f"x and y are taken to span [0, 1], but reach {beyond:g}; "
                 "give data_range (e.g. 255) or scale them to [0, 1]"

@@ -34,7 +34,7 @@ import numpy as np
 
 from keyframe.errors import MAX_SEED, KeyframeError, check_seed, fail
 from keyframe.io import FolderSource, FrameSource, SteppedFrames, partial_dir
-from keyframe.io.atomic import check_file_apart, exclusive, keep_aside, same_file_key
+from keyframe.io.atomic import check_file_apart, keep_aside, locks_output, same_file_key
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
 from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, Stretch,
@@ -526,6 +526,7 @@ def _learn_cohort(data: _Data, net, refs, net_config: NetConfig, image_shape,
     return cohort, own_stats
 
 
+@locks_output("out")  # two searches into one .partial would mix their trials
 def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, progress=None) -> MovementModel:
     """Learn a movement from ``clips`` (paths to videos or frame folders, frame sources, or uint8 arrays; a
     :class:`~keyframe.motion.features.Stretch` of one learns some of its frames, seen inside the whole clip).
@@ -550,13 +551,6 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         For a clip without frames or shorter than needed, a feature kind that cannot run here, or an ``out``
         that another run is writing now (:func:`~keyframe.io.atomic.exclusive`).
     """
-    if out is None:
-        return _learn(clips, config, negatives, out, progress)
-    with exclusive(out):  # two searches into one .partial would mix their trials
-        return _learn(clips, config, negatives, out, progress)
-
-
-def _learn(clips, config: LearnConfig, negatives, out, progress) -> MovementModel:
     started = time.perf_counter()
     clips = list(clips) if isinstance(clips, (list, tuple)) else [clips]
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from keyframe.errors import KeyframeError, fail, missing_file
+from keyframe.errors import KeyframeError, fail, is_whole, missing_file
 from keyframe.motion.cohort import ScoredPredictor
 from keyframe.motion.features import KINDS, POSE_FRAMES, POSE_POINTS, FeatureConfig
 from keyframe.motion.predictor import NetConfig, Predictor
@@ -276,10 +276,6 @@ def _from_dict(data: dict, partner: bool = False) -> MovementModel:
     return model
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _finite(name: str, value: float, minimum: float | None = None, above: bool = False) -> None:
     """Raise :class:`_Damaged` unless ``value`` is finite (and ``>= minimum``, or ``> minimum`` with ``above``)."""
     if not math.isfinite(value) or (minimum is not None and (value <= minimum if above else value < minimum)):
@@ -293,7 +289,7 @@ def _check(model: MovementModel, partner: bool) -> None:
     features = model.features
     for name in ("size", "cnn_size", "batch"):
         value = getattr(features, name)
-        if not _is_int(value) or value < 1:
+        if not is_whole(value) or value < 1:
             raise _Damaged(f"feature {name} {value!r} where a positive whole number was expected")
     if features.kind == "cnn":
         from keyframe.nets import available_backbones
@@ -311,7 +307,7 @@ def _check(model: MovementModel, partner: bool) -> None:
         raise _Damaged(f"image shape {shape} for {features.kind} features of {model.dim} values per frame"
                        + (f" (expected {list(expected_shape)})" if expected_shape else " (expected none)"))
     for name in ("length", "stride"):
-        if not _is_int(getattr(model.window, name)):
+        if not is_whole(getattr(model.window, name)):
             raise _Damaged(f"window {name} {getattr(model.window, name)!r} where a whole number was expected")
     if not partner:
         _finite("threshold", model.threshold)

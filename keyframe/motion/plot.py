@@ -176,7 +176,7 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
         title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"
     image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size,
                         detection.frame_seconds)
-    write_image(path, image)
+    write_image(path, image, sweep=True)
 
 
 def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:

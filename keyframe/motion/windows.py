@@ -25,16 +25,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from keyframe.errors import fail
+from keyframe.errors import fail, is_whole
 
 
 # A window is a moment of a movement, a few seconds at most; the bound also keeps the search for the shortest
 # clip that can be learned from (``fewest_frames``) quick.
 MAX_WINDOW = 1000
-
-
-def _whole(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -51,9 +47,9 @@ class WindowConfig:
     stride: int = 1
 
     def __post_init__(self):
-        if not _whole(self.length) or not 2 <= self.length <= MAX_WINDOW:
+        if not is_whole(self.length) or not 2 <= self.length <= MAX_WINDOW:
             raise ValueError(f"window length must be a whole number from 2 to {MAX_WINDOW} frames, got {self.length!r}")
-        if not _whole(self.stride) or self.stride < 1:
+        if not is_whole(self.stride) or self.stride < 1:
             raise ValueError(f"window stride must be a whole number, at least 1, got {self.stride!r}")
 
     @property

@@ -25,7 +25,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from keyframe.errors import KeyframeError
+from keyframe.errors import KeyframeError, is_whole
 from keyframe.nets import functional as KF
 from keyframe.nets.layers import ConvBNAct, MBConv
 from keyframe.nets.weights import load_strict, read_state_dict
@@ -160,7 +160,7 @@ class EfficientNetLite(nn.Module):
         ``max_maps`` stops after that many maps, skipping the deeper stages
         (a perceptual loss needs only the early ones).
         """
-        if max_maps is not None and (isinstance(max_maps, bool) or not isinstance(max_maps, int) or max_maps < 1):
+        if max_maps is not None and (not is_whole(max_maps) or max_maps < 1):
             raise ValueError(f"max_maps is how many feature maps to return, 1 or more (None for all), got {max_maps!r}")
         x = self.stem(self._prepare(x))
         out = []

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import fail
+from keyframe.errors import fail, is_whole
 from keyframe.io import input_identity, open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart
-from keyframe.io.frames import sound_of, write_manifest, writer_for
+from keyframe.io.frames import sound_of, source_identity, write_manifest, writer_for
 from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import VIDEO_SUFFIXES
 from keyframe.progress import report
@@ -80,24 +80,22 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                                 "the cut-outs would be empty")
 
     def cut(frame):
-        labels = labels_of.labels(frame.stem)
-        report(progress, frame.index + 1, len(source), "cutting out")
-        return cutout(frame.rgb, labels, chosen, feather)
+        return cutout(frame.rgb, labels_of.labels(frame.stem), chosen, feather)
 
     if out.suffix.lower() == MOVIE_SUFFIX:
         with writer_for(source, out, audio=sound_of(source), alpha=True) as writer:
             for frame in source.iter_frames():
                 writer.write_frame(frame.index, cut(frame))
+                report(progress, frame.index + 1, len(source), "cutting out")
     else:
-        made_from = {"frames": input_identity(source.path), "masks": input_identity(labels_of.folder),
+        made_from = {"frames": source_identity(source), "masks": input_identity(labels_of.folder),
                      "segments": chosen, "feather": feather}
         with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind="cutout") as stage:
             for frame in source.iter_frames():
                 target = stage / f"{frame.stem}.png"
-                if target.exists():  # cut by an interrupted run from the same inputs (written whole or not at all)
-                    report(progress, frame.index + 1, len(source), "cutting out")
-                else:
+                if not target.exists():  # else cut by an interrupted run from the same inputs (written whole)
                     write_image(target, cut(frame))
+                report(progress, frame.index + 1, len(source), "cutting out")
             write_manifest(stage, source)
     return len(source)
 
@@ -113,7 +111,7 @@ def chosen_segments(segments) -> list[int] | None:
     """
     if segments is None:
         return None
-    if isinstance(segments, (int, np.integer)) and not isinstance(segments, bool):
+    if is_whole(segments):
         segments = [segments]
     if isinstance(segments, (str, bytes)) or not hasattr(segments, "__iter__"):
         raise fail("--segment", f"segments are mask values 1 to 255, e.g. [255], got {segments!r}")
@@ -121,6 +119,6 @@ def chosen_segments(segments) -> list[int] | None:
 
 
 def _segment_id(segment) -> int:
-    if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)) or not 1 <= segment <= 255:
+    if not is_whole(segment) or not 1 <= segment <= 255:
         raise fail("--segment", f"must be a segment's mask value, 1 to 255 (0 is the background), got {segment!r}")
     return int(segment)

@@ -32,8 +32,8 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_count, check_seed, fail
-from keyframe.io import ArrayFrames, atomic_path, input_identity, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
-from keyframe.io.frames import FrameSource, write_manifest
+from keyframe.io import ArrayFrames, atomic_path, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io.frames import FrameSource, source_identity, write_manifest
 from keyframe.io.images import smoothed_values
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
@@ -592,7 +592,7 @@ def run_identity(source: FrameSource, notes: Annotations, config: SegmentConfig)
         masks.update(f"{index}:".encode())
         masks.update(np.ascontiguousarray(notes.masks[index]).tobytes())
     settings = {name: value for name, value in asdict(config).items() if name not in ("soft", "threads")}
-    return {"frames": input_identity(source.path), "masks": masks.hexdigest(), "settings": settings}
+    return {"frames": source_identity(source), "masks": masks.hexdigest(), "settings": settings}
 
 
 def model_names(config: SegmentConfig) -> list[str]:

@@ -35,11 +35,11 @@ from typing import Iterator, Mapping
 import numpy as np
 import torch
 
-from keyframe.errors import check_count, check_seed, fail
+from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
-from keyframe.io.atomic import check_file_apart
-from keyframe.io.frames import DEFAULT_FPS, FrameSource, sound_of, write_manifest
+from keyframe.io.atomic import check_file_apart, locks_output
+from keyframe.io.frames import DEFAULT_FPS, FrameSource, sound_of, source_identity, write_manifest
 from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
@@ -207,7 +207,7 @@ def stylize_frame(
     """
     frame = check_rgb(frame, "frame")
     SF.check_feather(feather)
-    guide = _check_guide(models, guide, frame.shape[:2])
+    guide = _check_frame_guide(models, guide, frame.shape[:2])
     if WHOLE in models:
         return models[WHOLE].apply(frame, guide)
     if labels is None:
@@ -235,14 +235,14 @@ def _check_segment_ids(models: Mapping) -> None:
     """Refuse per-segment model keys that no label map holds: a ``"255"`` or ``255.0`` never equals a label, so its
     segment would silently keep the original frame."""
     for segment in models:
-        if isinstance(segment, bool) or not isinstance(segment, (int, np.integer)):
+        if not is_whole(segment):
             raise TypeError(f"models key {segment!r} is not a segment id: use the mask value as an int (0-255), "
                             f"or None for a whole-frame model")
         if not 0 <= segment <= 255:
             raise ValueError(f"models key {segment} is not a segment id: label maps hold mask values 0-255")
 
 
-def _check_guide(models: Mapping, guide, size: tuple[int, int]) -> np.ndarray | None:
+def _check_frame_guide(models: Mapping, guide, size: tuple[int, int]) -> np.ndarray | None:
     """``guide`` (an array, or None) unless it is of another size than the frame (it would be cropped out of place)
     or none of ``models`` uses it (it would be ignored, silently): a ValueError then."""
     if guide is None:
@@ -287,6 +287,7 @@ def _resume_source(stage: Path, out_dir: Path, name: str) -> Path:
     return target
 
 
+@locks_output("out_dir")  # through the --video made of the frames: another run must not replace them meanwhile
 def stylize(
     frames,
     keys: str | os.PathLike,
@@ -370,7 +371,7 @@ def stylize(
     resumed = result.resumed_from
     # The models handle changes of their own (keys, seed, guides); frames rendered from other frames or masks must
     # go, and so must the models then. Another feather only re-renders (_clear_other_renders).
-    kept_from = {"frames": input_identity(source.path), "masks": input_identity(masks)}
+    kept_from = {"frames": source_identity(source), "masks": input_identity(masks)}
     with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks], kind="stylize") as stage:
         started = time.perf_counter()
         for segment, pairs in pairs_by_segment.items():
@@ -564,6 +565,7 @@ def _pairs(keyframes: Keyframes, segment, source: FrameSource, labels: Mapping[s
     return pairs
 
 
+@locks_output("out_dir")  # through the --video, as stylize
 def composite(
     frames,
     layers: Mapping[int, str | os.PathLike],
@@ -629,7 +631,7 @@ def composite(
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[segment] = layer
     out_dir = Path(out_dir)
-    made_from = {"frames": input_identity(source.path), "masks": input_identity(masks), "feather": feather,
+    made_from = {"frames": source_identity(source), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
     partial_runs: dict[Path, tuple | None] = {}
     for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once

@@ -1,6 +1,7 @@
 """Outputs that never look complete, and that two runs never write at once."""
 
 import errno
+import os
 import multiprocessing
 from pathlib import Path
 
@@ -82,7 +83,6 @@ def test_a_movement_model_on_a_full_disk_is_an_os_error_naming_it(tmp_path, monk
 
 
 def test_a_video_left_half_written_by_a_killed_run_is_swept_when_the_output_is_written_again(tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -95,8 +95,70 @@ def test_a_video_left_half_written_by_a_killed_run_is_swept_when_the_output_is_w
     dead = tmp_path / f".clip.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"
     live = tmp_path / f".clip.{os.getpid()}-0a1b2c3d.tmp.mp4"  # a run still writing it
     other = tmp_path / f".clips.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"  # another output's
-    for path in (dead, live, other):
+    dated = tmp_path / f".clip.2024-05-01.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"  # clip.2024-05-01.mp4's, not clip.mp4's
+    recent = tmp_path / f".clip.{ended.stdout.strip()}-1a1b2c3d.tmp.mp4"  # written a moment ago: a run elsewhere?
+    for path in (dead, live, other, dated, recent):
         path.write_bytes(b"half a video")
+        if path != recent:
+            os.utime(path, (0, 0))
     write_video([np.zeros((16, 16, 3), np.uint8)] * 2, tmp_path / "clip.mp4", fps=10)
-    assert not dead.exists() and live.exists() and other.exists()
+    assert not dead.exists() and live.exists() and other.exists() and dated.exists() and recent.exists()
     assert (tmp_path / "clip.mp4").stat().st_size > 0
+
+
+def test_a_lock_file_removed_as_it_was_taken_is_taken_again(tmp_path, monkeypatch):
+    # The run that held the lock removes its file as it ends: a run that opened the file just before locks a file
+    # no one else finds, and a third run could then lock a new one beside it. It must take the file there now.
+    import builtins
+
+    from keyframe.io import atomic
+
+    opened = []
+
+    def open_then_lose_it(path, mode="r", *args, **kwargs):
+        handle = builtins.open(path, mode, *args, **kwargs)
+        opened.append(handle)
+        if len(opened) == 1:
+            Path(path).unlink()  # the run before ends between this run's open and its lock
+        return handle
+
+    monkeypatch.setattr(atomic, "open", open_then_lose_it, raising=False)
+    with exclusive(tmp_path / "frames"):
+        lock = tmp_path / ".frames.lock"
+        assert len(opened) == 2 and lock.exists()
+        assert os.fstat(opened[1].fileno()).st_ino == lock.stat().st_ino
+    assert not lock.exists()
+
+
+def test_a_full_disk_while_a_video_is_encoded_names_the_video(tmp_path):
+    import numpy as np
+
+    from keyframe.io import VideoWriter
+
+    writer = VideoWriter(tmp_path / "clip.mp4", fps=10)
+    writer.write(np.zeros((16, 16, 3), np.uint8))
+    encoding = writer._container
+
+    class FullDisk:  # the container as FFmpeg reports a full disk: on the temporary file
+        def mux(self, packets):
+            raise OSError(errno.ENOSPC, "No space left on device", str(writer._tmp))
+
+        def close(self):
+            encoding.close()
+
+    writer._container = FullDisk()
+    with pytest.raises(OSError) as caught:
+        writer.write(np.zeros((16, 16, 3), np.uint8))
+    assert caught.value.filename == str(tmp_path / "clip.mp4")  # it named the hidden .clip.<pid>-<hex>.tmp.mp4
+    writer.abort()
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_run_refused_or_stopped_before_it_wrote_leaves_no_folder_its_lock_made(tmp_path):
+    with pytest.raises(KeyframeError):
+        with exclusive(tmp_path / "new" / "deeper" / "wave.kfm"):
+            raise KeyframeError("the clip is too short")  # as learn says before any work
+    assert not (tmp_path / "new").exists()
+    with exclusive(tmp_path / "new" / "deeper" / "wave.kfm"):
+        write_bytes(tmp_path / "new" / "deeper" / "wave.kfm", b"model")
+    assert (tmp_path / "new" / "deeper" / "wave.kfm").read_bytes() == b"model"

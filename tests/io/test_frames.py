@@ -51,8 +51,11 @@ def test_write_mask_refuses_values_it_would_wrap_or_truncate_and_writes_booleans
     assert read_mask(tmp_path / "bool.png").tolist() == (np.eye(3) * 255).tolist()
     write_mask(tmp_path / "int.png", np.array([[0, 7], [255, 1]]))  # int64 labels in range are fine
     assert read_mask(tmp_path / "int.png").tolist() == [[0, 7], [255, 1]]
+    write_mask(tmp_path / "float.png", np.array([[0.0, 255.0]]))  # and whole numbers in floats
+    assert read_mask(tmp_path / "float.png").tolist() == [[0, 255]]
     for mask, message in [(np.array([[0, 256]]), "values from 0 to 256"), (np.array([[-1, 0]]), "values from -1 to 0"),
-                          (np.full((2, 2), 0.9), "got float64; write a probability map"),
+                          (np.full((2, 2), 0.9), "got float64 with fractions; write a probability map"),
+                          (np.full((2, 2), np.nan), "got float64 with fractions"),
                           (np.zeros((2, 2, 3), np.uint8), r"2-D \(H, W\), got shape \(2, 2, 3\)")]:
         with pytest.raises(ValueError, match=message):
             write_mask(tmp_path / "bad.png", mask)

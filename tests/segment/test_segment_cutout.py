@@ -80,9 +80,30 @@ def test_an_interrupted_folder_of_cutouts_keeps_the_frames_it_cut(tmp_path, samp
     written = []
     monkeypatch.setattr(module, "write_image", lambda path, image: written.append(path) or write_image(path, image))
     assert write_cutouts(frames, truth, tmp_path / "cut") == 24
-    assert len(written) == 24 - 4  # the fifth frame was cut when the run stopped, not written
+    assert len(written) == 24 - 5  # it cut every frame again
     for path in sorted((tmp_path / "straight").glob("*.png")):
         assert np.array_equal(rgba(path), rgba(tmp_path / "cut" / path.name))
+
+
+def test_cutouts_of_other_frames_after_an_interruption_keep_nothing_of_the_first(tmp_path, sample_dirs, sample_video):
+    from keyframe.io import ArrayFrames, SteppedFrames, open_frames
+
+    frames, truth = sample_dirs
+
+    def interrupt(done, total, note):
+        if note == "cutting out" and done == 2:
+            raise KeyboardInterrupt
+
+    dark, light = (np.full((24, 120, 160, 3), level, np.uint8) for level in (10, 200))
+    with pytest.raises(KeyboardInterrupt):  # frames in memory were all "<frames>" to the kept work
+        write_cutouts(ArrayFrames(dark), truth, tmp_path / "cut", progress=interrupt)
+    write_cutouts(ArrayFrames(light), truth, tmp_path / "cut")
+    assert {int(rgba(path)[0, 0, 0]) for path in (tmp_path / "cut").glob("*.png")} == {200}
+    stepped = sorted(open_frames(sample_video).stems)
+    with pytest.raises(KeyboardInterrupt):  # one frame in 2, then one in 3: the same video to the kept work
+        write_cutouts(SteppedFrames(open_frames(sample_video), 2), truth, tmp_path / "steps", progress=interrupt)
+    assert write_cutouts(SteppedFrames(open_frames(sample_video), 3), truth, tmp_path / "steps") == 8
+    assert sorted(path.stem for path in (tmp_path / "steps").glob("*.png")) == stepped[::3]
 
 
 def test_a_prores_4444_movie_keeps_the_transparency(tmp_path, sample_video, sample_dirs, small_sample):

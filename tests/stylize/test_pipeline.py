@@ -141,6 +141,29 @@ def test_an_interrupted_composite_keeps_the_frames_it_wrote(clip, small_sample, 
         np.testing.assert_array_equal(read_image(root / "final" / f"{stem}.png"), read_image(root / "straight" / f"{stem}.png"))
 
 
+def test_the_output_stays_locked_while_its_video_is_encoded(clip, small_sample, monkeypatch):
+    import subprocess
+    import sys
+
+    import keyframe.stylize.pipeline as pipeline
+
+    root, _, _ = clip
+    for stem in small_sample.stems[:FRAMES]:
+        write_image(root / "bg" / f"{stem}.png", np.full((120, 160, 3), 10, np.uint8))
+    attempts = []
+
+    def encode_while_another_run_tries(out_dir, video, **options):
+        # Another run into the same folder, while this one makes its video of it: it was let in, and replaced the
+        # frames the video was being made of.
+        code = "import sys\nfrom keyframe.io.atomic import exclusive\nwith exclusive(sys.argv[1]):\n    pass"
+        other = subprocess.run([sys.executable, "-c", code, str(out_dir)], capture_output=True, text=True)
+        attempts.append(other)
+
+    monkeypatch.setattr(pipeline, "encode_frames", encode_while_another_run_tries)
+    composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final", video=root / "final.mp4")
+    assert attempts and "is being written by another keyframe run now" in attempts[0].stderr
+
+
 def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams(clip, small_sample, caplog):
     root, stem, painted = clip
     background = 255 - small_sample.frames[4]
