@@ -190,3 +190,32 @@ def test_every_member_declares_its_config_type():
     for name, cls in MEMBERS.items():
         assert dataclasses.is_dataclass(cls.config_type), name
         cls.config_type().check()  # the defaults pass their own checks
+
+
+class CountingFrames(ArrayFrames):
+    """Frames in memory that count how many have been read."""
+
+    def __init__(self, frames):
+        super().__init__(frames)
+        self.read = 0
+
+    def iter_frames(self, start=0, stop=None, step=1):
+        for frame in super().iter_frames(start, stop, step):
+            self.read += 1
+            yield frame
+
+
+@pytest.mark.parametrize("name", ["flow", "backsub"])
+def test_propagating_members_read_only_the_frames_asked_for_and_stream_after_the_last_mask(small_sample, name):
+    # Asked for one frame 20 frames after the only mask, flow propagated through the whole video (the held-out
+    # frame of a run with masks at 0 and 100 cost a pass over every frame), and both members held every frame of
+    # the run: 0.8 MB a frame at 640x360, a whole video's worth after the last mask.
+    source = CountingFrames(np.concatenate([small_sample.frames] * 4))  # 96 frames
+    member = MEMBERS[name](FlowConfig() if name == "flow" else BackSubConfig()).fit(source, {0: small_sample.masks[0] > 0})
+    assert [index for index, _ in member.predict(source, 20, 21)] == [20]
+    assert source.read == 21
+    source.read = 0
+    masks = member.predict(source)
+    for index, _ in masks:  # one frame at a time: nothing is read ahead of the mask given out
+        assert source.read == index + 1
+    assert source.read == 96

@@ -290,7 +290,7 @@ class BackSubMember(Member):
             lo, hi = max(first, start), min(end, stop)
             if lo >= hi:
                 continue
-            for index, mask in sorted(self._run(source, run_start, first, end, lo, hi)):
+            for index, mask in self._run(source, run_start, end, lo, hi):
                 yield index, resize_prob(soft_from_binary(mask, self.config.softness), height, width)
 
     def _runs(self, length: int) -> list[tuple[int, int, int]]:
@@ -307,18 +307,27 @@ class BackSubMember(Member):
                 runs.append((after, middle, end))
         return runs
 
-    def _run(self, source: FrameSource, key: int, first: int, end: int, lo: int, hi: int) -> list[tuple[int, np.ndarray]]:
-        """Masks of frames ``lo..hi-1`` from the run that starts at annotated frame ``key``."""
-        backwards = key >= end
-        order = range(key, lo - 1, -1) if backwards else range(key, hi)
+    def _run(self, source: FrameSource, key: int, end: int, lo: int, hi: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Masks of frames ``lo..hi-1``, in order, from the run that starts at annotated frame ``key``: a run forwards
+        streams its frames (after the last mask nothing is kept per frame); one backwards (``key`` at or past
+        ``end``) keeps the small frames from ``lo`` to ``key`` to step through them in reverse."""
         size = (self.size[1], self.size[0])
-        frames = source.iter_frames(lo, key + 1) if backwards else source.iter_frames(key, hi)
-        small = {f.index: cv2.resize(f.rgb, size, interpolation=cv2.INTER_AREA) for f in frames}
-        run = Run(self.config, small[key], self.keyframes[key])
-        out = [(key, self.keyframes[key])] if lo <= key < hi else []
-        for index in order[1:]:
-            mask = run.step(small[index])
-            if lo <= index < hi:
-                out.append((index, mask))
-        log.debug("backsub: run from %d covered %d..%d", key, lo, hi - 1)
-        return out
+
+        def small(frame) -> np.ndarray:
+            return cv2.resize(frame.rgb, size, interpolation=cv2.INTER_AREA)
+
+        log.debug("backsub: run from %d covers %d..%d", key, lo, hi - 1)
+        if key < end:
+            frames = source.iter_frames(key, hi)
+            run = Run(self.config, small(next(frames)), self.keyframes[key])
+            if lo == key:
+                yield key, self.keyframes[key]
+            for frame in frames:
+                mask = run.step(small(frame))
+                if frame.index >= lo:
+                    yield frame.index, mask
+            return
+        images = [small(frame) for frame in source.iter_frames(lo, key + 1)]
+        run = Run(self.config, images[-1], self.keyframes[key])
+        masks = [run.step(image) for image in reversed(images[:-1])][::-1]  # frames lo..key-1
+        yield from ((lo + offset, mask) for offset, mask in enumerate(masks[: hi - lo]))

@@ -204,26 +204,46 @@ class FlowMember(Member):
         stop = len(source) if stop is None else min(stop, len(source))
         height, width = source.size
         for before, after, first, end in keyframe_spans(self.keyframes, len(source)):
-            if end <= start or first >= stop:
+            lo, hi = max(first, start), min(end, stop)
+            if lo >= hi:
                 continue
-            for index, prob in self._span(source, before, after, first, end):
-                if start <= index < stop:
-                    yield index, resize_prob(prob, height, width)
+            for index, prob in self._span(source, before, after, lo, hi):
+                yield index, resize_prob(prob, height, width)
 
-    def _span(self, source: FrameSource, before: int | None, after: int | None, first: int, end: int) -> Iterator[tuple[int, np.ndarray]]:
-        """Soft masks of frames ``first..end-1``, blending the propagations from ``before`` and ``after``."""
-        last = after if after is not None else end - 1
-        grays = [to_gray(f.rgb, self.size) for f in source.iter_frames(first, last + 1)]
+    def _span(self, source: FrameSource, before: int | None, after: int | None, lo: int, hi: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Soft masks of frames ``lo..hi-1`` of a span, blending the propagations from ``before`` and ``after``.
+
+        Only the frames asked for are propagated to (a held-out frame near a mask costs a few frames, not the rest
+        of the video), and the forward pass streams: after the last mask nothing is kept per frame. The backward
+        pass keeps its masks, from ``after`` down to ``lo``, to be blended in order.
+        """
         gain = self.config.sharpen
-        forward = propagate(grays, self.keyframes[before], self.flow, gain) if before is not None else None
-        backward = propagate(grays[::-1], self.keyframes[after], self.flow, gain)[::-1] if after is not None else None
-        log.debug("flow: frames %d..%d propagated (from %s, from %s)", first, end - 1, before, after)
-        for offset in range(end - first):
-            index = first + offset
+        backward = self._backward(source, after, lo, gain) if after is not None else None
+        log.debug("flow: frames %d..%d propagated (from %s, from %s)", lo, hi - 1, before, after)
+        if before is None:
+            for index in range(lo, hi):
+                yield index, backward[index - lo]
+            return
+        for index, prob in self._forward(source, before, hi, gain):
+            if index < lo:
+                continue
             if backward is None:
-                yield index, forward[offset]
-            elif forward is None:
-                yield index, backward[offset]
+                yield index, prob
             else:
                 weight = (after - index) / (after - before)
-                yield index, weight * forward[offset] + (1 - weight) * backward[offset]
+                yield index, weight * prob + (1 - weight) * backward[index - lo]
+
+    def _forward(self, source: FrameSource, before: int, hi: int, gain: float) -> Iterator[tuple[int, np.ndarray]]:
+        """The mask of ``before`` carried forward through frames ``before..hi-1``, one frame at a time."""
+        prob, previous = self.keyframes[before].astype(np.float32), None
+        for frame in source.iter_frames(before, hi):
+            gray = to_gray(frame.rgb, self.size)
+            if previous is not None:
+                prob = sharpen(warp(prob, dis_motion(self.flow, gray, previous)), gain)
+            previous = gray
+            yield frame.index, prob
+
+    def _backward(self, source: FrameSource, after: int, lo: int, gain: float) -> list[np.ndarray]:
+        """The mask of ``after`` carried backward through frames ``after..lo``; element ``i`` is frame ``lo + i``'s."""
+        grays = [to_gray(f.rgb, self.size) for f in source.iter_frames(lo, after + 1)]
+        return propagate(grays[::-1], self.keyframes[after], self.flow, gain)[::-1]
