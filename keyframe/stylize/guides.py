@@ -114,6 +114,23 @@ def _grey(rgb: np.ndarray, scale: float) -> np.ndarray:
     return grey
 
 
+BACKWARD_BLOCK = 64  # frames read at a time on the way back from the anchor: one seek per block, not per frame
+
+
+def _greys_forward(source, anchor: int, scale: float):
+    """``(index, grey)`` of the frames after ``anchor``, as they are read."""
+    for frame in source.iter_frames(anchor + 1):
+        yield frame.index, _grey(frame.rgb, scale)
+
+
+def _greys_backward(source, anchor: int, scale: float):
+    """``(index, grey)`` of the frames before ``anchor``, last first: read forwards a block at a time, since a video
+    read frame by frame backwards seeks (and decodes from a keyframe) for every frame."""
+    for stop in range(anchor, 0, -BACKWARD_BLOCK):
+        block = [(frame.index, _grey(frame.rgb, scale)) for frame in source.iter_frames(max(0, stop - BACKWARD_BLOCK), stop)]
+        yield from reversed(block)
+
+
 def track_blobs(frames, anchor: int, config: GuideConfig = GuideConfig(), progress=None) -> BlobTrack:
     """Seed a grid of blobs on frame ``anchor`` and carry them to every frame with DIS optical flow.
 
@@ -135,11 +152,10 @@ def track_blobs(frames, anchor: int, config: GuideConfig = GuideConfig(), progre
     >>> track.points.shape, track.render(2).shape
     ((3, 12, 2), (48, 64, 3))
     """
-    if isinstance(frames, np.ndarray):
-        rgbs = list(frames)
-        read, count, (height, width) = (lambda i: rgbs[i]), len(rgbs), frames.shape[1:3]
-    else:
-        read, count, (height, width) = frames.read, len(frames), frames.size
+    from keyframe.io import open_frames
+
+    source = open_frames(frames)
+    count, (height, width) = len(source), source.size
     half = config.spacing / 2
     xs, ys = np.meshgrid(np.arange(half, width, config.spacing), np.arange(half, height, config.spacing))
     start = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32)
@@ -149,10 +165,10 @@ def track_blobs(frames, anchor: int, config: GuideConfig = GuideConfig(), progre
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_FAST)
     scale = config.flow_scale
     done = 0
-    for direction in (1, -1):
-        previous = _grey(read(anchor), scale)
-        for index in range(anchor + direction, count if direction > 0 else -1, direction):
-            current = _grey(read(index), scale)
+    first = _grey(source.read(anchor), scale)
+    for direction, greys in ((1, _greys_forward(source, anchor, scale)), (-1, _greys_backward(source, anchor, scale))):
+        previous = first
+        for index, current in greys:
             flow = dis.calc(previous, current, None)
             points[index] = points[index - direction] + _sample(flow, points[index - direction] * scale) / scale
             previous = current

@@ -30,3 +30,22 @@ def test_guide_image_is_smooth_colour_in_range():
     assert guide.shape == (20, 40, 3) and guide.dtype == np.float32
     assert 0 <= guide.min() and guide.max() <= 1
     assert guide[10, 10, 0] > 0.9 and guide[10, 30, 2] > 0.9
+
+
+def test_blobs_are_tracked_from_frames_read_in_order_a_block_at_a_time():
+    # Read frame by frame backwards from the anchor, a video seeked (and decoded from a keyframe) for every frame:
+    # 11.7 s instead of 0.6 s for 280 frames of an H.264 clip anchored near its end.
+    from keyframe.io import ArrayFrames
+
+    class Reads(ArrayFrames):
+        calls = 0
+
+        def iter_frames(self, start=0, stop=None, step=1):
+            Reads.calls += 1
+            return super().iter_frames(start, stop, step)
+
+    frames = _moving_clip(shift=0, frames=150)  # still: the blobs stay, and the 150 frames stay cheap
+    source = Reads(frames)
+    tracked = track_blobs(source, anchor=140, config=GuideConfig(spacing=16, sigma=4))
+    assert Reads.calls <= 2 + 3  # the anchor, the frames after it, and 140 before it in blocks of 64
+    np.testing.assert_array_equal(tracked.points, track_blobs(frames, 140, GuideConfig(spacing=16, sigma=4)).points)
