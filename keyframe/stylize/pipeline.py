@@ -39,7 +39,7 @@ from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
 from keyframe.io.atomic import check_file_apart, locks_output
-from keyframe.io.frames import DEFAULT_FPS, FrameSource, sound_of, source_identity, write_manifest
+from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
 from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import check_mp4
 from keyframe.progress import report
@@ -629,7 +629,7 @@ def composite(
         missing = [stem for stem in source.stems if stem not in available]
         if missing:
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
-        opened[segment] = layer
+        opened[segment] = InOrder(layer)  # read along with the frames: a video layer decoded once, not sought each frame
     out_dir = Path(out_dir)
     made_from = {"frames": source_identity(source), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}

@@ -188,3 +188,26 @@ def test_cli_frames_info(tmp_path, sample_video):
     # With nothing described, the JSON written before is kept, not emptied.
     assert run_cli("frames", "info", tmp_path / "nope.mp4", "--json", report).returncode == 2
     assert [info["frames"] for info in json.loads(report.read_text())["inputs"]] == [24]
+
+
+def test_frames_read_in_order_are_streamed_and_read_out_of_order_still_right(sample_video):
+    from keyframe.io.frames import InOrder, VideoSource
+
+    class Seeks(VideoSource):
+        calls = 0
+
+        def iter_frames(self, start=0, stop=None, step=1):
+            Seeks.calls += 1
+            return super().iter_frames(start, stop, step)
+
+    source = Seeks(sample_video)
+    reader, every = InOrder(source), source.read_range()
+    Seeks.calls = 0
+    for index in range(24):  # composite reads a video layer so: it sought and decoded from a keyframe each frame
+        np.testing.assert_array_equal(reader.read(index), every[index])
+    assert Seeks.calls == 1
+    np.testing.assert_array_equal(reader.read(5), every[5])  # back: read again from there
+    np.testing.assert_array_equal(reader.read(7), every[7])
+    assert Seeks.calls == 2
+    with pytest.raises(IndexError):
+        reader.read(24)
