@@ -428,8 +428,9 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "", 
 
     Refused before any work (a :class:`~keyframe.errors.KeyframeError`): an output folder that is, holds or
     lies in one of ``inputs``; one that holds files keyframe did not write (it would mix them with the
-    outputs) or the outputs of another ``kind`` of command (whose files publishing would remove); and a
-    ``.partial`` that keyframe did not make (it is never deleted).
+    outputs) or the outputs of another ``kind`` of command (whose files publishing would remove); a
+    ``.partial`` that keyframe did not make (it is never deleted); and an output another run is writing now
+    (:func:`exclusive`).
 
     Examples
     --------
