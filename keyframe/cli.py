@@ -97,7 +97,8 @@ def frames_extract(
         manifest = extract_frames(video, out_dir, options, progress=progress)
     size = f"{manifest['width']}x{manifest['height']}"
     rate = f"{manifest['fps']:g} fps" + (" on average, each frame's time in video.json" if "frame_seconds" in manifest else "")
-    out.print(f"{counted(manifest['frame_count'], 'frame')} {size} at {rate} -> {out_dir}")
+    kept = f" ({manifest['resumed_frames']} kept from the interrupted run)" if "resumed_frames" in manifest else ""
+    out.print(f"{counted(manifest['frame_count'], 'frame')} {size} at {rate} -> {out_dir}{kept}")
 
 
 @frames_app.command("encode")
@@ -241,9 +242,11 @@ def segment_run(
     writable(folders=[out_dir], inputs=[frames, masks])
     with progress_bar("segmenting") as progress:
         summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
+    kept = summary.get("resumed_segments", [])
     out.print(
         f"{counted(summary['frames'], 'frame')} ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "
         f"in {summary['seconds']:.0f} s ({summary['seconds_per_frame']:.2f} s/frame) -> {out_dir}"
+        + (f"; segment(s) {', '.join(map(str, kept))} kept from the interrupted run" if kept else "")
     )
 
 

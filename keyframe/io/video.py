@@ -569,7 +569,8 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     Frames are numbered in output order; ``video.json`` records the source,
     the options and the output frame rate (source fps / every). The work goes
     to ``OUT_DIR.partial`` first, and a rerun after an interruption resumes it.
-    PNG encoding runs on a thread pool while the next frames decode.
+    PNG encoding runs on a thread pool while the next frames decode. Returns what ``video.json`` holds, and
+    ``resumed_frames``, how many frames an interrupted run had written and this one kept, when there are any.
 
     Examples
     --------
@@ -585,7 +586,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         raise fail(video, f"--start {options.start} is past its last frame ({info.frame_count} frames)")
     lut = gamma_table(options.gamma) if options.gamma is not None else None
     total = len(range(options.start, stop or info.frame_count, options.every))
-    written = 0
+    written = kept = 0
     # Frames kept by an interrupted run are reused only for the same video and options.
     key = {"video": input_identity(video), "options": asdict(options)}
     with staged_dir(out_dir, key, inputs=[video], kind="frames extract") as stage, ThreadPoolExecutor(max_workers=2) as pool:
@@ -594,7 +595,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)
         for position, (_, frame) in enumerate(frames):
             target = stage / f"{position:06d}.png"
-            if not target.exists():
+            if target.exists():
+                kept += 1
+            else:
                 pending.append(pool.submit(_write_frame, target, frame, info, options.max_side, lut,
                                            options.png_level))
             while len(pending) > 8 or (pending and pending[0].done()):
@@ -633,7 +636,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
             manifest["pixel_aspect"] = info.pixel_aspect  # the frames keep the video's pixels: videos made of them too
         with atomic_path(stage / MANIFEST) as tmp:
             tmp.write_text(json.dumps(manifest, indent=2))
-    return manifest
+    return {**manifest, "resumed_frames": kept} if kept else manifest
 
 
 def _variable_seconds(times: np.ndarray, info: VideoInfo, options: ExtractOptions, written: int) -> list[float] | None:

@@ -470,7 +470,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     ``weights`` (the stacker's weight per input column by name: each member in
     ``inputs``, then ``members_mean``, ``members_spread`` and, with image
     features, ``edge_strength`` and ``edge_x_mean``; dropped columns weigh 0;
-    None for the MLP), ``threshold``, ``held_out_iou`` and any ``tuned`` settings.
+    None for the MLP), ``threshold``, ``held_out_iou`` and any ``tuned`` settings; ``resumed_segments``, the ids of
+    the segments an interrupted run had finished and this one kept, when there are any.
 
     Examples
     --------
@@ -511,6 +512,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             finished = finished_segment(where, unannotated, config)
             if finished is not None:  # by an interrupted run from the same inputs (the stage's key)
                 summary["segments"][str(label)] = finished
+                summary.setdefault("resumed_segments", []).append(label)
                 continue
             shutil.rmtree(where, ignore_errors=True)
             prefix = f"segment {label} ({number}/{len(notes.labels)})"

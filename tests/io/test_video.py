@@ -55,7 +55,10 @@ def test_extract_resumes_from_partial_folder(tmp_path, sample_video):
     from keyframe.io import write_image
 
     write_image(stage / "000000.png", np.zeros((120, 160, 3), np.uint8))  # an earlier run's output is kept, not redone
-    extract_frames(sample_video, tmp_path / "r")
+    kept = len(list(stage.glob("*.png")))
+    manifest = extract_frames(sample_video, tmp_path / "r")
+    assert manifest["resumed_frames"] == kept >= 1  # and it says how many
+    assert "resumed_frames" not in json.loads((tmp_path / "r" / "video.json").read_text())
     assert not stage.exists()
     assert open_frames(tmp_path / "r").read(0).max() == 0
     assert len(list((tmp_path / "r").glob("*.png"))) == 24
@@ -67,6 +70,7 @@ def test_extract_with_other_options_starts_afresh(tmp_path, sample_video):
 
     write_image(partial_dir(tmp_path / "r") / "000000.png", np.zeros((120, 160, 3), np.uint8))
     manifest = extract_frames(sample_video, tmp_path / "r", ExtractOptions(every=5))
+    assert "resumed_frames" not in manifest
     files = sorted((tmp_path / "r").glob("*.png"))
     assert manifest["frame_count"] == len(files) == 5
     assert np.array_equal(open_frames(tmp_path / "r").read(1), open_frames(sample_video).read(5))

@@ -131,8 +131,9 @@ def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample, k
     masks = give_masks(small_sample, tmp_path / "given", [0])
     out = tmp_path / "out"
     _interrupt_before_writing(frames, masks, out, methods="flow", keep_members=keep_members)
-    segment(frames, masks, out, methods="flow", keep_members=keep_members)
+    summary = segment(frames, masks, out, methods="flow", keep_members=keep_members)
     assert not read_mask(out / f"{small_sample.stems[5]}.png").any()  # came from the staged (blanked) masks
+    assert summary["resumed_segments"] == [255]  # and it says so
     assert not partial_dir(out).exists()
 
 
