@@ -116,6 +116,8 @@ def sweep_leftovers(target: str | os.PathLike, age: float = LEFTOVER_AGE) -> lis
 
 
 def _running(pid: int) -> bool:
+    if os.name == "nt":  # os.kill there ends the process whatever the signal: never asked, taken as running
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
