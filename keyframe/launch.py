@@ -1,5 +1,5 @@
-"""The ``keyframe`` command's entry point, kept light: a Ctrl-C while the toolkit is still loading (torch, OpenCV,
-PyAV take a second or more) ends the command quietly, as a Ctrl-C later does, instead of with a traceback."""
+"""The ``keyframe`` command's entry point, kept light: a Ctrl-C while the command line itself is still loading
+(before :func:`keyframe.cli.main` handles interruptions) ends the command quietly instead of with a traceback."""
 
 import sys
 

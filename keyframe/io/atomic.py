@@ -54,8 +54,10 @@ def atomic_path(path: str | os.PathLike, sweep: bool = False) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, target)
     except OSError as error:
-        name_the_output(error, tmp, target)
-        raise
+        named = naming_the_output(error, tmp, target)
+        if named is error:
+            raise
+        raise named from error
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -78,11 +80,17 @@ TEMPORARY = re.compile(r"\.(?P<stem>.*)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?P<s
 LEFTOVER_AGE = 600  # seconds without a write after which a dead process's temporary file is swept
 
 
-def name_the_output(error: OSError, tmp: Path, target: Path) -> None:
-    """Make ``error``, raised while ``target`` was written as ``tmp``, name ``target``: a full disk says only "No
-    space left on device", and the hidden temporary name means nothing to the user."""
-    if error.filename is None or str(error.filename) == str(tmp):
+def naming_the_output(error: OSError, tmp: Path, target: Path) -> OSError:
+    """``error``, raised while ``target`` was written as ``tmp``, made to name ``target``: a full disk says only "No
+    space left on device", and the hidden temporary name means nothing to the user. Where its file name cannot be
+    changed (PyAV's errors), a new OSError with its number and message, to be raised from it."""
+    if error.filename is not None and str(error.filename) != str(tmp):
+        return error
+    try:
         error.filename = str(target)
+    except AttributeError:
+        return OSError(error.errno, error.strerror or str(error), str(target))
+    return error
 
 
 def sweep_leftovers(target: str | os.PathLike, age: float = LEFTOVER_AGE) -> list[Path]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import hdr
-from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, name_the_output, staged_dir
+from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.io.interlace import deinterlace
@@ -794,8 +794,10 @@ class VideoWriter:
         try:
             yield
         except OSError as error:
-            name_the_output(error, self._tmp, self.path)
-            raise
+            named = naming_the_output(error, self._tmp, self.path)
+            if named is error:
+                raise
+            raise named from error
 
     def _pts(self, seconds: float | None) -> int:
         if not self.timed:

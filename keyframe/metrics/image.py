@@ -143,8 +143,8 @@ def psnr(a: np.ndarray, b: np.ndarray, data_range: float | None = None) -> float
     a, b : array_like
         Images of one shape, any layout.
     data_range : float, optional
-        The span of their values (the peak). Left out, it comes from the dtype, which ``a`` and ``b`` must
-        share the kind of: 255 for uint8, 65535 for uint16, 1 for floats (then in [0, 1]); other integer
+        The span of their values (the peak). Left out, it comes from the dtypes, whose spans ``a`` and ``b``
+        must share: 255 for uint8, 65535 for uint16, 1 for floats (then in [0, 1]); other integer
         types (int64: a list of ints) and boolean masks need it given.
 
     Examples

@@ -28,9 +28,9 @@ def ssim_torch(x: torch.Tensor, y: torch.Tensor, data_range: float | None = None
     x, y : torch.Tensor
         Float tensors of one shape and dtype, ``(B, C, H, W)`` with H and W at least 11.
     data_range : float, optional
-        The span of their values (> 0). Left out, it is 1 and the values must lie in [0, 1] (checked with
-        one min/max, as :func:`keyframe.metrics.ssim` refuses float images beyond it); give it for
-        other scales (255 for images in 0..255).
+        The span of their values (> 0). Left out, it is 1 and the values must lie near [0, 1]: beyond
+        [-1, 2] they are refused (one min/max), so 0-255 images are caught while a loss's overshoot passes;
+        give it for other scales (255 for images in 0..255).
     reduce : bool
         False gives the SSIM map, ``(B, C, H - 10, W - 10)``.
 

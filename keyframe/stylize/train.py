@@ -309,6 +309,8 @@ def _check_pair(pair: KeyPair, style: StyleConfig) -> None:
         if pair.guide is None:
             raise ValueError(f"{name} has no guide but the model uses guides")
         SF.check_shape(pair.guide, (*frame.shape[:2], GUIDE_CHANNELS), f"{name}: guide")
+    elif pair.guide is not None:  # it would be ignored, silently
+        raise ValueError(f"{name} has a guide but the model does not use guides (StyleConfig(guides=True) does)")
 
 
 def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):

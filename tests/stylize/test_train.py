@@ -199,3 +199,5 @@ def test_a_guide_given_to_a_model_without_guides_is_refused():
     with pytest.raises(ValueError, match="trained without guides, so it cannot use the guide given"):  # was ignored
         StyleModel(SMALL).apply(frame, guide=guide)
     np.testing.assert_array_equal(StyleModel(SMALL).apply(frame), frame)  # untrained: the frame back
+    with pytest.raises(ValueError, match="has a guide but the model does not use guides"):  # was trained, ignoring it
+        train_style([KeyPair(frame, _pair().painted, guide=guide, stem="k0")], SMALL, FAST)
