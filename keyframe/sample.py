@@ -10,6 +10,7 @@ the tests.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_seed
-from keyframe.io.atomic import staged_dir, write_json
+from keyframe.io.atomic import partial_dir, published_whole, staged_dir, write_json
 from keyframe.io.images import write_image, write_mask
 from keyframe.io.video import write_video
 
@@ -269,19 +270,32 @@ def make_sample(
 def write_sample(out_dir: str | Path, sample: Sample) -> Path:
     """Write ``frames/``, ``masks/`` (PNG per frame), ``video.mp4`` and ``sample.json`` under ``out_dir``.
 
-    The folder is built as ``out_dir.partial`` and renamed when complete.
+    The folder is built as ``out_dir.partial`` and renamed when complete. A folder that holds this very sample, whole,
+    is left as it is: written again, its files' new times would make the work kept from them look stale.
     """
     out_dir = Path(out_dir)
     digest = hashlib.sha1(np.ascontiguousarray(sample.frames))
     digest.update(np.ascontiguousarray(sample.masks))
     made_from = digest.hexdigest()
+    if _holds_sample(out_dir, made_from):
+        return out_dir
     with staged_dir(out_dir, made_from, kind="sample") as stage:
         for stem, frame, mask in zip(sample.stems, sample.frames, sample.masks):
             write_image(stage / "frames" / f"{stem}.png", frame)
             write_mask(stage / "masks" / f"{stem}.png", mask)
         write_video(iter(sample.frames), stage / "video.mp4", sample.fps)
         info = {"movement": sample.movement, "seed": sample.seed, "fps": sample.fps, "frame_count": len(sample.frames),
-                "width": sample.frames.shape[2], "height": sample.frames.shape[1]}
+                "width": sample.frames.shape[2], "height": sample.frames.shape[1], "digest": made_from}
         write_json(stage / "sample.json", info)
         write_json(stage / "frames" / "video.json", {"fps": sample.fps, **info})
     return out_dir
+
+
+def _holds_sample(out_dir: Path, digest: str) -> bool:
+    """Whether ``out_dir`` is a published sample of these pixels (``digest``) with every file it was published with."""
+    try:
+        info = json.loads((out_dir / "sample.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return (isinstance(info, dict) and info.get("digest") == digest and published_whole(out_dir)
+            and not partial_dir(out_dir).exists())

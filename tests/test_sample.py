@@ -60,3 +60,21 @@ def test_an_interrupted_sample_is_not_mixed_into_another(tmp_path, monkeypatch):
     monkeypatch.undo()
     write_sample(tmp_path / "s", make_sample("squat", frames=5, size=(64, 64)))
     assert len(list_images(tmp_path / "s" / "frames")) == 5 and len(list_images(tmp_path / "s" / "masks")) == 5
+
+
+def test_a_sample_written_again_is_left_as_it_is_unless_a_file_is_missing(tmp_path):
+    # Written again, a sample's new file times made every run's kept work from it look stale: a demo stopped in its
+    # stylize part trained afresh.
+    from keyframe.sample import make_sample, write_sample
+
+    clip = make_sample("wave", frames=6, size=(48, 32))
+    write_sample(tmp_path / "s", clip)
+    frame = tmp_path / "s" / "frames" / "000003.png"
+    before = frame.stat().st_mtime_ns
+    write_sample(tmp_path / "s", clip)
+    assert frame.stat().st_mtime_ns == before
+    (tmp_path / "s" / "masks" / "000002.png").unlink()
+    write_sample(tmp_path / "s", clip)
+    assert (tmp_path / "s" / "masks" / "000002.png").is_file() and frame.stat().st_mtime_ns != before
+    write_sample(tmp_path / "s", make_sample("wave", frames=6, size=(48, 32), seed=1))  # other pixels: written
+    assert frame.stat().st_mtime_ns != before

@@ -663,6 +663,12 @@ def _listing(out: Path) -> dict:
     return listing if isinstance(listing, dict) else {}
 
 
+def published_whole(out_dir: str | os.PathLike) -> bool:
+    """Whether ``out_dir`` holds every file keyframe published there: its listing names some, and none is missing."""
+    names = _listing(Path(out_dir)).get("files")
+    return isinstance(names, list) and bool(names) and len(_earlier_outputs(Path(out_dir))) == len(names)
+
+
 def _earlier_outputs(out: Path) -> list[str]:
     """The files an earlier run published in ``out`` (none when it was not made by keyframe). Only names of
     plain files inside ``out`` count: nothing outside is ever removed, whatever a hand-edited list says."""
