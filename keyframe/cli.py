@@ -37,6 +37,19 @@ INTERRUPTED = ("interrupted; no output was made to look complete, and work kept 
                "running the same command again")
 
 
+@contextmanager
+def _nothing_kept_on_interrupt(nothing_kept: bool, hint: str):
+    """Where a run keeps no work to resume (``nothing_kept``), Ctrl-C says so, and ``hint``, instead of
+    :data:`INTERRUPTED`'s promise of a resume. As a decorator, over the whole command, its start-up included."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        if not nothing_kept:
+            raise
+        console.print(f"interrupted; nothing was kept: {hint}")
+        sys.exit(130)
+
+
 def counted(count: int, noun: str) -> str:
     """``"1 frame"``, ``"2 frames"``."""
     return f"{count} {noun}{'' if count == 1 else 's'}"
@@ -102,6 +115,7 @@ def frames_extract(
 
 
 @frames_app.command("encode")
+@_nothing_kept_on_interrupt(True, VIDEO_KEEPS)  # the whole command: Ctrl-C while it loads too
 def frames_encode(
     frames_dir: Annotated[Path, typer.Argument(help="Frame folder (or a video to re-encode).")],
     out_video: Annotated[Path, typer.Argument(help="Output .mp4 (H.264, yuv420p).")],
@@ -119,7 +133,7 @@ def frames_encode(
     writable([out_video], inputs=[frames_dir], videos=[out_video])
     if audio_start is not None and audio is None:
         raise KeyframeError("--audio-start needs --audio, the video to take the sound from")
-    with _nothing_kept_on_interrupt(True, VIDEO_KEEPS), progress_bar("encoding") as progress:
+    with progress_bar("encoding") as progress:
         count = encode_frames(frames_dir, out_video, fps=fps, crf=crf, progress=progress, audio=audio,
                               audio_start=audio_start)
     out.print(f"{counted(count, 'frame')} -> {out_video}")
@@ -251,6 +265,7 @@ def segment_run(
 
 
 @segment_app.command("preview")
+@_nothing_kept_on_interrupt(True, VIDEO_KEEPS)
 def segment_preview(
     frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
     masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames: segment's output, or "
@@ -262,7 +277,7 @@ def segment_preview(
     from keyframe.segment import preview
 
     writable([video_out], inputs=[frames, masks], videos=[video_out])
-    with _nothing_kept_on_interrupt(True, VIDEO_KEEPS), progress_bar("previewing") as progress:
+    with progress_bar("previewing") as progress:
         count = preview(frames, masks, video_out, progress=progress)
     out.print(f"{counted(count, 'frame')} with their masks -> {video_out}")
 
@@ -538,6 +553,7 @@ def _print_detection(name: str, result) -> None:
 
 
 @app.command("render-motion")
+@_nothing_kept_on_interrupt(True, RENDER_KEEPS)
 def render_motion_cmd(
     bvh: Annotated[Path, typer.Argument(help="BVH motion capture file.")],
     video_out: Annotated[Path, typer.Option("-o", "--out", help="Output .mp4.")],
@@ -554,7 +570,7 @@ def render_motion_cmd(
     writable([video_out], inputs=[bvh], videos=[video_out])
     options = RenderOptions(size=parse_size(size), azimuth=azimuth, elevation=elevation, fps=fps, follow=follow)
     # The video is written whole or not at all: there is nothing to resume.
-    with _nothing_kept_on_interrupt(True, RENDER_KEEPS), progress_bar("rendering") as progress:
+    with progress_bar("rendering") as progress:
         summary = render_motion(bvh, video_out, options, progress=progress)
     width, height = summary["size"]
     out.print(f"{counted(summary['frames'], 'frame')} {width}x{height} at {summary['fps']:g} fps, azimuth {azimuth:g} -> {video_out}")
@@ -619,19 +635,6 @@ def composite_cmd(
     with progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
-
-
-@contextmanager
-def _nothing_kept_on_interrupt(nothing_kept: bool, hint: str):
-    """Where a run keeps no work to resume (``nothing_kept``), Ctrl-C says so, and ``hint``, instead of
-    :data:`INTERRUPTED`'s promise of a resume."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        if not nothing_kept:
-            raise
-        console.print(f"interrupted; nothing was kept: {hint}")
-        sys.exit(130)
 
 
 def _raised_on_the_way_out(error: BaseException) -> bool:

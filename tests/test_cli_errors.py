@@ -56,6 +56,24 @@ def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monk
         assert says in stderr and stderr.count("interrupted") == 1, stderr
 
 
+def test_ctrl_c_before_a_video_command_starts_its_work_says_nothing_was_kept(monkeypatch, capsys, tmp_path):
+    # Ctrl-C while encode or preview still loaded their libraries or checked their outputs promised a resume.
+    import sys
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "writable", interrupted)  # the first thing either does once its imports are done
+    for command in (["frames", "encode", str(tmp_path), str(tmp_path / "v.mp4")],
+                    ["segment", "preview", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "v.mp4")]):
+        monkeypatch.setattr(sys, "argv", ["keyframe", *command])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == 130
+        stderr = " ".join(capsys.readouterr().err.split())
+        assert "interrupted; nothing was kept: a video is written whole or not at all" in stderr, stderr
+
+
 def test_ctrl_c_while_the_toolkit_loads_ends_quietly():
     # The console script used to import keyframe.cli (torch, OpenCV, PyAV) before any handler was in place: a
     # Ctrl-C in that second printed a KeyboardInterrupt traceback.
