@@ -452,14 +452,13 @@ def staged_dir(out_dir: str | os.PathLike, key=None, inputs=(), kind: str = "", 
     ['a.txt']
     """
     out = Path(out_dir)
-    check_output_folder(out, inputs, kind)
-    with exclusive(out):
+    with exclusive(out):  # first: then no other run changes what the checks see
         yield from _staged(out, key, inputs, kind, private)
 
 
 def _staged(out: Path, key, inputs, kind: str, private) -> Iterator[Path]:
     stage = partial_dir(out)
-    check_output_folder(out, inputs, kind)  # again, now that no other run can change it
+    check_output_folder(out, inputs, kind)
     marker = stage / STAGE_KEY
     wanted = json.dumps(key, sort_keys=True, default=str)
     if stage.exists() and key is not None and _read_text(marker) != wanted:

@@ -494,13 +494,14 @@ def train_style(
                 iteration += 1
                 value = float(loss.detach())
                 running = value if running is None else 0.95 * running + 0.05 * value
-                if iteration % 10 == 0 or iteration == train.iterations:
+                logged = iteration % 10 == 0 or iteration == train.iterations
+                if logged:
                     losses.append(round(running, 5))
                 due = iteration % train.checkpoint_every == 0 or time.perf_counter() - saved >= train.checkpoint_seconds
                 if due and iteration < train.iterations:
                     save()
                     saved = time.perf_counter()
-                if iteration % 10 == 0 or iteration == train.iterations:
+                if logged:  # after the checkpoint: a Ctrl-C in the progress bar finds this iteration saved
                     report(progress, iteration, train.iterations, f"{prefix}loss {running:.4f}")
         save()
         generator.eval()
