@@ -102,6 +102,19 @@ def scored(monkeypatch):
     return calls
 
 
+def journalled_seconds(journal, video: str) -> float:
+    """What the work kept for ``video`` in ``journal`` took when it was done (complete lines only)."""
+    total = 0.0
+    for line in journal.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if entry.get("video") == video:
+            total += entry["seconds"]
+    return total
+
+
 def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tmp_path, scored):
     model, path = cohort_model
     journal = tmp_path / "search.json.partial"
@@ -119,7 +132,9 @@ def test_an_interrupted_search_resumes_from_its_journal(cohort_model, videos, tm
         assert kept[detection.path].score == detection.score
         assert kept[detection.path].intervals == detection.intervals
         assert np.array_equal(kept[detection.path].frame_scores, detection.frame_scores, equal_nan=True)
-        assert kept[detection.path].seconds == pytest.approx(detection.seconds, abs=0.05)
+        # The kept work's seconds count (a wall-clock comparison with the first run would be at a busy
+        # machine's mercy): the resumed run reports at least what the journal says the work took.
+        assert kept[detection.path].seconds >= journalled_seconds(journal, detection.path) > 0
     assert [d.path for d in again.ranked][0] == str(videos["wave"])
 
     # A video changed since it was scored is scored again; nothing else is.
