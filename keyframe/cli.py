@@ -502,6 +502,9 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
         if plot:
             plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
+        if result.resumed_windows:
+            console.print(f"resumed: {counted(result.resumed_windows, 'window')} of {len(result.window_scores)} "
+                          f"kept from the interrupted run", markup=False, highlight=False)
         return
     # One video under several spellings (./a.mp4, dir/../a.mp4, a link to it, symbolic or hard) is one video,
     # named as first given.
@@ -533,6 +536,10 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
     out.print(f"{counted(len(found.ranked), 'video')} ranked by score (threshold {found.threshold:.3f}{given}), best first:")
     for result in found.ranked:
         _print_detection(result.path, result)
+    resumed = [result for result in found.ranked if result.resumed_windows]
+    if resumed:
+        console.print(f"resumed: {counted(len(resumed), 'video')} scored wholly or partly by the interrupted run",
+                      markup=False, highlight=False)
     if found.failed:
         console.print(f"{len(found.failed)} of {len(videos)} videos could not be searched")
         raise typer.Exit(1)

@@ -109,6 +109,7 @@ class Detection:
     extra: dict = field(default_factory=dict)
     interval_seconds: list[list[float]] = field(default_factory=list)  # the intervals' [start, end] in seconds
     frame_seconds: np.ndarray | None = None  # when each frame is shown (for the plot; not in the JSON)
+    resumed_windows: int = 0  # how many window scores a journal supplied (not in the JSON: the result is the same)
 
     def to_dict(self) -> dict:
         return {
@@ -375,6 +376,7 @@ def detect(model, video, config: DetectConfig = DetectConfig(), progress=None, j
                     source.seconds())
     if not source.fps and "note" in found.extra:  # the rate compared was only the default
         found.extra["note"] = unstated_rate_note(model, fps)
+    found.resumed_windows = kept.windows
     return found
 
 
@@ -384,6 +386,7 @@ class _KeptWork:
     def __init__(self, journal: Journal | None, video: str, stamp: list[int] | None):
         self.journal, self.video, self.stamp = journal, video, stamp
         self.seconds = 0.0  # what the kept work took when it was done
+        self.windows = 0  # how many window scores were kept
 
     def regions(self, find) -> list[Region | None]:
         kept = self.journal.regions(self.video, self.stamp) if self.journal else None
@@ -392,6 +395,7 @@ class _KeptWork:
 
     def chunk(self, first: int, last: int, score) -> np.ndarray:
         kept = self.journal.chunk(self.video, self.stamp, first, last) if self.journal else None
+        self.windows += 0 if kept is None else last - first
         return self._reuse_or_do(kept, score, lambda scores, seconds: self.journal.add_chunk(
             self.video, self.stamp, first, last, scores, seconds))
 

@@ -560,7 +560,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     if out is not None:
         check_file_apart(out, [clip.clip if isinstance(clip, Stretch) else clip for clip in [*clips, *negatives]])
         if Path(out).is_file() and not is_model_file(out):
-            raise fail(out, "exists and is not a movement model, which the model would replace; give another name")
+            raise fail(out, "exists and is not a movement model, which the model would replace (remove it or give another name)")
     # Built before any work, so a kind that cannot run here (pose without mediapipe) fails first.
     extractors = [FeatureExtractor(kind) for kind in (config.features, *config.partners)]
     clip_sources = _open_clips(clips, "clip", config.window.length, config.holdout)

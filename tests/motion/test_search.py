@@ -179,6 +179,7 @@ def test_detect_resumes_a_long_video_from_the_chunk_it_stopped_at(cohort_model, 
     assert [first for _, first in scored] == [24, 36, 48]
     assert resumed.score == whole.score and np.array_equal(resumed.window_scores, whole.window_scores)
     assert resumed.intervals == whole.intervals
+    assert (resumed.resumed_windows, whole.resumed_windows) == (24, 0)
 
 
 def test_the_command_line_resumes_and_removes_the_journal(cohort_model, videos, tmp_path):
@@ -190,8 +191,15 @@ def test_the_command_line_resumes_and_removes_the_journal(cohort_model, videos, 
     assert done.returncode == 0, done.stderr
     assert [v["video"] for v in json.loads(report.read_text())["videos"]][0] == str(videos["wave"])
     assert not (tmp_path / "search.json.partial").exists()
+    assert "resumed: 2 videos scored wholly or partly by the interrupted run" in done.stdout + done.stderr
     single = run_cli("movement", "detect", model, clips[0], "--json", tmp_path / "one.json")
     assert single.returncode == 0 and (tmp_path / "one.json").is_file() and not (tmp_path / "one.json.partial").exists()
+    assert "resumed" not in single.stdout + single.stderr
+    windows = len(detect(model, clips[0], journal=tmp_path / "again.json.partial").window_scores)
+    again = run_cli("movement", "detect", model, clips[0], "--json", tmp_path / "again.json")
+    assert again.returncode == 0 and json.loads((tmp_path / "again.json").read_text())["score"] == \
+        json.loads((tmp_path / "one.json").read_text())["score"]
+    assert f"resumed: {windows} windows of {windows} kept from the interrupted run" in again.stdout + again.stderr
 
 
 def test_paths_are_taken_where_sources_are(cohort_model, videos):
