@@ -211,7 +211,7 @@ class StyleModel:
     def apply_tensor(self, frame: torch.Tensor, guide: np.ndarray | None = None) -> torch.Tensor:
         """Stylize a float ``(1, 3, H, W)`` frame in [0, 1]; returns ``(1, 3, H, W)`` (not clamped)."""
         config = self.config
-        _check_guide(config, guide, tuple(frame.shape[-2:]))
+        _check_guide(config.guides, guide, tuple(frame.shape[-2:]), "the frame")
         height, width = frame.shape[-2:]
         low = frame
         if config.scale < 1:
@@ -239,15 +239,16 @@ class StyleModel:
         return cls(config, generator, int(state["iteration"]))
 
 
-def _check_guide(config: StyleConfig, guide, size: tuple[int, int]) -> None:
-    """Refuse a guide a model cannot use: none for a guided model, one for a model without guides (it would be
-    ignored, silently), or one of another size than the frame (it would be cropped out of place)."""
-    if config.guides and guide is None:
-        raise ValueError("this style model was trained with guides; pass the frame's guide image")
-    if not config.guides and guide is not None:
-        raise ValueError("this style model was trained without guides, so it cannot use the guide given; pass guide=None")
+def _check_guide(uses_guides: bool, guide, size: tuple[int, int], whose: str) -> None:
+    """Refuse ``whose`` guide if the model cannot use it: none for a guided model, one for a model without
+    guides (it would be ignored, silently), or one of another size than the frame (cropped out of place)."""
+    if uses_guides and guide is None:
+        raise ValueError(f"{whose} has no guide but the model uses guides; pass its guide image")
+    if not uses_guides and guide is not None:
+        raise ValueError(f"{whose} has a guide but the model does not use guides (StyleConfig(guides=True) does); "
+                         f"pass guide=None")
     if guide is not None:
-        SF.check_shape(guide, (*size, GUIDE_CHANNELS), "guide")
+        SF.check_shape(guide, (*size, GUIDE_CHANNELS), f"{whose}: guide")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -305,12 +306,7 @@ def _check_pair(pair: KeyPair, style: StyleConfig) -> None:
         if mask.dtype != bool and not np.issubdtype(mask.dtype, np.integer):
             raise ValueError(f"{name}: the mask must be boolean (or integer labels, nonzero inside), got {mask.dtype}; "
                              f"threshold a soft mask first (mask > 0.5)")
-    if style.guides:
-        if pair.guide is None:
-            raise ValueError(f"{name} has no guide but the model uses guides")
-        SF.check_shape(pair.guide, (*frame.shape[:2], GUIDE_CHANNELS), f"{name}: guide")
-    elif pair.guide is not None:  # it would be ignored, silently
-        raise ValueError(f"{name} has a guide but the model does not use guides (StyleConfig(guides=True) does)")
+    _check_guide(style.guides, pair.guide, frame.shape[:2], name)
 
 
 def _training_arrays(pairs: Sequence[KeyPair], style: StyleConfig, train: TrainConfig):
