@@ -12,6 +12,7 @@ import contextlib
 import functools
 import glob
 import inspect
+import io
 import json
 import logging
 import os
@@ -149,6 +150,28 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path, sweep=True) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def torch_bytes(obj) -> bytes:
+    """``obj`` as ``torch.save`` writes it, in memory (see :func:`write_torch`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> torch.load(io.BytesIO(torch_bytes({"a": 1})))
+    {'a': 1}
+    """
+    import torch  # here: the rest of the module serves commands that never load torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def write_torch(path: str | os.PathLike, obj) -> Path:
+    """``torch.save`` ``obj`` to ``path`` atomically; a full disk is an OSError naming ``path``
+    (:func:`write_bytes`)."""
+    return write_bytes(path, torch_bytes(obj))
 
 
 # The output locks this process holds, by lock file, and how many times: a function that locks its output may

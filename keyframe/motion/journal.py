@@ -17,17 +17,15 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
 import os
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from keyframe.errors import fail
-from keyframe.io.atomic import keep_aside
+from keyframe.io.atomic import keep_aside, torch_bytes
 from keyframe.motion.features import Region
 from keyframe.motion.model import MovementModel
 
@@ -38,9 +36,7 @@ def model_fingerprint(model) -> str:
     """A digest of a model file's bytes (or of a model's saved form): which model a journal's scores are from."""
     digest = hashlib.sha1()
     if isinstance(model, MovementModel):
-        buffer = io.BytesIO()
-        torch.save(model.to_dict(), buffer)
-        digest.update(buffer.getvalue())
+        digest.update(torch_bytes(model.to_dict()))
     else:
         with open(model, "rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):

@@ -14,7 +14,6 @@ Examples
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import os
@@ -113,12 +112,9 @@ class MovementModel:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the model to ``path`` atomically (temporary name, then rename)."""
-        from keyframe.io.atomic import write_bytes
+        from keyframe.io.atomic import write_torch
 
-        path = Path(path)
-        buffer = io.BytesIO()
-        torch.save(self.to_dict(), buffer)
-        write_bytes(path, buffer.getvalue())  # so that a full disk is an OSError naming the file
+        path = write_torch(path, self.to_dict())
         log.info("saved movement model to %s", path)
         return path
 

@@ -11,7 +11,6 @@ and one with a larger ``iterations`` continues training where the last one stopp
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import math
 import os
@@ -24,7 +23,7 @@ import numpy as np
 import torch
 
 from keyframe.errors import KeyframeError, check_count, check_number, check_seed, fail
-from keyframe.io.atomic import write_bytes
+from keyframe.io.atomic import write_torch
 from keyframe.io.images import check_rgb  # importable from here too, where it was first defined
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
@@ -453,9 +452,7 @@ def train_style(
             "losses": losses,
             "running": running,  # the smoothed loss, so that a resumed run reports the same losses
         }
-        buffer = io.BytesIO()
-        torch.save(state, buffer)
-        write_bytes(checkpoint, buffer.getvalue())  # so that a full disk is an OSError naming the file
+        write_torch(checkpoint, state)
 
     if iteration < train.iterations:
         arrays = _training_arrays(pairs, style, train)
