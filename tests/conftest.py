@@ -15,6 +15,12 @@ torch.manual_seed(0)
 torch.set_num_threads(min(2, os.cpu_count() or 1))
 
 SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# The command as its console script runs it (not `python -m keyframe.cli`: a Ctrl-C that lands in an exec() of
+# a string, as imports of dataclasses do, makes `-m` end the process by SIGINT after it exits 130).
+KEYFRAME = [sys.executable, "-c", "from keyframe.launch import main; main()"]
+# Outputs are compared as text: a CI that forces colour (FORCE_COLOR=1 and the like) must not add escape codes.
+for _forcing_colour in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE"):
+    os.environ.pop(_forcing_colour, None)
 
 
 def shared(*parts: str) -> Path:
@@ -28,7 +34,7 @@ def shared(*parts: str) -> Path:
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run ``keyframe ARGS`` in a subprocess, as a user would; returns the finished process."""
     return subprocess.run(
-        [sys.executable, "-m", "keyframe.cli", *map(str, args)],
+        [*KEYFRAME, *map(str, args)],
         capture_output=True,
         text=True,
         cwd=cwd,

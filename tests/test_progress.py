@@ -1,4 +1,12 @@
+import pytest
+
 from keyframe.progress import progress_bar
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """Room for the whole bar: a narrow terminal (COLUMNS=30) cuts the note short, as it should."""
+    monkeypatch.setenv("COLUMNS", "120")
 
 
 def test_the_bar_appears_only_once_work_is_reported(capsys):

@@ -83,20 +83,17 @@ def test_a_movement_model_on_a_full_disk_is_an_os_error_naming_it(tmp_path, monk
 
 
 def test_a_video_left_half_written_by_a_killed_run_is_swept_when_the_output_is_written_again(tmp_path):
-    import subprocess
-    import sys
-
     import numpy as np
 
     from keyframe.io import write_video
 
     # A run killed with -9 cannot remove its temporary file: it stayed beside the output for good.
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = tmp_path / f".clip.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"
+    gone = 2**22 + 1  # above the highest process id Linux gives (PID_MAX_LIMIT), and macOS's: no such process
+    dead = tmp_path / f".clip.{gone}-0a1b2c3d.tmp.mp4"
     live = tmp_path / f".clip.{os.getpid()}-0a1b2c3d.tmp.mp4"  # a run still writing it
-    other = tmp_path / f".clips.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"  # another output's
-    dated = tmp_path / f".clip.2024-05-01.{ended.stdout.strip()}-0a1b2c3d.tmp.mp4"  # clip.2024-05-01.mp4's, not clip.mp4's
-    recent = tmp_path / f".clip.{ended.stdout.strip()}-1a1b2c3d.tmp.mp4"  # written a moment ago: a run elsewhere?
+    other = tmp_path / f".clips.{gone}-0a1b2c3d.tmp.mp4"  # another output's
+    dated = tmp_path / f".clip.2024-05-01.{gone}-0a1b2c3d.tmp.mp4"  # clip.2024-05-01.mp4's, not clip.mp4's
+    recent = tmp_path / f".clip.{gone}-1a1b2c3d.tmp.mp4"  # written a moment ago: a run elsewhere?
     for path in (dead, live, other, dated, recent):
         path.write_bytes(b"half a video")
         if path != recent:

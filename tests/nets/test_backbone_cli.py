@@ -1,7 +1,6 @@
 """``keyframe backbone classify``."""
 
 import subprocess
-import sys
 
 import cv2
 import pytest
@@ -9,6 +8,7 @@ from typer.testing import CliRunner
 
 from keyframe.cli import app
 from keyframe.errors import KeyframeError
+from tests.conftest import KEYFRAME
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +38,7 @@ def test_unreadable_image_raises_keyframe_error(tmp_path):
 
 def test_missing_image_exits_2_with_one_line(tmp_path):
     done = subprocess.run(
-        [sys.executable, "-m", "keyframe.cli", "backbone", "classify", "missing.png"],
+        [*KEYFRAME, "backbone", "classify", "missing.png"],
         cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )
     assert done.returncode == 2

@@ -129,16 +129,20 @@ def test_flow_align_follows_what_moves_in_frames_of_any_size(side):
     assert confidence.shape == target.shape and confidence.min() > 0.5
 
 
-def test_tune_ensemble_never_worse_than_defaults():
+def test_tune_ensemble_keeps_the_defaults_unless_a_trial_beats_them():
     rng = np.random.default_rng(0)
-    truth = rng.random(1200) > 0.5
-    probs = np.clip(np.stack([np.where(truth, 0.7, 0.3) + rng.normal(0, 0.2, 1200), rng.random(1200)]), 0, 1)
-    features = stack_features(probs[:, None, :], np.zeros((1, 1200, 3), np.uint8))
     groups = np.repeat([0, 1], 600)
-    found = tune_ensemble(features, truth, groups, EnsembleConfig(), trials=3, seed=0)
-    if found is not None:
-        config, info = found
-        assert info["iou"] > info["default_iou"]
+    probs = rng.random((2, 1200))
+    pixels = np.zeros((1, 1200, 3), np.uint8)
+    # Foreground where exactly one member says so: no logistic stack (the default) draws that, a hidden layer does.
+    either = (probs[0] > 0.5) ^ (probs[1] > 0.5)
+    found = tune_ensemble(stack_features(probs[:, None, :], pixels), either, groups, EnsembleConfig(), trials=6, seed=0)
+    assert found is not None
+    config, info = found
+    assert config.model == "mlp" and info["iou"] > info["default_iou"] + 0.1
+    # Foreground where the first member says so: the defaults are already exact, and no trial can do better.
+    first = probs[0] > 0.5
+    assert tune_ensemble(stack_features(probs[:, None, :], pixels), first, groups, EnsembleConfig(), trials=3, seed=0) is None
 
 
 def test_vote_lets_a_confident_member_overrule_only_an_unsure_stack():
