@@ -85,7 +85,7 @@ def writable(files=(), folders=(), inputs=(), videos=()) -> None:
 
 # --- frames ---------------------------------------------------------------
 
-frames_app = typer.Typer(help="Extract frames from a video, or encode frames to one.", no_args_is_help=True)
+frames_app = typer.Typer(help="Extract frames from a video, encode frames to one, or describe a video (info).", no_args_is_help=True)
 app.add_typer(frames_app, name="frames")
 
 
@@ -243,7 +243,7 @@ app.add_typer(segment_app, name="segment")
 def segment_run(
     frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
     masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames (0 = background).")],
-    out_dir: Annotated[Path, typer.Option("--out", help="Folder for <stem>.png per frame (built as OUT.partial).")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for <stem>.png per frame (built as OUT.partial).")],
     methods: Annotated[str, typer.Option(help="Comma-separated members: backsub,gmm,grabcut,cnn,unet,flow; selfie (MediaPipe, for people) if mediapipe is installed.")] = "flow,backsub,gmm,grabcut,cnn,unet",
     trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
     soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,

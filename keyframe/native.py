@@ -14,6 +14,12 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
 
+# Without its pinned dependencies: it asks for numpy<2 but runs with the numpy keyframe uses. Those it needs are
+# installed apart, with their own dependencies (matplotlib's).
+MEDIAPIPE_INSTALL = ("pip install --no-deps mediapipe==0.10.21 && "
+                     "pip install absl-py attrs flatbuffers 'protobuf<5' matplotlib")
+
+
 def import_mediapipe(missing: str):
     """The ``mediapipe`` module, or a KeyframeError saying ``missing`` (how to install it) when it is absent.
 

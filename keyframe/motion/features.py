@@ -6,7 +6,7 @@
   square crop in colour, the seed's transfer learning.
 * ``pose``: MediaPipe's 33 body landmarks in 3D, centred on the hips, scaled
   by the torso and turned to face the same way in every frame, so the camera's
-  azimuth drops out (an optional extra: ``pip install mediapipe==0.10.21``).
+  azimuth drops out (an optional extra: :data:`keyframe.native.MEDIAPIPE_INSTALL`).
 * ``gesture``: the same landmarks less their mean over the seconds around
   each frame and divided by their spread there (:func:`local_standardise`):
   the shape of the movement, without the posture it is made in or its width.
@@ -42,7 +42,7 @@ import torch
 from keyframe.errors import KeyframeError, fail
 from keyframe.io.frames import ARRAY_NAME, ArrayFrames
 from keyframe.motion.windows import check_length
-from keyframe.native import QuietSolution, import_mediapipe
+from keyframe.native import MEDIAPIPE_INSTALL, QuietSolution, import_mediapipe
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 KINDS = ("pixels", "cnn", "pose", "gesture")
 LANDMARK_KINDS = ("pose", "gesture")  # read MediaPipe's landmarks
 CROPPED_KINDS = ("pixels", "cnn")  # cut to what moves (see FeatureConfig.crop)
-POSE_INSTALL = "install mediapipe==0.10.21 for --features pose or gesture"
+POSE_INSTALL = f"install mediapipe for --features pose or gesture: {MEDIAPIPE_INSTALL}"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
 POSE_FRAMES = ("body", "image")

@@ -24,15 +24,12 @@ import numpy as np
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import FrameSource
 from keyframe.metrics import jaccard
-from keyframe.native import QuietSolution, import_mediapipe
+from keyframe.native import MEDIAPIPE_INSTALL, QuietSolution, import_mediapipe
 from keyframe.segment.base import Member, register_member
 
 log = logging.getLogger(__name__)
 
-INSTALL = (
-    "the selfie member needs mediapipe==0.10.21: pip install --no-deps mediapipe==0.10.21 "
-    "absl-py attrs flatbuffers 'protobuf<5' matplotlib"
-)
+INSTALL = f"the selfie member needs mediapipe: {MEDIAPIPE_INSTALL}"
 MODELS = {"general": 0, "landscape": 1}
 
 
