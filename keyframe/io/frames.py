@@ -399,6 +399,29 @@ class InOrder:
         raise IndexError(f"frame {index} of {len(self.source)}")
 
 
+BACKWARD_BLOCK = 64  # frames read forwards at a time by backward_frames: one seek per block, not per frame
+
+
+def backward_frames(source: FrameSource, start: int, stop: int, prepare=lambda frame: frame.rgb,
+                    block: int = BACKWARD_BLOCK) -> Iterator[tuple[int, object]]:
+    """``(index, prepare(frame))`` for frames ``stop - 1`` down to ``start``.
+
+    A video read backwards frame by frame seeks, and decodes from the keyframe before, for every frame; this
+    reads ``block`` frames forwards at a time, so it holds one block of prepared frames (``prepare`` makes
+    them small: grey, shrunk), never the whole stretch.
+
+    Examples
+    --------
+    >>> frames = ArrayFrames(np.arange(5, dtype=np.uint8).repeat(12).reshape(5, 2, 2, 3))
+    >>> [(index, int(value)) for index, value in backward_frames(frames, 1, 5, lambda f: f.rgb[0, 0, 0], block=2)]
+    [(4, 4), (3, 3), (2, 2), (1, 1)]
+    """
+    span = source.frame_range(start, stop)
+    for top in range(span.stop, span.start, -block):
+        prepared = [(frame.index, prepare(frame)) for frame in source.iter_frames(max(span.start, top - block), top)]
+        yield from reversed(prepared)
+
+
 def source_identity(source: FrameSource) -> dict:
     """What work kept from ``source`` must match to be reused (a staged folder's key): its file or folder, their
     size and time (:func:`~keyframe.io.atomic.input_identity`), and for frames taken one in N, N. Frames held in

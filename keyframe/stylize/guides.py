@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from keyframe.io.frames import backward_frames
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,6 @@ def _grey(rgb: np.ndarray, scale: float) -> np.ndarray:
     return grey
 
 
-BACKWARD_BLOCK = 64  # frames read at a time on the way back from the anchor: one seek per block, not per frame
-
-
 def _greys_forward(source, anchor: int, scale: float):
     """``(index, grey)`` of the frames after ``anchor``, as they are read."""
     for frame in source.iter_frames(anchor + 1):
@@ -124,11 +122,8 @@ def _greys_forward(source, anchor: int, scale: float):
 
 
 def _greys_backward(source, anchor: int, scale: float):
-    """``(index, grey)`` of the frames before ``anchor``, last first: read forwards a block at a time, since a video
-    read frame by frame backwards seeks (and decodes from a keyframe) for every frame."""
-    for stop in range(anchor, 0, -BACKWARD_BLOCK):
-        block = [(frame.index, _grey(frame.rgb, scale)) for frame in source.iter_frames(max(0, stop - BACKWARD_BLOCK), stop)]
-        yield from reversed(block)
+    """``(index, grey)`` of the frames before ``anchor``, last first."""
+    return backward_frames(source, 0, anchor, lambda frame: _grey(frame.rgb, scale))
 
 
 def track_blobs(frames, anchor: int, config: GuideConfig = GuideConfig(), progress=None) -> BlobTrack:

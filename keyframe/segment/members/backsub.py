@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError
-from keyframe.io.frames import FrameSource
+from keyframe.io.frames import FrameSource, backward_frames
 from keyframe.segment.base import Member, check_choice, check_real, check_type, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.flow import keyframe_spans
 from keyframe.segment.members.morphology import CleanConfig, clean_mask, soft_from_binary
@@ -310,7 +310,7 @@ class BackSubMember(Member):
     def _run(self, source: FrameSource, key: int, end: int, lo: int, hi: int) -> Iterator[tuple[int, np.ndarray]]:
         """Masks of frames ``lo..hi-1``, in order, from the run that starts at annotated frame ``key``: a run forwards
         streams its frames (after the last mask nothing is kept per frame); one backwards (``key`` at or past
-        ``end``) keeps the small frames from ``lo`` to ``key`` to step through them in reverse."""
+        ``end``) reads the small frames from ``key`` down to ``lo`` a block at a time and keeps their masks."""
         size = (self.size[1], self.size[0])
 
         def small(frame) -> np.ndarray:
@@ -327,7 +327,10 @@ class BackSubMember(Member):
                 if frame.index >= lo:
                     yield frame.index, mask
             return
-        images = [small(frame) for frame in source.iter_frames(lo, key + 1)]
-        run = Run(self.config, images[-1], self.keyframes[key])
-        masks = [run.step(image) for image in reversed(images[:-1])][::-1]  # frames lo..key-1
-        yield from ((lo + offset, mask) for offset, mask in enumerate(masks[: hi - lo]))
+        images = backward_frames(source, lo, key + 1, small)
+        run = Run(self.config, next(images)[1], self.keyframes[key])
+        # Made last first, given first last: kept packed 8 pixels a byte, a long stretch's masks take little room.
+        packed = [np.packbits(run.step(image)) for _, image in images][::-1]  # frames lo..key-1
+        shape = self.keyframes[key].shape
+        for offset, bits in enumerate(packed[: hi - lo]):
+            yield lo + offset, np.unpackbits(bits, count=shape[0] * shape[1]).reshape(shape).astype(bool)

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError
-from keyframe.io.frames import FrameSource
+from keyframe.io.frames import BACKWARD_BLOCK, FrameSource, backward_frames
 from keyframe.segment.base import Member, check_choice, check_real, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.morphology import sharpen
 
@@ -214,15 +214,14 @@ class FlowMember(Member):
         """Soft masks of frames ``lo..hi-1`` of a span, blending the propagations from ``before`` and ``after``.
 
         Only the frames asked for are propagated to (a held-out frame near a mask costs a few frames, not the rest
-        of the video), and the forward pass streams: after the last mask nothing is kept per frame. The backward
-        pass keeps its masks, from ``after`` down to ``lo``, to be blended in order.
+        of the video); the forward pass streams, and the backward one (:meth:`_backward`) holds a block of masks.
         """
         gain = self.config.sharpen
         backward = self._backward(source, after, lo, gain) if after is not None else None
         log.debug("flow: frames %d..%d propagated (from %s, from %s)", lo, hi - 1, before, after)
         if before is None:
             for index in range(lo, hi):
-                yield index, backward[index - lo]
+                yield index, next(backward)
             return
         for index, prob in self._forward(source, before, hi, gain):
             if index < lo:
@@ -231,7 +230,7 @@ class FlowMember(Member):
                 yield index, prob
             else:
                 weight = (after - index) / (after - before)
-                yield index, weight * prob + (1 - weight) * backward[index - lo]
+                yield index, weight * prob + (1 - weight) * next(backward)
 
     def _forward(self, source: FrameSource, before: int, hi: int, gain: float) -> Iterator[tuple[int, np.ndarray]]:
         """The mask of ``before`` carried forward through frames ``before..hi-1``, one frame at a time."""
@@ -243,7 +242,25 @@ class FlowMember(Member):
             previous = gray
             yield frame.index, prob
 
-    def _backward(self, source: FrameSource, after: int, lo: int, gain: float) -> list[np.ndarray]:
-        """The mask of ``after`` carried backward through frames ``after..lo``; element ``i`` is frame ``lo + i``'s."""
-        grays = [to_gray(f.rgb, self.size) for f in source.iter_frames(lo, after + 1)]
-        return propagate(grays[::-1], self.keyframes[after], self.flow, gain)[::-1]
+    def _backward(self, source: FrameSource, after: int, lo: int, gain: float) -> Iterator[np.ndarray]:
+        """The mask of ``after`` carried backward to frame ``lo``: the masks of frames ``lo..after-1``, lo first.
+
+        They come out in the opposite order to the one they are made in. Rather than hold a whole stretch's masks
+        (a mask in the middle of a long video held half of it), a first pass down from ``after`` keeps the mask
+        at the top of every block of ``BACKWARD_BLOCK`` frames, and each block is then carried down again from
+        its top: a stretch of one block is propagated once, a longer one about twice, holding one block.
+        """
+        bottoms = range(lo, after, BACKWARD_BLOCK)
+        tops = [min(bottom + BACKWARD_BLOCK, after) for bottom in bottoms]
+        kept, wanted = {after: self.keyframes[after].astype(np.float32)}, set(tops)
+        if len(tops) > 1:
+            prob, previous = kept[after], None
+            for index, gray in backward_frames(source, tops[0], after + 1, lambda frame: to_gray(frame.rgb, self.size)):
+                if previous is not None:
+                    prob = sharpen(warp(prob, dis_motion(self.flow, gray, previous)), gain)
+                    if index in wanted:
+                        kept[index] = prob
+                previous = gray
+        for bottom, top in zip(bottoms, tops):
+            grays = [to_gray(frame.rgb, self.size) for frame in source.iter_frames(bottom, top + 1)]
+            yield from propagate(grays[::-1], kept.pop(top), self.flow, gain)[:0:-1]
