@@ -262,6 +262,9 @@ def segment_run(
         f"in {summary['seconds']:.0f} s ({summary['seconds_per_frame']:.2f} s/frame) -> {out_dir}"
         + (f"; segment(s) {', '.join(map(str, kept))} kept from the interrupted run" if kept else "")
     )
+    for label, info in summary["segments"].items():
+        if info.get("resumed_at"):
+            out.print(f"segment {label}: resumed at frame {info['resumed_at']}, the masks before it kept from the interrupted run")
 
 
 @segment_app.command("preview")

@@ -386,16 +386,19 @@ class SegmentModel:
     def names(self) -> list[str]:
         return self.base + self.refiners
 
-    def run(self, member_sink: Callable[[int, str, np.ndarray], None] | None = None) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(index, prob)`` for every frame: the stacked, smoothed probability at the work size,
-        rescaled so that the stacker's threshold sits at 0.5. Annotated frames give their mask.
+    def run(self, member_sink: Callable[[int, str, np.ndarray], None] | None = None, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(index, prob)`` for every frame from ``start`` on: the stacked, smoothed probability at the work
+        size, rescaled so that the stacker's threshold sits at 0.5. Annotated frames give their mask.
 
-        ``member_sink(index, name, prob)`` receives each member's soft mask (work size) as it is made.
+        ``member_sink(index, name, prob)`` receives each member's soft mask (work size) as it is made. A ``start``
+        past 0 gives the same masks as a run from 0 does from there: the frames the temporal smoothing looks back
+        to are made too (and given to the sink), not yielded.
         """
         source, height, width = self.source, *self.size
-        sequential = {n: self.members[n].predict(source) for n in self.base if is_sequential(self.members[n])}
+        first = max(0, start - self.ensemble.smooth)
+        sequential = {n: self.members[n].predict(source, first) for n in self.base if is_sequential(self.members[n])}
         smoother = TemporalSmoother(self.ensemble.smooth, self.ensemble.smooth_weight, anchors=frozenset(self.keyframes))
-        for frame in source.iter_frames():
+        for frame in source.iter_frames(first):
             index = frame.index
             probs = {}
             for name, generator in sequential.items():
@@ -423,8 +426,8 @@ class SegmentModel:
                     for name in self.names:
                         member_sink(index, name, small[name])
             grey = cv2.resize(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY), (width, height), interpolation=cv2.INTER_AREA)
-            yield from smoother.push(index, grey, prob)
-        yield from smoother.flush()
+            yield from ((at, smoothed) for at, smoothed in smoother.push(index, grey, prob) if at >= start)
+        yield from ((at, smoothed) for at, smoothed in smoother.flush() if at >= start)
 
 
 def calibrate(prob: np.ndarray, threshold: float) -> np.ndarray:
@@ -470,8 +473,9 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     ``weights`` (the stacker's weight per input column by name: each member in
     ``inputs``, then ``members_mean``, ``members_spread`` and, with image
     features, ``edge_strength`` and ``edge_x_mean``; dropped columns weigh 0;
-    None for the MLP), ``threshold``, ``held_out_iou`` and any ``tuned`` settings; ``resumed_segments``, the ids of
-    the segments an interrupted run had finished and this one kept, when there are any.
+    None for the MLP), ``threshold``, ``held_out_iou``, any ``tuned`` settings and ``resumed_at``, the frame a
+    segment stopped part way carried on from; ``resumed_segments``, the ids of the segments an interrupted run had
+    finished and this one kept, when there are any.
 
     Examples
     --------
@@ -514,15 +518,17 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 summary["segments"][str(label)] = finished
                 summary.setdefault("resumed_segments", []).append(label)
                 continue
-            shutil.rmtree(where, ignore_errors=True)
             prefix = f"segment {label} ({number}/{len(notes.labels)})"
             report(progress, 0, total, f"{prefix}: training")
             model = SegmentModel(source, notes.binary(label), config).train(lambda note: report(progress, 0, total, f"{prefix}: {note}"))
+            start = resume_point(model, where / ENSEMBLE)
+            if start == 0:
+                shutil.rmtree(where, ignore_errors=True)
 
             def sink(index: int, name: str, prob: np.ndarray) -> None:
                 write_mask(where / name / f"{source.stems[index]}.png", to_u8(prob))
 
-            for done, (index, prob) in enumerate(model.run(sink if config.keep_members else None), 1):
+            for done, (index, prob) in enumerate(model.run(sink if config.keep_members else None, start), start + 1):
                 write_mask(where / ENSEMBLE / f"{source.stems[index]}.png", to_u8(prob))
                 report(progress, done, total, prefix)
             info = {
@@ -531,6 +537,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 "inputs": model.stacked,
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
+                **({"resumed_at": start} if start else {}),
             }
             # Atomic: a run killed while writing it must not leave a done.json that reads as finished, or not at all.
             with atomic_path(done_file) as tmp:
@@ -548,6 +555,33 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])
     return summary
+
+
+def resume_point(model: SegmentModel, staged: Path) -> int:
+    """The frame to carry on from with ``model``, given the soft masks an interrupted run staged in ``staged``:
+    the first without one, if the masks kept were made by the same model; else 0 (every frame made again).
+
+    Training is seeded, so the model trained again is the interrupted run's; what checks it is the last kept
+    mask of a frame without a given mask, made again: a model trained otherwise (another number of threads can
+    round differently) is kept to within 1 of 255 or not at all, so that no seam shows where the run resumed.
+    """
+    stems = model.source.stems
+    start = 0
+    while start < len(stems) and (staged / f"{stems[start]}.png").is_file():
+        start += 1
+    start = min(start, len(stems) - 1)  # every mask kept, but not the mark that the segment is done: write the last
+    made = [index for index in range(start) if index not in model.keyframes]
+    if not made:
+        return 0
+    check = made[-1]
+    try:
+        kept = read_mask(staged / f"{stems[check]}.png").astype(np.int16)
+    except KeyframeError:
+        return 0
+    again = next(prob for index, prob in model.run(start=check) if index == check)
+    same = kept.shape == again.shape and int(np.abs(to_u8(again).astype(np.int16) - kept).max()) <= 1
+    log.info("segment: %s the %d masks kept (checked on frame %s)", "resuming after" if same else "redoing", start, stems[check])
+    return start if same else 0
 
 
 def finished_segment(where: Path, stems: list[str], config: SegmentConfig) -> dict | None:

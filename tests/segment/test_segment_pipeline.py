@@ -137,6 +137,64 @@ def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample, k
     assert not partial_dir(out).exists()
 
 
+@pytest.mark.parametrize("keep_members", [False, True])
+def test_a_segment_interrupted_part_way_resumes_at_its_first_missing_mask(tmp_path, sample_dirs, small_sample,
+                                                                         keep_members, monkeypatch):
+    # A long video's only segment was learned and masked again from the first frame after an interruption.
+    from keyframe.segment.members.gmm import GMMMember
+
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 23])
+    options = dict(methods=FAST, member_options=LIGHT, keep_members=keep_members)
+    whole = segment(frames, masks, tmp_path / "whole", **options)
+
+    def stop(done, total, note=""):
+        if note.startswith("segment 255") and done == 15:
+            raise KeyboardInterrupt
+    out = tmp_path / "out"
+    with pytest.raises(KeyboardInterrupt):
+        segment(frames, masks, out, progress=stop, **options)
+    staged = partial_dir(out) / ".work" / "255" / "ensemble"
+    assert len(list_images(staged)) == 15
+
+    predicted = []
+    frame_wise = GMMMember.predict_frame
+    monkeypatch.setattr(GMMMember, "predict_frame", lambda self, index, rgb: predicted.append(index) or frame_wise(self, index, rgb))
+    again = segment(frames, masks, out, **options)
+    # Frame 14 made again to check the model, with its smoothing neighbours, then the frames from 15 on (0 and 23,
+    # the given ones, are the held-out checks of training).
+    assert sorted(set(predicted) - {0, 23}) == list(range(13, 23))
+    assert again["segments"]["255"]["resumed_at"] == 15 and "resumed_at" not in whole["segments"]["255"]
+    for folder in ([""] + (["members/flow", "members/gmm"] if keep_members else [])):
+        for stem in small_sample.stems:
+            np.testing.assert_array_equal(read_mask(out / folder / f"{stem}.png"), read_mask(tmp_path / "whole" / folder / f"{stem}.png"))
+
+    # Masks kept from another model (blanked here) are not mixed with this one's: every frame is made again.
+    with pytest.raises(KeyboardInterrupt):
+        segment(frames, masks, tmp_path / "other", progress=stop, **options)
+    for path in list_images(partial_dir(tmp_path / "other") / ".work" / "255" / "ensemble"):
+        write_mask(path, np.zeros((120, 160), np.uint8))
+    predicted.clear()
+    redone = segment(frames, masks, tmp_path / "other", **options)
+    assert "resumed_at" not in redone["segments"]["255"] and min(set(predicted) - {0, 23}) == 1
+    for stem in small_sample.stems:
+        np.testing.assert_array_equal(read_mask(tmp_path / "other" / f"{stem}.png"), read_mask(tmp_path / "whole" / f"{stem}.png"))
+
+
+def test_the_command_line_says_where_a_segment_resumed(tmp_path, sample_dirs, small_sample):
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 23])
+
+    def stop(done, total, note=""):
+        if note.startswith("segment 255") and done == 15:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        segment(frames, masks, tmp_path / "out", methods="flow,gmm", progress=stop)
+    done = run_cli("segment", frames, "--masks", masks, "-o", tmp_path / "out", "--methods", "flow,gmm")
+    assert done.returncode == 0, done.stderr
+    assert "segment 255: resumed at frame 15, the masks before it kept from the interrupted run" in done.stdout
+
+
 @pytest.mark.parametrize("damage", ["staged mask gone", "done.json empty"])
 def test_resume_redoes_a_segment_whose_staged_work_is_incomplete(tmp_path, sample_dirs, small_sample, damage):
     # An interrupted clean-up of .work can remove staged masks before the segment's done.json, and a kill while
