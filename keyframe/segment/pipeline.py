@@ -57,6 +57,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_METHODS = ("flow", "backsub", "gmm", "grabcut", "cnn", "unet")
 WORK = ".work"
+SUMMARY = "segment.json"  # beside the masks: the summary segment() returns
 ENSEMBLE = "ensemble"
 
 
@@ -549,12 +550,18 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             target = stage if channel == ENSEMBLE else stage / "members" / channel
             write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
         write_manifest(stage, source)  # so that a video of the masks plays at the frames' rate
+        _time(summary, started, total)
+        (stage / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))  # how the masks were made, kept with them
         # The work stays (private, not published) until every mask has moved: a run stopped while they move
         # writes them again from it instead of learning every segment afresh.
-    summary["seconds"] = round(time.perf_counter() - started, 2)
-    summary["seconds_per_frame"] = round(summary["seconds"] / max(total, 1), 3)
+    _time(summary, started, total)
     log.info("segment: %d frames in %.1f s", total, summary["seconds"])
     return summary
+
+
+def _time(summary: dict, started: float, frames: int) -> None:
+    summary["seconds"] = round(time.perf_counter() - started, 2)
+    summary["seconds_per_frame"] = round(summary["seconds"] / max(frames, 1), 3)
 
 
 def resume_point(model: SegmentModel, staged: Path) -> int:

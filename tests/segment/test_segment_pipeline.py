@@ -41,6 +41,8 @@ def test_binary_masks_every_frame_same_values_given_unchanged(tmp_path, sample_d
     assert list(info["weights"])[: len(info["inputs"])] == info["inputs"]
     assert list(info["weights"])[len(info["inputs"]) :] == ["members_mean", "members_spread", "edge_strength", "edge_x_mean"]
     assert json.loads(json.dumps(summary)) == summary
+    kept = json.loads((out / "segment.json").read_text())  # kept with the masks
+    assert kept["segments"] == summary["segments"] and kept["methods"] == ["flow", "gmm"]
     assert len(list_images(out / "soft")) == 24
     for name in ("flow", "gmm"):
         assert len(list_images(out / "members" / name)) == 24
