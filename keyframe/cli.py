@@ -274,14 +274,18 @@ def segment_preview(
     masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames: segment's output, or "
                                                         "hand-made ones.")],
     video_out: Annotated[Path, typer.Option("--out", "-o", help="Output .mp4.")],
+    tint: Annotated[float, typer.Option(help="How strongly each segment is tinted with its colour: 0 draws the "
+                                             "outlines alone (to judge the edge by), 1 paints the segments over.")] = 0.45,
 ):
     """Write a video of the frames with their masks drawn over them, each segment in its own colour."""
     from keyframe.progress import progress_bar
     from keyframe.segment import preview
+    from keyframe.segment.preview import check_tint
 
+    check_tint(tint)
     writable([video_out], inputs=[frames, masks], videos=[video_out])
     with progress_bar("previewing") as progress:
-        count = preview(frames, masks, video_out, progress=progress)
+        count = preview(frames, masks, video_out, progress=progress, tint=tint)
     out.print(f"{counted(count, 'frame')} with their masks -> {video_out}")
 
 

@@ -15,7 +15,7 @@ import os
 import cv2
 import numpy as np
 
-from keyframe.errors import fail
+from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import open_frames, read_mask
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, writer_for
@@ -58,6 +58,7 @@ def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.nd
     >>> out[0, 0].tolist(), out[1, 1].tolist(), out[2, 2].tolist()  # background, outline, inside
     ([0, 0, 0], [255, 64, 64], [115, 29, 29])
     """
+    check_tint(alpha, "overlay's alpha")
     frame, labels = check_rgb(frame, "overlay's frame"), np.asarray(labels)
     if labels.shape != frame.shape[:2]:
         raise ValueError(f"labels {labels.shape} do not match the frame {frame.shape[:2]}")
@@ -73,12 +74,20 @@ def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.nd
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
-def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress=None) -> int:
+def check_tint(tint: float, name: str = "--tint") -> float:
+    """``tint`` if it is a number from 0 to 1; a KeyframeError naming ``name`` otherwise."""
+    if check_number(name, tint, inclusive=True) > 1:
+        raise KeyframeError(f"{name} must be from 0 (outlines only) to 1 (segments painted over), got {tint:g}")
+    return float(tint)
+
+
+def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress=None, tint: float = 0.45) -> int:
     """Write ``out_video``: every frame of ``frames`` with its mask from the folder ``masks`` drawn over it
-    (:func:`overlay`; a frame without a mask, as between hand-made ones, is shown as it is). It plays as the
-    frames do (their rate, or each frame at its time where the rate varies), with their video's sound. Returns
-    the frame count.
+    (:func:`overlay`, ``tint`` its ``alpha``: 0 draws the outlines alone, to judge the edge by; a frame without
+    a mask, as between hand-made ones, is shown as it is). It plays as the frames do (their rate, or each frame
+    at its time where the rate varies), with their video's sound. Returns the frame count.
     """
+    check_tint(tint)
     source = open_frames(frames)
     folder = mask_folder(masks)
     check_file_apart(out_video, [source.path, source.origin, folder])
@@ -89,7 +98,7 @@ def preview(frames, masks, out_video: str | os.PathLike, crf: int = 23, progress
             labels = read_mask(mask) if mask is not None else None
             if labels is not None and labels.shape != frame.rgb.shape[:2]:  # a header that lied
                 raise fail(mask, f"is {labels.shape[1]}x{labels.shape[0]} but its frame is {frame.rgb.shape[1]}x{frame.rgb.shape[0]}")
-            writer.write_frame(frame.index, overlay(frame.rgb, labels) if labels is not None else frame.rgb)
+            writer.write_frame(frame.index, overlay(frame.rgb, labels, tint) if labels is not None else frame.rgb)
             report(progress, frame.index + 1, len(source), "drawing the masks")
     return writer.frames
 

@@ -1,5 +1,6 @@
 """`keyframe segment preview`: the frames with their masks drawn over them, as a video."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -21,6 +22,11 @@ def test_overlay_tints_and_outlines_each_segment_in_its_colour():
     assert segment_colour(255).tolist() == segment_colour(1).tolist()  # a binary mask's foreground
     with pytest.raises(ValueError, match="do not match the frame"):
         overlay(frame, labels[:5])
+    outlined = overlay(frame, labels, alpha=0)  # outlines alone: the edge is judged on the frame itself
+    assert outlined[2, 2].tolist() == [100, 100, 100] and outlined[1, 1].tolist() == segment_colour(1).tolist()
+    for wrong in (-0.1, 1.5, float("nan")):
+        with pytest.raises(KeyframeError, match="overlay's alpha must be"):
+            overlay(frame, labels, alpha=wrong)
 
 
 def test_overlay_refuses_a_frame_that_is_not_uint8_rgb():
@@ -79,6 +85,15 @@ def test_cli_segment_preview(tmp_path, small_sample, sample_video):
     assert not (tmp_path / "q.mp4").exists()
     named = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "p.avi")
     assert named.returncode == 2 and "p.avi" in named.stderr
+    outlines = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "o.mp4", "--tint", "0")
+    assert outlines.returncode == 0, outlines.stderr
+    inside = cv2.erode((small_sample.masks[0] > 0).astype(np.uint8), np.ones((7, 7), np.uint8)) > 0  # off the outline
+    assert inside.sum() > 50
+    shown, original = open_frames(tmp_path / "o.mp4").read(0), open_frames(sample_video).read(0)
+    assert np.abs(shown.astype(float) - original)[inside].mean() < 10 < np.abs(  # 4 (compression) against 64
+        open_frames(tmp_path / "p.mp4").read(0).astype(float) - original)[inside].mean()
+    bad = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "r.mp4", "--tint", "2")
+    assert bad.returncode == 2 and "--tint must be from 0 (outlines only) to 1" in bad.stderr and not (tmp_path / "r.mp4").exists()
 
 
 @pytest.mark.parametrize("case, fragment", [("stem", "has no frame of that name"), ("size", "is 80x60 but its frame is 160x120")])
