@@ -498,7 +498,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                             f"got {type(config.ensemble).__name__}")
     config.ensemble.check()  # again: a field may have been changed since it was made
     check_seed(config.seed)
-    if config.threads is not None:  # None: auto_threads
+    if config.threads is not None:  # None: torch's own setting
         check_count("threads", config.threads)
     for name in config.methods:  # a member whose optional package is missing says so before anything is written
         make_member(name, config)
