@@ -129,6 +129,19 @@ def test_late_ranges_seek_and_match_sequential_decode(tmp_path):
             assert abs(int(frame.rgb[4:12, 4:12].mean()) - frame.index) <= 2
 
 
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_a_video_read_backwards_block_by_block_gives_its_frames_last_first(sample_video, block):
+    from keyframe.io.frames import backward_frames
+
+    source = open_frames(sample_video)
+    forwards = source.read_range(3, 20)
+    backwards = list(backward_frames(source, 3, 20, block=block))
+    assert [index for index, _ in backwards] == list(range(19, 2, -1))
+    for (index, rgb), expected in zip(backwards, forwards[::-1]):
+        np.testing.assert_array_equal(rgb, expected)
+    assert [index for index, _ in backward_frames(source, 20, 20)] == []
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_a_photo_s_exif_orientation_is_applied_as_viewers_do(tmp_path, orientation):
     from PIL import Image, ImageOps
