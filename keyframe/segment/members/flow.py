@@ -113,13 +113,28 @@ def warp(image: np.ndarray, flow: np.ndarray) -> np.ndarray:
     return cv2.remap(image, grid_x + flow[..., 0], grid_y + flow[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
+def carried(start_prob: np.ndarray, grays, flow: cv2.DISOpticalFlow, gain: float) -> Iterator[tuple[int, np.ndarray]]:
+    """Carry ``start_prob`` (belonging to the first of ``grays``, ``(index, grey frame)`` pairs in the order the
+    mask travels) through the rest, one frame at a time; yields ``(index, soft mask)`` for every frame, the first
+    included.
+
+    Examples
+    --------
+    >>> frame = np.zeros((16, 16), np.uint8); frame[4:8, 4:8] = 200
+    >>> [index for index, _ in carried(frame > 0, [(5, frame), (4, frame)], dis_flow(), 4.0)]
+    [5, 4]
+    """
+    prob, previous = start_prob.astype(np.float32), None
+    for index, gray in grays:
+        if previous is not None:
+            prob = sharpen(warp(prob, dis_motion(flow, gray, previous)), gain)
+        previous = gray
+        yield index, prob
+
+
 def propagate(grays: list[np.ndarray], start_prob: np.ndarray, flow: cv2.DISOpticalFlow, gain: float) -> list[np.ndarray]:
     """Carry ``start_prob`` (belonging to ``grays[0]``) through ``grays[1:]``; returns one soft mask per frame."""
-    probs = [start_prob.astype(np.float32)]
-    for previous, current in zip(grays, grays[1:]):
-        motion = dis_motion(flow, current, previous)
-        probs.append(sharpen(warp(probs[-1], motion), gain))
-    return probs
+    return [prob for _, prob in carried(start_prob, enumerate(grays), flow, gain)]
 
 
 def propagate_flow_baseline(source: FrameSource, first_mask: np.ndarray, start: int = 0, preset: str = "medium") -> Iterator[tuple[int, np.ndarray]]:
@@ -234,13 +249,8 @@ class FlowMember(Member):
 
     def _forward(self, source: FrameSource, before: int, hi: int, gain: float) -> Iterator[tuple[int, np.ndarray]]:
         """The mask of ``before`` carried forward through frames ``before..hi-1``, one frame at a time."""
-        prob, previous = self.keyframes[before].astype(np.float32), None
-        for frame in source.iter_frames(before, hi):
-            gray = to_gray(frame.rgb, self.size)
-            if previous is not None:
-                prob = sharpen(warp(prob, dis_motion(self.flow, gray, previous)), gain)
-            previous = gray
-            yield frame.index, prob
+        grays = ((frame.index, to_gray(frame.rgb, self.size)) for frame in source.iter_frames(before, hi))
+        return carried(self.keyframes[before], grays, self.flow, gain)
 
     def _backward(self, source: FrameSource, after: int, lo: int, gain: float) -> Iterator[np.ndarray]:
         """The mask of ``after`` carried backward to frame ``lo``: the masks of frames ``lo..after-1``, lo first.
@@ -254,13 +264,10 @@ class FlowMember(Member):
         tops = [min(bottom + BACKWARD_BLOCK, after) for bottom in bottoms]
         kept, wanted = {after: self.keyframes[after].astype(np.float32)}, set(tops)
         if len(tops) > 1:
-            prob, previous = kept[after], None
-            for index, gray in backward_frames(source, tops[0], after + 1, lambda frame: to_gray(frame.rgb, self.size)):
-                if previous is not None:
-                    prob = sharpen(warp(prob, dis_motion(self.flow, gray, previous)), gain)
-                    if index in wanted:
-                        kept[index] = prob
-                previous = gray
+            grays = backward_frames(source, tops[0], after + 1, lambda frame: to_gray(frame.rgb, self.size))
+            for index, prob in carried(kept[after], grays, self.flow, gain):
+                if index in wanted:
+                    kept[index] = prob
         for bottom, top in zip(bottoms, tops):
             grays = [to_gray(frame.rgb, self.size) for frame in source.iter_frames(bottom, top + 1)]
             yield from propagate(grays[::-1], kept.pop(top), self.flow, gain)[:0:-1]
