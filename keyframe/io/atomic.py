@@ -52,13 +52,9 @@ def atomic_path(path: str | os.PathLike, sweep: bool = False) -> Iterator[Path]:
         sweep_leftovers(target)
     tmp = temporary_name(target)
     try:
-        yield tmp
-        os.replace(tmp, target)
-    except OSError as error:
-        named = naming_the_output(error, tmp, target)
-        if named is error:
-            raise
-        raise named from error
+        with naming_the_output(tmp, target):
+            yield tmp
+            os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
@@ -81,17 +77,21 @@ TEMPORARY = re.compile(r"\.(?P<stem>.*)\.(?:(?P<pid>\d+)-)?[0-9a-f]{8}\.tmp(?P<s
 LEFTOVER_AGE = 600  # seconds without a write after which a dead process's temporary file is swept
 
 
-def naming_the_output(error: OSError, tmp: Path, target: Path) -> OSError:
-    """``error``, raised while ``target`` was written as ``tmp``, made to name ``target``: a full disk says only "No
-    space left on device", and the hidden temporary name means nothing to the user. Where its file name cannot be
-    changed (PyAV's errors), a new OSError with its number and message, to be raised from it."""
-    if error.filename is not None and str(error.filename) != str(tmp):
-        return error
+@contextlib.contextmanager
+def naming_the_output(tmp: Path, target: Path) -> Iterator[None]:
+    """Make an OSError raised in the block, while ``target`` is written as ``tmp``, name ``target``: a full disk
+    says only "No space left on device", and the hidden temporary name means nothing to the user. Where its file
+    name cannot be changed (PyAV's errors), a new OSError with its number and message is raised from it."""
     try:
-        error.filename = str(target)
-    except AttributeError:
-        return OSError(error.errno, error.strerror or str(error), str(target))
-    return error
+        yield
+    except OSError as error:
+        if error.filename is not None and str(error.filename) != str(tmp):
+            raise
+        try:
+            error.filename = str(target)
+        except AttributeError:
+            raise OSError(error.errno, error.strerror or str(error), str(target)) from error
+        raise
 
 
 def sweep_leftovers(target: str | os.PathLike, age: float = LEFTOVER_AGE) -> list[Path]:

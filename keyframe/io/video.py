@@ -7,7 +7,6 @@ length; writing goes to a temporary name that is renamed when the file is whole.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import functools
 import json
 import logging
@@ -780,24 +779,13 @@ class VideoWriter:
                                    threads=1)
             frame.colorspace, frame.color_range = PRORES_MATRIX, WRITTEN_RANGE
         frame.pts = self._pts(seconds)
-        with self._naming_the_output():
+        with naming_the_output(self._tmp, self.path):  # a full disk names the video
             self._container.mux(self._stream.encode(frame))
             self.frames += 1
             if self.timed:
                 self._times = (self._times[1], seconds)  # the frame before and this one
             if self._audio is not None:
                 self._audio.until(seconds if self.timed else self.frames / self.fps)
-
-    @contextlib.contextmanager
-    def _naming_the_output(self):
-        """Errors of writing (a full disk) name the video, not its temporary name."""
-        try:
-            yield
-        except OSError as error:
-            named = naming_the_output(error, self._tmp, self.path)
-            if named is error:
-                raise
-            raise named from error
 
     def _pts(self, seconds: float | None) -> int:
         if not self.timed:
@@ -836,7 +824,7 @@ class VideoWriter:
         if self._stream is None:
             self.abort()
             raise KeyframeError(f"{self.path}: no frames were given to encode")
-        with self._naming_the_output():
+        with naming_the_output(self._tmp, self.path):  # a full disk names the video
             self._container.mux(self._stream.encode(None))
             if self._audio is not None:
                 self._audio.finish(self._end())
