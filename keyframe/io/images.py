@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from keyframe.errors import fail, missing_file
 from keyframe.io.atomic import atomic_path
-from keyframe.io.png import SIGNATURE, png_fragments
+from keyframe.io.png import SIGNATURE, png_damage, png_fragments
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -145,12 +145,17 @@ def _check_whole(path, head: bytes, tail: bytes, everything) -> None:
 
 def _whole_bytes(path: Path) -> np.ndarray:
     """A PNG or JPEG file's bytes, read once, refused when cut short (:func:`_check_whole`): OpenCV would fill
-    the missing part of a JPEG with grey and only print a warning."""
+    the missing part of a JPEG with grey and only print a warning; a PNG is refused too when a chunk is
+    damaged (:func:`~keyframe.io.png.png_damage`), before libpng prints its own line about it."""
     try:
         data = np.fromfile(path, np.uint8)
     except OSError as error:
         raise fail(path, f"not a readable image ({error.strerror or type(error).__name__})") from None
     _check_whole(path, data[:8].tobytes(), data[-12:].tobytes(), data.tobytes)
+    if data[:8].tobytes() == PNG_SIGNATURE:
+        damage = png_damage(data)
+        if damage is not None:
+            raise fail(path, f"is damaged ({damage})")
     return data
 
 

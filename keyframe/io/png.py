@@ -107,3 +107,42 @@ def encode_png(image: np.ndarray, level: int = 1) -> bytes:
     True
     """
     return b"".join(png_fragments(image, level))
+
+
+def png_damage(data: bytes | memoryview | np.ndarray) -> str | None:
+    """Why the PNG ``data`` cannot be decoded as stored, or None when its chunks are whole.
+
+    Each critical chunk's CRC is checked (a few tenths of a millisecond for a
+    480p frame, against about 15 ms to decode it): libpng would stop on a bad
+    one and print its own line to stderr, which no caller can silence.
+    Ancillary chunks (text, colour profiles) are left to libpng, which drops
+    a damaged one and decodes the rest. A missing end is
+    :func:`keyframe.io.images.read_image`'s business.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = bytearray(encode_png(np.zeros((2, 2), np.uint8)))
+    >>> png_damage(data) is None
+    True
+    >>> data[44] ^= 1  # a byte of the pixel data
+    >>> png_damage(data)
+    'a CRC error in its IDAT chunk'
+    """
+    view = memoryview(data).cast("B")
+    at = len(SIGNATURE)
+    while at + 8 <= len(view):
+        length, kind = struct.unpack(">I4s", view[at:at + 8])
+        end = at + 8 + length + 4
+        if end > len(view):
+            return None  # cut short: the caller says so
+        critical = kind[:1].isupper()
+        if critical:
+            stored = struct.unpack(">I", view[end - 4:end])[0]
+            if isal_zlib.crc32(view[at + 4:end - 4]) != stored:
+                name = kind.decode("latin-1") if kind.isalpha() else repr(kind)
+                return f"a CRC error in its {name} chunk"
+        if kind == b"IEND":
+            return None
+        at = end
+    return None

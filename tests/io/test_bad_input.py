@@ -289,6 +289,33 @@ def test_a_truncated_png_is_refused_from_its_header_check_and_two_images_of_one_
             use(folder)
 
 
+def test_a_damaged_png_is_refused_in_one_line_before_libpng_speaks(tmp_path):
+    import struct
+    import zlib
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import read_image, read_mask
+
+    folder = tmp_path / "frames"
+    for index in range(3):
+        write_image(folder / f"{index:06d}.png", np.random.default_rng(index).integers(0, 255, (32, 32, 3), np.uint8))
+    data = bytearray((folder / "000001.png").read_bytes())
+    data[60] ^= 0xFF  # a byte of the compressed pixels: the IDAT chunk's CRC no longer matches
+    (folder / "000001.png").write_bytes(bytes(data))
+    for read in (read_image, read_mask):
+        with pytest.raises(KeyframeError, match="000001.png: is damaged \\(a CRC error in its IDAT chunk\\)"):
+            read(folder / "000001.png")
+    result = run_cli("frames", "encode", folder, tmp_path / "x.mp4", "--fps", "10")
+    assert_usage_error(result, "000001.png", "is damaged")
+    assert "libpng" not in result.stderr
+    # A damaged ancillary chunk (a text note) is what libpng drops and decodes past: the image still reads.
+    good = (folder / "000002.png").read_bytes()
+    note = b"tEXt" + b"Comment\x00hello"
+    bad_text = struct.pack(">I", len(note) - 4) + note + struct.pack(">I", zlib.crc32(note) ^ 1)
+    (folder / "000002.png").write_bytes(good[:33] + bad_text + good[33:])
+    assert read_image(folder / "000002.png").shape == (32, 32, 3)
+
+
 def test_an_image_is_not_taken_for_a_video(tmp_path):
     write_image(tmp_path / "still.png", np.zeros((16, 16, 3), np.uint8))
     assert_usage_error(run_cli("frames", "extract", tmp_path / "still.png", tmp_path / "out"), "still.png",
