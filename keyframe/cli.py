@@ -302,13 +302,15 @@ def segment_cutout(
 ):
     """Cut the segmented subject out of every frame onto a transparent background, for a video editor."""
     from keyframe.io.video import VIDEO_SUFFIXES
-    from keyframe.progress import progress_bar
-    from keyframe.segment import write_cutouts
 
     movie = out_path.suffix.lower() in VIDEO_SUFFIXES
-    writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
-    with _nothing_kept_on_interrupt(movie, VIDEO_KEEPS), progress_bar("cutting out") as progress:
-        count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress)
+    with _nothing_kept_on_interrupt(movie, VIDEO_KEEPS):  # from here: loading the library takes seconds
+        from keyframe.progress import progress_bar
+        from keyframe.segment import write_cutouts
+
+        writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
+        with progress_bar("cutting out") as progress:
+            count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress)
     out.print(f"{counted(count, 'cut-out')} -> {out_path}")
 
 

@@ -65,13 +65,20 @@ def test_ctrl_c_before_a_video_command_starts_its_work_says_nothing_was_kept(mon
 
     monkeypatch.setattr(cli, "writable", interrupted)  # the first thing either does once its imports are done
     for command in (["frames", "encode", str(tmp_path), str(tmp_path / "v.mp4")],
-                    ["segment", "preview", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "v.mp4")]):
+                    ["segment", "preview", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "v.mp4")],
+                    ["segment", "cutout", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "c.mov")]):
         monkeypatch.setattr(sys, "argv", ["keyframe", *command])
         with pytest.raises(SystemExit) as ended:
             cli.main()
         assert ended.value.code == 130
         stderr = " ".join(capsys.readouterr().err.split())
         assert "interrupted; nothing was kept: a video is written whole or not at all" in stderr, stderr
+    # A folder of cut-outs is built under a *.partial name, and resumed.
+    monkeypatch.setattr(sys, "argv", ["keyframe", "segment", "cutout", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "cut")])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    assert "work kept under a *.partial name is resumed" in " ".join(capsys.readouterr().err.split())
 
 
 def test_ctrl_c_while_the_toolkit_loads_ends_quietly():
