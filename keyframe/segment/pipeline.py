@@ -350,7 +350,7 @@ class SegmentModel:
             if found is not None:
                 ensemble, self.tuned[ENSEMBLE] = found
                 features = columns_for(features, config.ensemble, ensemble)
-        self.ensemble = ensemble
+        self.ensemble = ensemble = replace(ensemble, votes=ensemble.votes_for(len(self.keyframes)))
         self.stacker = Stacker(ensemble).fit(features, labels)
         # The pixel sample over-represents boundaries; the threshold is chosen on whole frames.
         whole = [(columns_for(x, config.ensemble, ensemble), t) for x, t in frames]
@@ -387,6 +387,24 @@ class SegmentModel:
     def names(self) -> list[str]:
         return self.base + self.refiners
 
+    def used(self) -> list[str]:
+        """The members whose masks make the ensemble's: the stacked ones, those with a vote, and every base member
+        when a refiner is used (it refines their mean). The others were trained to be weighed on the held-out
+        frames, and lost; running them on every frame would change no mask.
+
+        Examples
+        --------
+        >>> model = SegmentModel.__new__(SegmentModel)
+        >>> model.base, model.refiners, model.stacked = ["flow", "gmm", "unet"], ["grabcut"], ["unet"]
+        >>> model.ensemble = EnsembleConfig(votes={"flow": 0.5, "grabcut": 0.0})
+        >>> model.used()
+        ['flow', 'unet']
+        """
+        chosen = set(self.stacked) | {n for n, weight in self.ensemble.votes.items() if weight > 0 and n in self.names}
+        if chosen & set(self.refiners):
+            chosen |= set(self.base)
+        return [n for n in self.names if n in chosen]
+
     def run(self, member_sink: Callable[[int, str, np.ndarray], None] | None = None, start: int = 0) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(index, prob)`` for every frame from ``start`` on: the stacked, smoothed probability at the work
         size, rescaled so that the stacker's threshold sits at 0.5. Annotated frames give their mask.
@@ -397,7 +415,10 @@ class SegmentModel:
         """
         source, height, width = self.source, *self.size
         first = max(0, start - self.ensemble.smooth)
-        sequential = {n: self.members[n].predict(source, first) for n in self.base if is_sequential(self.members[n])}
+        running = set(self.names if member_sink is not None else self.used())
+        base = [n for n in self.base if n in running]
+        refiners = [n for n in self.refiners if n in running]
+        sequential = {n: self.members[n].predict(source, first) for n in base if is_sequential(self.members[n])}
         smoother = TemporalSmoother(self.ensemble.smooth, self.ensemble.smooth_weight, anchors=frozenset(self.keyframes))
         for frame in source.iter_frames(first):
             index = frame.index
@@ -410,12 +431,12 @@ class SegmentModel:
             if index in self.keyframes:
                 prob = self._small(self.keyframes[index].astype(np.float32))
             else:
-                for name in self.base:
+                for name in base:
                     if name not in probs:
                         probs[name] = self.members[name].predict_frame(index, frame.rgb)
                 small = {name: self._small(p) for name, p in probs.items()}  # each member resized once per frame
-                for name in self.refiners:
-                    consensus = np.mean([small[b] for b in self.base], axis=0)
+                for name in refiners:
+                    consensus = np.mean([small[b] for b in base], axis=0)
                     small[name] = self._small(self.members[name].refine(index, frame.rgb, consensus))
                 x = self._features([small[n] for n in self.stacked], frame.rgb, self.ensemble)
                 prob = calibrate(self.stacker.predict_proba(x).reshape(height, width), self.stacker.threshold)

@@ -143,7 +143,7 @@ def test_resume_reuses_a_finished_segment(tmp_path, sample_dirs, small_sample, k
 def test_a_segment_interrupted_part_way_resumes_at_its_first_missing_mask(tmp_path, sample_dirs, small_sample,
                                                                          keep_members, monkeypatch):
     # A long video's only segment was learned and masked again from the first frame after an interruption.
-    from keyframe.segment.members.gmm import GMMMember
+    from keyframe.segment.ensemble import TemporalSmoother
 
     frames, _ = sample_dirs
     masks = give_masks(small_sample, tmp_path / "given", [0, 23])
@@ -159,9 +159,9 @@ def test_a_segment_interrupted_part_way_resumes_at_its_first_missing_mask(tmp_pa
     staged = partial_dir(out) / ".work" / "255" / "ensemble"
     assert len(list_images(staged)) == 15
 
-    predicted = []
-    frame_wise = GMMMember.predict_frame
-    monkeypatch.setattr(GMMMember, "predict_frame", lambda self, index, rgb: predicted.append(index) or frame_wise(self, index, rgb))
+    predicted = []  # every frame the ensemble makes passes its temporal smoothing (members that lost may not run)
+    push = TemporalSmoother.push
+    monkeypatch.setattr(TemporalSmoother, "push", lambda self, index, grey, prob: predicted.append(index) or push(self, index, grey, prob))
     again = segment(frames, masks, out, **options)
     # Frame 14 made again to check the model, with its smoothing neighbours, then the frames from 15 on (0 and 23,
     # the given ones, are the held-out checks of training).
@@ -463,3 +463,31 @@ def test_seed_and_threads_are_checked_before_any_work(tmp_path, sample_dirs, sma
     with pytest.raises(KeyframeError, match=fragment):
         segment(frames, give_masks(small_sample, tmp_path / "given", [0]), out, methods="flow", **options)
     assert not out.exists() and not partial_dir(out).exists()
+
+
+
+def test_members_that_neither_stack_nor_vote_do_not_run_and_no_mask_changes(tmp_path, sample_dirs, small_sample, monkeypatch):
+    # Background subtraction is not stacked here and no refiner needs it: it is not run over the frames, unless
+    # --keep-members writes its masks. The ensemble's masks are the same.
+    from keyframe.segment.members.backsub import BackSubMember
+
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 12, 23])
+    made = []
+    predict = BackSubMember.predict
+
+    def counted(self, *args, **kwargs):
+        for index, prob in predict(self, *args, **kwargs):
+            made.append(index)
+            yield index, prob
+    monkeypatch.setattr(BackSubMember, "predict", counted)
+    options = dict(methods="flow,gmm,backsub", member_options=LIGHT)
+    lean = segment(frames, masks, tmp_path / "lean", **options)
+    assert "backsub" not in lean["segments"]["255"]["inputs"]
+    in_training = len(made)
+    made.clear()
+    segment(frames, masks, tmp_path / "kept", keep_members=True, **options)
+    assert len(made) - in_training == 24  # one more pass, over every frame
+    for stem in small_sample.stems:
+        np.testing.assert_array_equal(read_mask(tmp_path / "lean" / f"{stem}.png"), read_mask(tmp_path / "kept" / f"{stem}.png"))
+    assert len(list_images(tmp_path / "kept" / "members" / "backsub")) == 24
