@@ -495,7 +495,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     ``weights`` (the stacker's weight per input column by name: each member in
     ``inputs``, then ``members_mean``, ``members_spread`` and, with image
     features, ``edge_strength`` and ``edge_x_mean``; dropped columns weigh 0;
-    None for the MLP), ``threshold``, ``held_out_iou``, any ``tuned`` settings and ``resumed_at``, the frame a
+    None for the MLP), ``votes`` (the fixed votes after the stack, by member), ``threshold``, ``held_out_iou``,
+    any ``tuned`` settings and ``resumed_at``, the frame a
     segment stopped part way carried on from; ``resumed_segments``, the ids of the segments an interrupted run had
     finished and this one kept, when there are any.
 
@@ -557,6 +558,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 "threshold": model.stacker.threshold,
                 "weights": labelled_weights(model.stacker.weights(), model.stacked),
                 "inputs": model.stacked,
+                "votes": model.ensemble.votes,
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
                 **({"resumed_at": start} if start else {}),

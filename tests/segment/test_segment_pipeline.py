@@ -40,6 +40,7 @@ def test_binary_masks_every_frame_same_values_given_unchanged(tmp_path, sample_d
     info = summary["segments"]["255"]
     assert list(info["weights"])[: len(info["inputs"])] == info["inputs"]
     assert list(info["weights"])[len(info["inputs"]) :] == ["members_mean", "members_spread", "edge_strength", "edge_x_mean"]
+    assert info["votes"] == {"flow": 0.57}  # several masks: GrabCut, were it among the members, would not vote
     assert json.loads(json.dumps(summary)) == summary
     kept = json.loads((out / "segment.json").read_text())  # kept with the masks
     assert kept["segments"] == summary["segments"] and kept["methods"] == ["flow", "gmm"]
