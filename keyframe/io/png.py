@@ -112,8 +112,8 @@ def encode_png(image: np.ndarray, level: int = 1) -> bytes:
 def png_damage(data: bytes | memoryview | np.ndarray) -> str | None:
     """Why the PNG ``data`` cannot be decoded as stored, or None when its chunks are whole.
 
-    Each critical chunk's CRC is checked (a few tenths of a millisecond for a
-    480p frame, against about 15 ms to decode it): libpng would stop on a bad
+    Each critical chunk's CRC is checked (about 0.4 ms for an 854x480
+    frame, against about 18 ms to decode it): libpng would stop on a bad
     one and print its own line to stderr, which no caller can silence.
     Ancillary chunks (text, colour profiles) are left to libpng, which drops
     a damaged one and decodes the rest. A missing end is
