@@ -237,8 +237,9 @@ def _peak_bytes(work) -> int:
 def test_a_long_stretch_before_a_mask_is_carried_back_holding_a_block_of_it(small_sample, name, monkeypatch):
     # A mask at the end of a video (or in its middle) held every frame before it, and every mask carried back to
     # them, at once: 0.8 MB a frame at 640x360. Now one block is held; the masks are the same.
-    from keyframe.segment.members import flow
+    import importlib
 
+    module = importlib.import_module(f"keyframe.segment.members.{name}")  # its block, read when it carries back
     source = ArrayFrames(np.concatenate([small_sample.frames] * 16))  # 384 frames
     masks = {383: small_sample.masks[-1] > 0}
     config = FlowConfig() if name == "flow" else BackSubConfig()
@@ -246,9 +247,9 @@ def test_a_long_stretch_before_a_mask_is_carried_back_holding_a_block_of_it(smal
     def masks_of_every_frame():
         return [prob.copy() for _, prob in MEMBERS[name](config).fit(source, masks).predict(source)]
 
-    monkeypatch.setattr(flow, "BACKWARD_BLOCK", 1000)  # one block: the stretch carried back in one pass
+    monkeypatch.setattr(module, "BACKWARD_BLOCK", 1000)  # one block: the stretch carried back in one pass
     whole = masks_of_every_frame()
-    monkeypatch.setattr(flow, "BACKWARD_BLOCK", 16)
+    monkeypatch.setattr(module, "BACKWARD_BLOCK", 16)
     blocks = masks_of_every_frame()
     assert len(blocks) == len(whole) == 384 and all(np.array_equal(a, b) for a, b in zip(blocks, whole))
 

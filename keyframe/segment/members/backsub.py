@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError
-from keyframe.io.frames import FrameSource, backward_frames
+from keyframe.io.frames import BACKWARD_BLOCK, FrameSource, backward_frames
 from keyframe.segment.base import Member, check_choice, check_real, check_type, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.flow import keyframe_spans
 from keyframe.segment.members.morphology import CleanConfig, clean_mask, soft_from_binary
@@ -327,7 +327,7 @@ class BackSubMember(Member):
                 if frame.index >= lo:
                     yield frame.index, mask
             return
-        images = backward_frames(source, lo, key + 1, small)
+        images = backward_frames(source, lo, key + 1, small, block=BACKWARD_BLOCK)
         run = Run(self.config, next(images)[1], self.keyframes[key])
         # Made last first, given first last: kept packed 8 pixels a byte, a long stretch's masks take little room.
         packed = [np.packbits(run.step(image)) for _, image in images][::-1]  # frames lo..key-1
