@@ -141,13 +141,12 @@ class EnsembleConfig:
         if isinstance(names, (str, bytes)) or not isinstance(names, (tuple, list, set, frozenset)) \
                 or not all(isinstance(n, str) for n in names):
             raise KeyframeError(f"EnsembleConfig.always_stack must be a tuple of member names, got {names!r}")
-        if self.votes is None:
-            return
-        check_type(self, "votes", dict)
-        for name, weight in self.votes.items():
-            if not isinstance(name, str):
-                raise KeyframeError(f"EnsembleConfig.votes: keys are member names, got {name!r}")
-            check_number(f"EnsembleConfig.votes[{name!r}]", weight, inclusive=True)
+        if self.votes is not None:  # None: the default for the number of given masks (votes_for)
+            check_type(self, "votes", dict)
+            for name, weight in self.votes.items():
+                if not isinstance(name, str):
+                    raise KeyframeError(f"EnsembleConfig.votes: keys are member names, got {name!r}")
+                check_number(f"EnsembleConfig.votes[{name!r}]", weight, inclusive=True)
 
     def votes_for(self, annotated: int) -> dict[str, float]:
         """The votes to use with ``annotated`` given masks: :attr:`votes`, or when that is None the default for
