@@ -70,7 +70,8 @@ class EnsembleConfig:
         UNet carries ImageNet features to views the annotated frames do not
         show; a held-out frame or a synthetic clip (one mask) is too close to
         the training frames to show that, and can rank a member trained from
-        scratch above it.
+        scratch above it. With one given mask only these are stacked, when
+        any of them runs: the synthetic clip cannot rank the others.
     fallback_margin : the sequential members (flow, background subtraction)
         join the stack when the best frame-wise member's held-out IoU is more
         than this below theirs.

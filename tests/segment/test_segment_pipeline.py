@@ -492,3 +492,19 @@ def test_members_that_neither_stack_nor_vote_do_not_run_and_no_mask_changes(tmp_
     for stem in small_sample.stems:
         np.testing.assert_array_equal(read_mask(tmp_path / "lean" / f"{stem}.png"), read_mask(tmp_path / "kept" / f"{stem}.png"))
     assert len(list_images(tmp_path / "kept" / "members" / "backsub")) == 24
+
+
+@pytest.mark.parametrize("anchor, given, stacked", [
+    ("gmm", [0], ["gmm"]),  # one mask: the synthetic clip cannot rank the CNN beside the anchor
+    ("gmm", [0, 12, 23], ["gmm", "cnn"]),  # real held-out frames weigh every member
+    ("unet", [0], ["gmm", "cnn"]),  # no anchor runs: the held-out IoU decides, as with several masks
+])
+def test_one_mask_stacks_only_the_always_stacked_members(tmp_path, sample_dirs, small_sample, anchor, given, stacked):
+    from keyframe.segment.members.cnn import CNNConfig
+
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", given)
+    options = dict(LIGHT, cnn=CNNConfig(max_side=96, width=8, depth=2, steps=20))
+    ensemble = EnsembleConfig(always_stack=(anchor,), keep_within=1.0)  # every member is near enough to stack
+    summary = segment(frames, masks, tmp_path / "out", methods="gmm,cnn", member_options=options, ensemble=ensemble)
+    assert summary["segments"]["255"]["inputs"] == stacked
