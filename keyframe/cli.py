@@ -411,29 +411,31 @@ def movement_learn(
                                                     "its end).")] = None,
 ):
     """Learn the movement in CLIPS (next-frame prediction) and calibrate its threshold."""
-    from dataclasses import replace
+    # The whole learning, its start-up included (loading the library takes seconds): with one trial nothing is kept.
+    with _nothing_kept_on_interrupt(trials == 1, "learning starts afresh when run again"):
+        from dataclasses import replace
 
-    from keyframe.motion import LearnConfig, NetConfig, Stretch, WindowConfig, feature_kinds, learn
-    from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS
-    from keyframe.motion.windows import MAX_WINDOW
-    from keyframe.progress import progress_bar
+        from keyframe.motion import LearnConfig, NetConfig, Stretch, WindowConfig, feature_kinds, learn
+        from keyframe.motion.features import CROPPED_KINDS, DEFAULT_CROP_SECONDS
+        from keyframe.motion.windows import MAX_WINDOW
+        from keyframe.progress import progress_bar
 
-    if not 2 <= window <= MAX_WINDOW:
-        raise KeyframeError(f"--window must be from 2 to {MAX_WINDOW} frames, got {window}")
-    writable([model_out], inputs=[*clips, *(negatives or [])])
-    lead, partners = feature_kinds(features, pose_frame, DEFAULT_CROP_SECONDS if crop_seconds is None else crop_seconds or None)
-    # Settings are checked before the notes on them: a note must not come before the error that ends the run.
-    config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
-                         net=replace(NetConfig(), seed=seed), trials=trials)
-    if crop_seconds is not None and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
-        console.print(f"note: --crop-seconds is for pixels and cnn features; with {features} it does nothing", markup=False)
-    if fusion != "min" and not partners:
-        console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
-    if pose_frame != "body" and not any(kind.landmarks for kind in (lead, *partners)):
-        console.print(f"note: --pose-frame is for pose features; with {features} it does nothing", markup=False)
-    with _nothing_kept_on_interrupt(trials == 1, "learning starts afresh when run again"), progress_bar("learning") as progress:
-        stretches = [Stretch(clip, start, end) for clip in clips] if start or end is not None else clips
-        model = learn(stretches, config, negatives=negatives or [], out=model_out, progress=progress)
+        if not 2 <= window <= MAX_WINDOW:
+            raise KeyframeError(f"--window must be from 2 to {MAX_WINDOW} frames, got {window}")
+        writable([model_out], inputs=[*clips, *(negatives or [])])
+        lead, partners = feature_kinds(features, pose_frame, DEFAULT_CROP_SECONDS if crop_seconds is None else crop_seconds or None)
+        # Settings are checked before the notes on them: a note must not come before the error that ends the run.
+        config = LearnConfig(features=lead, partners=partners, fusion=fusion, window=WindowConfig(window),
+                             net=replace(NetConfig(), seed=seed), trials=trials)
+        if crop_seconds is not None and not any(kind.kind in CROPPED_KINDS for kind in (lead, *partners)):
+            console.print(f"note: --crop-seconds is for pixels and cnn features; with {features} it does nothing", markup=False)
+        if fusion != "min" and not partners:
+            console.print(f"note: --fusion combines several feature kinds; with {features} alone it does nothing", markup=False)
+        if pose_frame != "body" and not any(kind.landmarks for kind in (lead, *partners)):
+            console.print(f"note: --pose-frame is for pose features; with {features} it does nothing", markup=False)
+        with progress_bar("learning") as progress:
+            stretches = [Stretch(clip, start, end) for clip in clips] if start or end is not None else clips
+            model = learn(stretches, config, negatives=negatives or [], out=model_out, progress=progress)
     info = model.info
     count = len(model.cohort)
     cohort = f"; scores relative to {count} model{'s' if count != 1 else ''} of the negatives" if count else ""
@@ -470,30 +472,39 @@ def movement_detect(
              "(printed by learn and detect): lower finds more, higher finds less.", show_default=False)] = None,
 ):
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
-    from keyframe.io.atomic import exclusive
-    from keyframe.motion.detect import DetectConfig, check_detection_output
-    from keyframe.motion.plot import check_plot_output
+    # From the start: loading the library takes seconds, and without --json nothing is kept.
+    with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS):
+        from keyframe.io.atomic import exclusive
+        from keyframe.motion.detect import DetectConfig, check_detection_output
+        from keyframe.motion.plot import check_plot_output
 
-    if len(videos) == 1 and plot is not None:
-        check_plot_output(plot)
-    writable([json_out, plot if len(videos) == 1 else None], inputs=[model, *videos])
-    if json_out is not None:
-        check_detection_output(json_out)
-    if json_out is not None and plot is not None:
-        report, plots = json_out.resolve(), plot.resolve()
-        if report == plots:
-            raise KeyframeError(f"{json_out}: given as both --json and --plot; give two names")
-        if len(videos) > 1 and plots in report.parents:
-            raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
-    config = DetectConfig(match_rate=not keep_rate, threshold=threshold)
-    # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it,
-    # and a second run into the same OUT is refused (it would write into the same journal).
-    with exclusive(json_out) if json_out else nullcontext():
-        _detect_or_search(model, videos, json_out, plot, config)
+        # A folder of plots, one per video: with several videos, or one (a glob that matched one) into a folder.
+        plot_folder = plot is not None and (len(videos) > 1 or plot.is_dir())
+        if plot is not None and not plot_folder:
+            if plot.suffix.lower() != ".png":
+                raise KeyframeError(f"{plot}: a plot is written as a PNG; give a name ending in .png, or an existing "
+                                    "folder to write <video>.png in")
+            check_plot_output(plot)
+        writable([json_out, None if plot_folder else plot], inputs=[model, *videos])
+        if json_out is not None:
+            check_detection_output(json_out)
+        if json_out is not None and plot is not None:
+            report, plots = json_out.resolve(), plot.resolve()
+            if report == plots:
+                raise KeyframeError(f"{json_out}: given as both --json and --plot; give two names")
+            if plot_folder and plots in report.parents:
+                raise KeyframeError(f"{json_out}: lies inside the --plot folder, which holds the plots alone; write it elsewhere")
+        config = DetectConfig(match_rate=not keep_rate, threshold=threshold)
+        # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it,
+        # and a second run into the same OUT is refused (it would write into the same journal).
+        with exclusive(json_out) if json_out else nullcontext():
+            _detect_or_search(model, videos, json_out, plot, plot_folder, config)
 
 
-def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, plot: Path | None, config) -> None:
-    """`movement detect` once its arguments are checked: one video's verdict, or a ranking of several."""
+def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, plot: Path | None, plot_folder: bool,
+                      config) -> None:
+    """`movement detect` once its arguments are checked: one video's verdict, or a ranking of several; the plot
+    is ``plot`` itself, or with ``plot_folder`` one ``<video>.png`` per video in that folder."""
     from keyframe.io import partial_dir
     from keyframe.io.atomic import check_output_folder, same_file_key
     from keyframe.motion import detect, plot_detection, search
@@ -502,13 +513,18 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
 
     journal = partial_dir(json_out) if json_out else None
     if len(videos) == 1:
-        with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("detecting") as progress:
+        if plot_folder:
+            writable(folders=[plot], inputs=[model, *videos])
+            check_output_folder(plot, [model, *videos], PLOTS_KIND)
+        with progress_bar("detecting") as progress:
             result = detect(model, videos[0], config, progress=progress, journal=journal)
         # Outputs first: a reader that closes the pipe early (`| head -1`) must not cost the JSON.
         if json_out:
             result.write_json(json_out)
             journal.unlink(missing_ok=True)
-        if plot:
+        if plot_folder:
+            plot_search([result], videos, plot)
+        elif plot:
             plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
         if result.resumed_windows:
@@ -531,10 +547,10 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
     writable(folders=[plot], inputs=[model, *videos])
     if plot is not None:
         check_output_folder(plot, [model, *videos], PLOTS_KIND)
-    with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS), progress_bar("searching") as progress:
+    with progress_bar("searching") as progress:
         found = search(model, videos, config, progress=progress, journal=journal)
     if plot:
-        for result, name in zip(found.ranked, plot_search(found, videos, plot)):
+        for result, name in zip(found.ranked, plot_search(found.ranked, videos, plot)):
             result.extra["plot"] = str(plot / name)  # which plot is whose, when names repeat
     if json_out:
         found.write_json(json_out)

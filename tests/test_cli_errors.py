@@ -56,6 +56,27 @@ def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monk
         assert says in stderr and stderr.count("interrupted") == 1, stderr
 
 
+def test_ctrl_c_while_a_movement_command_starts_says_what_was_kept(monkeypatch, capsys, tmp_path):
+    # Ctrl-C while learn (one trial) or detect (no --json) still loaded the library promised a resume.
+    import sys
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "writable", interrupted)  # the first thing either does once its imports are done
+    model, video = str(tmp_path / "m.kfm"), str(tmp_path / "v.mp4")
+    for command, says in ((["learn", video, "-o", model], "nothing was kept: learning starts afresh when run again"),
+                          (["detect", model, video], "nothing was kept: with --json OUT, detection keeps its work"),
+                          (["learn", video, "-o", model, "--trials", "2"], "work kept under a *.partial name is resumed"),
+                          (["detect", model, video, "--json", str(tmp_path / "f.json")], "work kept under a *.partial name")):
+        monkeypatch.setattr(sys, "argv", ["keyframe", "movement", *command])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == 130
+        stderr = " ".join(capsys.readouterr().err.split())
+        assert says in stderr and stderr.count("interrupted") == 1, (command, stderr)
+
+
 def test_ctrl_c_before_a_video_command_starts_its_work_says_nothing_was_kept(monkeypatch, capsys, tmp_path):
     # Ctrl-C while encode or preview still loaded their libraries or checked their outputs promised a resume.
     import sys

@@ -127,13 +127,22 @@ def as_model(model) -> MovementModel:
 def is_model_file(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a file that :meth:`MovementModel.save` wrote (of any format version): what a new
     model may replace. Other zip archives (a ``.docx``, a ``.npz``, a stylize checkpoint) are not."""
-    if not zipfile.is_zipfile(path):
+    if not is_zip(path):
         return False
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception:  # whatever the unpickler makes of a foreign archive: not ours
         return False
     return isinstance(data, dict) and data.get("format") == FORMAT
+
+
+def is_zip(path: str | os.PathLike) -> bool:
+    """Whether ``path`` reads as a zip archive. ``zipfile.is_zipfile`` raises instead of saying no when the
+    archive's end record is damaged in some fields (its disk numbers)."""
+    try:
+        return zipfile.is_zipfile(path)
+    except zipfile.BadZipFile:
+        return False
 
 
 def load_model(path: str | os.PathLike) -> MovementModel:
@@ -147,7 +156,7 @@ def load_model(path: str | os.PathLike) -> MovementModel:
     path = Path(path)
     if not path.is_file():
         raise missing_file(path, "model file")
-    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; the unpickler fails oddly on other files
+    if not is_zip(path):  # torch.save writes a zip archive; the unpickler fails oddly on other files
         raise fail(path, "not a readable movement model (damaged or another kind of file: not a zip archive)")
     corrupt = _corrupt_entry(path)
     if corrupt is not None:

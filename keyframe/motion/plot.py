@@ -179,9 +179,11 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
     write_image(path, image, sweep=True)
 
 
-def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:
-    """Write one score-curve PNG per ranked video of a :class:`~keyframe.motion.search.Search` into ``folder``,
-    named by :func:`plot_names` (in the order ``videos`` were given, not by score); returns the names.
+def plot_search(results, videos, folder: str | os.PathLike) -> list[str]:
+    """Write one score-curve PNG per :class:`~keyframe.motion.detect.Detection` of ``results`` (a
+    :class:`~keyframe.motion.search.Search`'s ``ranked``, or one video's detection) into ``folder``, named by
+    :func:`plot_names` (in the order ``videos`` were given, not by score); returns the names, in the order of
+    ``results``.
 
     The folder is published whole (:func:`keyframe.io.staged_dir`): it must be new, empty or an earlier
     folder of plots, and apart from the videos, so that plots never mix with other files.
@@ -191,9 +193,9 @@ def plot_search(found, videos, folder: str | os.PathLike) -> list[str]:
     # Named as given (a link by its own name), with "." and ".." resolved to the folders they name.
     names = dict(zip(map(str, videos), plot_names([os.path.abspath(video) for video in videos])))
     with staged_dir(folder, key=None, inputs=list(videos), kind=PLOTS_KIND) as stage:
-        for result in found.ranked:
+        for result in results:
             plot_detection(result, stage / names[result.path])
-    return [names[result.path] for result in found.ranked]
+    return [names[result.path] for result in results]
 
 
 def plot_names(videos: list[str]) -> list[str]:

@@ -168,3 +168,19 @@ def test_a_model_saved_without_checksums_still_loads(wave_model, tmp_path):
     finally:
         config.save.compute_crc32 = before
     assert load_model(tmp_path / "unchecked.kfm").threshold == pytest.approx(load_model(path).threshold)
+
+
+def test_a_damaged_end_of_archive_record_is_refused_in_one_line(wave_model, tmp_path):
+    """zipfile.is_zipfile raises, rather than saying no, when the disk number in the archive's zip64 end locator is
+    damaged: the file must still be refused by name, on load and as the target of a new model."""
+    from keyframe.motion.model import is_model_file
+
+    _, path = wave_model
+    data = bytearray(path.read_bytes())
+    locator = data.rfind(b"PK\x06\x07")
+    data[locator + 4] ^= 1  # the disk that holds the zip64 end record
+    damaged = tmp_path / "end.kfm"
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(KeyframeError, match=r"end.kfm: not a readable movement model \(damaged"):
+        load_model(damaged)
+    assert not is_model_file(damaged)

@@ -4,12 +4,13 @@ import importlib
 import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.io import open_frames, write_video
+from keyframe.io import open_frames, read_image, write_video
 from keyframe.motion import ArrayFrames, DetectConfig, detect, search
 from keyframe.sample import make_sample
 from tests.conftest import run_cli
@@ -267,6 +268,20 @@ def test_detect_refuses_a_plot_that_is_not_a_png_and_an_output_that_is_an_input(
     done = run_cli("movement", "detect", model, videos["wave"], "--json", model)
     assert done.returncode == 2 and "is also an input; the output would overwrite it" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_one_video_with_a_folder_of_plots_gets_its_plot_in_it(cohort_model, videos, tmp_path):
+    # `detect model videos/*.mp4 --plot plots/` where the glob matched one video: a plot in the folder, as with several.
+    _, model = cohort_model
+    (tmp_path / "plots").mkdir()
+    done = run_cli("movement", "detect", model, videos["wave"], "--json", tmp_path / "found.json", "--plot", tmp_path / "plots")
+    assert done.returncode == 0, done.stderr
+    plots = list((tmp_path / "plots").glob("*.png"))
+    assert [path.name for path in plots] == [f"{Path(videos['wave']).stem}.png"]
+    assert read_image(plots[0]).shape[2] == 3
+    assert "frame_scores" in json.loads((tmp_path / "found.json").read_text())  # one video's detection, as before
+    done = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "new")
+    assert done.returncode == 2 and "give a name ending in .png, or an existing folder" in done.stderr
 
 
 def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_any_work(cohort_model, videos, tmp_path):
