@@ -96,6 +96,12 @@ class EnsembleConfig:
     vote_decay : the votes of propagating members fade with the distance to
         the nearest annotated frame, ``exp(-frames / vote_decay)``: close to
         a given mask propagation is nearly exact, far from it it drifts.
+    guide_radius : the ensemble's masks are brought from the work size to the
+        frame's with a colour guided filter (:mod:`keyframe.segment.guided`),
+        so their edges follow the frame's; its window radius in pixels of the
+        work size (0: bilinear upsampling instead).
+    guide_eps : the guided filter's regularisation: smaller binds the mask's
+        edges more tightly to the frame's colour edges.
     seed : seeds pixel sampling and the synthetic clip.
     """
 
@@ -114,6 +120,8 @@ class EnsembleConfig:
     smooth_weight: float = 0.4
     votes: dict[str, float] | None = None
     vote_decay: float = 20.0
+    guide_radius: int = 4
+    guide_eps: float = 1e-4
     seed: int = 0
 
     def __post_init__(self):
@@ -132,10 +140,11 @@ class EnsembleConfig:
         check_choice(self, "model", MODELS)
         check_real(self, "C", inclusive=False)
         check_whole(self, "hidden", "max_side", "samples", "synthetic")
-        check_whole(self, "smooth", "seed", minimum=0)
+        check_whole(self, "smooth", "seed", "guide_radius", minimum=0)
         check_type(self, "image_features", bool)
         check_type(self, "extra_features", bool)
         check_real(self, "keep_within", "fallback_margin", "vote_decay")
+        check_real(self, "guide_eps", inclusive=False)
         check_real(self, "smooth_weight", maximum=1.0)
         names = self.always_stack
         # ``name in always_stack`` on a lone string would match parts of names.

@@ -39,6 +39,7 @@ from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
 from keyframe.segment import members as _members  # noqa: F401  (registers the members)
 from keyframe.segment.base import MEMBERS, Member, resize_prob, work_size
+from keyframe.segment.guided import guided_upsample
 from keyframe.segment.tuning import columns_for
 from keyframe.segment.ensemble import (
     EnsembleConfig,
@@ -578,7 +579,9 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
         shutil.rmtree(stage / "soft", ignore_errors=True)  # an interrupted run's, perhaps made when --soft was on
         for channel in staged_channels(config):
             target = stage if channel == ENSEMBLE else stage / "members" / channel
-            write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if channel == ENSEMBLE and config.soft else None)
+            ensemble = channel == ENSEMBLE
+            write_channel(source, notes, work, channel, target, soft_dir=stage / "soft" if ensemble and config.soft else None,
+                          guide=config.ensemble if ensemble else None)
         write_manifest(stage, source)  # so that a video of the masks plays at the frames' rate
         _time(summary, started, total)
         (stage / SUMMARY).write_text(json.dumps(summary, indent=1, default=str))  # how the masks were made, kept with them
@@ -674,23 +677,32 @@ def model_names(config: SegmentConfig) -> list[str]:
     return list(config.methods) if not base else base + [m for m in config.methods if MEMBERS[m].needs_consensus]
 
 
-def write_channel(source: FrameSource, notes: Annotations, work: Path, channel: str, target: Path, soft_dir: Path | None) -> None:
+def write_channel(source: FrameSource, notes: Annotations, work: Path, channel: str, target: Path, soft_dir: Path | None,
+                  guide: EnsembleConfig | None = None) -> None:
     """Turn the staged soft masks of one channel (ensemble or a member) into label masks.
 
-    A pixel gets the segment whose probability is highest, if that is at least
-    0.5, else 0. Annotated frames get their given mask unchanged.
+    The soft masks are brought to the frame's size with the guided filter of
+    ``guide`` (its ``guide_radius`` and ``guide_eps``; the frames are read
+    again for it), or bilinearly. A pixel gets the segment whose probability
+    is highest, if that is at least 0.5, else 0. Annotated frames get their
+    given mask unchanged.
     """
     height, width = source.size
     labels = notes.labels
+    guided = guide is not None and guide.guide_radius > 0
+    frames = source.iter_frames() if guided else None
     for index, stem in enumerate(source.stems):
         path = target / f"{stem}.png"
+        rgb = next(frames).rgb if guided else None  # read in order: a video is decoded once
         if index in notes.masks:
             write_mask(path, notes.masks[index])
             if soft_dir is not None:
                 for label in labels:
                     write_mask(soft_path(soft_dir, labels, label, stem), (notes.masks[index] == label).astype(np.uint8) * 255)
             continue
-        probs = np.stack([upsample(read_mask(work / str(label) / channel / f"{stem}.png"), height, width) for label in labels])
+        staged = [read_mask(work / str(label) / channel / f"{stem}.png") for label in labels]
+        probs = np.stack([to_u8(guided_upsample(prob.astype(np.float32) / 255, rgb, guide.guide_radius, guide.guide_eps))
+                          if guided else upsample(prob, height, width) for prob in staged])
         best = probs.argmax(axis=0)
         mask = np.where(probs.max(axis=0) >= 128, np.asarray(labels, np.uint8)[best], 0).astype(np.uint8)
         write_mask(path, mask)

@@ -508,3 +508,21 @@ def test_one_mask_stacks_only_the_always_stacked_members(tmp_path, sample_dirs, 
     ensemble = EnsembleConfig(always_stack=(anchor,), keep_within=1.0)  # every member is near enough to stack
     summary = segment(frames, masks, tmp_path / "out", methods="gmm,cnn", member_options=options, ensemble=ensemble)
     assert summary["segments"]["255"]["inputs"] == stacked
+
+
+def test_masks_follow_the_frame_edges_through_the_guided_filter(tmp_path, sample_dirs, small_sample):
+    # The ensemble's soft masks are brought to the frame with the colour guided filter (guide_radius > 0):
+    # closer to the truth than bilinear upsampling (guide_radius=0), and given masks are still kept as given.
+    frames, _ = sample_dirs
+    masks = give_masks(small_sample, tmp_path / "given", [0, 23])
+    ious = {}
+    for radius in (0, 4):
+        out = tmp_path / f"r{radius}"
+        segment(frames, masks, out, methods=FAST, member_options=LIGHT, ensemble=EnsembleConfig(guide_radius=radius))
+        ious[radius] = np.mean([iou(read_mask(out / f"{stem}.png"), truth) for stem, truth in zip(small_sample.stems[1:23], small_sample.masks[1:23])])
+        np.testing.assert_array_equal(read_mask(out / f"{small_sample.stems[0]}.png"), small_sample.masks[0])
+    assert ious[4] > ious[0] + 0.01, ious
+    with pytest.raises(KeyframeError, match="EnsembleConfig.guide_radius must be a whole number >= 0"):
+        EnsembleConfig(guide_radius=-1)
+    with pytest.raises(KeyframeError, match="EnsembleConfig.guide_eps"):
+        EnsembleConfig(guide_eps=0.0)
