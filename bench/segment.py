@@ -120,9 +120,22 @@ weight (0.3 to 1.0) and fading (10 to 40 frames) moved the mean J&F by at most 0
 protocol, so they stay. The pretrained UNet is always stacked, and with one mask it is the only member
 stacked: on hike the synthetic clip ranked the CNN above it (held-out IoU 0.90 vs 0.82); a CNN-only stack scored
 0.859 J&F against the UNet's 0.904, the CNN stacked beside the UNet 0.878, and the UNet alone (with the votes)
-0.913, which lifts the one-mask mean from 0.803 to 0.808 (no other sequence stacked more than the UNet). These are one setting for every sequence, measured on
-these sequences; the margin over the UNet is small and comes from the frames near the given masks and, with one
-mask, from GrabCut's sharper edges (car-turn, dance-jump), while where flow fails fast (rollerblade, one mask)
+0.913, which lifts the one-mask mean from 0.803 to 0.808 (no other sequence stacked more than the UNet). Edges:
+the ensemble stacks and smooths at 384 px and the UNet's logits are at half its input, so its masks were
+upsampled to 854x480 from a coarse grid. They are now brought to the frame's size with a colour guided filter
+(the fast variant: its coefficients fitted at the work size against the frame shrunk to it, radius 4 and eps
+1e-4 there, then applied to the full frame), so their edges follow the frame's colour edges: the mean J&F rose
+from 0.808 to 0.819 with one mask, 0.874 to 0.885 with two and 0.903 to 0.912 with three, 23 of the 24 runs
+gaining (dance-jump with two masks lost 0.003), mostly in J (1 mask: J 0.795 -> 0.817, F 0.820 -> 0.821). It costs
+about 17 ms a 854x480 frame (the frame decoded again, 3 ms, and the filter, 14 ms). Chosen offline on member
+outputs recorded before the change: radius 2 to 8 at the work size and eps 1e-4 to 1e-2 in the fast variant, and the
+filter at full size (radius 4 to 16, grey or colour guide); larger eps and grey guides gained less, and the
+full-size colour filter at radius 8 gained no more (0.811 against 0.815 offline with one mask) and took about five
+times as long. The times in these tables are lower than the last run's (0.67 against 0.77 s/frame with one mask)
+although the filter adds work: this machine ran faster today (hike with one mask, the same work in this bench,
+which runs every member: 0.74 s/frame in the last run, 0.64 in a run alone this morning before the filter). These are one setting for every sequence, measured on
+these sequences; the margin over the UNet comes from the guided edges, the frames near the given masks and, with one
+mask, GrabCut's sharper edges (car-turn, dance-jump), while where flow fails fast (rollerblade, one mask)
 the votes cost a little. What limits the scores: the UNet (a decoder on the frozen EfficientNet-Lite0) loses fast, thin,
 blurred people (dance-jump, rollerblade) and objects whose look changes (car-turn turning). Its work size
 matters most: 352 -> 448 px gave +0.04 J&F with one mask and 448 -> 512 px another +0.025 (0.776 -> 0.801 for
@@ -140,8 +153,9 @@ training, a frame of bear cost 0.22 s with every member run and 0.105 s with thr
 and flow run (lucia with two masks, where gmm is stacked too: 0.136 s; one mask: 0.23 s, every member still
 feeding GrabCut; the same masks either way), which is what a long video spends most of its time on. The cached
 rows are rerun only when their cache files are deleted, so the load note above is that of the last run, not
-necessarily of every row. The rows of 2026-12-07 were measured by one bench process at a time; the last run before
-(0.88 s/frame with one mask, the same code path) had other jobs beside it."""
+necessarily of every row. The rows of 2026-12-07 were measured by one bench process at a time (the last of them,
+with the guided filter, had a few short test runs of seconds each beside it at times); an earlier run (0.88
+s/frame with one mask, without the filter) had other jobs beside it."""
 
 
 def main(sequences: list[str] | None = None, cdnet: bool = True) -> None:
