@@ -641,8 +641,11 @@ def stylize_cmd(
     # A rerun that finds every frame drawn by an interrupted run renders none: it has no rate to report.
     rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
                  else "every frame kept from the interrupted run")
-    out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; training {result.train_seconds:.0f} s, "
-              f"{rendering})" + (f"; video {video}" if video else ""))
+    # A rerun whose models had trained as far as asked loads them: it has no training time to report.
+    trained_now = any(result.resumed_from.get(name, 0) < count for name, count in result.iterations.items())
+    training = f"training {result.train_seconds:.0f} s" if trained_now else "the models kept, no training"
+    out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; {training}, {rendering})"
+              + (f"; video {video}" if video else ""))
 
 
 @app.command("composite")

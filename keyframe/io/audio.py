@@ -30,6 +30,10 @@ def check_audio_start(start: float) -> float:
     return float(start)
 
 
+class SilentVideo(KeyframeError):
+    """A readable video without an audio stream: no sound to carry on, which is no fault of the video."""
+
+
 def open_sound(source: Path):
     """``source`` opened for its first audio stream; a KeyframeError naming it when it has none or cannot be read."""
     if source.is_dir():  # a frame folder has no sound: say so, not that nothing is there
@@ -42,7 +46,7 @@ def open_sound(source: Path):
         raise fail(source, "not a readable video (given for the sound)") from None
     if not container.streams.audio:
         container.close()
-        raise fail(source, "has no audio stream to take the sound from")
+        raise SilentVideo(f"{source}: has no audio stream to take the sound from")
     return container
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, fail, is_seconds, is_whole
 from keyframe.io.atomic import check_file_apart, input_identity
-from keyframe.io.audio import sound_seconds
+from keyframe.io.audio import SilentVideo, sound_seconds
 from keyframe.io.images import image_size, list_images, read_image
 from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps, frame_seconds,
                                iter_video, parse_aspect, probe, shown_until, to_rgb, uneven_seconds, writable_fps)
@@ -47,6 +47,7 @@ class FrameSource(ABC):
     fps: float | None
     start_seconds: float = 0.0  # where the frames begin in the video they were taken from
     origin: Path | None = None  # that video, where known (its sound goes with the frames: :func:`sound_of`)
+    origin_gone: Path | None = None  # the video a folder's video.json names, when that file is gone
     pixel_aspect: Fraction = Fraction(1)  # how much wider than high players show a pixel (HDV: 4/3)
 
     def __len__(self) -> int:
@@ -139,6 +140,7 @@ class FolderSource(FrameSource):
         self._seconds = _manifest_seconds(self.path, manifest, len(self.files))
         self.start_seconds = _manifest_start(self.path, manifest)
         self.origin = _manifest_origin(manifest)
+        self.origin_gone = None if self.origin is not None else _manifest_origin(manifest, gone=True)
         self.pixel_aspect = _manifest_pixel_aspect(self.path, manifest)
 
     def seconds(self) -> np.ndarray | None:
@@ -204,12 +206,13 @@ def _manifest_fps(folder: Path, manifest: dict | None) -> float | None:
     return fps
 
 
-def _manifest_origin(manifest: dict | None) -> Path | None:
+def _manifest_origin(manifest: dict | None, gone: bool = False) -> Path | None:
     """The video a folder's frames were taken from: ``origin`` in ``video.json``, else ``source`` where that is
-    a file (``frames extract`` names the video it read there)."""
+    a file (``frames extract`` names the video it read there); with ``gone``, the first of those named that is
+    not a file (moved or deleted since)."""
     for key in ("origin", "source"):
         named = (manifest or {}).get(key)
-        if isinstance(named, str) and Path(named).is_file():
+        if isinstance(named, str) and named and Path(named).is_file() != gone:
             return Path(named)
     return None
 
@@ -218,10 +221,16 @@ def sound_of(source: FrameSource) -> Path | None:
     """The video whose sound goes with ``source``'s frames (:attr:`FrameSource.origin`), or None where that is
     unknown, gone, or silent."""
     if source.origin is None or not Path(source.origin).is_file():
+        gone = source.origin if source.origin is not None else source.origin_gone
+        if gone is not None:
+            log.warning("%s: the video these frames were taken from is gone; the video gets no sound", gone)
         return None
     try:
         length = sound_seconds(source.origin)
-    except KeyframeError:
+    except SilentVideo:
+        return None
+    except KeyframeError as error:  # damaged or not a video: a sound the user may expect is lost
+        log.warning("%s; the video gets no sound", error)
         return None
     if length is not None and source.start_seconds >= length:
         log.warning("%s: its sound ends %.2f s after its first frame, before these frames begin (%g s); the video "

@@ -32,9 +32,8 @@ PHOTO_FORMATS = ("JPEG", "TIFF", "WEBP")  # image formats that carry an EXIF ori
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as uint8 RGB ``(H, W, 3)``.
 
-    Grey images are expanded to three channels and alpha is dropped; 16-bit
-    images are scaled to 8 bits; a photo's EXIF orientation is applied, so it
-    comes out upright, as viewers show it.
+    Grey images are expanded to three channels and alpha is dropped (:func:`read_image_alpha` keeps it); 16-bit
+    images are scaled to 8 bits; a photo's EXIF orientation is applied, so it comes out upright, as viewers show it.
 
     Examples
     --------
@@ -43,6 +42,22 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     >>> write_image(p, np.zeros((4, 5, 3), np.uint8))
     >>> read_image(p).shape
     (4, 5, 3)
+    """
+    return read_image_alpha(path)[0]
+
+
+def read_image_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
+    """Read an image file as uint8 RGB ``(H, W, 3)`` and its uint8 alpha ``(H, W)``, or None when it has none;
+    otherwise as :func:`read_image`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, numpy as np, cv2
+    >>> p = str(pathlib.Path(tempfile.mkdtemp()) / "a.png")
+    >>> _ = cv2.imwrite(p, np.dstack([np.zeros((4, 5, 3), np.uint8), np.full((4, 5), 128, np.uint8)]))
+    >>> rgb, alpha = read_image_alpha(p)
+    >>> rgb.shape, int(alpha[0, 0])
+    ((4, 5, 3), 128)
     """
     path = Path(path)
     if not path.is_file():
@@ -53,7 +68,7 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         image = cv2.imdecode(data, cv2.IMREAD_COLOR)
         if image is None:
             raise fail(path, "not a readable image")
-        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return cv2.cvtColor(image, cv2.COLOR_BGR2RGB), None
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if image is None:
         raise fail(path, "not a readable image")
@@ -61,19 +76,23 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         image = (image // 257).astype(np.uint8)
     elif image.dtype != np.uint8:  # float (HDR, compositing exports) has no one right mapping to 8 bits
         raise fail(path, f"holds {image.dtype} samples; save it with 8 or 16 bits per channel")
+    alpha = None
     if image.ndim == 2:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
     elif image.shape[2] == 4:
+        alpha = np.ascontiguousarray(image[..., 3])
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     if path.suffix.lower() in (".tif", ".tiff", ".webp"):  # OpenCV turns JPEG photos itself, above
         try:
             with Image.open(path) as photo:
-                image = _upright(image, _orientation(photo))
+                orientation = _orientation(photo)
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-            pass  # OpenCV reads it, PIL cannot: no orientation to go by
-    return image
+            orientation = 1  # OpenCV reads it, PIL cannot: no orientation to go by
+        image = _upright(image, orientation)
+        alpha = None if alpha is None else _upright(alpha, orientation)
+    return image, alpha
 
 
 # How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
@@ -252,8 +271,9 @@ def _colour_values(colour: np.ndarray, path: Path) -> np.ndarray:
     colours = np.unique(packed[values > 0])
     folded = np.unique(np.maximum.reduce([(colours >> 16) & 255, (colours >> 8) & 255, colours & 255]))
     if len(folded) < len(colours):
-        raise fail(path, f"holds {len(colours)} colours that read as {len(folded)} segment values; "
-                         "give one grey value per segment (or a palette PNG)")
+        raise fail(path, f"holds {len(colours)} colours but only {len(folded)} segment value{'s' if len(folded) != 1 else ''} "
+                         "(a colour's value is its brightest channel, and some share one); give one grey value per "
+                         "segment (or a palette PNG)")
     return values
 
 
@@ -289,6 +309,23 @@ def smoothed_values(masks: list[np.ndarray], labels: list[int]) -> list[int]:
         total += np.bincount(mask.ravel(), minlength=256)
         edge += np.bincount(mask[_edge_pixels(mask)], minlength=256)
     return [label for label in labels if label != 255 and edge[label] > EDGE_SHARE * total[label]]
+
+
+def value_ranges(values: list[int]) -> str:
+    """Sorted whole numbers written as runs: what a warning can list of 250 grey levels.
+
+    Examples
+    --------
+    >>> value_ranges([1, 2, 3, 5, 7, 8, 254])
+    '1-3, 5, 7-8, 254'
+    """
+    runs: list[list[int]] = []
+    for value in sorted(values):
+        if runs and value == runs[-1][1] + 1:
+            runs[-1][1] = value
+        else:
+            runs.append([value, value])
+    return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
 
 
 def _edge_pixels(mask: np.ndarray, reach: int = 3) -> np.ndarray:
@@ -419,7 +456,9 @@ class SegmentMasks:
         self.folder = Path(folder)
         missing = [stem for stem in source.stems if stem not in self.paths]
         if missing:
-            raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack one)")
+            named = f"; its masks are named like {min(self.paths)!r}" if self.paths else ""
+            raise fail(self.folder, f"has no mask for frame {missing[0]!r} ({len(missing)} of {len(source)} frames lack "
+                                    f"one{named}): masks are named as their frames")
         self.size = source.size
         self.stems = list(source.stems)
         for stem in source.stems:  # from the headers, so a wrong mask stops the run before any work
@@ -444,7 +483,7 @@ class SegmentMasks:
         if edges:
             log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) "
                         "0/255 mask gives: each is a segment of its own, shown as the original frame unless it is "
-                        "given a style; save the masks without smoothing", self.folder, ", ".join(map(str, edges)))
+                        "given a style; save the masks without smoothing", self.folder, value_ranges(edges))
 
     def labels(self, stem: str) -> np.ndarray:
         """The uint8 ``(H, W)`` label map of frame ``stem``."""

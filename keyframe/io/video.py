@@ -62,6 +62,8 @@ def _open(path: Path):
         raise fail(path, "is a folder, not a video file")
     try:
         container = av.open(str(path))
+    except av.error.EOFError:  # a header and nothing after it (a recording stopped at once)
+        raise fail(path, "has no frames: it ends before its first frame") from None
     except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as error:
         raise fail(path, f"not a readable video ({_reason(error)})") from None
     if not container.streams.video:

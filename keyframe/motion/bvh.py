@@ -332,6 +332,9 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
     rows = [(number + 1, line) for number, line in enumerate(lines) if number >= time_line and line.strip()]
     if len(rows) < frame_count:
         raise fail(path, f"line {frames_line}: declares {frame_count} frames but has {len(rows)}: the file is cut short")
+    if len(rows) > frame_count:  # an exporter's count that lags, or takes joined end to end: say what is left out
+        log.warning("%s: line %d declares %d frames, but %d rows of motion follow; the rows from line %d on are left "
+                    "out", path, frames_line, frame_count, len(rows), rows[frame_count][0])
     parsed = []
     for line_number, row in rows[:frame_count]:
         words = row.split()

@@ -441,14 +441,21 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
         study.sampler = optuna.samplers.TPESampler(seed=(base.seed + before + failed) % (MAX_SEED + 1))
         study.optimize(objective, n_trials=1)
         failed += completed() == before
+    # A search interrupted on its way to more trials than are asked now has kept more than these: the first
+    # config.trials of them are the search asked for, as a fresh run would have made it.
+    counted = sorted((trial for trial in study.trials if trial.state == optuna.trial.TrialState.COMPLETE),
+                     key=lambda trial: trial.number)[: config.trials]
+    if finished > config.trials:
+        log.warning("search: %s kept %d finished trials; with --trials %d the first %d count", journal, finished,
+                    config.trials, config.trials)
+    best = (max if has_negatives else min)(counted, key=lambda trial: trial.value)
     # Trials an interrupted run finished count towards the time the search took, as they would have without it.
-    kept_seconds = sum(trial.duration.total_seconds() for trial in study.trials if trial.number not in begun
-                       and trial.state == optuna.trial.TrialState.COMPLETE and trial.duration is not None)
+    kept_seconds = sum(trial.duration.total_seconds() for trial in counted
+                       if trial.number not in begun and trial.duration is not None)
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
-               "best_value": float(study.best_value), "best_params": study.best_params,
-               "kept_seconds": round(kept_seconds, 2)}
-    log.info("search: best %s %.4g with %s", summary["objective"], study.best_value, study.best_params)
-    return with_params(base, study.best_params), summary
+               "best_value": float(best.value), "best_params": best.params, "kept_seconds": round(kept_seconds, 2)}
+    log.info("search: best %s %.4g with %s", summary["objective"], best.value, best.params)
+    return with_params(base, best.params), summary
 
 
 def _journaled_study(journal: Path, direction: str, name: str):
@@ -595,8 +602,11 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     model.info["seconds"] = round(time.perf_counter() - started + kept, 2)
     if out is not None:
         model.save(out)
-        if journal is not None:
-            journal.unlink(missing_ok=True)
+        # The trials kept are spent once the model is written, also those of an interrupted search when this
+        # run trained the defaults alone (--trials 1).
+        kept = partial_dir(out)
+        if journal is not None or (kept.is_file() and _optuna_journal(kept)):
+            kept.unlink(missing_ok=True)
     return model
 
 

@@ -34,7 +34,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, check_count, check_seed, fail
 from keyframe.io import ArrayFrames, atomic_path, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
 from keyframe.io.frames import FrameSource, source_identity, write_manifest
-from keyframe.io.images import smoothed_values
+from keyframe.io.images import smoothed_values, value_ranges
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
 from keyframe.segment import members as _members  # noqa: F401  (registers the members)
@@ -189,7 +189,7 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
     if edges:
         log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) 0/255 "
                     "mask gives: each is learned as a segment of its own; save the masks without smoothing if "
-                    "they mean one segment", masks_dir, ", ".join(map(str, edges)))
+                    "they mean one segment", masks_dir, value_ranges(edges))
     return Annotations(masks, paths, labels)
 
 

@@ -40,13 +40,13 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
                          write_image)
 from keyframe.io.atomic import check_file_apart, locks_output
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
-from keyframe.io.images import SegmentMasks, check_rgb
-from keyframe.io.video import check_mp4
+from keyframe.io.images import SegmentMasks, check_rgb, read_image_alpha
+from keyframe.io.video import VIDEO_SUFFIXES, check_mp4
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
 from keyframe.stylize.guides import GUIDE_CHANNELS, BlobTrack, track_blobs
 from keyframe.nets.threads import auto_threads, torch_threads
-from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, train_style
+from keyframe.stylize.train import KeyPair, StyleConfig, StyleModel, TrainConfig, shown_path, train_style
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,15 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
     images = list_images(folder)
     subdirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if images and subdirs:
-        raise fail(folder, f"mixes keyframe images with segment folders ({subdirs[0].name}/); use one layout")
+        segment_dirs = [sub for sub in subdirs if sub.name.isdigit()]
+        if segment_dirs:
+            raise fail(folder, f"mixes keyframe images with segment folders ({segment_dirs[0].name}/); use one layout")
+        # Whole-frame keyframes beside a folder of something else (old versions, references): not keyframes.
+        names = ", ".join(f"{sub.name}/" for sub in subdirs)
+        log.warning("%s: %s", folder, f"{names} is not a segment id; the whole-frame keyframes beside it are used, and "
+                    "it is left out" if len(subdirs) == 1 else f"{names} are not segment ids; the whole-frame keyframes "
+                    "beside them are used, and they are left out")
+        subdirs = []
     if not images and not subdirs:
         raise fail(folder, "contains no keyframes (expected <stem>.png or <segment-id>/<stem>.png)")
     files: dict[int | None, dict[str, Path]] = {}
@@ -441,6 +449,11 @@ def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...]
                     "outside segment(s) %s cannot be taken apart from its edges: the seams may show a rim of it",
                     segment, folder, ", ".join(map(str, segments)))
         return None
+    if made_from["feather"] > feather:
+        log.warning("--layer %s: %s was stylized with --feather %g, less than this composite's %g: its frames hold the "
+                    "original frame beyond %g pixels of its segments' edges, so the seams may show a rim of it (stylize "
+                    "it with --feather %g, or composite with --feather %g)", segment, folder, feather, made_from["feather"],
+                    feather, made_from["feather"], feather)
     return tuple(int(stylized) for stylized in segments), feather
 
 
@@ -510,7 +523,12 @@ def _sampled(stems: list[str]) -> list[str]:
 def _check_video_out(video, out_dir, source: FrameSource, *inputs) -> None:
     """Refuse, before any work, a ``video`` output that could not be written, would overwrite an input (the
     frames, the video they came from, whose sound it takes, or any of ``inputs``) or lie among them, or lie in
-    ``out_dir`` (whose frames it is encoded from)."""
+    ``out_dir`` (whose frames it is encoded from); and an ``out_dir`` named as a video, which would be made a folder.
+    """
+    out_dir = Path(out_dir)
+    if out_dir.suffix.lower() in VIDEO_SUFFIXES and not out_dir.is_dir():
+        raise fail(out_dir, f"is named as a video, but the frames go to a folder: give --out a folder and --video "
+                            f"{out_dir.name} for the video")
     if video is None:
         return
     check_mp4(video)
@@ -521,9 +539,11 @@ def _check_video_out(video, out_dir, source: FrameSource, *inputs) -> None:
 
 
 def _drop_other_models(stage: Path, names: set[str]) -> None:
-    """Remove the models an interrupted run trained for segments this run no longer has keyframes for."""
+    """Remove the models an earlier run trained for segments this run no longer has keyframes for, saying so."""
     for model in (stage / MODELS_DIR).glob("*.pt"):
         if model.name not in names:
+            log.warning("%s: no keyframes are given for it now, so the model an earlier run trained is removed",
+                        shown_path(model))
             model.unlink()
 
 
@@ -561,8 +581,27 @@ def _pairs(keyframes: Keyframes, segment, source: FrameSource, labels: Mapping[s
                 hint = " (binary masks: the foreground is 255)" if segment not in (0, 255) else ""
                 raise fail(path, f"segment {segment} does not occur in the mask of frame {stem!r}{hint}")
         guide = track.render(index) if track is not None else None
-        pairs.append(KeyPair(source.read(index), read_image(path), region, guide, stem))
+        frame = source.read(index)
+        painted, alpha = read_image_alpha(path)
+        if alpha is not None and (alpha < 255).any():
+            painted, region = _partly_painted(path, frame, painted, alpha, region, segment)
+        pairs.append(KeyPair(frame, painted, region, guide, stem))
     return pairs
+
+
+def _partly_painted(path: Path, frame: np.ndarray, painted: np.ndarray, alpha: np.ndarray, region: np.ndarray | None,
+                    segment) -> tuple[np.ndarray, np.ndarray]:
+    """A keyframe with transparent pixels (a paint layer exported alone): the painting as it showed over its
+    frame, and the region to learn cut to its opaque part (alpha at least half), so that the pixels left
+    unpainted are neither learned as black nor as the frame."""
+    weight = alpha[..., None].astype(np.float32) / 255
+    painted = np.rint(weight * painted + (1 - weight) * frame).astype(np.uint8)
+    opaque = alpha >= 128
+    region = opaque if region is None else region & opaque
+    if not region.any():
+        where = "" if segment is WHOLE else f" inside segment {segment}"
+        raise fail(path, f"is transparent everywhere{where}: nothing painted to learn from")
+    return painted, region
 
 
 @locks_output("out_dir")  # through the --video, as stylize
@@ -619,9 +658,8 @@ def composite(
     sampled = [segment_masks.labels(stem) for stem in dict.fromkeys(_sampled(source.stems))]
     segment_masks.warn_if_smoothed(sampled)
     _check_layer_ids(segment_masks.folder, layers, sampled)
-    found = segment_masks.check_all(progress)
     opened = {}
-    for segment, folder in layers.items():
+    for segment, folder in layers.items():  # before every mask is read: a layer that cannot be used costs no wait
         layer = open_frames(folder)
         if layer.size != source.size:
             raise fail(folder, f"frames are {layer.size[1]}x{layer.size[0]} but the originals are {source.size[1]}x{source.size[0]}")
@@ -630,6 +668,7 @@ def composite(
         if missing:
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[segment] = InOrder(layer)  # read along with the frames: a video layer decoded once, not sought each frame
+    found = segment_masks.check_all(progress)
     out_dir = Path(out_dir)
     made_from = {"frames": source_identity(source), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}

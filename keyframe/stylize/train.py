@@ -347,6 +347,21 @@ def _learning_rate(base: float, iteration: int, total: int) -> float:
     return base * (1.0 - 0.9 * (iteration - decay_start) / max(1.0, total - decay_start))
 
 
+def shown_path(path: str | os.PathLike) -> Path:
+    """``path`` as a user will find it once the run is done: inside the output folder, not its ``.partial`` stage.
+
+    Examples
+    --------
+    >>> str(shown_path("styled.partial/models/style.pt"))
+    'styled/models/style.pt'
+    """
+    path = Path(path)
+    for folder in path.parents:
+        if folder.name.endswith(".partial"):
+            return folder.with_name(folder.name[: -len(".partial")]) / path.relative_to(folder)
+    return path
+
+
 def _warn_of_another_schedule(checkpoint, iteration: int, kept_total: int, total: int) -> None:
     """Warn when a run of ``kept_total`` iterations, cut short at ``iteration``, is resumed as a shorter run of
     ``total`` whose learning rate would already have been decaying: the model then differs a little from one
@@ -354,7 +369,7 @@ def _warn_of_another_schedule(checkpoint, iteration: int, kept_total: int, total
     if iteration < total < kept_total and iteration > _DECAY_START * total:
         log.warning("%s: resuming at iteration %d a run of %d iterations as one of %d, whose learning rate would "
                     "have decayed from iteration %d: the model differs a little from one trained afresh for %d; "
-                    "write to a new output for that", checkpoint, iteration, kept_total, total,
+                    "write to a new output for that", shown_path(checkpoint), iteration, kept_total, total,
                     math.ceil(_DECAY_START * total), total)
 
 
@@ -416,7 +431,7 @@ def train_style(
     if checkpoint is not None and Path(checkpoint).is_file():
         state = read_checkpoint(checkpoint)
         if state.get("fingerprint") != key:
-            log.warning("%s: made from other keyframes or settings; training from scratch", checkpoint)
+            log.warning("%s: made from other keyframes or settings; training from scratch", shown_path(checkpoint))
         else:
             generator.load_state_dict(state["generator"])
             opt_g.load_state_dict(state["opt_g"])
@@ -430,7 +445,7 @@ def train_style(
             log.info("%s: resuming at iteration %d of %d", checkpoint, iteration, train.iterations)
             if iteration > train.iterations:
                 log.warning("%s: keeping the model trained for %d iterations, more than the %d asked; to train a "
-                            "shorter one, write to a new output", checkpoint, iteration, train.iterations)
+                            "shorter one, write to a new output", shown_path(checkpoint), iteration, train.iterations)
             _warn_of_another_schedule(checkpoint, iteration, int(state["train"]["iterations"]), train.iterations)
     resumed_from = iteration
 

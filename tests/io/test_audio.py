@@ -70,6 +70,25 @@ def test_frames_that_begin_after_the_sound_ends_get_a_video_without_sound_and_a_
     assert "before these frames begin (3 s); the video gets no sound" in caplog.text
 
 
+def test_a_sound_lost_with_its_clip_is_pointed_out_and_a_silent_clip_is_not(tmp_path, caplog, sample_video):
+    from keyframe.io.frames import open_frames, sound_of
+
+    clip = tmp_path / "clip.mp4"
+    write_video_with_sound(clip, FRAMES)
+    extract_frames(clip, tmp_path / "frames")
+    clip.write_bytes(clip.read_bytes()[:300])  # damaged since: cut short
+    assert sound_of(open_frames(tmp_path / "frames")) is None
+    assert "clip.mp4: not a readable video (given for the sound); the video gets no sound" in caplog.text
+    clip.unlink()  # gone
+    caplog.clear()
+    assert sound_of(open_frames(tmp_path / "frames")) is None
+    assert "clip.mp4: the video these frames were taken from is gone; the video gets no sound" in caplog.text
+    extract_frames(sample_video, tmp_path / "silent")  # a clip without sound: nothing to point out
+    caplog.clear()
+    assert sound_of(open_frames(tmp_path / "silent")) is None and sound_of(open_frames(sample_video)) is None
+    assert "sound" not in caplog.text
+
+
 def test_cli_encode_with_sound(tmp_path):
     clip = tmp_path / "clip.mp4"
     write_video_with_sound(clip, FRAMES)

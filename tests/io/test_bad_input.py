@@ -40,6 +40,20 @@ def test_truncated_video(tmp_path, sample_video):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_video_that_ends_before_its_first_frame_says_it_has_no_frames(tmp_path):
+    import av
+
+    with av.open(str(tmp_path / "five.mkv"), mode="w") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for _ in range(5):
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.zeros((48, 64, 3), np.uint8), format="rgb24")))
+        container.mux(stream.encode())
+    data = (tmp_path / "five.mkv").read_bytes()
+    (tmp_path / "header.mkv").write_bytes(data[: data.find(bytes.fromhex("1F43B675"))])  # cut at the first cluster
+    assert_usage_error(run_cli("frames", "info", tmp_path / "header.mkv"), "header.mkv: has no frames: it ends before its first frame")
+
+
 def test_a_truncated_video_is_refused_before_any_frame_is_decoded(tmp_path, sample_video):
     # `info` must not announce the header's frame count for a file that holds fewer, and `extract` must not
     # decode (and keep in OUT.partial) the frames before the cut: the index shows the cut up front.
@@ -219,7 +233,7 @@ def test_colour_palette_masks_read_as_indices_and_folding_colours_are_refused(tm
     colours = np.zeros((20, 20, 3), np.uint8)
     colours[2:6], colours[8:12] = (0, 0, 255), (0, 255, 0)  # red and green objects (OpenCV's order is BGR)
     cv2.imwrite(str(tmp_path / "rgb.png"), colours)
-    with pytest.raises(KeyframeError, match="rgb.png: holds 2 colours that read as 1 segment values"):
+    with pytest.raises(KeyframeError, match=r"rgb.png: holds 2 colours but only 1 segment value \(a colour's value is its brightest channel"):
         read_mask(tmp_path / "rgb.png")
     cv2.imwrite(str(tmp_path / "frame.jpg"), colours)
     data = (tmp_path / "frame.jpg").read_bytes()

@@ -94,6 +94,16 @@ def test_malformed_files_give_one_clear_error(mutate, problem):
         parse_bvh(text, "broken.bvh")
 
 
+def test_rows_past_the_declared_frames_are_left_out_with_a_warning(caplog):
+    text = ARM.format(order="Zrotation Xrotation Yrotation", angles="0 0 0") + "1 2 3\n"
+    motion = parse_bvh(text.replace("Frames: 2", "Frames: 1"), "long.bvh")
+    assert len(motion.values) == 1
+    assert "long.bvh: line 17 declares 1 frames, but 3 rows of motion follow; the rows from line 20 on are left out" in caplog.text
+    caplog.clear()
+    parse_bvh(ARM.format(order="Zrotation Xrotation Yrotation", angles="0 0 0"), "exact.bvh")
+    assert "left out" not in caplog.text
+
+
 def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path):
     text = ARM.format(order="Zrotation Xrotation Yrotation", angles="90 0 0")
     (tmp_path / "bom.bvh").write_text(text, encoding="utf-8-sig")  # as Windows editors save it

@@ -363,6 +363,38 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monk
     assert kept > 0 and model.info["seconds"] > kept
 
 
+def test_fewer_trials_after_an_interrupted_search_count_only_the_first_and_the_journal_goes(wave_clip, tmp_path,
+                                                                                            monkeypatch):
+    learning = importlib.import_module("keyframe.motion.learn")  # the module, not the function of that name
+    config = replace(FAST, trials=4, search_epochs=2, net=replace(FAST.net, epochs=2, min_epochs=1))
+    clip = [wave_clip[:50]]
+    train = learning._train
+
+    def third_trial_best(data, net, image_shape, progress, note):  # so that counting it would show
+        result = train(data, net, image_shape, progress, note)
+        return replace(result, val_loss=0.0) if note.startswith("trial 3/") else result
+    monkeypatch.setattr(learning, "_train", third_trial_best)
+
+    def stop_at_the_last_trial(done, total, note):
+        if note == "trial 4/4" and done == 1:
+            raise KeyboardInterrupt
+
+    def interrupted(out):  # three trials kept
+        with pytest.raises(KeyboardInterrupt):
+            learn(clip, config, out=out, progress=stop_at_the_last_trial)
+        assert (tmp_path / f"{out.name}.partial").is_file()
+
+    interrupted(tmp_path / "again.kfm")
+    fresh = learn(clip, replace(config, trials=2), out=tmp_path / "fresh.kfm").info["search"]
+    kept = learn(clip, replace(config, trials=2), out=tmp_path / "again.kfm").info["search"]
+    # The search asked for: its first two trials, not the best of the three kept.
+    assert kept["best_params"] == fresh["best_params"] and kept["best_value"] == pytest.approx(fresh["best_value"])
+    assert not (tmp_path / "again.kfm.partial").exists()
+    interrupted(tmp_path / "one.kfm")
+    learn(clip, replace(config, trials=1), out=tmp_path / "one.kfm")  # the defaults alone
+    assert not (tmp_path / "one.kfm.partial").exists()  # the kept trials are spent once the model is written
+
+
 def test_a_model_file_that_is_one_of_the_clips_is_refused(tmp_path, wave_clip):
     from keyframe.io import write_video
 

@@ -377,8 +377,11 @@ def _warned_values(masks, frames, caplog) -> list[int] | None:
     caplog.clear()
     with caplog.at_level("WARNING", logger="keyframe.segment.pipeline"):
         load_annotations(open_frames(frames), masks)
-    found = re.search(r"values ([\d, ]+) lie mostly along the edge", caplog.text)
-    return None if found is None else [int(v) for v in found.group(1).split(", ")]
+    found = re.search(r"values ([\d, -]+) lie mostly along the edge", caplog.text)
+    if found is None:
+        return None
+    runs = [[int(v) for v in run.split("-")] for run in found.group(1).split(", ")]  # "1-3, 5": runs of values
+    return [value for run in runs for value in range(run[0], run[-1] + 1)]
 
 
 def test_blurred_binary_mask_with_thin_parts_names_every_grey_value(tmp_path, sample_dirs, small_sample, caplog):

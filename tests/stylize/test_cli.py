@@ -24,6 +24,7 @@ def test_stylize_and_composite_from_the_command_line(tmp_path, small_sample):
                    "--video", tmp_path / "bg.mp4")
     assert done.returncode == 0, done.stderr
     assert "4 frames" in done.stdout and len(open_frames(tmp_path / "bg")) == 4 and (tmp_path / "bg.mp4").is_file()
+    assert "training " in done.stdout and "no training" not in done.stdout
 
     for stem in stems:
         write_image(tmp_path / "fig" / f"{stem}.png", np.full((120, 160, 3), 255, np.uint8))
@@ -134,6 +135,7 @@ def test_a_rerun_with_every_frame_already_drawn_reports_no_rate_of_nothing(tmp_p
                    "--iterations", "3")
     assert done.returncode == 0, done.stderr
     assert "nan" not in done.stdout and "every frame kept from the interrupted run" in done.stdout
+    assert "the models kept, no training" in done.stdout  # the model had trained as far as asked: no training time
     assert len(open_frames(tmp_path / "out")) == 3
 
 

@@ -89,13 +89,22 @@ def test_bad_keyframes_are_clear_errors(clip, setup, message):
     assert not (root / "out").exists()
 
 
+def test_a_folder_beside_whole_frame_keyframes_that_is_no_segment_is_left_out(clip, caplog):
+    root, stem, painted = clip
+    write_image(root / "keys" / f"{stem}.png", painted)
+    write_image(root / "keys" / "old" / f"{stem}.png", 255 - painted)  # an earlier version, kept aside
+    result = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    assert result.iterations == {"whole frame": 20} and "old/ is not a segment id" in caplog.text
+
+
 def test_segment_absent_from_the_mask_and_missing_masks_are_errors(clip):
     root, stem, painted = clip
     write_image(root / "keys" / "7" / f"{stem}.png", painted)
     with pytest.raises(KeyframeError, match="segment 7 does not occur"):
         stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
     (root / "masks" / f"{stem}.png").unlink()
-    with pytest.raises(KeyframeError, match="has no mask for frame"):
+    with pytest.raises(KeyframeError, match="has no mask for frame '000004' .1 of 8 frames lack one; its masks are named "
+                                            "like '000000'.: masks are named as their frames"):
         stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
 
 
@@ -115,6 +124,11 @@ def test_composite_assembles_per_segment_folders(clip, small_sample):
     (root / "bg" / f"{stems[5]}.png").unlink()
     with pytest.raises(KeyframeError, match="has no frame"):
         composite(root / "frames", {0: root / "bg"}, root / "masks", root / "final2")
+    # A layer that is not there is named before every mask is read (which can take a while on a long video).
+    checked = []
+    with pytest.raises(KeyframeError, match="nope: no such"):
+        composite(root / "frames", {0: root / "nope"}, root / "masks", root / "final2", progress=lambda *a: checked.append(a))
+    assert not checked
 
 
 def test_an_interrupted_composite_keeps_the_frames_it_wrote(clip, small_sample, monkeypatch):
@@ -195,6 +209,9 @@ def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams
     composite(root / "frames", layers, root / "masks2", root / "final2")  # other masks: blended as they are
     assert "stylized from other frames or masks than these" in caplog.text
     np.testing.assert_array_equal(read_image(root / "final2" / f"{small_sample.stems[3]}.png"), before)
+    assert "less than this composite's" not in caplog.text
+    composite(root / "frames", layers, root / "masks", root / "final8", feather=8.0)  # wider than the layers' 4 px
+    assert "stylized with --feather 4, less than this composite's 8" in caplog.text
 
 
 def test_interrupted_rendering_resumes_without_redoing_frames(clip):
@@ -237,7 +254,7 @@ def test_another_feather_after_an_interruption_rerenders_but_keeps_the_models(cl
     assert not list(root.glob("*/rendering.json")) and straight.rendered == FRAMES
 
 
-def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind(clip, small_sample):
+def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind(clip, small_sample, caplog):
     root, stem, painted = clip
     for segment in ("255", "0"):
         write_image(root / "keys" / segment / f"{stem}.png", painted)
@@ -246,6 +263,8 @@ def test_a_segment_dropped_after_an_interruption_leaves_no_frame_or_model_behind
     (root / "keys" / "0").rmdir()
     result = stylize(root / "frames", root / "keys", root / "out", masks=root / "masks", style=SMALL, train=FAST)
     assert result.resumed_from == {"segment 255": 20} and result.rendered == FRAMES
+    # Said, and named where the user finds the models (not in the .partial stage, which is gone by then).
+    assert f"{root / 'out' / 'models' / 'segment-0.pt'}: no keyframes are given for it now" in caplog.text
     stylize(root / "frames", root / "keys", root / "straight", masks=root / "masks", style=SMALL, train=FAST)
     for name in open_frames(root / "out").stems:
         np.testing.assert_array_equal(read_image(root / "out" / f"{name}.png"), read_image(root / "straight" / f"{name}.png"))
@@ -321,6 +340,13 @@ def test_a_video_output_that_cannot_be_written_is_refused_before_any_work(clip):
         with pytest.raises(KeyframeError, match=message):
             composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final", video=video)
     assert not (root / "out").exists() and not (root / "final").exists()
+    # --out styled.mp4 meant a video: it would have been made a folder of that name.
+    with pytest.raises(KeyframeError, match="styled.mp4: is named as a video, but the frames go to a folder: give --out "
+                                            "a folder and --video styled.mp4"):
+        stylize(root / "frames", root / "keys", root / "styled.mp4", style=SMALL, train=FAST)
+    with pytest.raises(KeyframeError, match="final.mov: is named as a video"):
+        composite(root / "frames", {255: root / "frames"}, root / "masks", root / "final.mov")
+    assert not (root / "styled.mp4").exists() and not (root / "final.mov").exists()
 
 
 def test_a_video_output_over_the_clip_the_frames_came_from_is_refused_before_any_work(clip, small_sample):
@@ -431,3 +457,35 @@ def test_stylize_frame_gives_a_guide_of_the_frame_size_only_to_models_that_use_g
         stylize_frame({255: guided}, frame, labels, guide=guide[:16, :16])
     with pytest.raises(ValueError, match="none of the models was trained with guides"):
         stylize_frame({255: plain}, frame, labels, guide=guide)
+
+
+def test_a_partly_transparent_keyframe_is_learned_where_it_is_painted(clip, monkeypatch):
+    # A paint layer exported alone: its transparent pixels are neither learned as black nor as painted.
+    import cv2
+
+    import keyframe.stylize.pipeline as pipeline
+
+    root, stem, painted = clip
+    alpha = np.zeros(painted.shape[:2], np.uint8)
+    alpha[60:] = 255  # the bottom half painted, the top half left transparent (black there, as paint programs store it)
+    layer = np.dstack([np.where(alpha[..., None] > 0, painted, 0).astype(np.uint8), alpha])
+    (root / "keys").mkdir()
+    cv2.imwrite(str(root / "keys" / f"{stem}.png"), cv2.cvtColor(layer, cv2.COLOR_RGBA2BGRA))
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def train_style(pairs, *args, **kwargs):
+        seen.extend(pairs)
+        raise Stop
+    monkeypatch.setattr(pipeline, "train_style", train_style)
+    with pytest.raises(Stop):
+        stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+    (pair,) = seen
+    np.testing.assert_array_equal(pair.mask, alpha >= 128)
+    np.testing.assert_array_equal(pair.painted[60:], painted[60:])
+    np.testing.assert_array_equal(pair.painted[:60], pair.frame[:60])  # as the layer showed over its frame
+    cv2.imwrite(str(root / "keys" / f"{stem}.png"), cv2.cvtColor(np.dstack([painted, np.zeros_like(alpha)]), cv2.COLOR_RGBA2BGRA))
+    with pytest.raises(KeyframeError, match=f"{stem}.png: is transparent everywhere: nothing painted to learn from"):
+        stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
