@@ -44,7 +44,7 @@ from keyframe.io.atomic import check_own_json, file_stamp
 from keyframe.io.frames import SteppedFrames
 from keyframe.io.video import check_fps, shown_until
 from keyframe.motion.cohort import relative_scores
-from keyframe.motion.features import DEFAULT_FPS, FeatureExtractor, Region, as_source, extract_views, windowed_source
+from keyframe.motion.features import DEFAULT_FPS, PERSON_SIZE, FeatureExtractor, Region, as_source, extract_views, windowed_source
 from keyframe.motion.journal import Journal
 from keyframe.motion.model import MovementModel, as_model
 from keyframe.motion.predictor import predictor_scores
@@ -278,7 +278,19 @@ def score_range(model, source, first: int, last: int, regions: list[Region | Non
                              "(crop_seconds); pass crop_regions(model, video)")
     features = extract_views([_extractor(part) for part in parts], source, first, last + model.window.length, regions,
                              default_fps=default_fps)
+    _warn_of_no_person(parts, features, path, first, last + model.window.length)
     return fuse(model, [window_scores(part, part_features) for part, part_features in zip(parts, features)])
+
+
+def _warn_of_no_person(parts, features: list[np.ndarray], path: str, first: int, stop: int) -> None:
+    """Say when MediaPipe found nobody in frames ``first .. stop - 1``: their landmark features are all zeros
+    (:func:`~keyframe.motion.features.body_pose_features`), which no movement's model predicts, so those windows
+    score low because nobody is there, not because the movement differs."""
+    empty = [part.features.kind for part, view in zip(parts, features) if part.features.landmarks and not np.any(view)]
+    if empty:
+        log.warning("%s: MediaPipe found no person in frames %d-%d (%s %s a person at least %s); "
+                    "they score as not the movement", path, first, stop - 1, " and ".join(empty),
+                    "needs" if len(empty) == 1 else "need", PERSON_SIZE)
 
 
 def frame_scores(scores: np.ndarray, frames: int, length: int) -> np.ndarray:

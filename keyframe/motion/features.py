@@ -51,6 +51,8 @@ KINDS = ("pixels", "cnn", "pose", "gesture")
 LANDMARK_KINDS = ("pose", "gesture")  # read MediaPipe's landmarks
 CROPPED_KINDS = ("pixels", "cnn")  # cut to what moves (see FeatureConfig.crop)
 POSE_INSTALL = f"install mediapipe for --features pose or gesture: {MEDIAPIPE_INSTALL}"
+# What MediaPipe's pose model needs to find a body (seen on rendered and filmed clips), for the messages.
+PERSON_SIZE = "~100 pixels tall"
 ANALYSIS_SIDE = 128  # longer side of the grey frames the moving region is found on
 POSE_POINTS = 33  # MediaPipe's body landmarks
 POSE_FRAMES = ("body", "image")

@@ -37,8 +37,8 @@ from keyframe.io import FolderSource, FrameSource, SteppedFrames, partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside, locks_output, same_file_key
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
 from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
-from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor, Stretch,
-                                      as_source, extract_views, source_name, windowed_source)
+from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor,
+                                      PERSON_SIZE, Stretch, as_source, extract_views, source_name, windowed_source)
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
 from keyframe.motion.predictor import (MOTION_WEIGHT, NetConfig, TrainResult, predictor_scores, state_copy, time_warp,
                                        search_space, train_predictor, window_errors, with_params)
@@ -289,8 +289,8 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
         for extractor, view in zip(extractors, views):
             # Frames without a body are filled with zeros when no frame has one: nothing to learn from.
             if extractor.config.landmarks and not np.any(view):
-                raise fail(path, "MediaPipe found no person in any frame (pose and gesture need a person at "
-                                 "least ~100 pixels tall)")
+                raise fail(path, f"MediaPipe found no person in any frame (pose and gesture need a person at least "
+                                 f"{PERSON_SIZE})")
             if what != "negatives" and extractor.config.kind == "pixels" and is_still(view):
                 log.warning("%s: hardly anything moves in it (its frames differ by under %g grey levels): the model "
                             "learns stillness and will find it in any still video; check the clip, or the stretch "

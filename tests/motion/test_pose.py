@@ -236,3 +236,17 @@ def test_pose_and_gesture_are_averaged_before_the_minimum_with_pixels(fake_landm
     regions = crop_regions(model, ArrayFrames(clip))
     pieces = [score_range(model, ArrayFrames(clip), first, last, regions) for first, last in ((0, 4), (4, len(result.window_scores)))]
     np.testing.assert_allclose(np.concatenate(pieces), result.window_scores, rtol=1e-5, atol=1e-5)
+
+
+def test_detect_says_where_mediapipe_found_no_person(fake_landmarks, wave_clip, tmp_path, monkeypatch, caplog):
+    config = replace(FAST, features=FeatureConfig("pose"))
+    learn([wave_clip[:50]], config, out=tmp_path / "wave.kfm")
+    clip = wave_clip[50:]
+    with caplog.at_level("WARNING", logger="keyframe"):
+        seen = detect(tmp_path / "wave.kfm", clip)
+    assert "no person" not in caplog.text
+    monkeypatch.setattr(FeatureExtractor, "_pose_points", lambda self, frames: np.full((len(frames), 33, 3), np.nan, np.float32))
+    with caplog.at_level("WARNING", logger="keyframe"):
+        nobody = detect(tmp_path / "wave.kfm", clip)
+    assert f"MediaPipe found no person in frames 0-{len(clip) - 1} (pose needs a person at least" in caplog.text
+    assert not nobody.detected and nobody.score < seen.score
