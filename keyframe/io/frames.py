@@ -209,10 +209,13 @@ def _manifest_fps(folder: Path, manifest: dict | None) -> float | None:
 def _manifest_origin(manifest: dict | None, gone: bool = False) -> Path | None:
     """The video a folder's frames were taken from: ``origin`` in ``video.json``, else ``source`` where that is
     a file (``frames extract`` names the video it read there); with ``gone``, the first of those named that is
-    not a file (moved or deleted since)."""
+    not a file (moved or deleted since) and was a video: ``source`` also names the frame folder (or
+    ``<frames>``, an array) that a command's output was made from, which is no lost sound."""
     for key in ("origin", "source"):
         named = (manifest or {}).get(key)
-        if isinstance(named, str) and named and Path(named).is_file() != gone:
+        if not isinstance(named, str) or not named or Path(named).is_file() == gone:
+            continue
+        if not gone or key == "origin" or Path(named).suffix.lower() in VIDEO_SUFFIXES:
             return Path(named)
     return None
 
@@ -563,6 +566,8 @@ def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: in
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)
     start = source.start_seconds if audio_start is None else audio_start
+    log.info("%s: writing %s frames at %g fps%s, crf %d%s", out_video, "timed" if timed else "evenly spaced", rate,
+             "" if audio is None else f", sound from {audio} at {start:g} s", crf, " (ProRes 4444 with alpha)" if alpha else "")
     return SourceWriter(out_video, rate, crf, shown if timed else None, audio, start, source.pixel_aspect, alpha)
 
 

@@ -129,6 +129,7 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, 
     ``png_level`` (0 stores uncompressed, 9 is smallest and slowest). ``sweep``: see
     :func:`~keyframe.io.atomic.atomic_path` (for an image written alone, not for the frames of a folder).
     """
+    _path_first("write_image", path, image)
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
@@ -369,10 +370,17 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
     >>> write_mask("mask.png", np.array([[0, 1], [2, 255]], np.uint8))  # doctest: +SKIP
     >>> write_mask("mask.png", np.eye(4) > 0)  # doctest: +SKIP
     """
+    _path_first("write_mask", path, mask)
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"{path}: a mask is 2-D (H, W), got shape {mask.shape}")
     write_image(path, _mask_values(path, mask))
+
+
+def _path_first(function: str, path, image) -> None:
+    """Refuse swapped arguments in one line: the image's repr would fill the screen in any later error."""
+    if isinstance(path, np.ndarray) and isinstance(image, (str, os.PathLike)):
+        raise TypeError(f"{function}(path, image) takes the path first, got an array and then {str(image)!r}")
 
 
 def _mask_values(path, mask: np.ndarray) -> np.ndarray:

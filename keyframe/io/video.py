@@ -564,6 +564,14 @@ class ExtractOptions:
             raise KeyframeError(f"--max-side must be at least 2, got {self.max_side}")
 
 
+def _read_as(info: VideoInfo) -> str:
+    """What reading does to the frames beyond decoding them, for the log."""
+    notes = [f"{info.hdr} HDR, read as SDR"] if info.hdr else []
+    notes += ["interlaced, its fields mended"] if info.interlaced else []
+    notes += [f"pixels {info.pixel_aspect}, kept as stored"] if info.pixel_aspect else []
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options: ExtractOptions = ExtractOptions(), progress=None) -> dict:
     """Write a video's frames as ``000000.png, 000001.png, ...`` plus ``video.json``.
 
@@ -587,6 +595,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
         raise fail(video, f"--start {options.start} is past its last frame ({info.frame_count} frames)")
     lut = gamma_table(options.gamma) if options.gamma is not None else None
     total = len(range(options.start, stop or info.frame_count, options.every))
+    log.info("%s: %s %dx%d at %g fps, %d frames by its header%s; writing %d of them (from frame %d, every %d)",
+             video, info.codec, info.width, info.height, info.fps, info.frame_count, _read_as(info), total,
+             options.start, options.every)
     written = kept = 0
     # Frames kept by an interrupted run are reused only for the same video and options.
     key = {"video": input_identity(video), "options": asdict(options)}

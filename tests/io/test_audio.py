@@ -119,3 +119,25 @@ def test_sound_before_the_start_is_cut_to_the_sample(layout, sample_format):
     cut = _from_time(frame, 2.25)
     assert cut.samples == 750 and cut.to_ndarray().ravel()[0] == 250
     assert _from_time(frame, 1.5) is frame and _from_time(frame, 3.0) is None
+
+
+def test_frames_made_from_a_folder_or_an_array_lose_no_sound_and_say_none(tmp_path, caplog):
+    import shutil
+
+    from keyframe.io import ArrayFrames
+    from keyframe.io.frames import open_frames, sound_of, write_manifest
+    from keyframe.io.images import write_image
+
+    (tmp_path / "frames").mkdir()
+    for index, frame in enumerate(FRAMES[:3]):
+        write_image(tmp_path / "frames" / f"{index:06d}.png", frame)
+    (tmp_path / "frames" / "video.json").write_text('{"fps": 25}')
+    for name, source in (("from_folder", open_frames(tmp_path / "frames")), ("from_array", ArrayFrames(np.stack(FRAMES[:3]), fps=25))):
+        made = tmp_path / name
+        made.mkdir()
+        write_image(made / "000000.png", FRAMES[0])
+        write_manifest(made, source)  # as segment and stylize record what their output was made from
+        assert sound_of(open_frames(made)) is None
+    shutil.rmtree(tmp_path / "frames")  # a folder moved away took no sound with it either
+    assert sound_of(open_frames(tmp_path / "from_folder")) is None
+    assert "gone" not in caplog.text

@@ -62,6 +62,13 @@ def test_write_mask_refuses_values_it_would_wrap_or_truncate_and_writes_booleans
     assert not (tmp_path / "bad.png").exists()
 
 
+def test_swapped_arguments_of_the_writers_are_named_in_one_line(tmp_path):
+    for write, image in ((write_mask, np.eye(300) > 0), (write_image, np.zeros((300, 300, 3), np.uint8))):
+        with pytest.raises(TypeError, match=f"^{write.__name__}\\(path, image\\) takes the path first, got an array and then '.*m.png'$"):
+            write(image, str(tmp_path / "m.png"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_frames_in_memory_open_as_a_source_and_every_source_refuses_ranges_from_the_end(sample_video, tmp_path):
     frames = np.arange(5 * 4 * 6 * 3, dtype=np.uint8).reshape(5, 4, 6, 3)
     source = open_frames(frames)

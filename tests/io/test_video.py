@@ -38,6 +38,14 @@ def test_extract_options_select_and_transform(tmp_path, sample_video):
     assert source.read(0).astype(float).mean() > original + 20  # gamma 2 brightens
 
 
+def test_verbose_logs_say_what_is_read_and_written(tmp_path, sample_video, caplog):
+    with caplog.at_level("INFO", logger="keyframe"):
+        extract_frames(sample_video, tmp_path / "o", ExtractOptions(every=3, start=2, end=20))
+        encode_frames(tmp_path / "o", tmp_path / "o.mp4")
+    assert "160x120 at 25 fps, 24 frames by its header; writing 6 of them (from frame 2, every 3)" in caplog.text
+    assert "o.mp4: writing evenly spaced frames at 8.33333 fps, crf 18" in caplog.text
+
+
 def _interrupted_extract(video, out, options=ExtractOptions()):
     """Run extract_frames into ``out`` and stop it after its third frame, as Ctrl-C would."""
 
