@@ -1,9 +1,11 @@
-"""Living with native libraries that talk on their own.
+"""Living with native libraries that talk on their own or crash on shapes they should take.
 
 MediaPipe's TFLite runtime prints a few start-up lines straight to file
 descriptor 2 on its first inference ("Created TensorFlow Lite XNNPACK
 delegate", absl's notice, a feedback-manager warning); no logging setting
-reaches them, and they would break into the progress bar.
+reaches them, and they would break into the progress bar. OpenCV's DIS
+optical flow kills the process (a segmentation fault) on frames with a short
+side under 32 pixels and a long one a few times that (:func:`dis_motion`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,13 @@ import sys
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
+import numpy as np
+
+
+# The shortest side DIS takes at any length of the other, any preset: in OpenCV 5.0 frames with a side of 12-31 pixels
+# crash it, by a segmentation fault or an assertion, once the other side is about three times as long (with the fast
+# presets; 12-15 with the medium one), and sides under 12 are refused. Measured on sides up to 8000 pixels.
+DIS_MIN_SIDE = 32
 
 # Without its pinned dependencies: it asks for numpy<2 but runs with the numpy keyframe uses. Those it needs are
 # installed apart, with their own dependencies (matplotlib's).
@@ -107,3 +116,27 @@ class QuietSolution:
     def __getstate__(self) -> dict:
         # A MediaPipe graph cannot be pickled; a copy (e.g. sent to another worker) builds its own.
         return {**self.__dict__, "_solution": None}
+
+
+def dis_motion(flow, target: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``flow.calc(target, source)`` of a ``cv2.DISOpticalFlow``: the flow ``(H, W, 2)`` from the grey frame
+    ``target`` to ``source``, for frames of any size.
+
+    Frames with a side under ``DIS_MIN_SIDE``, which DIS refuses or crashes on, are padded (edges repeated) to it
+    and the flow cropped back, so that small or strip-shaped frames are tracked instead of ending the process.
+
+    Examples
+    --------
+    >>> import cv2
+    >>> frame = np.zeros((14, 64), np.uint8); frame[4:10, 3:9] = 200
+    >>> dis_motion(cv2.DISOpticalFlow_create(0), frame, frame).shape
+    (14, 64, 2)
+    """
+    import cv2
+
+    height, width = target.shape[:2]
+    grow_y, grow_x = max(0, DIS_MIN_SIDE - height), max(0, DIS_MIN_SIDE - width)
+    if not grow_y and not grow_x:
+        return flow.calc(target, source, None)
+    padded = [cv2.copyMakeBorder(grey, 0, grow_y, 0, grow_x, cv2.BORDER_REPLICATE) for grey in (target, source)]
+    return flow.calc(*padded, None)[:height, :width]

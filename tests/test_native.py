@@ -1,13 +1,16 @@
-"""``keyframe.native``: native writes to fd 2 vanish and fd 2 comes back; a solution's start-up is silenced."""
+"""``keyframe.native``: native writes to fd 2 vanish and fd 2 comes back; a solution's start-up is silenced; DIS
+takes frames of any shape."""
 
 from __future__ import annotations
 
 import os
 import pickle
 
+import cv2
+import numpy as np
 import pytest
 
-from keyframe.native import QuietSolution, stderr_silenced
+from keyframe.native import QuietSolution, dis_motion, stderr_silenced
 
 
 def test_writes_to_fd2_are_dropped_and_fd2_is_restored(capfd):
@@ -66,3 +69,16 @@ def test_a_copy_builds_its_own_solution():
     solution.process(1)
     copy = pickle.loads(pickle.dumps(solution))
     assert solution.started and not copy.started
+
+
+@pytest.mark.parametrize("preset", [0, 1, 2])
+@pytest.mark.parametrize("shape", [(14, 64), (24, 200), (31, 2098), (200, 24), (9, 11)])
+def test_dis_motion_tracks_strips_and_tiny_frames_that_crash_dis(shape, preset):
+    # These shapes end the process in OpenCV 5.0's DIS (a segmentation fault or an assertion) or are refused by it.
+    height, width = shape
+    target, source = np.full(shape, 40, np.uint8), np.full(shape, 40, np.uint8)
+    top, left = height // 2 - 2, width // 2 - 2
+    source[top:top + 4, left:left + 4] = 220
+    target[top:top + 4, left + 1:left + 5] = 220
+    motion = dis_motion(cv2.DISOpticalFlow_create(preset), target, source)
+    assert motion.shape == (height, width, 2) and np.isfinite(motion).all()

@@ -38,8 +38,8 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_number
+from keyframe.native import dis_motion
 from keyframe.segment.base import check_choice, check_real, check_type, check_whole
-from keyframe.segment.members.flow import dis_motion
 
 log = logging.getLogger(__name__)
 
@@ -500,7 +500,7 @@ def flow_align(prob: np.ndarray, grey_target: np.ndarray, grey_source: np.ndarra
 
     The confidence falls off with the photometric error of the warp, so
     occluded or badly tracked pixels count less. Frames too small for DIS are
-    padded for it (:func:`~keyframe.segment.members.flow.dis_motion`).
+    padded for it (:func:`~keyframe.native.dis_motion`).
     """
     motion = dis_motion(flow, grey_target, grey_source)
     height, width = motion.shape[:2]

@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from keyframe.io.frames import backward_frames
+from keyframe.native import dis_motion
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
@@ -164,7 +165,7 @@ def track_blobs(frames, anchor: int, config: GuideConfig = GuideConfig(), progre
     for direction, greys in ((1, _greys_forward(source, anchor, scale)), (-1, _greys_backward(source, anchor, scale))):
         previous = first
         for index, current in greys:
-            flow = dis.calc(previous, current, None)
+            flow = dis_motion(dis, previous, current)
             points[index] = points[index - direction] + _sample(flow, points[index - direction] * scale) / scale
             previous = current
             done += 1

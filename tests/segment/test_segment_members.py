@@ -65,7 +65,7 @@ def test_predict_range_matches_full_run(source, small_sample):
 
 
 def test_flow_tracks_frames_smaller_than_dis_takes():
-    # DIS refuses frames under 12 pixels a side; a 3x3 square moving right across 9x11 frames.
+    # DIS refuses frames under 12 pixels a side (and crashes on some under 32); a 3x3 square moving right across 9x11 frames.
     ys, xs = np.mgrid[0:9, 0:11]
     squares = [(abs(ys - 4) <= 1) & (abs(xs - 3 - t) <= 1) for t in range(5)]
     frames = [np.where(square[..., None], 220, 30).astype(np.uint8).repeat(3, axis=2) for square in squares]

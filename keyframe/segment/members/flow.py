@@ -18,6 +18,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError
 from keyframe.io.frames import BACKWARD_BLOCK, FrameSource, backward_frames
+from keyframe.native import dis_motion
 from keyframe.segment.base import Member, check_choice, check_real, check_whole, register_member, resize_prob, work_size
 from keyframe.segment.members.morphology import sharpen
 
@@ -28,8 +29,6 @@ PRESETS = {
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
     "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM,
 }
-# DIS refuses frames under 12 pixels a side (the exact rule is odd: 11x12 works, 6x12 does not).
-DIS_MIN_SIDE = 12
 
 
 @dataclass
@@ -63,28 +62,6 @@ def dis_flow(preset: str = "medium") -> cv2.DISOpticalFlow:
     if preset not in PRESETS:
         raise KeyframeError(f"unknown DIS preset {preset!r}; choose one of {', '.join(PRESETS)}")
     return cv2.DISOpticalFlow_create(PRESETS[preset])
-
-
-def dis_motion(flow: cv2.DISOpticalFlow, target: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """``flow.calc(target, source)``: the flow ``(H, W, 2)`` from the grey frame ``target`` to ``source``.
-
-    Frames under ``DIS_MIN_SIDE`` pixels a side, which DIS refuses, are padded
-    (edges repeated) to that size and the flow cropped back, so that tiny
-    frames are still tracked instead of stopping the run.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> frame = np.zeros((6, 8), np.uint8); frame[2:4, 3:5] = 200
-    >>> dis_motion(dis_flow(), frame, frame).shape
-    (6, 8, 2)
-    """
-    height, width = target.shape[:2]
-    grow_y, grow_x = max(0, DIS_MIN_SIDE - height), max(0, DIS_MIN_SIDE - width)
-    if not grow_y and not grow_x:
-        return flow.calc(target, source, None)
-    padded = [cv2.copyMakeBorder(g, 0, grow_y, 0, grow_x, cv2.BORDER_REPLICATE) for g in (target, source)]
-    return flow.calc(*padded, None)[:height, :width]
 
 
 def to_gray(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
