@@ -68,10 +68,11 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     """Refuse output paths that could not be written, files that name one of the ``inputs`` or lie in an input
     folder (:func:`~keyframe.io.atomic.check_file_apart`), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
-    them later), and ``videos`` (also in ``files``) not named .mp4, before any work (a usage error naming the path)."""
+    them later), and ``videos`` (also in ``files``) not named .mp4 or where a file is that keyframe did not write,
+    before any work (a usage error naming the path)."""
     from keyframe.io import check_writable
     from keyframe.io.atomic import check_apart, check_file_apart
-    from keyframe.io.video import check_mp4
+    from keyframe.io.video import check_mp4, check_replaceable
 
     for path, folder in [(path, False) for path in files] + [(path, True) for path in folders]:
         if path is None:
@@ -81,6 +82,7 @@ def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     for video in videos:
         if video is not None:
             check_mp4(video)
+            check_replaceable(video)
 
 
 # --- frames ---------------------------------------------------------------

@@ -11,12 +11,16 @@ from pathlib import Path
 from keyframe.errors import fail
 from keyframe.io import ExtractOptions, encode_frames, extract_frames, open_frames, write_json
 from keyframe.io.atomic import OUTPUTS
+from keyframe.io.video import written_by_keyframe
 from keyframe.metrics import psnr
 from keyframe.sample import make_sample, write_sample
 
 
 # What the demo writes in its folder: a folder that holds its summary.json is the demo's, and these are rebuilt.
 DEMO_PARTS = ("sample", "extracted", "reencoded.mp4", "segment", "stylize", "movement")
+# The videos the demo writes beside its parts' folders; those of a version that did not tag its videos as keyframe's
+# would be refused as the user's (check_replaceable).
+DEMO_VIDEOS = ("reencoded.mp4", "segment/masks.mp4", "segment/cutout.mov", "stylize/stylized.mp4")
 MARK = ".keyframe-demo.json"  # written first: the folder is the demo's even when it was stopped before its summary
 
 
@@ -116,7 +120,11 @@ def _clear_earlier_demo(out_dir: Path) -> None:
     if not _is_demo(out_dir):
         return
     if (out_dir / "sample" / OUTPUTS).is_file():
-        return  # made by this version: each part replaces its earlier outputs and keeps what else is there
+        # Made by this version: each part replaces its earlier outputs and keeps what else is there.
+        for video in (out_dir / name for name in DEMO_VIDEOS):
+            if video.is_file() and not video.is_symlink() and not written_by_keyframe(video):
+                video.unlink()
+        return
     for name in DEMO_PARTS:
         for path in (out_dir / name, out_dir / f"{name}.partial"):
             if path.is_dir() and not path.is_symlink():

@@ -1,6 +1,9 @@
 """``keyframe demo`` rebuilds its own folder, made by any version."""
 
+import numpy as np
+
 from keyframe.demo import DEMO_PARTS, _clear_earlier_demo
+from keyframe.io import write_video
 
 
 def test_an_earlier_demo_is_cleared_and_other_files_are_kept(tmp_path):
@@ -29,8 +32,13 @@ def test_a_demo_of_this_version_is_left_to_replace_its_outputs_part_by_part(tmp_
     (tmp_path / "sample" / ".keyframe-outputs.json").write_text('{"kind": "sample", "files": []}')
     (tmp_path / "segment").mkdir()
     (tmp_path / "segment" / "my_notes.txt").write_text("mine")
+    (tmp_path / "segment" / "my_edit.mp4").write_text("mine")
+    (tmp_path / "segment" / "masks.mp4").write_text("a video of a version that did not tag its videos")
+    write_video(np.zeros((2, 16, 16, 3), np.uint8), tmp_path / "reencoded.mp4", fps=25)  # tagged: it stays to be replaced
     _clear_earlier_demo(tmp_path)
     assert (tmp_path / "segment" / "my_notes.txt").read_text() == "mine"
+    assert (tmp_path / "segment" / "my_edit.mp4").read_text() == "mine"
+    assert not (tmp_path / "segment" / "masks.mp4").exists() and (tmp_path / "reencoded.mp4").is_file()
 
 
 def test_a_folder_of_other_files_is_refused_before_any_work(tmp_path):

@@ -26,7 +26,7 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail
 from keyframe.io import hdr
-from keyframe.io.atomic import atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir
+from keyframe.io.atomic import STAGE_KEY, atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.io.interlace import deinterlace
@@ -695,6 +695,10 @@ def check_fps(name: str, fps: float) -> float:
     return fps
 
 
+# Every video keyframe writes carries it, so that a later run may replace that video but no other file.
+WRITTEN_TAG = ("comment", "written by keyframe")
+
+
 def check_mp4(path: str | os.PathLike, suffix: str = ".mp4") -> Path:
     """``path`` if its suffix names the container :class:`VideoWriter` writes (``.mp4``; ``.mov`` for videos with
     transparency); a KeyframeError otherwise.
@@ -712,6 +716,27 @@ def check_mp4(path: str | os.PathLike, suffix: str = ".mp4") -> Path:
     if path.suffix.lower() != suffix:
         raise fail(path, f"the output must be a {suffix} video, not {path.suffix or 'a name without a suffix'!r}")
     return path
+
+
+def check_replaceable(path: str | os.PathLike) -> None:
+    """Refuse an output video ``path`` where a file is that keyframe did not write: a user's own video, or
+    anything else, is never replaced (an earlier output of keyframe is, and anything in a ``.partial`` folder
+    keyframe is building). Called after the checks that the output is none of the inputs, whose message says
+    more."""
+    path = Path(path)
+    if path.is_file() and not written_by_keyframe(path) and not (path.parent / STAGE_KEY).is_file():
+        raise fail(path, "exists and keyframe did not write it, so it is not replaced; give another name, or move "
+                         "it away")
+
+
+def written_by_keyframe(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a video that :class:`VideoWriter` wrote (it tags them, :data:`WRITTEN_TAG`)."""
+    key, value = WRITTEN_TAG
+    try:
+        with av.open(str(path)) as container:
+            return container.metadata.get(key) == value
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError):
+        return False
 
 
 # FFmpeg's codes for how written videos store colour: the BT.601 matrix (SMPTE 170M), limited range, and the
@@ -749,6 +774,7 @@ class VideoWriter:
                  alpha: bool = False):
         check_mp4(path, ".mov" if alpha else ".mp4")
         check_file_apart(path, [audio])
+        check_replaceable(path)
         start = check_audio_start(audio_start)
         self._sound = (check_sound(audio, start), start) if audio is not None else None
         self._audio: AudioTrack | None = None
@@ -762,6 +788,7 @@ class VideoWriter:
         self._tmp = self._atomic.__enter__()
         # faststart puts the index first: players can start early, and a cut file is detectably truncated.
         self._container = av.open(str(self._tmp), "w", format="mov" if alpha else "mp4", options={"movflags": "faststart"})
+        self._container.metadata[WRITTEN_TAG[0]] = WRITTEN_TAG[1]
         self._stream = None
         self.size: tuple[int, int] | None = None
         self.frames = 0

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail
-from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, writable_fps
+from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, check_replaceable, writable_fps
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -553,6 +553,7 @@ def render_motion(
     from keyframe.io import VideoWriter
 
     check_mp4(out)
+    check_replaceable(out)
     motion = bvh if isinstance(bvh, Motion) else read_bvh(bvh)
     renderer = Renderer(motion, options)
     total = len(renderer)

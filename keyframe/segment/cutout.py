@@ -21,16 +21,17 @@ import numpy as np
 
 from keyframe.errors import fail, is_whole
 from keyframe.io import input_identity, open_frames, staged_dir, write_image
-from keyframe.io.atomic import check_file_apart
+from keyframe.io.atomic import check_file_apart, check_output_folder
 from keyframe.io.frames import sound_of, source_identity, write_manifest, writer_for
 from keyframe.io.images import SegmentMasks, check_rgb
-from keyframe.io.video import VIDEO_SUFFIXES
+from keyframe.io.video import VIDEO_SUFFIXES, check_replaceable
 from keyframe.progress import report
 from keyframe.stylize.functional import check_feather, feather as soften
 
 log = logging.getLogger(__name__)
 
 MOVIE_SUFFIX = ".mov"
+CUTOUT_KIND = "cutout"  # the command that wrote a folder of cut-outs, as its listing records it
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:
@@ -71,6 +72,11 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
         raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "
                         "cannot hold their transparency")
     check_file_apart(out, [source.path, source.origin, labels_of.folder])
+    # The output is checked before the masks are read through, which takes a while on a long video.
+    if out.suffix.lower() == MOVIE_SUFFIX:
+        check_replaceable(out)
+    else:
+        check_output_folder(out, [source.path, labels_of.folder], CUTOUT_KIND)
     chosen = chosen_segments(segments)
     found = labels_of.check_all(progress)
     absent = sorted(set(chosen or ()) - found)
@@ -90,7 +96,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
     else:
         made_from = {"frames": source_identity(source), "masks": input_identity(labels_of.folder),
                      "segments": chosen, "feather": feather}
-        with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind="cutout") as stage:
+        with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind=CUTOUT_KIND) as stage:
             for frame in source.iter_frames():
                 target = stage / f"{frame.stem}.png"
                 if not target.exists():  # else cut by an interrupted run from the same inputs (written whole)

@@ -41,7 +41,7 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
 from keyframe.io.atomic import check_file_apart, locks_output
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
 from keyframe.io.images import SegmentMasks, check_rgb, read_image_alpha
-from keyframe.io.video import VIDEO_SUFFIXES, check_mp4
+from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
 from keyframe.stylize.guides import GUIDE_CHANNELS, BlobTrack, track_blobs
@@ -536,6 +536,7 @@ def _check_video_out(video, out_dir, source: FrameSource, *inputs) -> None:
     check_file_apart(video, [source.path, source.origin, *inputs])
     if Path(out_dir).resolve() in Path(video).resolve().parents:
         raise fail(video, f"lies inside the output folder {out_dir}, whose frames it is made from; write it beside it")
+    check_replaceable(video)
 
 
 def _drop_other_models(stage: Path, names: set[str]) -> None:

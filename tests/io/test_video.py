@@ -12,7 +12,7 @@ from keyframe.io import (ExtractOptions, SteppedFrames, VideoWriter, describe, e
 from keyframe.io.atomic import partial_dir
 from keyframe.io.frames import write_manifest
 from keyframe.metrics import psnr
-from tests.conftest import stop_moves_after, write_vfr_video
+from tests.conftest import run_cli, stop_moves_after, write_vfr_video
 
 
 def test_round_trip_extract_encode_extract(tmp_path, sample_video):
@@ -44,6 +44,28 @@ def test_verbose_logs_say_what_is_read_and_written(tmp_path, sample_video, caplo
         encode_frames(tmp_path / "o", tmp_path / "o.mp4")
     assert "160x120 at 25 fps, 24 frames by its header; writing 6 of them (from frame 2, every 3)" in caplog.text
     assert "o.mp4: writing evenly spaced frames at 8.33333 fps, crf 18" in caplog.text
+
+
+def test_a_file_keyframe_did_not_write_is_never_replaced_by_a_video(tmp_path, sample_video):
+    own, theirs, notes = tmp_path / "own.mp4", tmp_path / "theirs.mp4", tmp_path / "notes.mp4"
+    write_vfr_video(theirs, [np.zeros((16, 16, 3), np.uint8)] * 3, [0, 40, 80])  # a video, but not one keyframe wrote
+    notes.write_text("my notes")
+    frames = np.zeros((3, 16, 16, 3), np.uint8)
+    write_video(frames, own, fps=25)
+    write_video(frames + 9, own, fps=25)  # keyframe's own video is replaced
+    assert open_frames(own).read(0).mean() > 5
+    for path in (theirs, notes):
+        before = path.read_bytes()
+        with pytest.raises(KeyframeError, match=f"{path.name}: exists and keyframe did not write it, so it is not replaced"):
+            write_video(frames, path, fps=25)
+        assert path.read_bytes() == before
+    (tmp_path / "stage").mkdir()
+    (tmp_path / "stage" / ".settings.json").write_text("{}")  # a .partial folder keyframe is building: all its own
+    (tmp_path / "stage" / "half.mp4").write_text("cut short")
+    write_video(frames, tmp_path / "stage" / "half.mp4", fps=25)
+    extract_frames(sample_video, tmp_path / "frames")
+    done = run_cli("frames", "encode", tmp_path / "frames", theirs)
+    assert done.returncode == 2 and "theirs.mp4: exists and keyframe did not write it" in done.stderr
 
 
 def _interrupted_extract(video, out, options=ExtractOptions()):

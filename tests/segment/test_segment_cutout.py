@@ -197,3 +197,18 @@ def test_cli_segment_cutout(tmp_path, sample_dirs):
     assert "24 cut-outs" in done.stdout and (tmp_path / "cut.mov").is_file()
     wrong = run_cli("segment", "cutout", frames, "--masks", truth, "-o", tmp_path / "cut.webm")
     assert wrong.returncode == 2 and "cannot hold their transparency" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize("name", ["mine.mov", "mine"])
+def test_an_output_keyframe_may_not_replace_is_refused_before_the_masks_are_read(tmp_path, sample_dirs, name):
+    frames, truth = sample_dirs
+    out = tmp_path / name
+    if out.suffix:
+        out.write_text("a user's own movie")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("a user's own notes")
+    steps = []
+    with pytest.raises(KeyframeError, match=f"{name}: (exists and keyframe did not write it|holds files keyframe did not write)"):
+        write_cutouts(frames, truth, out, progress=lambda done, total, note: steps.append(note))
+    assert steps == []  # no mask was read through first
