@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
-LOSSY_MASK = "is a JPEG; masks must be lossless (PNG), or compression noise reads as more segment values"
+LOSSY_MASK = "is a {kind}; masks must be lossless (PNG), or compression noise reads as more segment values"
 ORIENTATION_TAG = 0x0112  # EXIF
 PHOTO_FORMATS = ("JPEG", "TIFF", "WEBP")  # image formats that carry an EXIF orientation, as PIL names them
 
@@ -214,9 +214,36 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
 def mask_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of a mask file from its header (:func:`image_size`), refusing what :func:`read_mask`
     would refuse by the file's name alone (a JPEG), so a folder of masks can be checked before any work."""
-    if Path(path).suffix.lower() in LOSSY_SUFFIXES:
-        raise fail(path, LOSSY_MASK)
+    _check_lossless(Path(path))
     return image_size(path)
+
+
+def _check_lossless(path: Path) -> None:
+    """Refuse a mask file stored with lossy compression: a JPEG (by its name or its first bytes) or a lossy WebP
+    (whose image data is a ``VP8 `` chunk; lossless WebP is ``VP8L``)."""
+    kind = "JPEG" if path.suffix.lower() in LOSSY_SUFFIXES else None
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(16)
+            if head.startswith(JPEG_START):
+                kind = "JPEG"
+            elif head[:4] == b"RIFF" and head[8:12] == b"WEBP" and _webp_is_lossy(handle):
+                kind = "lossy WebP"
+    except OSError:
+        pass  # refused as unreadable where it is read
+    if kind:
+        raise fail(path, LOSSY_MASK.format(kind=kind))
+
+
+def _webp_is_lossy(handle) -> bool:
+    """Whether the WebP file open in ``handle`` keeps its image as lossy VP8 data (its chunks, from byte 12)."""
+    handle.seek(12)
+    while len(header := handle.read(8)) == 8:
+        fourcc, size = header[:4], int.from_bytes(header[4:], "little")
+        if fourcc in (b"VP8 ", b"VP8L"):
+            return fourcc == b"VP8 "
+        handle.seek(size + size % 2, os.SEEK_CUR)  # chunks are padded to even sizes
+    return False
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
@@ -229,15 +256,14 @@ def read_mask(path: str | os.PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise missing_file(path)
-    if path.suffix.lower() in LOSSY_SUFFIXES:
-        raise fail(path, LOSSY_MASK)
+    _check_lossless(path)
     data = _whole_bytes(path)
     palette = _palette_indices(data)
     mask = palette if palette is not None else cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
     if mask is None:
         raise fail(path, "not a readable mask image")
     if mask.ndim == 3:
-        mask = _colour_values(mask[..., :3], path)
+        mask = _colour_values(_shape_of(mask), path)
     if mask.dtype != np.uint8:
         if mask.max() > 255 and mask.dtype == np.uint16 and not np.any(mask % 257):
             mask = mask // 257  # 8-bit values saved as 16 bits (0/65535 for a binary mask), as image editors do
@@ -261,6 +287,18 @@ def _palette_indices(data: np.ndarray) -> np.ndarray | None:
         return None
     # Decided by the whole palette, not the colours a frame uses: the same object reads the same in every frame.
     return None if (palette == palette[:, :1]).all() else indices
+
+
+def _shape_of(image: np.ndarray) -> np.ndarray:
+    """The channels of a mask image that hold its segments, as ``(H, W, C)``. Where an alpha channel marks some
+    pixels transparent, they are background; when the colour is the same everywhere (a matte exported with
+    transparency, its shape in the alpha channel alone) the alpha channel is the mask."""
+    if image.shape[2] < 4 or (alpha := image[..., 3]).min() == alpha.max():
+        return image[..., :3]
+    colour = image[..., :3]
+    if (colour == colour[:1, :1]).all():
+        return alpha[..., None]
+    return np.where(alpha[..., None] > 0, colour, 0)
 
 
 def _colour_values(colour: np.ndarray, path: Path) -> np.ndarray:

@@ -164,6 +164,46 @@ def test_a_jpeg_mask_is_refused(tmp_path):
         read_mask(tmp_path / "m.jpg")
 
 
+def test_lossy_masks_are_refused_by_their_contents_and_lossless_webp_is_read(tmp_path):
+    import cv2
+
+    from keyframe.errors import KeyframeError
+    from keyframe.io import read_mask
+    from keyframe.io.images import mask_size
+
+    mask = np.zeros((16, 24), np.uint8)
+    mask[4:12, 6:18] = 255
+    cv2.imwrite(str(tmp_path / "lossy.webp"), mask, [cv2.IMWRITE_WEBP_QUALITY, 50])
+    cv2.imwrite(str(tmp_path / "lossless.webp"), mask, [cv2.IMWRITE_WEBP_QUALITY, 101])
+    cv2.imwrite(str(tmp_path / "named.jpg"), mask)
+    (tmp_path / "named.png").write_bytes((tmp_path / "named.jpg").read_bytes())  # a JPEG renamed
+    for name, kind in (("lossy.webp", "lossy WebP"), ("named.png", "JPEG")):
+        for read in (read_mask, mask_size):
+            with pytest.raises(KeyframeError, match=f"{name}: is a {kind}; masks must be lossless"):
+                read(tmp_path / name)
+    assert np.array_equal(read_mask(tmp_path / "lossless.webp"), mask) and mask_size(tmp_path / "lossless.webp") == (16, 24)
+
+
+@pytest.mark.parametrize("colour", [0, 255, None])
+def test_a_matte_with_its_shape_in_the_alpha_channel_reads_as_that_shape(tmp_path, colour):
+    import cv2
+    from PIL import Image
+
+    from keyframe.io import read_mask
+
+    shape = np.zeros((16, 24), np.uint8)
+    shape[4:12, 6:18] = 255
+    if colour is None:  # a cut-out's colour outside the shape is hidden: transparent pixels are background
+        rgb = np.dstack([np.where(shape > 0, 255, 90).astype(np.uint8)] * 3)
+    else:  # a matte exported with transparency: the same colour everywhere
+        rgb = np.full((16, 24, 3), colour, np.uint8)
+    cv2.imwrite(str(tmp_path / "matte.png"), np.dstack([rgb, shape]))
+    assert np.array_equal(read_mask(tmp_path / "matte.png"), shape)
+    grey_and_alpha = tmp_path / "grey_alpha.png"
+    Image.fromarray(np.dstack([np.full_like(shape, 255), shape]), "LA").save(grey_and_alpha)
+    assert np.array_equal(read_mask(grey_and_alpha), shape)
+
+
 def test_outputs_that_cannot_be_written_are_refused_before_any_work(tmp_path, sample_video):
     blocker = tmp_path / "a_file"
     blocker.write_text("")
