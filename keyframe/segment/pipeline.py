@@ -260,6 +260,21 @@ def held_out(source: FrameSource, keyframes: dict[int, np.ndarray], config: Segm
 
 # --- one segment --------------------------------------------------------------------------
 
+# Below this held-out IoU for every member a segment was not found again at all (on DAVIS the best member scores
+# 0.8-0.95 there with one mask), and its masks are written as a guess.
+LOST_IOU = 0.25
+
+
+def _warn_if_lost(model: "SegmentModel", masks, label: int) -> None:
+    """Say when no member found segment ``label`` again on the held-out frames (or, with one mask, on the
+    synthetic clip made from it): its masks over the video are then not to be trusted."""
+    name, best = max(model.held_out_iou.items(), key=lambda item: item[1])
+    if best < LOST_IOU:
+        log.warning("%s: segment %d was not found again on the held-out frames (the best member, %s, overlaps them "
+                    "by IoU %.2f): its masks are likely wrong; give more masks of it, or check that they mark it",
+                    masks, label, name, best)
+
+
 
 class SegmentModel:
     """Members plus stacker for one segment: :meth:`train`, then :meth:`run` over the video."""
@@ -552,6 +567,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
             prefix = f"segment {label} ({number}/{len(notes.labels)})"
             report(progress, 0, total, f"{prefix}: training")
             model = SegmentModel(source, notes.binary(label), config).train(lambda note: report(progress, 0, total, f"{prefix}: {note}"))
+            _warn_if_lost(model, masks, label)
             start = resume_point(model, where / ENSEMBLE)
             if start == 0:
                 shutil.rmtree(where, ignore_errors=True)
@@ -566,7 +582,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
                 "threshold": model.stacker.threshold,
                 "weights": labelled_weights(model.stacker.weights(), model.stacked),
                 "inputs": model.stacked,
-                "votes": model.ensemble.votes,
+                "votes": {name: weight for name, weight in model.ensemble.votes.items() if name in model.names},
                 "held_out_iou": {k: round(v, 4) for k, v in model.held_out_iou.items()},
                 "tuned": model.tuned,
                 **({"resumed_at": start} if start else {}),

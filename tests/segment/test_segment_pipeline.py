@@ -70,6 +70,21 @@ def test_segment_ids_come_back_as_given(tmp_path, sample_dirs, small_sample):
     assert len(list_images(out / "soft" / "1")) == 24 and len(list_images(out / "soft" / "2")) == 24
 
 
+def test_a_segment_no_member_finds_again_is_warned_of_and_votes_name_members_that_ran(tmp_path, sample_dirs, small_sample,
+                                                                                      caplog):
+    frames, _ = sample_dirs
+    given = small_sample.masks.copy()
+    given[23][:10, :10] = 3  # a patch of background marked in one mask only: nothing tells it from its surroundings
+    masks = give_masks(small_sample, tmp_path / "given", [0, 23], given)
+    with caplog.at_level("WARNING", logger="keyframe"):
+        summary = segment(frames, masks, tmp_path / "out", methods=FAST, member_options=LIGHT)
+    assert summary["labels"] == [3, 255]
+    assert "given: segment 3 was not found again on the held-out frames (the best member, " in caplog.text
+    assert "segment 255 was not" not in caplog.text
+    one = segment(frames, give_masks(small_sample, tmp_path / "one", [0]), tmp_path / "out1", methods=FAST, member_options=LIGHT)
+    assert one["segments"]["255"]["votes"] == {"flow": 0.57}  # GrabCut would vote with one mask, but did not run
+
+
 @pytest.mark.parametrize("case, labels", [("later", [1, 2]), ("filled", [255]), ("neither", [1, 255])])
 def test_a_segment_missing_from_the_first_half_of_the_masks(tmp_path, sample_dirs, small_sample, case, labels):
     frames, _ = sample_dirs
