@@ -25,7 +25,7 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
     >>> check_number("--feather", float("nan"), inclusive=True)
     Traceback (most recent call last):
     ...
-    keyframe.errors.KeyframeError: --feather must be a number >= 0, got nan
+    keyframe.errors.KeyframeError: --feather must be a finite number >= 0, got nan
     """
     try:
         number = float(value)
@@ -33,7 +33,7 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
         raise KeyframeError(f"{name} must be a number, got {value!r}") from None
     if not math.isfinite(number) or number < minimum or (number == minimum and not inclusive):
         bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
-        raise KeyframeError(f"{name} must be a number {bound}, got {value}")
+        raise KeyframeError(f"{name} must be a {'' if math.isfinite(number) else 'finite '}number {bound}, got {value}")
     return number
 
 

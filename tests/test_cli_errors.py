@@ -118,3 +118,11 @@ main()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "interrupted while starting; nothing was done"
+
+
+def test_python_dash_m_keyframe_runs_the_command(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "keyframe", "frames", "info", tmp_path / "none.mp4"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none.mp4'}: no such file or folder"
+    helped = subprocess.run([sys.executable, "-m", "keyframe", "--help"], capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and "Usage: keyframe" in helped.stdout

@@ -560,8 +560,8 @@ def writer_for(source: FrameSource, out_video, fps: float | None = None, crf: in
     4444 ``.mov`` with ``alpha``."""
     rate = check_fps("--fps", fps) if fps is not None else source.fps or DEFAULT_FPS
     if fps is None and source.fps is None:
-        log.warning("%s records no frame rate (no video.json); encoding at %g fps (`frames encode --fps` sets another)",
-                    source.path, rate)
+        log.warning("%s records no frame rate (no video.json); encoding at %g fps (a video.json there holding "
+                    '{"fps": N} sets another, for every command; `frames encode --fps` for that command)', source.path, rate)
     # Frames shown at varying times keep them, unless a rate is asked for.
     shown = source.seconds() if fps is None else None
     timed = uneven_seconds(shown, rate)

@@ -10,12 +10,13 @@ Examples
 from __future__ import annotations
 
 import colorsys
+import math
 import os
 
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.errors import KeyframeError, fail
 from keyframe.io import open_frames, read_mask
 from keyframe.io.atomic import check_file_apart
 from keyframe.io.frames import sound_of, writer_for
@@ -76,8 +77,12 @@ def overlay(frame: np.ndarray, labels: np.ndarray, alpha: float = 0.45) -> np.nd
 
 def check_tint(tint: float, name: str = "--tint") -> float:
     """``tint`` if it is a number from 0 to 1; a KeyframeError naming ``name`` otherwise."""
-    if check_number(name, tint, inclusive=True) > 1:
-        raise KeyframeError(f"{name} must be from 0 (outlines only) to 1 (segments painted over), got {tint:g}")
+    try:
+        number = float(tint)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not 0 <= number <= 1:  # one message for either side, NaN included
+        raise KeyframeError(f"{name} must be from 0 (outlines only) to 1 (segments painted over), got {tint}")
     return float(tint)
 
 

@@ -68,6 +68,16 @@ def test_a_file_keyframe_did_not_write_is_never_replaced_by_a_video(tmp_path, sa
     assert done.returncode == 2 and "theirs.mp4: exists and keyframe did not write it" in done.stderr
 
 
+def test_frames_without_a_rate_are_encoded_at_25_saying_how_to_set_another(tmp_path, caplog):
+    for index in range(3):
+        write_image(tmp_path / "frames" / f"{index}.png", np.zeros((16, 16, 3), np.uint8))
+    encode_frames(tmp_path / "frames", tmp_path / "a.mp4")
+    assert 'encoding at 25 fps (a video.json there holding {"fps": N} sets another' in caplog.text
+    (tmp_path / "frames" / "video.json").write_text('{"fps": 10}')  # as the warning says
+    encode_frames(tmp_path / "frames", tmp_path / "b.mp4")
+    assert probe(tmp_path / "a.mp4").fps == 25 and probe(tmp_path / "b.mp4").fps == 10
+
+
 def _interrupted_extract(video, out, options=ExtractOptions()):
     """Run extract_frames into ``out`` and stop it after its third frame, as Ctrl-C would."""
 

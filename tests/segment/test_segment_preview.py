@@ -92,8 +92,10 @@ def test_cli_segment_preview(tmp_path, small_sample, sample_video):
     shown, original = open_frames(tmp_path / "o.mp4").read(0), open_frames(sample_video).read(0)
     assert np.abs(shown.astype(float) - original)[inside].mean() < 10 < np.abs(  # 4 (compression) against 64
         open_frames(tmp_path / "p.mp4").read(0).astype(float) - original)[inside].mean()
-    bad = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "r.mp4", "--tint", "2")
-    assert bad.returncode == 2 and "--tint must be from 0 (outlines only) to 1" in bad.stderr and not (tmp_path / "r.mp4").exists()
+    for tint in ("2", "-1", "nan"):  # one range, said the same way on either side
+        bad = run_cli("segment", "preview", sample_video, "--masks", tmp_path / "masks", "-o", tmp_path / "r.mp4", "--tint", tint)
+        assert bad.returncode == 2 and "--tint must be from 0 (outlines only) to 1 (segments painted over)" in bad.stderr
+    assert not (tmp_path / "r.mp4").exists()
 
 
 @pytest.mark.parametrize("case, fragment", [("stem", "has no frame of that name"), ("size", "is 80x60 but its frame is 160x120")])

@@ -62,7 +62,7 @@ def test_bad_values_and_a_late_wrong_mask_stop_before_any_work(tmp_path, small_s
     composite = ["composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", f"255={tmp_path / 'fig'}",
                  "--out", tmp_path / "out"]
     stylize = ["stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out", "--iterations", "2"]
-    for args, fragment in [(composite + ["--feather", "nan"], "--feather must be a number >= 0, got nan"),
+    for args, fragment in [(composite + ["--feather", "nan"], "--feather must be a finite number >= 0, got nan"),
                            (composite + ["--feather", "-3"], "--feather must be a number >= 0, got -3"),
                            (composite + ["--feather", "1e6"], "--feather must be a number <= 100 (pixels), got 1e+06"),
                            (stylize + ["--feather", "101"], "--feather must be a number <= 100 (pixels), got 101"),
