@@ -246,7 +246,9 @@ def segment_run(
     frames: Annotated[Path, typer.Argument(help="Frame folder or video file.")],
     masks: Annotated[Path, typer.Option("--masks", help="Folder of PNG masks named as their frames (0 = background).")],
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for <stem>.png per frame (built as OUT.partial).")],
-    methods: Annotated[str, typer.Option(help="Comma-separated members: backsub,gmm,grabcut,cnn,unet,flow; selfie (MediaPipe, for people) if mediapipe is installed.")] = "flow,backsub,gmm,grabcut,cnn,unet",
+    methods: Annotated[str, typer.Option(help="Comma-separated members of flow, backsub, gmm, grabcut, cnn, unet; "
+                                              "and selfie (MediaPipe, for people) if mediapipe is installed.",
+                                         show_default="all six but selfie")] = "flow,backsub,gmm,grabcut,cnn,unet",
     trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
     soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,
     keep_members: Annotated[bool, typer.Option("--keep-members", help="Also write each member's masks under OUT/members/<name>/.")] = False,
@@ -255,9 +257,19 @@ def segment_run(
     from keyframe.progress import progress_bar
     from keyframe.segment import segment
 
+    from keyframe.segment.pipeline import kept_masks
+
     writable(folders=[out_dir], inputs=[frames, masks])
-    with progress_bar("segmenting") as progress:
-        summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members, progress=progress)
+    try:
+        with progress_bar("segmenting") as progress:
+            summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members,
+                              progress=progress)
+    except KeyboardInterrupt:
+        if kept_masks(out_dir):
+            raise  # the general note: the rerun resumes from them
+        console.print("interrupted before any mask was made; nothing was kept (a segment's training is kept only "
+                      "with its masks), so the same command starts over")
+        sys.exit(130)
     kept = summary.get("resumed_segments", [])
     out.print(
         f"{counted(summary['frames'], 'frame')} ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "

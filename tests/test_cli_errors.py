@@ -126,3 +126,30 @@ def test_python_dash_m_keyframe_runs_the_command(tmp_path):
     assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none.mp4'}: no such file or folder"
     helped = subprocess.run([sys.executable, "-m", "keyframe", "--help"], capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "Usage: keyframe" in helped.stdout
+
+
+def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_masks_promises_the_resume(
+        monkeypatch, capsys, tmp_path):
+    import sys
+
+    import keyframe.segment
+    from keyframe.io.atomic import partial_dir
+
+    out = tmp_path / "out"
+
+    def interrupted(frames, masks, out_dir, **options):
+        if kept:  # as a run stopped after its first masks leaves them
+            (partial_dir(out_dir) / ".work" / "255" / "ensemble").mkdir(parents=True, exist_ok=True)
+            (partial_dir(out_dir) / ".work" / "255" / "ensemble" / "000000.png").write_bytes(b"")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keyframe.segment, "segment", interrupted)
+    monkeypatch.setattr(sys, "argv", ["keyframe", "segment", str(tmp_path / "frames"), "--masks", str(tmp_path / "masks"),
+                                      "-o", str(out)])
+    for kept, says in ((False, "interrupted before any mask was made; nothing was kept"),
+                       (True, "work kept under a *.partial name is resumed")):
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+        assert ended.value.code == 130
+        stderr = " ".join(capsys.readouterr().err.split())
+        assert says in stderr and stderr.count("interrupted") == 1, stderr

@@ -485,7 +485,9 @@ def _staged(out: Path, key, inputs, kind: str, private) -> Iterator[Path]:
     marker = stage / STAGE_KEY
     wanted = json.dumps(key, sort_keys=True, default=str)
     if stage.exists() and key is not None and _read_text(marker) != wanted:
-        log.info("%s: made from other inputs or settings; starting afresh", stage)
+        kept_work = any(path.name != STAGE_KEY for path in stage.iterdir())
+        (log.warning if kept_work else log.info)(
+            "%s: the work an interrupted run kept there was made from other inputs or settings; starting afresh", stage)
         shutil.rmtree(stage)
     stage.mkdir(parents=True, exist_ok=True)
     for leftover in stage.rglob(".*.tmp*"):  # files being written when the last run was killed (atomic_path)

@@ -32,7 +32,8 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, check_count, check_seed, fail
-from keyframe.io import ArrayFrames, atomic_path, list_images, mask_folder, open_frames, read_mask, staged_dir, write_mask
+from keyframe.io import (ArrayFrames, atomic_path, list_images, mask_folder, open_frames, partial_dir, read_mask, staged_dir,
+                         write_mask)
 from keyframe.io.frames import FrameSource, source_identity, write_manifest
 from keyframe.io.images import smoothed_values, value_ranges
 from keyframe.nets.threads import torch_threads
@@ -256,6 +257,12 @@ def held_out(source: FrameSource, keyframes: dict[int, np.ndarray], config: Segm
     frames, masks = synthetic_clip(source.read(first), keyframes[first], config.ensemble.synthetic, config.seed)
     truth = {j: masks[j] for j in range(1, len(masks))}
     return HeldOut(ArrayFrames(np.stack(frames), path="<synthetic>"), {0: masks[0]}, truth, True)
+
+
+def kept_masks(out_dir) -> int:
+    """How many masks an interrupted :func:`segment` into ``out_dir`` kept for the rerun to resume from."""
+    work = partial_dir(out_dir) / WORK
+    return sum(1 for _ in work.rglob("*.png")) if work.is_dir() else 0
 
 
 # --- one segment --------------------------------------------------------------------------

@@ -255,13 +255,18 @@ def test_a_run_stopped_while_its_masks_move_into_an_earlier_output_finishes_with
 
 
 @pytest.mark.parametrize("change", ["masks", "methods"])
-def test_resume_redoes_work_made_from_other_masks_or_settings(tmp_path, sample_dirs, small_sample, change):
+def test_resume_redoes_work_made_from_other_masks_or_settings(tmp_path, sample_dirs, small_sample, change, caplog):
+    from keyframe.segment.pipeline import kept_masks
+
     frames, _ = sample_dirs
     out = tmp_path / "out"
     _interrupt_before_writing(frames, give_masks(small_sample, tmp_path / "given", [0]), out, methods="flow")
+    assert kept_masks(out) > 0
     masks = give_masks(small_sample, tmp_path / "other", [0, 12]) if change == "masks" else tmp_path / "given"
-    segment(frames, masks, out, methods="flow" if change == "masks" else "flow,gmm", member_options=LIGHT)
-    assert iou(read_mask(out / f"{small_sample.stems[5]}.png"), small_sample.masks[5]) > 0.6
+    with caplog.at_level("WARNING", logger="keyframe"):
+        segment(frames, masks, out, methods="flow" if change == "masks" else "flow,gmm", member_options=LIGHT)
+    assert "out.partial: the work an interrupted run kept there was made from other inputs or settings; starting afresh" in caplog.text
+    assert iou(read_mask(out / f"{small_sample.stems[5]}.png"), small_sample.masks[5]) > 0.6 and kept_masks(out) == 0
 
 
 @pytest.mark.parametrize(
