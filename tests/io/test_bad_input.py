@@ -134,7 +134,7 @@ def test_usage_errors_exit_2(tmp_path, args):
 
 @pytest.mark.parametrize("args, fragment", [
     (["frames", "extract", "VIDEO", "o", "--gamma", "0"], "--gamma must be a number > 0, got 0"),
-    (["frames", "extract", "VIDEO", "o", "--gamma", "nan"], "--gamma must be a number > 0, got nan"),
+    (["frames", "extract", "VIDEO", "o", "--gamma", "nan"], "--gamma must be a finite number > 0, got nan"),
     (["frames", "encode", "VIDEO", "x.mp4", "--fps", "0"], "--fps must be between 0.01 and 1000, got 0"),
     (["frames", "encode", "VIDEO", "x.mp4", "--fps", "1e9"], "--fps must be between 0.01 and 1000, got 1e+09"),
     (["frames", "encode", "VIDEO", "x.avi"], "x.avi: the output must be a .mp4 video"),

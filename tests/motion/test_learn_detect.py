@@ -477,7 +477,7 @@ def test_impossible_settings_and_frame_rates_are_named(wave_model):
         with pytest.raises(KeyframeError, match="ArrayFrames fps must be between 0.01 and 1000"):
             ArrayFrames(np.zeros((3, 8, 8, 3), np.uint8), fps=fps)
     for field, value, message in [("chunk", 0, "a whole number >= 1"), ("chunk", -1, "a whole number >= 1"),
-                                  ("span_seconds", float("nan"), "a number > 0"), ("default_fps", 0, "between 0.01")]:
+                                  ("span_seconds", float("nan"), "a finite number > 0"), ("default_fps", 0, "between 0.01")]:
         with pytest.raises(KeyframeError, match=f"DetectConfig.{field} must be {message}"):
             DetectConfig(**{field: value})
 

@@ -57,7 +57,7 @@ def test_fit_split_fits_on_masks_that_show_the_segment_and_its_background():
         ({"samples": 0}, "EnsembleConfig.samples must be a whole number >= 1, got 0"),
         ({"synthetic": 0}, "EnsembleConfig.synthetic must be a whole number >= 1, got 0"),
         ({"C": 0.0}, "EnsembleConfig.C must be a number > 0"),
-        ({"keep_within": float("nan")}, "EnsembleConfig.keep_within must be a number >= 0, got nan"),
+        ({"keep_within": float("nan")}, "EnsembleConfig.keep_within must be a finite number >= 0, got nan"),
         ({"image_features": 1}, "EnsembleConfig.image_features must be of type bool, got int"),
         ({"always_stack": "unet"}, "EnsembleConfig.always_stack must be a tuple of member names"),
         ({"votes": {"flow": -1}}, "EnsembleConfig.votes['flow'] must be a number >= 0, got -1"),
