@@ -252,6 +252,8 @@ def segment_run(
     trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
     soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,
     keep_members: Annotated[bool, typer.Option("--keep-members", help="Also write each member's masks under OUT/members/<name>/.")] = False,
+    binary: Annotated[bool, typer.Option("--binary", help="Read each mask as one segment, 128 and up against "
+                                                         "background: for mattes with soft (anti-aliased) edges.")] = False,
 ):
     """Mask every frame of FRAMES from a few hand-made masks (usage: keyframe segment FRAMES --masks M --out O)."""
     from keyframe.progress import progress_bar
@@ -263,7 +265,7 @@ def segment_run(
     try:
         with progress_bar("segmenting") as progress:
             summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members,
-                              progress=progress)
+                              binary=binary, progress=progress)
     except KeyboardInterrupt:
         if kept_masks(out_dir):
             raise  # the general note: the rerun resumes from them

@@ -82,6 +82,8 @@ class SegmentConfig:
         key a member name, each value that member's ``config_type`` (checked by
         :func:`check_member_options` when :func:`segment` starts).
     seed : seeds every random choice.
+    binary : read each mask as one segment, values of 128 and more against background (a matte with
+        soft, anti-aliased edges, whose grey levels would otherwise each be a segment of its own).
     """
 
     methods: tuple[str, ...] = DEFAULT_METHODS
@@ -92,6 +94,7 @@ class SegmentConfig:
     threads: int | None = 1
     member_options: dict = field(default_factory=dict)
     seed: int = 0
+    binary: bool = False
 
 
 @dataclass
@@ -157,11 +160,12 @@ def check_member_options(options) -> dict:
     return dict(options)
 
 
-def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
+def load_annotations(source: FrameSource, masks_dir: str | Path, binary: bool = False) -> Annotations:
     """Read and check every mask of ``masks_dir`` against the frames of ``source``.
 
     Each mask must be named as a frame, have its size, and mark something;
-    the segment ids are the non-zero values found (a 0/255 mask is one segment).
+    the segment ids are the non-zero values found (a 0/255 mask is one segment). With ``binary`` every mask is
+    one segment, 255 where it is 128 or more (soft-edged mattes).
     """
     masks_dir = mask_folder(masks_dir)
     files = list_images(masks_dir)
@@ -176,6 +180,8 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
         mask = read_mask(path)
         if mask.shape != (height, width):
             raise fail(path, f"is {mask.shape[1]}x{mask.shape[0]} but its frame is {width}x{height}")
+        if binary:
+            mask = np.where(mask >= 128, 255, 0).astype(np.uint8)
         if not mask.any():
             raise fail(path, "is all background (0); a mask must mark the segment to learn")
         index = source.index_of(path.stem)
@@ -184,13 +190,13 @@ def load_annotations(source: FrameSource, masks_dir: str | Path) -> Annotations:
         raise fail(masks_dir, "marks no background (0) in any mask; show some background too, to learn it from")
     labels = sorted(int(v) for v in np.unique(np.concatenate([np.unique(m) for m in masks.values()])) if v != 0)
     if len(labels) > 64:
-        hint = " (a smoothed 0/255 mask has grey edges: save it without smoothing)" if 255 in labels else ""
+        hint = " (a smoothed 0/255 mask has grey edges: save it without smoothing, or pass --binary)" if 255 in labels else ""
         raise fail(masks_dir, f"masks hold {len(labels)} different values; use 0 for background and 1..K (or 255) for segments{hint}")
     edges = smoothed_values(list(masks.values()), labels)
     if edges:
         log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) 0/255 "
-                    "mask gives: each is learned as a segment of its own; save the masks without smoothing if "
-                    "they mean one segment", masks_dir, value_ranges(edges))
+                    "mask gives: each is learned as a segment of its own; if they mean one segment, pass --binary "
+                    "(SegmentConfig(binary=True)) or save the masks without smoothing", masks_dir, value_ranges(edges))
     return Annotations(masks, paths, labels)
 
 
@@ -555,7 +561,7 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     for name in config.methods:  # a member whose optional package is missing says so before anything is written
         make_member(name, config)
     source = open_frames(frames)
-    notes = load_annotations(source, masks)
+    notes = load_annotations(source, masks, config.binary)
     out = Path(out)
     total = len(source)
     summary: dict = {"frames": total, "annotated": len(notes.masks), "labels": notes.labels, "methods": list(config.methods), "segments": {}}

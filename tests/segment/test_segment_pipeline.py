@@ -387,6 +387,26 @@ def test_smoothed_binary_masks_are_pointed_out(tmp_path, sample_dirs, small_samp
     assert "along the edge" not in caplog.text
 
 
+def test_binary_reads_soft_edged_mattes_as_one_segment(tmp_path, sample_dirs, small_sample, caplog):
+    import cv2
+
+    frames, _ = sample_dirs
+    soft = [cv2.GaussianBlur(small_sample.masks[i], (5, 5), 0) for i in (0, 23)]  # over 100 grey levels
+    levels = give_masks(small_sample, tmp_path / "levels", [0, 23], {i: np.round(m / 17) * 17 for i, m in zip((0, 23), soft)})
+    with caplog.at_level("WARNING", logger="keyframe"):
+        many = segment(frames, levels, tmp_path / "many", methods="flow")
+    assert len(many["labels"]) > 10 and "pass --binary (SegmentConfig(binary=True))" in caplog.text
+    masks = give_masks(small_sample, tmp_path / "given", [0, 23], {0: soft[0], 23: soft[1]})
+    with pytest.raises(KeyframeError, match="save it without smoothing, or pass --binary"):
+        segment(frames, masks, tmp_path / "refused", methods="flow")
+    done = run_cli("segment", frames, "--masks", masks, "-o", tmp_path / "one", "--methods", "flow", "--binary")
+    assert done.returncode == 0, done.stderr
+    assert "1 segment(s)" in done.stdout and "along the edge" not in done.stderr
+    given = read_mask(tmp_path / "one" / f"{small_sample.stems[0]}.png")
+    np.testing.assert_array_equal(given, np.where(soft[0] >= 128, 255, 0))
+    assert iou(read_mask(tmp_path / "one" / f"{small_sample.stems[12]}.png"), small_sample.masks[12]) > 0.8
+
+
 def _warned_values(masks, frames, caplog) -> list[int] | None:
     """The values the smoothed-mask warning of ``load_annotations`` names (None without the warning)."""
     import re
