@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import cv2
@@ -62,6 +63,7 @@ def read_image_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
     path = Path(path)
     if not path.is_file():
         raise fail(path, "is a folder, not an image file") if path.is_dir() else missing_file(path)
+    _check_pixels(path)
     data = _whole_bytes(path)
     jpeg = data[:2].tobytes() == b"\xff\xd8"  # whatever the file's name
     if jpeg:  # 8-bit colour or grey, no alpha: OpenCV applies the EXIF orientation itself in this mode
@@ -93,6 +95,27 @@ def read_image_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
         image = _upright(image, orientation)
         alpha = None if alpha is None else _upright(alpha, orientation)
     return image, alpha
+
+
+# The most pixels an image may hold: Pillow's limit for decompression bombs (twice its warning level, about 179
+# megapixels; a 16K frame has 141). A small PNG can declare 30000x30000 pixels, which took 13.6 GB to read.
+MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
+
+
+def _check_pixels(path: Path) -> None:
+    """Refuse, from its header, an image with more than :data:`MAX_PIXELS` pixels, before it is decoded."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                width, height = image.size
+    except Image.DecompressionBombError:
+        width = height = None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return  # not for Pillow: OpenCV reads or refuses it
+    if width is None or width * height > MAX_PIXELS:
+        size = "" if width is None else f"{width}x{height}, "
+        raise fail(path, f"is too large to read ({size}over {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first")
 
 
 # How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
@@ -196,10 +219,13 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of an image file as shown (upright, see :func:`read_image`), from its header alone (the
     pixels are not decoded); a PNG or JPEG file cut short is refused (from its last bytes)."""
     _check_whole_file(path)
+    _check_pixels(Path(path))
     try:
-        with Image.open(path) as image:
-            width, height = image.size
-            turned = _orientation(image) in (5, 6, 7, 8)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # under MAX_PIXELS: read as any other
+            with Image.open(path) as image:
+                width, height = image.size
+                turned = _orientation(image) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         with open(path, "rb") as handle:
             head = handle.read(len(PNG_SIGNATURE))

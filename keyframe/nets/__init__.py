@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -90,6 +91,20 @@ def get_backbone(name: str = DEFAULT_BACKBONE, pretrained: bool = True, **kwargs
     return BACKBONES[name](pretrained=pretrained, **kwargs)
 
 
+def _shrunk(images: np.ndarray, short_side: int) -> np.ndarray:
+    """uint8 ``images`` (one or a batch) area-averaged to ``short_side`` pixels on their short side when they are
+    more than twice that: a large photo would otherwise be made a float tensor whole (4 bytes a sample) only to
+    be shrunk to the classifier's square."""
+    height, width = images.shape[-3:-1] if images.ndim >= 3 else (0, 0)
+    if images.dtype != np.uint8 or min(height, width) <= 2 * short_side:
+        return images
+    scale = short_side / min(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if images.ndim == 3:
+        return cv2.resize(images, size, interpolation=cv2.INTER_AREA)
+    return np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images])
+
+
 def classify(
     images: np.ndarray | torch.Tensor, k: int = 5, backbone: nn.Module | None = None, size: int = 224
 ) -> list[list[tuple[int, float]]]:
@@ -119,6 +134,8 @@ def classify(
     backbone = get_backbone() if backbone is None else backbone
     if isinstance(images, torch.Tensor) and not images.is_floating_point():
         images = images.numpy()  # uint8 pixels, as images_to_tensor takes them
+    if not isinstance(images, torch.Tensor):
+        images = _shrunk(np.asarray(images), 2 * size)
     x = images if isinstance(images, torch.Tensor) else images_to_tensor(images)
     if x.ndim == 3:
         x = x[None]  # one (3, H, W) image

@@ -3,6 +3,7 @@
 import subprocess
 
 import cv2
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -43,3 +44,39 @@ def test_missing_image_exits_2_with_one_line(tmp_path):
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "missing.png" in done.stderr
+
+
+def _declaring(tmp_path, width, height):
+    """A small PNG whose header says it is ``width`` x ``height`` (its pixels are never reached)."""
+    import struct
+    import zlib
+
+    path = tmp_path / f"{width}x{height}.png"
+    cv2.imwrite(str(path), np.zeros((4, 4, 3), np.uint8))
+    data = bytearray(path.read_bytes())
+    header = b"IHDR" + struct.pack(">II", width, height) + bytes(data[24:29])
+    data[12:29] = header
+    data[29:33] = struct.pack(">I", zlib.crc32(header))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_an_image_too_large_to_read_is_refused_from_its_header(tmp_path):
+    from keyframe.io import read_image
+    from keyframe.io.images import image_size
+
+    for width, height in ((30000, 30000), (15000, 12000)):
+        bomb = _declaring(tmp_path, width, height)
+        for read in (read_image, image_size):
+            with pytest.raises(KeyframeError, match=rf"{bomb.name}: is too large to read \((\d+x\d+, )?over 179 megapixels\); shrink"):
+                read(bomb)
+
+
+def test_a_large_photo_is_shrunk_before_it_is_made_floats_and_classifies_alike(backbone, chelsea):
+    from keyframe.nets import classify
+    from keyframe.nets.functional import images_to_tensor
+
+    large = cv2.resize(chelsea, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)  # 1800 px short side: shrunk first
+    (shrunk, p_shrunk), = classify(large, k=1, backbone=backbone)[0]
+    (whole, p_whole), = classify(images_to_tensor(large), k=1, backbone=backbone)[0]  # floats: taken as they are
+    assert shrunk == whole and abs(p_shrunk - p_whole) < 0.05
