@@ -194,12 +194,14 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same clip.")] = 0,
 ):
     """Generate the built-in sample: a figure doing a movement, with exact masks."""
+    from keyframe.progress import progress_bar
     from keyframe.sample import make_sample, write_sample
 
     writable(folders=[out_dir])
     width, height = parse_size(size)
-    clip = make_sample(movement, frames, (width, height), seed)
-    write_sample(out_dir, clip)
+    with _nothing_kept_on_interrupt(True, "the sample is made whole; a rerun starts over"), progress_bar("sample") as progress:
+        clip = make_sample(movement, frames, (width, height), seed, progress=progress)
+        write_sample(out_dir, clip, progress=progress)
     out.print(f"{counted(frames, 'frame')} of {movement!r} ({width}x{height}, seed {seed}) -> {out_dir}")
 
 

@@ -21,7 +21,8 @@ import numpy as np
 from keyframe.errors import KeyframeError, check_seed
 from keyframe.io.atomic import partial_dir, published_whole, staged_dir, write_json
 from keyframe.io.images import write_image, write_mask
-from keyframe.io.video import write_video
+from keyframe.io.video import VideoWriter
+from keyframe.progress import report
 
 FPS = 25.0
 MAX_PIXELS = 16_000_000  # a sample is held in memory whole: a 4K frame count is plenty for a demo
@@ -204,6 +205,7 @@ def make_sample(
     size: tuple[int, int] = (320, 240),
     seed: int = 0,
     period: float | None = None,
+    progress=None,
 ) -> Sample:
     """Generate a clip of a figure doing ``movement``, with exact masks.
 
@@ -214,6 +216,7 @@ def make_sample(
     size : ``(width, height)`` in pixels.
     seed : fixes the background, clothes, position, tempo and noise.
     period : frames per repetition; by default drawn from the seed (22 to 30).
+    progress : called with ``(done, total, note)`` after each frame (:func:`keyframe.progress.report`).
 
     Examples
     --------
@@ -231,7 +234,7 @@ def make_sample(
     if width % 2 or height % 2:  # its video.mp4 (H.264, yuv420p) could only pad them, and no longer match the masks
         raise KeyframeError(f"--size must have even sides, got {width}x{height}")
     if width * height > MAX_PIXELS:
-        raise KeyframeError(f"--size must be at most {MAX_PIXELS // 1_000_000} megapixels, got {width}x{height}")
+        raise KeyframeError(f"--size must be at most {MAX_PIXELS:,} pixels, got {width}x{height} ({width * height:,})")
     if frames * width * height * 4 > MAX_SAMPLE_BYTES:  # frames and masks are made in memory
         most = MAX_SAMPLE_BYTES // (width * height * 4)
         raise KeyframeError(f"--frames must be at most {most} at {width}x{height} (the sample is made in memory), "
@@ -264,10 +267,11 @@ def make_sample(
         image += rng.normal(0, 2.5, image.shape).astype(np.float32)
         out[t] = np.clip(image, 0, 255).astype(np.uint8)
         masks[t] = figure * np.uint8(255)
+        report(progress, t + 1, frames, "drawing")
     return Sample(out, masks, movement, seed)
 
 
-def write_sample(out_dir: str | Path, sample: Sample) -> Path:
+def write_sample(out_dir: str | Path, sample: Sample, progress=None) -> Path:
     """Write ``frames/``, ``masks/`` (PNG per frame), ``video.mp4`` and ``sample.json`` under ``out_dir``.
 
     The folder is built as ``out_dir.partial`` and renamed when complete. A folder that holds this very sample, whole,
@@ -279,11 +283,16 @@ def write_sample(out_dir: str | Path, sample: Sample) -> Path:
     made_from = digest.hexdigest()
     if _holds_sample(out_dir, made_from):
         return out_dir
+    count = len(sample.frames)
     with staged_dir(out_dir, made_from, kind="sample") as stage:
-        for stem, frame, mask in zip(sample.stems, sample.frames, sample.masks):
+        for number, (stem, frame, mask) in enumerate(zip(sample.stems, sample.frames, sample.masks), 1):
             write_image(stage / "frames" / f"{stem}.png", frame)
             write_mask(stage / "masks" / f"{stem}.png", mask)
-        write_video(iter(sample.frames), stage / "video.mp4", sample.fps)
+            report(progress, number, count, "writing frames and masks")
+        with VideoWriter(stage / "video.mp4", sample.fps) as writer:
+            for number, frame in enumerate(sample.frames, 1):
+                writer.write(frame)
+                report(progress, number, count, "encoding video.mp4")
         info = {"movement": sample.movement, "seed": sample.seed, "fps": sample.fps, "frame_count": len(sample.frames),
                 "width": sample.frames.shape[2], "height": sample.frames.shape[1], "digest": made_from}
         write_json(stage / "sample.json", info)

@@ -153,3 +153,20 @@ def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_m
         assert ended.value.code == 130
         stderr = " ".join(capsys.readouterr().err.split())
         assert says in stderr and stderr.count("interrupted") == 1, stderr
+
+
+def test_ctrl_c_while_the_sample_is_made_says_nothing_was_kept(monkeypatch, capsys, tmp_path):
+    import sys
+
+    import keyframe.sample
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(keyframe.sample, "make_sample", interrupted)
+    monkeypatch.setattr(sys, "argv", ["keyframe", "sample", str(tmp_path / "s")])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    stderr = " ".join(capsys.readouterr().err.split())
+    assert "interrupted; nothing was kept: the sample is made whole; a rerun starts over" in stderr, stderr

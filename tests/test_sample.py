@@ -56,7 +56,7 @@ def test_an_interrupted_sample_is_not_mixed_into_another(tmp_path, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sample_module, "write_video", interrupted)
+    monkeypatch.setattr(sample_module, "VideoWriter", interrupted)  # stopped once the frames and masks are written
     with pytest.raises(KeyboardInterrupt):
         write_sample(tmp_path / "s", make_sample("wave", frames=12, size=(64, 64)))
     monkeypatch.undo()
@@ -81,3 +81,13 @@ def test_a_sample_written_again_is_left_as_it_is_unless_a_file_is_missing(tmp_pa
     assert (tmp_path / "s" / "masks" / "000002.png").is_file() and frame.stat().st_mtime_ns != before
     write_sample(tmp_path / "s", make_sample("wave", frames=6, size=(48, 32), seed=1))  # other pixels: written
     assert frame.stat().st_mtime_ns != before
+
+
+def test_making_and_writing_a_sample_report_their_progress(tmp_path):
+    from keyframe.sample import make_sample, write_sample
+
+    steps = []
+    clip = make_sample("march", frames=3, size=(48, 32), progress=lambda done, total, note: steps.append((note, done, total)))
+    write_sample(tmp_path / "s", clip, progress=lambda done, total, note: steps.append((note, done, total)))
+    assert [step for step in steps if step[1] == 3] == [("drawing", 3, 3), ("writing frames and masks", 3, 3),
+                                                         ("encoding video.mp4", 3, 3)]

@@ -140,7 +140,7 @@ def test_usage_errors_exit_2(tmp_path, args):
     (["frames", "encode", "VIDEO", "x.avi"], "x.avi: the output must be a .mp4 video"),
     (["sample", "x", "--seed", "-1"], "--seed must be from 0 to 4294967295, got -1"),
     (["sample", "x", "--seed", "4294967296"], "--seed must be from 0 to 4294967295, got 4294967296"),
-    (["sample", "x", "--size", "100000x100000"], "--size must be at most 16 megapixels"),
+    (["sample", "x", "--size", "100000x100000"], "--size must be at most 16,000,000 pixels, got 100000x100000"),
     (["sample", "x", "--frames", "1000000000"], "--frames must be at most 13981 at 320x240 (the sample is made in memory)"),
 ])
 def test_nonsense_values_are_usage_errors(tmp_path, sample_video, args, fragment):
