@@ -607,11 +607,13 @@ def _print_detection(name: str, result) -> None:
 def render_motion_cmd(
     bvh: Annotated[Path, typer.Argument(help="BVH motion capture file.")],
     video_out: Annotated[Path, typer.Option("-o", "--out", help="Output .mp4.")],
-    azimuth: Annotated[float, typer.Option(help="Camera angle around the performer in degrees; 0 = from the front.")] = 0.0,
-    elevation: Annotated[float, typer.Option(help="Camera angle above the horizon in degrees.")] = 10.0,
-    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT.")] = "320x240",
+    azimuth: Annotated[float, typer.Option(help="Camera angle around the performer in degrees; 0 = from the front, "
+                                                "90 = from the performer's left.")] = 0.0,
+    elevation: Annotated[float, typer.Option(help="Camera angle above the horizon in degrees, -89 to 89.")] = 10.0,
+    size: Annotated[str, typer.Option(help="WIDTHxHEIGHT, 16x16 to 8192x8192.")] = "320x240",
     fps: Annotated[Optional[float], typer.Option(help="Frame rate; default: the file's.")] = None,
-    follow: Annotated[bool, typer.Option(help="Keep the performer centred (for walks and runs).")] = False,
+    follow: Annotated[bool, typer.Option(help="Keep the performer centred and large (for walks and runs, which "
+                                               "otherwise cross the picture small).")] = False,
 ):
     """Render a BVH skeleton as a shaded humanoid to an mp4."""
     from keyframe.motion import RenderOptions, render_motion

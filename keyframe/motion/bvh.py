@@ -316,13 +316,18 @@ def parse_bvh(text: str, path: str | os.PathLike = "<string>") -> Motion:
 
     header = [line.strip() for line in lines[motion_line + 1 : motion_line + 3]]
     frames_line, time_line = motion_line + 2, motion_line + 3  # 1-based line numbers of the two header lines
+    if len(header) < 2 or not header[0].startswith("Frames:") or not header[1].startswith("Frame Time:"):
+        raise fail(path, f"line {frames_line}: expected 'Frames: N' and 'Frame Time: T' after MOTION")
+    count_text, time_text = (line.split(":", 1)[1].strip() for line in header)
     try:
-        if not header[0].startswith("Frames:") or not header[1].startswith("Frame Time:"):
-            raise ValueError
-        frame_count = int(header[0].split(":", 1)[1])
-        frame_time = float(header[1].split(":", 1)[1])
-    except (ValueError, IndexError):
-        raise fail(path, f"line {frames_line}: expected 'Frames: N' and 'Frame Time: T' after MOTION") from None
+        frame_count = int(count_text)
+    except ValueError:
+        raise fail(path, f"line {frames_line}: the frame count must be a whole number, got {count_text!r}") from None
+    try:
+        frame_time = float(time_text)
+    except ValueError:
+        comma = " (a decimal point, not a comma)" if "," in time_text else ""
+        raise fail(path, f"line {time_line}: the frame time must be a number of seconds{comma}, got {time_text!r}") from None
     if frame_count < 0:
         raise fail(path, f"line {frames_line}: the frame count must not be negative, got {frame_count}")
     if frame_count == 0:
@@ -376,7 +381,15 @@ def read_bvh(path: str | os.PathLike) -> Motion:
     if not path.is_file():
         raise missing_file(path)
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data = path.read_bytes()
     except OSError as error:
         raise fail(path, f"cannot be read ({error.strerror or error})") from None
+    # Some Windows exporters write UTF-16, which would read as no MOTION section at all.
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"  # its byte-order mark says which
+    elif len(data) > 1 and (data[0] == 0) != (data[1] == 0):  # 'H' of HIERARCHY and a zero byte
+        encoding = "utf-16-be" if data[0] == 0 else "utf-16-le"
+    else:
+        encoding = "utf-8"
+    text = data.decode(encoding, errors="replace")
     return parse_bvh(text, path)

@@ -138,8 +138,10 @@ def _lookup(name: str, table, default):
 
 
 def _mirror(name: str) -> str | None:
-    """The name of the joint on the other side (``Hand_L`` -> ``Hand_R``, ``LeftArm`` -> ``RightArm``), if any."""
-    swaps = [(r"(?<![A-Za-z])L(?![a-z])", "R"), (r"Left", "Right"), (r"left", "right")]
+    """The name of the joint on the other side (``Hand_L`` -> ``Hand_R``, ``LeftArm`` -> ``RightArm``,
+    ``lShldr`` -> ``rShldr``), if any."""
+    swaps = [(r"(?<![A-Za-z])L(?![a-z])", "R"), (r"Left", "Right"), (r"left", "right"),
+             (r"^l(?=[A-Z])", "r")]  # DAZ and Poser: lShldr, lThigh
     for pattern, replacement in swaps:
         if re.search(pattern, name):
             return re.sub(pattern, replacement, name)
@@ -246,6 +248,11 @@ def _targets(positions: np.ndarray, root: int, follow: bool) -> np.ndarray:
     smooth = np.stack([np.convolve(padded[:, k], np.ones(kernel) / kernel, mode="valid") for k in range(3)], axis=1)
     smooth[:, 1] = (positions[..., 1].min() + positions[..., 1].max()) / 2
     return smooth
+
+
+# Below this share of the framed extent the figure is small enough to be worth a warning (a bow, framed alone,
+# fills about 0.8 of it).
+SMALL_FIGURE = 0.25
 
 
 def steady_positions(positions: np.ndarray, path: str = "take", joints=None) -> np.ndarray:
@@ -358,6 +365,9 @@ class Renderer:
         # In units of about the body's height, so that the tolerances below hold for a skeleton in any unit; a
         # power of two, so that the picture of one in centimetres or metres is the same to the last bit.
         positions = motion.positions()
+        if not np.ptp(positions.reshape(-1, 3), axis=0).any():
+            raise fail(motion.path, "its joints all lie at one point in every frame (OFFSETs and positions of 0): "
+                                    "no bone to draw")
         positions = positions / 2.0 ** round(math.log2(body_height(positions[0])))
         self.figure = build_figure(motion, positions)
         fps = options.fps or motion.fps
@@ -381,11 +391,23 @@ class Renderer:
             anchor = hips[0]
         self.targets = _targets(steady, anchor, options.follow)
         self.camera = make_camera(steady[:, drawn], self.figure, options, self.targets)
+        self._warn_if_small(steady[:, drawn], options, motion.path)
         width, height = options.size
         self.floor_y = float(steady[:, drawn, 1].min())
         light = np.array([-0.4, 0.9, 0.5])
         self.light = light / np.linalg.norm(light)
         self._backdrop = self._draw_backdrop(width, height)
+
+    def _warn_if_small(self, steady: np.ndarray, options: RenderOptions, path) -> None:
+        """Say when the figure fills little of the picture: the camera frames all of the take, so a take that
+        travels far, or glitches for longer than ``steady_positions`` catches, leaves a speck."""
+        spread = float(np.ptp((steady - self.targets[:, None, :]).reshape(-1, 3), axis=0).max())
+        share = self.figure.height / max(spread + self.figure.height * 0.2, 1e-9)
+        self.figure_share = share
+        if share < SMALL_FIGURE:
+            log.warning("%s: the figure is about %d%% of the picture's size, since the camera frames all the take "
+                        "covers: %scheck the take for a stretch of wild frames", path, round(100 * share),
+                        "" if options.follow else "--follow keeps a walker centred and large; otherwise ")
 
     def __len__(self) -> int:
         return len(self.positions)

@@ -72,6 +72,9 @@ def test_euler_matrices_refuse_axes_they_do_not_know_and_angles_that_do_not_fit_
         (lambda t: t.replace("Frame Time: 0.5", "Frame Time: inf"), "line 18: Frame Time must be a positive number"),
         (lambda t: t.replace("Frame Time: 0.5", "Frame Time: -0.5"), "line 18: Frame Time must be a positive number"),
         (lambda t: t.replace("Frame Time: 0.5", "Frame Time: 1e-320"), "line 18: Frame Time must be a positive number"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Time: 0,5"), r"line 18: the frame time must be a number of seconds \(a decimal point, not a comma\), got '0,5'"),
+        (lambda t: t.replace("Frames: 2", "Frames: 2.0"), "line 17: the frame count must be a whole number, got '2.0'"),
+        (lambda t: t.replace("Frame Time: 0.5", "Frame Rate: 2"), "line 17: expected 'Frames: N' and 'Frame Time: T'"),
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 nan 0 0 0 0"), "line 20: motion value 5 is 'nan'"),
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 0 0 0 0 0 0 -inf"), "line 20: motion value 9 is '-inf'"),
         (lambda t: t.replace("5 0 0 0 0 0 0 0 0", "5 0 x 0 0 0 0 0 0"), "line 20: motion value 3 is not a number"),
@@ -109,6 +112,13 @@ def test_a_byte_order_mark_is_not_part_of_the_file(tmp_path):
     (tmp_path / "bom.bvh").write_text(text, encoding="utf-8-sig")  # as Windows editors save it
     motion = read_bvh(tmp_path / "bom.bvh")
     np.testing.assert_allclose(motion.positions(), parse_bvh(text).positions())
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be"])
+def test_a_take_saved_as_utf16_is_read(tmp_path, encoding):
+    text = ARM.format(order="Zrotation Xrotation Yrotation", angles="90 0 0")
+    (tmp_path / "wide.bvh").write_bytes(text.encode(encoding))  # as some Windows exporters save it
+    np.testing.assert_allclose(read_bvh(tmp_path / "wide.bvh").positions(), parse_bvh(text).positions())
 
 
 def test_missing_file(tmp_path):

@@ -113,6 +113,46 @@ def test_a_glitch_at_either_end_of_the_take_is_found_as_in_the_middle(bow, caplo
     assert ys.max() - ys.min() > 40 and f"frame{'s' if len(wild) > 1 else ''} {wild[0]}" in caplog.text
 
 
+def test_a_glitch_too_long_to_leave_out_is_warned_of_as_a_small_figure(bow, caplog):
+    from dataclasses import replace
+
+    values = bow.values[:60].copy()
+    values[20:27, 0] = 100000.0  # seven frames: the frames around each are the glitch itself
+    renderer = Renderer(replace(bow, values=values), RenderOptions(size=(96, 80)))
+    assert "the figure is about 0% of the picture's size" in caplog.text and "check the take" in caplog.text
+    assert renderer.figure_share < 0.01
+    caplog.clear()
+    assert Renderer(replace(bow, values=bow.values[:60]), RenderOptions(size=(96, 80))).figure_share > 0.8
+    assert "picture's size" not in caplog.text
+
+
+def test_joints_named_as_daz_and_poser_do_face_the_camera(bow):
+    from dataclasses import replace
+
+    from keyframe.motion.render import _mirror
+
+    assert _mirror("lShldr") == "rShldr" and _mirror("rThigh") is None and _mirror("lowerback") is None
+    daz = {"Hand_L": "lHand", "Hand_R": "rHand", "UpperArm_L": "lShldr", "UpperArm_R": "rShldr"}
+
+    def named(names):  # only these four joints tell left from right; every other pair is renamed away
+        return replace(bow, joints=[replace(j, name=names.get(j.name, j.name if not _mirror(j.name) else f"x{i}"))
+                                    for i, j in enumerate(bow.joints)])
+
+    options = RenderOptions(size=(64, 64))
+    facing = Renderer(named(daz), options).figure.forward
+    np.testing.assert_allclose(facing, Renderer(named({name: name for name in daz}), options).figure.forward, atol=1e-9)
+    fallback = Renderer(named({}), options).figure.forward  # no pair named: +Z
+    assert fallback.tolist() == [0.0, 0.0, 1.0] and np.abs(facing - fallback).max() > 0.01
+
+
+def test_a_skeleton_of_one_point_is_refused(bow):
+    from dataclasses import replace
+
+    joints = [replace(joint, offset=joint.offset * 0) for joint in bow.joints]
+    with pytest.raises(KeyframeError, match="its joints all lie at one point in every frame"):
+        Renderer(replace(bow, joints=joints, values=bow.values[:5] * 0), RenderOptions(size=(64, 64)))
+
+
 @pytest.mark.parametrize("towards, distance", [("back", 1e5), ("back", 1e9), ("right", 1e12)])
 def test_a_glitch_behind_the_camera_or_far_off_the_picture_is_left_out(bow, towards, distance):
     from dataclasses import replace
