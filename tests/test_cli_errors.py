@@ -38,6 +38,14 @@ def test_other_errors_are_not_taken_for_an_interruption(monkeypatch):
         cli.main()
 
 
+def _interrupted_stderr(capsys) -> str:
+    """Run the command line as ``sys.argv`` says; it must end as interrupted (130). Its stderr, spaces folded."""
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    assert ended.value.code == 130
+    return " ".join(capsys.readouterr().err.split())
+
+
 def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monkeypatch, capsys, tmp_path):
     import sys
 
@@ -49,10 +57,7 @@ def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monk
     for extra, says in (([], "interrupted; nothing was kept: with --json OUT, detection keeps its work"),
                         (["--json", str(tmp_path / "found.json")], "work kept under a *.partial name is resumed")):
         monkeypatch.setattr(sys, "argv", ["keyframe", "movement", "detect", str(tmp_path / "m.kfm"), str(tmp_path / "v.mp4"), *extra])
-        with pytest.raises(SystemExit) as ended:
-            cli.main()
-        assert ended.value.code == 130
-        stderr = " ".join(capsys.readouterr().err.split())
+        stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, stderr
 
 
@@ -70,10 +75,7 @@ def test_ctrl_c_while_a_movement_command_starts_says_what_was_kept(monkeypatch, 
                           (["learn", video, "-o", model, "--trials", "2"], "work kept under a *.partial name is resumed"),
                           (["detect", model, video, "--json", str(tmp_path / "f.json")], "work kept under a *.partial name")):
         monkeypatch.setattr(sys, "argv", ["keyframe", "movement", *command])
-        with pytest.raises(SystemExit) as ended:
-            cli.main()
-        assert ended.value.code == 130
-        stderr = " ".join(capsys.readouterr().err.split())
+        stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, (command, stderr)
 
 
@@ -89,10 +91,7 @@ def test_ctrl_c_before_a_video_command_starts_its_work_says_nothing_was_kept(mon
                     ["segment", "preview", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "v.mp4")],
                     ["segment", "cutout", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "c.mov")]):
         monkeypatch.setattr(sys, "argv", ["keyframe", *command])
-        with pytest.raises(SystemExit) as ended:
-            cli.main()
-        assert ended.value.code == 130
-        stderr = " ".join(capsys.readouterr().err.split())
+        stderr = _interrupted_stderr(capsys)
         assert "interrupted; nothing was kept: a video is written whole or not at all" in stderr, stderr
     # A folder of cut-outs is built under a *.partial name, and resumed.
     monkeypatch.setattr(sys, "argv", ["keyframe", "segment", "cutout", str(tmp_path), "--masks", str(tmp_path), "-o", str(tmp_path / "cut")])
@@ -148,10 +147,7 @@ def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_m
                                       "-o", str(out)])
     for kept, says in ((False, "interrupted before any mask was made; nothing was kept"),
                        (True, "work kept under a *.partial name is resumed")):
-        with pytest.raises(SystemExit) as ended:
-            cli.main()
-        assert ended.value.code == 130
-        stderr = " ".join(capsys.readouterr().err.split())
+        stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, stderr
 
 
@@ -165,8 +161,5 @@ def test_ctrl_c_while_the_sample_is_made_says_nothing_was_kept(monkeypatch, caps
 
     monkeypatch.setattr(keyframe.sample, "make_sample", interrupted)
     monkeypatch.setattr(sys, "argv", ["keyframe", "sample", str(tmp_path / "s")])
-    with pytest.raises(SystemExit) as ended:
-        cli.main()
-    assert ended.value.code == 130
-    stderr = " ".join(capsys.readouterr().err.split())
+    stderr = _interrupted_stderr(capsys)
     assert "interrupted; nothing was kept: the sample is made whole; a rerun starts over" in stderr, stderr
