@@ -296,7 +296,8 @@ def write_sample(out_dir: str | Path, sample: Sample, progress=None) -> Path:
         info = {"movement": sample.movement, "seed": sample.seed, "fps": sample.fps, "frame_count": len(sample.frames),
                 "width": sample.frames.shape[2], "height": sample.frames.shape[1], "digest": made_from}
         write_json(stage / "sample.json", info)
-        write_json(stage / "frames" / "video.json", {"fps": sample.fps, **info})
+        # The video the frames are: a --video output of a command run on them may not overwrite it.
+        write_json(stage / "frames" / "video.json", {"fps": sample.fps, "origin": "../video.mp4", **info})
     return out_dir
 
 

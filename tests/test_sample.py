@@ -91,3 +91,18 @@ def test_making_and_writing_a_sample_report_their_progress(tmp_path):
     write_sample(tmp_path / "s", clip, progress=lambda done, total, note: steps.append((note, done, total)))
     assert [step for step in steps if step[1] == 3] == [("drawing", 3, 3), ("writing frames and masks", 3, 3),
                                                          ("encoding video.mp4", 3, 3)]
+
+
+def test_the_sample_s_frames_name_its_video_so_no_output_overwrites_it(tmp_path):
+    import shutil
+
+    from keyframe.sample import make_sample, write_sample
+    from keyframe.stylize import stylize
+
+    write_sample(tmp_path / "s", make_sample("wave", frames=4, size=(48, 32)))
+    shutil.move(tmp_path / "s", tmp_path / "moved")  # named relative to the frames: it moves with them
+    assert open_frames(tmp_path / "moved" / "frames").origin.resolve() == (tmp_path / "moved" / "video.mp4").resolve()
+    before = (tmp_path / "moved" / "video.mp4").read_bytes()
+    with pytest.raises(KeyframeError, match="video.mp4: is also an input; the output would overwrite it"):
+        stylize(tmp_path / "moved" / "frames", tmp_path / "keys", tmp_path / "out", video=tmp_path / "moved" / "video.mp4")
+    assert (tmp_path / "moved" / "video.mp4").read_bytes() == before

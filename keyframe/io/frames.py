@@ -139,8 +139,8 @@ class FolderSource(FrameSource):
         self.fps = _manifest_fps(self.path, manifest)
         self._seconds = _manifest_seconds(self.path, manifest, len(self.files))
         self.start_seconds = _manifest_start(self.path, manifest)
-        self.origin = _manifest_origin(manifest)
-        self.origin_gone = None if self.origin is not None else _manifest_origin(manifest, gone=True)
+        self.origin = _manifest_origin(manifest, self.path)
+        self.origin_gone = None if self.origin is not None else _manifest_origin(manifest, self.path, gone=True)
         self.pixel_aspect = _manifest_pixel_aspect(self.path, manifest)
 
     def seconds(self) -> np.ndarray | None:
@@ -206,17 +206,21 @@ def _manifest_fps(folder: Path, manifest: dict | None) -> float | None:
     return fps
 
 
-def _manifest_origin(manifest: dict | None, gone: bool = False) -> Path | None:
-    """The video a folder's frames were taken from: ``origin`` in ``video.json``, else ``source`` where that is
-    a file (``frames extract`` names the video it read there); with ``gone``, the first of those named that is
-    not a file (moved or deleted since) and was a video: ``source`` also names the frame folder (or
-    ``<frames>``, an array) that a command's output was made from, which is no lost sound."""
+def _manifest_origin(manifest: dict | None, folder: Path, gone: bool = False) -> Path | None:
+    """The video a folder's frames were taken from: ``origin`` in ``video.json`` (relative to the folder, when it
+    is not absolute: the sample's frames name its ``../video.mp4``), else ``source`` where that is a file
+    (``frames extract`` names the video it read there); with ``gone``, the first of those named that is not a file
+    (moved or deleted since) and was a video: ``source`` also names the frame folder (or ``<frames>``, an array)
+    that a command's output was made from, which is no lost sound."""
     for key in ("origin", "source"):
         named = (manifest or {}).get(key)
-        if not isinstance(named, str) or not named or Path(named).is_file() == gone:
+        if not isinstance(named, str) or not named:
             continue
-        if not gone or key == "origin" or Path(named).suffix.lower() in VIDEO_SUFFIXES:
-            return Path(named)
+        path = folder / named if key == "origin" else Path(named)  # an absolute name stays as it is
+        if path.is_file() == gone:
+            continue
+        if not gone or key == "origin" or path.suffix.lower() in VIDEO_SUFFIXES:
+            return path
     return None
 
 

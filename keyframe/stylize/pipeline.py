@@ -670,6 +670,11 @@ def composite(
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[segment] = InOrder(layer)  # read along with the frames: a video layer decoded once, not sought each frame
     found = segment_masks.check_all(progress)
+    absent = sorted(set(opened) - found)
+    if absent:  # a mistyped id, or label maps taken for 0/255 masks: the whole video would come out unstyled there
+        present = ", ".join(map(str, sorted(found))) or "none"
+        raise fail("--layer", f"{absent[0]}: segment {absent[0]} occurs in no mask of {masks} (its values: {present}), "
+                              "so its layer would not be used; give a segment's mask value")
     out_dir = Path(out_dir)
     made_from = {"frames": source_identity(source), "masks": input_identity(masks), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
@@ -677,6 +682,11 @@ def composite(
     for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once
         if Path(folder) not in partial_runs:
             partial_runs[Path(folder)] = _partial_run(folder, segment, made_from)
+        styled = partial_runs[Path(folder)]
+        if styled is not None and segment not in styled[0]:
+            log.warning("--layer %d: %s stylized segment(s) %s, not %d: that segment shows the original frame the run "
+                        "kept there, blended with its styled neighbours", segment, folder,
+                        ", ".join(map(str, styled[0])), segment)
     with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
         for frame in source.iter_frames():
             target = stage / f"{frame.stem}.png"
@@ -687,8 +697,6 @@ def composite(
                 write_image(target, SF.composite_frame(frame.rgb, labels, images, feather))
             report(progress, frame.index + 1, len(source), "compositing")
         write_manifest(stage, source)
-    for segment in sorted(set(opened) - found):
-        log.warning("--layer %d: segment %d occurs in no mask of %s, so its layer was not used", segment, segment, masks)
     if video is not None:
         encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
     return len(source)

@@ -212,6 +212,20 @@ def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams
     assert "less than this composite's" not in caplog.text
     composite(root / "frames", layers, root / "masks", root / "final8", feather=8.0)  # wider than the layers' 4 px
     assert "stylized with --feather 4, less than this composite's 8" in caplog.text
+    assert "not 0:" not in caplog.text
+    composite(root / "frames", {0: root / "figure-out"}, root / "masks", root / "swapped")  # 0= for 255=: a slip
+    assert "--layer 0: " in caplog.text and "figure-out stylized segment(s) 255, not 0: that segment shows" in caplog.text
+
+
+def test_a_layer_for_a_segment_no_mask_holds_is_refused(clip, small_sample):
+    root, _, _ = clip
+    for stem in small_sample.stems[:FRAMES]:
+        write_image(root / "fig" / f"{stem}.png", np.full((120, 160, 3), 250, np.uint8))
+        write_mask(root / "labels" / f"{stem}.png", (small_sample.masks[small_sample.stems.index(stem)] > 0).astype(np.uint8))
+    # Label maps (0/1) taken for 0/255 masks: the whole video would come out unstyled.
+    with pytest.raises(KeyframeError, match=r"--layer: 255: segment 255 occurs in no mask of .*labels \(its values: 0, 1\)"):
+        composite(root / "frames", {255: root / "fig"}, root / "labels", root / "out")
+    assert not (root / "out").exists()
 
 
 def test_interrupted_rendering_resumes_without_redoing_frames(clip):
