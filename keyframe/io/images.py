@@ -376,13 +376,19 @@ def smoothed_values(masks: list[np.ndarray], labels: list[int]) -> list[int]:
     return [label for label in labels if label != 255 and edge[label] > EDGE_SHARE * total[label]]
 
 
+MAX_RUNS = 8  # runs value_ranges lists one by one
+
+
 def value_ranges(values: list[int]) -> str:
-    """Sorted whole numbers written as runs: what a warning can list of 250 grey levels.
+    """Sorted whole numbers written as runs, or counted when there are more than :data:`MAX_RUNS` runs: what a
+    warning can say of 250 grey levels.
 
     Examples
     --------
     >>> value_ranges([1, 2, 3, 5, 7, 8, 254])
     '1-3, 5, 7-8, 254'
+    >>> value_ranges(list(range(1, 255, 2)))
+    '127 values from 1 to 253'
     """
     runs: list[list[int]] = []
     for value in sorted(values):
@@ -390,6 +396,8 @@ def value_ranges(values: list[int]) -> str:
             runs[-1][1] = value
         else:
             runs.append([value, value])
+    if len(runs) > MAX_RUNS:  # a listing of dozens of runs says no more than their count and span
+        return f"{len(values)} values from {runs[0][0]} to {runs[-1][1]}"
     return ", ".join(str(first) if first == last else f"{first}-{last}" for first, last in runs)
 
 

@@ -579,8 +579,9 @@ def _pairs(keyframes: Keyframes, segment, source: FrameSource, labels: Mapping[s
         if segment is not WHOLE:
             region = labels[stem] == segment
             if not region.any():
-                hint = " (binary masks: the foreground is 255)" if segment not in (0, 255) else ""
-                raise fail(path, f"segment {segment} does not occur in the mask of frame {stem!r}{hint}")
+                present = ", ".join(map(str, np.unique(labels[stem]).tolist()))
+                raise fail(path, f"segment {segment} does not occur in the mask of frame {stem!r} (its values: "
+                                 f"{present}; binary masks mark the foreground 255)")
         guide = track.render(index) if track is not None else None
         frame = source.read(index)
         painted, alpha = read_image_alpha(path)

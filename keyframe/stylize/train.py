@@ -81,6 +81,10 @@ class StyleConfig:
         )
 
 
+# Training runs at about 10 iterations a second at the default size on a laptop core: 1,000,000 is over a day.
+MAX_ITERATIONS = 1_000_000
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How long and how a style model is trained.
@@ -134,6 +138,9 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("iterations", "batch_size", "checkpoint_every"):
             check_count(f"TrainConfig.{name}", getattr(self, name))
+        if self.iterations > MAX_ITERATIONS:  # a slip of the keyboard would train for days, and lock the folder to it
+            raise KeyframeError(f"--iterations must be at most {MAX_ITERATIONS:,} (about a day on a laptop CPU), "
+                                f"got {self.iterations:,}")
         check_count("TrainConfig.patch_size", self.patch_size, minimum=8)
         check_number("TrainConfig.learning_rate", self.learning_rate)
         check_number("TrainConfig.checkpoint_seconds", self.checkpoint_seconds)

@@ -201,3 +201,9 @@ def test_a_guide_given_to_a_model_without_guides_is_refused():
     np.testing.assert_array_equal(StyleModel(SMALL).apply(frame), frame)  # untrained: the frame back
     with pytest.raises(ValueError, match="has a guide but the model does not use guides"):  # was trained, ignoring it
         train_style([KeyPair(frame, _pair().painted, guide=guide, stem="k0")], SMALL, FAST)
+
+
+def test_iterations_past_a_day_of_training_are_refused():
+    assert TrainConfig(iterations=1_000_000).iterations == 1_000_000
+    with pytest.raises(KeyframeError, match="--iterations must be at most 1,000,000 .about a day on a laptop CPU., got 10,000,000"):
+        TrainConfig(iterations=10_000_000)
