@@ -51,12 +51,16 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     )
     bar = Progress(*columns, console=Console(stderr=True), transient=False)
     task: Optional[TaskID] = None
+    last = 0
 
     def update(done: int, total: Optional[int], note: str = "") -> None:
-        nonlocal task
+        nonlocal task, last
         if task is None:
             bar.start()
             task = bar.add_task(description, total=total, note=note)
+        elif done < last:  # a new stage (the next segment's model, rendering after training): its own clock and rate
+            bar.reset(task, total=total, completed=done, note=note)
+        last = done
         bar.update(task, completed=done, total=total, note=note)
 
     try:
