@@ -77,8 +77,9 @@ def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     for path, folder in [(path, False) for path in files] + [(path, True) for path in folders]:
         if path is None:
             continue
-        check_writable(path, folder=folder)
+        # Apart first: the writability probe writes a file beside the output, which would touch an input folder.
         (check_apart if folder else check_file_apart)(path, inputs)
+        check_writable(path, folder=folder)
     for video in videos:
         if video is not None:
             check_mp4(video)

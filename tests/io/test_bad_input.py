@@ -440,3 +440,16 @@ def test_options_of_the_wrong_type_are_named(tmp_path, sample_video):
     with pytest.raises(ValueError, match="size must be between 160x120 and 8192x8192 pixels, got 0x0"):
         draw_scores(np.zeros(5), 0.0, [], size=(0, 0))
     assert not (tmp_path / "out").exists() and not (tmp_path / "final").exists()
+
+
+def test_an_output_refused_inside_an_input_leaves_that_input_untouched(tmp_path):
+    import os
+    import time
+
+    for folder in ("frames", "masks"):
+        write_image(tmp_path / folder / "000000.png", np.zeros((8, 8, 3), np.uint8))
+    before = os.stat(tmp_path / "frames").st_mtime_ns
+    time.sleep(0.01)
+    done = run_cli("segment", tmp_path / "frames", "--masks", tmp_path / "masks", "-o", tmp_path / "frames" / "sub")
+    assert done.returncode == 2 and "lies inside the input" in done.stderr
+    assert os.stat(tmp_path / "frames").st_mtime_ns == before  # no probe file was written there and removed
