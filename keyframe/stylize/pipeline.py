@@ -40,7 +40,7 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
                          write_image)
 from keyframe.io.atomic import check_file_apart, locks_output
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
-from keyframe.io.images import SegmentMasks, check_rgb, read_image_alpha
+from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_rgb, read_image_alpha
 from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -103,7 +103,10 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
                     "beside them are used, and they are left out")
         subdirs = []
     if not images and not subdirs:
-        raise fail(folder, "contains no keyframes (expected <stem>.png or <segment-id>/<stem>.png)")
+        others = _not_keyframes(folder, with_folders=False)
+        held = f"; it holds {others} and no image" if others else ""
+        raise fail(folder, f"contains no keyframes (expected <stem>.png or <segment-id>/<stem>.png{held})")
+    _warn_of_not_keyframes(folder, with_folders=False)
     files: dict[int | None, dict[str, Path]] = {}
     if images:
         files[WHOLE] = _check_images(images, source)
@@ -116,9 +119,28 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
             raise fail(sub, f"is segment {segment} again, as {twin.name}/ is; keep one folder per segment")
         found = list_images(sub)
         if not found:
-            raise fail(sub, "contains no keyframes")
+            others = _not_keyframes(sub, with_folders=True)
+            raise fail(sub, "contains no keyframes" + (f" (it holds {others} and no image)" if others else ""))
+        _warn_of_not_keyframes(sub, with_folders=True)
         files[segment] = _check_images(found, source)
     return Keyframes(folder, bool(subdirs), files)
+
+
+def _not_keyframes(folder: Path, with_folders: bool) -> str:
+    """What else ``folder`` holds, named (a few): files that are no images (a painting program's own format,
+    notes), and with ``with_folders`` its folders too; hidden files are not counted."""
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if not p.name.startswith(".")
+                   and (p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES or with_folders and p.is_dir()))
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
+def _warn_of_not_keyframes(folder: Path, with_folders: bool) -> None:
+    """Say what of ``folder`` is left out as no keyframe image, so a painting saved in another format is not
+    missed without a word."""
+    others = _not_keyframes(folder, with_folders)
+    if others:
+        log.warning("%s: %s left out: keyframes are images (PNG, JPEG, BMP, TIFF or WebP) named as their frames",
+                    folder, others)
 
 
 def _check_images(paths: list[Path], source: FrameSource) -> dict[str, Path]:

@@ -503,3 +503,23 @@ def test_a_partly_transparent_keyframe_is_learned_where_it_is_painted(clip, monk
     cv2.imwrite(str(root / "keys" / f"{stem}.png"), cv2.cvtColor(np.dstack([painted, np.zeros_like(alpha)]), cv2.COLOR_RGBA2BGRA))
     with pytest.raises(KeyframeError, match=f"{stem}.png: is transparent everywhere: nothing painted to learn from"):
         stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
+
+
+def test_files_of_the_keyframe_folders_that_are_no_images_are_named(clip, caplog):
+    from keyframe.io import open_frames
+    from keyframe.stylize.pipeline import find_keyframes
+
+    root, stem, painted = clip
+    (root / "keys" / "255" / "old").mkdir(parents=True)
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+    (root / "keys" / "255" / f"{stem}.kra").write_bytes(b"a painting program's own file")
+    (root / "keys" / "notes.txt").write_text("mine")
+    (root / "keys" / ".DS_Store").write_bytes(b"")
+    found = find_keyframes(root / "keys", open_frames(root / "frames"))
+    assert list(found.files) == [255]
+    assert "keys: notes.txt left out: keyframes are images" in caplog.text
+    assert f"255: {stem}.kra, old/ left out" in caplog.text and "DS_Store" not in caplog.text
+    (root / "only").mkdir()
+    (root / "only" / f"{stem}.kra").write_bytes(b"")
+    with pytest.raises(KeyframeError, match=rf"only: contains no keyframes .*; it holds {stem}.kra and no image\)"):
+        find_keyframes(root / "only", open_frames(root / "frames"))
