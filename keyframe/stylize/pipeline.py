@@ -126,10 +126,14 @@ def find_keyframes(keys: str | os.PathLike, source: FrameSource) -> Keyframes:
     return Keyframes(folder, bool(subdirs), files)
 
 
+FILE_MANAGER_FILES = ("thumbs.db", "desktop.ini")  # what Windows' file manager leaves in a folder of images
+
+
 def _not_keyframes(folder: Path, with_folders: bool) -> str:
     """What else ``folder`` holds, named (a few): files that are no images (a painting program's own format,
     notes), and with ``with_folders`` its folders too; hidden files are not counted."""
-    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir() if not p.name.startswith(".")
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in folder.iterdir()
+                   if not p.name.startswith(".") and p.name.lower() not in FILE_MANAGER_FILES
                    and (p.is_file() and p.suffix.lower() not in IMAGE_SUFFIXES or with_folders and p.is_dir()))
     return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
 

@@ -515,10 +515,11 @@ def test_files_of_the_keyframe_folders_that_are_no_images_are_named(clip, caplog
     (root / "keys" / "255" / f"{stem}.kra").write_bytes(b"a painting program's own file")
     (root / "keys" / "notes.txt").write_text("mine")
     (root / "keys" / ".DS_Store").write_bytes(b"")
+    (root / "keys" / "255" / "Thumbs.db").write_bytes(b"")
     found = find_keyframes(root / "keys", open_frames(root / "frames"))
     assert list(found.files) == [255]
     assert "keys: notes.txt left out: keyframes are images" in caplog.text
-    assert f"255: {stem}.kra, old/ left out" in caplog.text and "DS_Store" not in caplog.text
+    assert f"255: {stem}.kra, old/ left out" in caplog.text and "DS_Store" not in caplog.text and "Thumbs" not in caplog.text
     (root / "only").mkdir()
     (root / "only" / f"{stem}.kra").write_bytes(b"")
     with pytest.raises(KeyframeError, match=rf"only: contains no keyframes .*; it holds {stem}.kra and no image\)"):
