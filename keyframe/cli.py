@@ -33,6 +33,9 @@ out = Console(markup=False, highlight=False, soft_wrap=True)
 DETECT_KEEPS = "with --json OUT, detection keeps its work in OUT.partial as it goes, and a rerun resumes from it"
 RENDER_KEEPS = "render-motion writes the video only once every frame is drawn; a rerun starts over"
 VIDEO_KEEPS = "a video is written whole or not at all; a rerun starts over"
+# --binary, wherever masks are read
+Binary = Annotated[bool, typer.Option("--binary", help="Read each mask as one segment, 128 and up against background: "
+                                                       "for mattes with soft (anti-aliased) edges.")]
 INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
                "running the same command again")
 
@@ -255,8 +258,7 @@ def segment_run(
     trials: Annotated[int, typer.Option(help="Optuna trials for the CNN, the UNet and the stacker (0 = fast defaults).", min=0)] = 0,
     soft: Annotated[bool, typer.Option("--soft", help="Also write probabilities (0-255) under OUT/soft/.")] = False,
     keep_members: Annotated[bool, typer.Option("--keep-members", help="Also write each member's masks under OUT/members/<name>/.")] = False,
-    binary: Annotated[bool, typer.Option("--binary", help="Read each mask as one segment, 128 and up against "
-                                                         "background: for mattes with soft (anti-aliased) edges.")] = False,
+    binary: Binary = False,
 ):
     """Mask every frame of FRAMES from a few hand-made masks (usage: keyframe segment FRAMES --masks M --out O)."""
     from keyframe.progress import progress_bar
@@ -318,6 +320,7 @@ def segment_cutout(
     segments: Annotated[Optional[list[int]], typer.Option("--segment", help="Keep only this segment (its mask value); "
                                                                            "repeat for more. Default: every segment.")] = None,
     feather: Annotated[float, typer.Option(help="Soften the cut-out's edge over about this many pixels (0-100).")] = 0.0,
+    binary: Binary = False,
 ):
     """Cut the segmented subject out of every frame onto a transparent background, for a video editor."""
     from keyframe.io.video import VIDEO_SUFFIXES
@@ -329,7 +332,8 @@ def segment_cutout(
 
         writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
         with progress_bar("cutting out") as progress:
-            count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress)
+            count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress,
+                                  binary=binary)
     out.print(f"{counted(count, 'cut-out')} -> {out_path}")
 
 
@@ -643,6 +647,7 @@ def stylize_cmd(
     feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet (0-100).")] = 4.0,
     guides: Annotated[bool, typer.Option(help="Feed a flow-advected blob guide to the network (steadier, slower).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
+    binary: Binary = False,
 ):
     """Learn the look of painted keyframes and apply it to every frame (resumable)."""
     from keyframe.progress import progress_bar
@@ -655,7 +660,7 @@ def stylize_cmd(
         console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
     with progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
-                         train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress)
+                         train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress, binary=binary)
     trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
                                                 if 0 < result.resumed_from.get(name, 0) < count else "")
                         for name, count in result.iterations.items())
@@ -677,6 +682,7 @@ def composite_cmd(
     out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder for the composited <stem>.png.")],
     feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet (0-100).")] = 4.0,
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
+    binary: Binary = False,
 ):
     """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks.
 
@@ -689,7 +695,7 @@ def composite_cmd(
     segments = parse_layers(layers)
     writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
     with progress_bar("compositing") as progress:
-        count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress)
+        count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress, binary=binary)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from keyframe.errors import fail, missing_file
-from keyframe.io.atomic import atomic_path
+from keyframe.io.atomic import atomic_path, input_identity
 from keyframe.io.png import SIGNATURE, png_damage, png_fragments
 from keyframe.progress import report
 
@@ -519,6 +519,18 @@ def read_masks(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     return {p.stem: read_mask(p) for p in files}
 
 
+def binarized(mask: np.ndarray) -> np.ndarray:
+    """A mask read as one segment: 255 where it is 128 or more, else 0 (a matte's soft, anti-aliased edge
+    thresholded halfway).
+
+    Examples
+    --------
+    >>> binarized(np.array([[0, 127, 128, 255]], np.uint8)).tolist()
+    [[0, 0, 255, 255]]
+    """
+    return np.where(mask >= 128, 255, 0).astype(np.uint8)
+
+
 class SegmentMasks:
     """Label maps of a segmentation folder, one per frame stem, read on demand.
 
@@ -529,11 +541,14 @@ class SegmentMasks:
         ids, or binary 0/255.
     source
         The frames (a :class:`~keyframe.io.frames.FrameSource`); every frame needs a mask of the same size.
+    binary
+        Read each mask as one segment (:func:`binarized`): for mattes with soft, anti-aliased edges.
     """
 
-    def __init__(self, folder: str | os.PathLike, source):
+    def __init__(self, folder: str | os.PathLike, source, binary: bool = False):
         self.paths = {p.stem: p for p in mask_files(folder)}
         self.folder = Path(folder)
+        self.binary = binary
         missing = [stem for stem in source.stems if stem not in self.paths]
         if missing:
             named = f"; its masks are named like {min(self.paths)!r}" if self.paths else ""
@@ -558,12 +573,15 @@ class SegmentMasks:
     def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
         """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would
         each be a segment of its own (the original frame shows there, a halo, unless each gets a layer)."""
+        if self.binary:  # the grey edge is thresholded away
+            return
         labels = sorted(set(np.concatenate([np.unique(mask) for mask in masks]).tolist()) - {0})
         edges = smoothed_values(masks, labels)
         if edges:
             log.warning("%s: values %s lie mostly along the edge of the 255 regions, as a smoothed (anti-aliased) "
                         "0/255 mask gives: each is a segment of its own, shown as the original frame unless it is "
-                        "given a style; save the masks without smoothing", self.folder, value_ranges(edges))
+                        "given a style; pass --binary if they mean one segment, or save the masks without smoothing", self.folder,
+                        value_ranges(edges))
 
     def labels(self, stem: str) -> np.ndarray:
         """The uint8 ``(H, W)`` label map of frame ``stem``."""
@@ -571,4 +589,9 @@ class SegmentMasks:
         labels = read_mask(path)
         if labels.shape != self.size:
             raise fail(path, f"is {labels.shape[1]}x{labels.shape[0]} but the frames are {self.size[1]}x{self.size[0]}")
-        return labels
+        return binarized(labels) if self.binary else labels
+
+    def identity(self) -> dict | None:
+        """What the label maps are made from, for keys of kept work: the folder's files, and the reading."""
+        identity = input_identity(self.folder)
+        return {**identity, "binary": True} if self.binary and identity is not None else identity

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from keyframe.errors import fail, is_whole
-from keyframe.io import input_identity, open_frames, staged_dir, write_image
+from keyframe.io import open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart, check_output_folder
 from keyframe.io.frames import sound_of, source_identity, write_manifest, writer_for
 from keyframe.io.images import SegmentMasks, check_rgb
@@ -58,15 +58,17 @@ def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 
     return np.dstack([rgb, alpha])
 
 
-def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather: float = 0.0, progress=None) -> int:
+def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather: float = 0.0, progress=None,
+                  binary: bool = False) -> int:
     """Write the cut-out (:func:`cutout`) of every frame of ``frames`` by its mask in ``masks``: to the folder
     ``out`` as RGBA PNGs named as the frames (with the frames' ``video.json``), or, when ``out`` ends in
     ``.mov``, to a ProRes 4444 video with their timing and sound. Every frame needs a mask, of its size:
-    ``segment``'s output, or a hand-made mask for each. Returns the frame count.
+    ``segment``'s output, or a hand-made mask for each (with ``binary``, each read as one segment, 255 where it is
+    128 or more: a matte with soft edges). Returns the frame count.
     """
     check_feather(feather)
     source = open_frames(frames)
-    labels_of = SegmentMasks(masks, source)
+    labels_of = SegmentMasks(masks, source, binary)
     out = Path(out)
     if out.suffix.lower() in VIDEO_SUFFIXES and out.suffix.lower() != MOVIE_SUFFIX:
         raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "
@@ -94,7 +96,7 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
                 writer.write_frame(frame.index, cut(frame))
                 report(progress, frame.index + 1, len(source), "cutting out")
     else:
-        made_from = {"frames": source_identity(source), "masks": input_identity(labels_of.folder),
+        made_from = {"frames": source_identity(source), "masks": labels_of.identity(),
                      "segments": chosen, "feather": feather}
         with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind=CUTOUT_KIND) as stage:
             for frame in source.iter_frames():

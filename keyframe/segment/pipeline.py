@@ -35,7 +35,7 @@ from keyframe.errors import KeyframeError, check_count, check_seed, fail
 from keyframe.io import (ArrayFrames, atomic_path, list_images, mask_folder, open_frames, partial_dir, read_mask, staged_dir,
                          write_mask)
 from keyframe.io.frames import FrameSource, source_identity, write_manifest
-from keyframe.io.images import smoothed_values, value_ranges
+from keyframe.io.images import binarized, smoothed_values, value_ranges
 from keyframe.nets.threads import torch_threads
 from keyframe.progress import ProgressFn, report
 from keyframe.segment import members as _members  # noqa: F401  (registers the members)
@@ -181,7 +181,7 @@ def load_annotations(source: FrameSource, masks_dir: str | Path, binary: bool = 
         if mask.shape != (height, width):
             raise fail(path, f"is {mask.shape[1]}x{mask.shape[0]} but its frame is {width}x{height}")
         if binary:
-            mask = np.where(mask >= 128, 255, 0).astype(np.uint8)
+            mask = binarized(mask)
         if not mask.any():
             raise fail(path, "is all background (0); a mask must mark the segment to learn")
         index = source.index_of(path.stem)

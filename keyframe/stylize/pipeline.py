@@ -334,6 +334,7 @@ def stylize(
     feather: float = DEFAULT_FEATHER,
     video: str | os.PathLike | None = None,
     progress=None,
+    binary: bool = False,
 ) -> StylizeResult:
     """Learn the look of painted keyframes and apply it to every frame.
 
@@ -359,6 +360,8 @@ def stylize(
         Also encode the result to this mp4 (at the source's frame rate, else 25).
     progress
         ``progress(done, total, note)``: training (with the loss), then rendering.
+    binary
+        Read each of ``masks`` as one segment, 255 where it is 128 or more (mattes with soft edges).
 
     Returns
     -------
@@ -381,7 +384,7 @@ def stylize(
             keyframes.folder,
             "with --masks, put keyframes in <segment-id>/<stem>.png (the mask value; binary masks: 255 foreground, 0 background)",
         )
-    segment_masks = SegmentMasks(masks, source) if masks is not None else None
+    segment_masks = SegmentMasks(masks, source, binary) if masks is not None else None
     shown: dict[str, np.ndarray] = {}  # label maps of the painted frames and a sample, read once
     if segment_masks is not None:
         painted = [stem for files in keyframes.files.values() for stem in files]
@@ -405,7 +408,7 @@ def stylize(
     resumed = result.resumed_from
     # The models handle changes of their own (keys, seed, guides); frames rendered from other frames or masks must
     # go, and so must the models then. Another feather only re-renders (_clear_other_renders).
-    kept_from = {"frames": source_identity(source), "masks": input_identity(masks)}
+    kept_from = {"frames": source_identity(source), "masks": segment_masks.identity() if segment_masks else None}
     with staged_dir(out_dir, kept_from, inputs=[source.path, keys, masks], kind="stylize") as stage:
         started = time.perf_counter()
         for segment, pairs in pairs_by_segment.items():
@@ -641,6 +644,7 @@ def composite(
     feather: float = DEFAULT_FEATHER,
     video: str | os.PathLike | None = None,
     progress=None,
+    binary: bool = False,
 ) -> int:
     """Assemble per-segment results into one video with feathered masks.
 
@@ -664,6 +668,8 @@ def composite(
         Also encode the result to this mp4.
     progress
         ``progress(done, total, note)``.
+    binary
+        Read each mask as one segment, 255 where it is 128 or more (mattes with soft edges).
 
     Returns
     -------
@@ -679,7 +685,7 @@ def composite(
         raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
     source = open_frames(frames)
     _check_video_out(video, out_dir, source, masks, *layers.values())
-    segment_masks = SegmentMasks(masks, source)
+    segment_masks = SegmentMasks(masks, source, binary)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
     layers = _by_segment_id(layers)
@@ -703,7 +709,7 @@ def composite(
         raise fail("--layer", f"{absent[0]}: segment {absent[0]} occurs in no mask of {masks} (its values: {present}), "
                               "so its layer would not be used; give a segment's mask value")
     out_dir = Path(out_dir)
-    made_from = {"frames": source_identity(source), "masks": input_identity(masks), "feather": feather,
+    made_from = {"frames": source_identity(source), "masks": segment_masks.identity(), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
     partial_runs: dict[Path, tuple | None] = {}
     for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once

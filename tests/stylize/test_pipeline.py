@@ -524,3 +524,28 @@ def test_files_of_the_keyframe_folders_that_are_no_images_are_named(clip, caplog
     (root / "only" / f"{stem}.kra").write_bytes(b"")
     with pytest.raises(KeyframeError, match=rf"only: contains no keyframes .*; it holds {stem}.kra and no image\)"):
         find_keyframes(root / "only", open_frames(root / "frames"))
+
+
+def test_binary_reads_soft_edged_mattes_as_one_segment_in_stylize_composite_and_cutout(clip, small_sample, caplog):
+    import cv2
+
+    from keyframe.segment import write_cutouts
+
+    root, stem, painted = clip
+    for path in (root / "masks").iterdir():  # mattes with a soft edge, as an editor exports them
+        write_mask(root / "soft" / path.name, cv2.GaussianBlur(read_mask(path), (5, 5), 0))
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+    stylize(root / "frames", root / "keys", root / "grey", masks=root / "soft", style=SMALL, train=FAST)
+    assert "lie mostly along the edge" in caplog.text and "pass --binary if they mean one segment" in caplog.text
+    caplog.clear()
+    stylize(root / "frames", root / "keys", root / "one", masks=root / "soft", style=SMALL, train=FAST, binary=True)
+    stylize(root / "frames", root / "keys", root / "hard", masks=root / "masks", style=SMALL, train=FAST)
+    assert "along the edge" not in caplog.text
+    name = f"{small_sample.stems[3]}.png"
+    one, hard, grey = (read_image(root / folder / name).astype(int) for folder in ("one", "hard", "grey"))
+    assert np.abs(one - hard).mean() < np.abs(grey - hard).mean()  # the grey edge no longer keeps the original
+    composite(root / "frames", {255: root / "one"}, root / "soft", root / "final", binary=True)
+    assert "along the edge" not in caplog.text and "other frames or masks" not in caplog.text  # the run's own masks
+    write_cutouts(root / "frames", root / "soft", root / "cut", binary=True)
+    alpha = cv2.imread(str(root / "cut" / name), cv2.IMREAD_UNCHANGED)[..., 3]
+    assert set(np.unique(alpha).tolist()) == {0, 255}
