@@ -137,3 +137,18 @@ def test_a_bad_fusion_is_one_error_line_without_a_note_first(tmp_path):
     result = run_cli("movement", "learn", tmp_path / "clip.mp4", "-o", tmp_path / "m.kfm", "--fusion", "max")
     assert_error(result, "--fusion must be one of min, mean, got 'max'")
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_stretches_that_pass_in_a_clip_not_detected_are_labelled(capsys):
+    from types import SimpleNamespace
+
+    from keyframe import cli
+
+    result = SimpleNamespace(detected=False, score=-0.004, threshold=0.059, extra={}, intervals=[(46, 59)],
+                             interval_seconds=[(1.84, 2.40)])
+    cli._print_detection("clip.mp4", result)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "clip.mp4: not detected (score -0.004, threshold 0.059)"
+    assert lines[1] == "  at or above the threshold, too briefly for the clip's score:" and "frames 46-59" in lines[2]
+    cli._print_detection("clip.mp4", SimpleNamespace(**{**vars(result), "detected": True, "score": 0.1}))
+    assert "too briefly" not in capsys.readouterr().out
