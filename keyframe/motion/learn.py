@@ -241,9 +241,24 @@ def _check_negatives_apart(clips, clip_sources: list[_Opened], negatives, negati
         clip = clip.clip if isinstance(clip, Stretch) else clip
         return same_file_key(clip) if isinstance(clip, (str, os.PathLike)) else id(clip)
 
+    def footage(clip, opened: _Opened) -> dict:
+        """The video a whole clip shows (its file, or the video its frame folder records as its origin) and the
+        seconds of it that it covers, by that video's key."""
+        source = opened.source
+        if isinstance(clip, Stretch) and not clip.whole:
+            return {}
+        start = float(getattr(source, "start_seconds", 0.0) or 0.0)
+        end = start + len(source) / source.fps if source.fps else math.inf
+        return {same_file_key(path): (start, end) for path in (getattr(source, "path", None), getattr(source, "origin", None))
+                if isinstance(path, (str, os.PathLike)) and Path(path).is_file()}
+
+    def shared(first: dict, second: dict) -> bool:
+        return any(key in second and first[key][0] < second[key][1] and second[key][0] < first[key][1] for key in first)
+
     for negative, opened in zip(negatives, negative_sources):
         for clip, learned in zip(clips, clip_sources):
-            if given(negative) == given(clip) and opened.start < learned.stop and learned.start < opened.stop:
+            overlapping = given(negative) == given(clip) and opened.start < learned.stop and learned.start < opened.stop
+            if overlapping or shared(footage(negative, opened), footage(clip, learned)):
                 raise fail(opened.path, f"is also a clip of the movement ({learned.path}); negatives must show "
                                         "other movements")
 

@@ -127,6 +127,16 @@ def test_a_negative_that_shows_frames_of_a_clip_of_the_movement_is_refused_befor
     # Another stretch of the same video (a long recording: the movement here, others there) is a negative.
     model = learn([Stretch(clip, 0, 35)], FAST, negatives=[Stretch(clip, 35, 70)])
     assert len(model.cohort) == 1
+    # The frames of that video by another path: a folder whose video.json names it (frames extract's).
+    from keyframe.io import ExtractOptions, extract_frames
+
+    extract_frames(clip, tmp_path / "frames")
+    with pytest.raises(KeyframeError, match="frames: is also a clip of the movement .*wave.mp4"):
+        learn([clip], FAST, negatives=[tmp_path / "frames"])
+    # Frames of other seconds of it, extracted apart, are a negative like another stretch.
+    extract_frames(clip, tmp_path / "first", ExtractOptions(end=35))
+    extract_frames(clip, tmp_path / "rest", ExtractOptions(start=35))
+    assert len(learn([tmp_path / "first"], FAST, negatives=[tmp_path / "rest"]).cohort) == 1
 
 
 def test_the_defaults_lie_inside_the_search_space():
