@@ -598,6 +598,8 @@ def _print_detection(name: str, result) -> None:
     calibrated = result.extra.get("calibrated_threshold")
     given = "" if calibrated is None else f" given, the model's own {calibrated:.3f}"
     out.print(f"{name}: {verdict} (score {result.score:.3f}, threshold {result.threshold:.3f}{given})", soft_wrap=True)
+    if result.extra.get("plot"):  # with several videos, one plot each: named after the videos, which may repeat
+        out.print(f"  plot: {result.extra['plot']}", soft_wrap=True)
     if result.intervals and not result.detected:  # stretches that pass, in a clip whose score (its best 2 s) does not
         out.print("  at or above the threshold, too briefly for the clip's score:")
     for (first, last), (start, end) in zip(result.intervals, result.interval_seconds):

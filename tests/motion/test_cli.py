@@ -152,3 +152,5 @@ def test_stretches_that_pass_in_a_clip_not_detected_are_labelled(capsys):
     assert lines[1] == "  at or above the threshold, too briefly for the clip's score:" and "frames 46-59" in lines[2]
     cli._print_detection("clip.mp4", SimpleNamespace(**{**vars(result), "detected": True, "score": 0.1}))
     assert "too briefly" not in capsys.readouterr().out
+    cli._print_detection("a/video.mp4", SimpleNamespace(**{**vars(result), "extra": {"plot": "plots/video-2.png"}}))
+    assert capsys.readouterr().out.splitlines()[1] == "  plot: plots/video-2.png"  # which plot is whose
