@@ -6,11 +6,13 @@ background and any other value a segment label (binary masks are 0/255).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
 import warnings
 from pathlib import Path
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -105,17 +107,29 @@ MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS
 def _check_pixels(path: Path) -> None:
     """Refuse, from its header, an image with more than :data:`MAX_PIXELS` pixels, before it is decoded."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                width, height = image.size
-    except Image.DecompressionBombError:
-        width = height = None
+        with _opened(path) as image:
+            _check_size(path, *image.size)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return  # not for Pillow: OpenCV reads or refuses it
-    if width is None or width * height > MAX_PIXELS:
-        size = "" if width is None else f"{width}x{height}, "
-        raise fail(path, f"is too large to read ({size}over {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first")
+
+
+@contextlib.contextmanager
+def _opened(path) -> Iterator[Image.Image]:
+    """``Image.open(path)`` from its header, refusing (as :func:`_check_size` does) what Pillow finds too large to
+    open, and quiet below that."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # under MAX_PIXELS: read as any other
+            image = Image.open(path)
+    except Image.DecompressionBombError:
+        raise fail(path, f"is too large to read (over {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first") from None
+    with image:
+        yield image
+
+
+def _check_size(path, width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise fail(path, f"is too large to read ({width}x{height}, over {MAX_PIXELS / 1e6:.0f} megapixels); shrink it first")
 
 
 # How to show an image upright for each EXIF orientation (2-8; 1 is upright): what viewers do.
@@ -219,13 +233,11 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
     """``(height, width)`` of an image file as shown (upright, see :func:`read_image`), from its header alone (the
     pixels are not decoded); a PNG or JPEG file cut short is refused (from its last bytes)."""
     _check_whole_file(path)
-    _check_pixels(Path(path))
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # under MAX_PIXELS: read as any other
-            with Image.open(path) as image:
-                width, height = image.size
-                turned = _orientation(image) in (5, 6, 7, 8)
+        with _opened(path) as image:
+            width, height = image.size
+            _check_size(path, width, height)
+            turned = _orientation(image) in (5, 6, 7, 8)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         with open(path, "rb") as handle:
             head = handle.read(len(PNG_SIGNATURE))

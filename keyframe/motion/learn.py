@@ -255,10 +255,12 @@ def _check_negatives_apart(clips, clip_sources: list[_Opened], negatives, negati
     def shared(first: dict, second: dict) -> bool:
         return any(key in second and first[key][0] < second[key][1] and second[key][0] < first[key][1] for key in first)
 
+    clip_footage = [footage(clip, learned) for clip, learned in zip(clips, clip_sources)]
     for negative, opened in zip(negatives, negative_sources):
-        for clip, learned in zip(clips, clip_sources):
+        negative_footage = footage(negative, opened)
+        for clip, learned, shown in zip(clips, clip_sources, clip_footage):
             overlapping = given(negative) == given(clip) and opened.start < learned.stop and learned.start < opened.stop
-            if overlapping or shared(footage(negative, opened), footage(clip, learned)):
+            if overlapping or shared(negative_footage, shown):
                 raise fail(opened.path, f"is also a clip of the movement ({learned.path}); negatives must show "
                                         "other movements")
 

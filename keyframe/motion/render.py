@@ -391,23 +391,23 @@ class Renderer:
             anchor = hips[0]
         self.targets = _targets(steady, anchor, options.follow)
         self.camera = make_camera(steady[:, drawn], self.figure, options, self.targets)
-        self._warn_if_small(steady[:, drawn], options, motion.path)
+        self.figure_share = self._share_of_picture(steady[:, drawn])
+        if self.figure_share < SMALL_FIGURE:
+            log.warning("%s: the figure is about %d%% of the picture's size, since the camera frames all the take "
+                        "covers: %scheck the take for a stretch of wild frames", motion.path,
+                        round(100 * self.figure_share),
+                        "" if options.follow else "--follow keeps a walker centred and large; otherwise ")
         width, height = options.size
         self.floor_y = float(steady[:, drawn, 1].min())
         light = np.array([-0.4, 0.9, 0.5])
         self.light = light / np.linalg.norm(light)
         self._backdrop = self._draw_backdrop(width, height)
 
-    def _warn_if_small(self, steady: np.ndarray, options: RenderOptions, path) -> None:
-        """Say when the figure fills little of the picture: the camera frames all of the take, so a take that
+    def _share_of_picture(self, steady: np.ndarray) -> float:
+        """About how much of the picture the figure fills: the camera frames all of the take, so a take that
         travels far, or glitches for longer than ``steady_positions`` catches, leaves a speck."""
         spread = float(np.ptp((steady - self.targets[:, None, :]).reshape(-1, 3), axis=0).max())
-        share = self.figure.height / max(spread + self.figure.height * 0.2, 1e-9)
-        self.figure_share = share
-        if share < SMALL_FIGURE:
-            log.warning("%s: the figure is about %d%% of the picture's size, since the camera frames all the take "
-                        "covers: %scheck the take for a stretch of wild frames", path, round(100 * share),
-                        "" if options.follow else "--follow keeps a walker centred and large; otherwise ")
+        return self.figure.height / max(spread + self.figure.height * 0.2, 1e-9)
 
     def __len__(self) -> int:
         return len(self.positions)
