@@ -11,7 +11,7 @@ import signal
 import sys
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Callable, Optional
 
 import typer
 from rich.console import Console
@@ -41,13 +41,14 @@ INTERRUPTED = ("interrupted; no output was made to look complete, and work kept 
 
 
 @contextmanager
-def _nothing_kept_on_interrupt(nothing_kept: bool, hint: str):
-    """Where a run keeps no work to resume (``nothing_kept``), Ctrl-C says so, and ``hint``, instead of
-    :data:`INTERRUPTED`'s promise of a resume. As a decorator, over the whole command, its start-up included."""
+def _nothing_kept_on_interrupt(nothing_kept: bool | Callable[[], bool], hint: str):
+    """Where a run keeps no work to resume (``nothing_kept``, or what it returns when Ctrl-C comes), Ctrl-C says so,
+    and ``hint``, instead of :data:`INTERRUPTED`'s promise of a resume. As a decorator, over the whole command, its
+    start-up included."""
     try:
         yield
     except KeyboardInterrupt:
-        if not nothing_kept:
+        if not (nothing_kept() if callable(nothing_kept) else nothing_kept):
             raise
         console.print(f"interrupted; nothing was kept: {hint}")
         sys.exit(130)
@@ -198,11 +199,13 @@ def sample(
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same clip.")] = 0,
 ):
     """Generate the built-in sample: a figure doing a movement, with exact masks."""
+    from keyframe.io.atomic import check_output_folder
     from keyframe.progress import progress_bar
     from keyframe.sample import make_sample, write_sample
 
     writable(folders=[out_dir])
     width, height = parse_size(size)
+    check_output_folder(out_dir, kind="sample")  # before the drawing, which takes minutes for a long clip
     with _nothing_kept_on_interrupt(True, "the sample is made whole; a rerun starts over"), progress_bar("sample") as progress:
         clip = make_sample(movement, frames, (width, height), seed, progress=progress)
         write_sample(out_dir, clip, progress=progress)
@@ -267,16 +270,12 @@ def segment_run(
     from keyframe.segment.pipeline import kept_masks
 
     writable(folders=[out_dir], inputs=[frames, masks])
-    try:
-        with progress_bar("segmenting") as progress:
-            summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members,
-                              binary=binary, progress=progress)
-    except KeyboardInterrupt:
-        if kept_masks(out_dir):
-            raise  # the general note: the rerun resumes from them
-        console.print("interrupted before any mask was made; nothing was kept (a segment's training is kept only "
-                      "with its masks), so the same command starts over")
-        sys.exit(130)
+    # Once masks are made, the general note: the rerun resumes from them.
+    with (_nothing_kept_on_interrupt(lambda: not kept_masks(out_dir), "no mask was made yet, and a segment's training is "
+                                     "kept only with its masks, so the same command starts over"),
+          progress_bar("segmenting") as progress):
+        summary = segment(frames, masks, out_dir, methods=methods, trials=trials, soft=soft, keep_members=keep_members,
+                          binary=binary, progress=progress)
     kept = summary.get("resumed_segments", [])
     out.print(
         f"{counted(summary['frames'], 'frame')} ({summary['annotated']} annotated, {len(summary['labels'])} segment(s)) "
@@ -503,6 +502,9 @@ def movement_detect(
 
         # A folder of plots, one per video: with several videos, or one (a glob that matched one) into a folder.
         plot_folder = plot is not None and (len(videos) > 1 or plot.is_dir())
+        if plot_folder and not plot.exists() and plot.suffix.lower() == ".png":  # a slip: a folder named so misleads
+            raise KeyframeError(f"{plot}: with several videos --plot names a folder for one plot per video; give a "
+                                "name without .png")
         if plot is not None and not plot_folder:
             if plot.suffix.lower() != ".png":
                 raise KeyframeError(f"{plot}: a plot is written as a PNG; give a name ending in .png, or an existing "

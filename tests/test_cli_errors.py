@@ -145,7 +145,7 @@ def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_m
     monkeypatch.setattr(keyframe.segment, "segment", interrupted)
     monkeypatch.setattr(sys, "argv", ["keyframe", "segment", str(tmp_path / "frames"), "--masks", str(tmp_path / "masks"),
                                       "-o", str(out)])
-    for kept, says in ((False, "interrupted before any mask was made; nothing was kept"),
+    for kept, says in ((False, "interrupted; nothing was kept: no mask was made yet"),
                        (True, "work kept under a *.partial name is resumed")):
         stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, stderr

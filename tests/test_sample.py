@@ -106,3 +106,23 @@ def test_the_sample_s_frames_name_its_video_so_no_output_overwrites_it(tmp_path)
     with pytest.raises(KeyframeError, match="video.mp4: is also an input; the output would overwrite it"):
         stylize(tmp_path / "moved" / "frames", tmp_path / "keys", tmp_path / "out", video=tmp_path / "moved" / "video.mp4")
     assert (tmp_path / "moved" / "video.mp4").read_bytes() == before
+
+
+
+def test_an_output_folder_in_the_way_is_refused_before_the_sample_is_drawn(tmp_path, monkeypatch, capsys):
+    import sys
+
+    import keyframe.sample
+    from keyframe import cli
+
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the user's own")
+    drawn = []
+    monkeypatch.setattr(keyframe.sample, "make_sample", lambda *args, **kwargs: drawn.append(args))
+    monkeypatch.setattr(sys, "argv", ["keyframe", "sample", str(out)])
+    with pytest.raises(SystemExit) as ended:
+        cli.main()
+    error = capsys.readouterr().err
+    assert ended.value.code == 2 and "mine" in error and not drawn, error
+    assert (out / "notes.txt").read_text() == "the user's own"

@@ -240,7 +240,7 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     from pathlib import Path
 
     from keyframe.errors import fail
-    from keyframe.io.images import mask_files, read_mask
+    from keyframe.io.images import mask_files, mask_size, read_mask
     from keyframe.progress import report
 
     # Each folder named on its own when it is a file, missing or empty, not only when the stems differ.
@@ -250,6 +250,10 @@ def evaluate_masks(pred_dir, truth_dir, progress=None) -> dict:
     stems = [s for s in truths if s in preds]
     if not stems:
         raise fail(pred_dir, f"shares no mask stems with {truth_dir}")
+    for stem in stems:  # from the headers: a predicted mask cut short or of the wrong size stops the run before any work
+        pred_size, truth_size = mask_size(preds[stem]), mask_size(truths[stem])
+        if pred_size != truth_size:
+            raise fail(preds[stem], f"is {pred_size[1]}x{pred_size[0]} but its truth is {truth_size[1]}x{truth_size[0]}")
     # The objects of the whole sequence first: a frame may lack one that it must still be scored on.
     found = object_labels(read_mask(truths[stem]) for stem in stems)
     # In a label map, 255 marks void pixels (DAVIS 2017 outlines its objects so), which its evaluation reads as

@@ -568,6 +568,8 @@ def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
     True
     >>> rate_note(model, 10.0)
     'learned from clips at 30 frames/s, this video has 10: the movement takes a third as many frames here; learn from clips at this rate'
+    >>> rate_note(model, 60.0)
+    'learned from clips at 30 frames/s, this video has 60: the movement takes 2 times as many frames here; score one frame in 2, as detect does without --keep-rate (DetectConfig(match_rate=True))'
     >>> rate_note(model, 60.0, step=2)
     'learned from clips at 30 frames/s, this video has 60: one frame in 2 was scored'
     """
@@ -581,7 +583,7 @@ def rate_note(model: MovementModel, fps: float, step: int = 1) -> str | None:
         return None
     if ratio > 1:
         step = round(ratio)
-        fix = (f"keep one frame in {step} (keyframe frames extract VIDEO FOLDER --every {step}) and detect in FOLDER"
+        fix = (f"score one frame in {step}, as detect does without --keep-rate (DetectConfig(match_rate=True))"
                if step >= 2 and abs(ratio - step) < 0.15 * step else "learn from clips at this rate")
         how = f"{ratio:.2g} times as many frames"
     else:

@@ -195,3 +195,21 @@ def test_boundary_f_takes_whole_tolerances_up_to_the_diagonal():
     assert boundary_f(shifted, box, tolerance=3) == boundary_f(shifted, box, tolerance=57) == 1.0
     with pytest.raises(TypeError, match="tolerance must be a number of pixels or None, got str"):
         boundary_f(box, box, tolerance="8")
+
+
+def test_a_predicted_mask_cut_short_or_of_another_size_is_refused_before_any_mask_is_decoded(tmp_path, monkeypatch):
+    import keyframe.io.images
+
+    truth = _write_sequence(tmp_path / "truth", [square((60, 80), 10, 10, 30) * np.uint8(255)] * 3)
+    pred = _write_sequence(tmp_path / "pred", [square((60, 80), 10, 10, 30) * np.uint8(255)] * 3)
+    decoded = []
+    real_read_mask = keyframe.io.images.read_mask
+    monkeypatch.setattr(keyframe.io.images, "read_mask", lambda path: decoded.append(path) or real_read_mask(path))
+    last = pred / "00002.png"
+    last.write_bytes(last.read_bytes()[:-20])
+    with pytest.raises(KeyframeError, match="00002.png: is truncated"):
+        evaluate_masks(pred, truth)
+    write_mask(last, np.zeros((40, 80), np.uint8))
+    with pytest.raises(KeyframeError, match="00002.png: is 80x40 but its truth is 80x60"):
+        evaluate_masks(pred, truth)
+    assert not decoded

@@ -521,7 +521,7 @@ def test_a_video_at_another_frame_rate_is_stepped_through_or_gets_a_note(wave_mo
     every = detect(model, ArrayFrames(tripled, fps=75), DetectConfig(match_rate=False))
     assert every.score < same.score - 0.5, "every frame scored: the movement looks three times as slow"
     faster = every.to_dict()["note"]
-    assert faster.startswith("learned from clips at 25 frames/s, this video has 75") and "--every 3" in faster
+    assert faster.startswith("learned from clips at 25 frames/s, this video has 75") and "score one frame in 3, as detect does without --keep-rate" in faster
     slower = detect(model, ArrayFrames(wave_clip, fps=12.5)).to_dict()["note"]
     assert "half as many frames" in slower and slower.endswith("learn from clips at this rate")
     older = replace(model, info={k: v for k, v in model.info.items() if k != "fps"})  # learned before rates were kept

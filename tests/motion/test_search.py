@@ -89,6 +89,9 @@ def test_detect_several_videos_from_the_command_line(cohort_model, videos, tmp_p
     (tmp_path / "file.png").write_bytes(b"")
     clash = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "file.png")
     assert clash.returncode == 2 and "names a folder" in clash.stderr
+    slip = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "plot.png")
+    assert slip.returncode == 2 and "plot.png: with several videos --plot names a folder" in " ".join(slip.stderr.split())
+    assert not (tmp_path / "plot.png").exists()
 
 
 @pytest.fixture
