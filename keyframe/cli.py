@@ -384,14 +384,16 @@ def backbone_classify(
     image: Annotated[Path, typer.Argument(help="Image file (PNG, JPEG, BMP, TIFF, WebP).")],
     top: Annotated[int, typer.Option(help="How many classes to print.", min=1, max=1000)] = 5,
 ):
-    """Print IMAGE's top ImageNet class indices with their probabilities, best first."""
+    """Print IMAGE's top ImageNet class indices with their probabilities, best first (a transparent part is seen
+    over white)."""
     from keyframe.errors import fail
-    from keyframe.io import read_image
+    from keyframe.io.images import flattened, read_image_alpha
     from keyframe.nets import classify
 
     if image.is_dir():
         raise fail(image, "is a folder, not an image file")
-    for index, probability in classify(read_image(image), k=top)[0]:  # upright, as frames are read
+    # Upright, as frames are read; a cut-out's transparent background is white, not the colours hidden under it.
+    for index, probability in classify(flattened(*read_image_alpha(image)), k=top)[0]:
         out.print(f"{index:4d}  {probability:.4f}")
 
 

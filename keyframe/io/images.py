@@ -99,6 +99,23 @@ def read_image_alpha(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | 
     return image, alpha
 
 
+def flattened(rgb: np.ndarray, alpha: np.ndarray | None, background: int = 255) -> np.ndarray:
+    """``rgb`` shown over a plain ``background`` grey level where ``alpha`` (uint8, as :func:`read_image_alpha`
+    gives it) makes it transparent: what a viewer shows, while the colours stored under transparent pixels are
+    often black or left over from editing. ``rgb`` as it is when there is no alpha.
+
+    Examples
+    --------
+    >>> rgb = np.zeros((1, 2, 3), np.uint8)
+    >>> flattened(rgb, np.array([[0, 255]], np.uint8))[0, :, 0].tolist()
+    [255, 0]
+    """
+    if alpha is None:
+        return rgb
+    weight = alpha.astype(np.float32)[..., None] / 255
+    return np.round(rgb * weight + background * (1 - weight)).astype(np.uint8)
+
+
 # The most pixels an image may hold: Pillow's limit for decompression bombs (twice its warning level, about 179
 # megapixels; a 16K frame has 141). A small PNG can declare 30000x30000 pixels, which took 13.6 GB to read.
 MAX_PIXELS = 2 * Image.MAX_IMAGE_PIXELS

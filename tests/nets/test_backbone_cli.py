@@ -80,3 +80,15 @@ def test_a_large_photo_is_shrunk_before_it_is_made_floats_and_classifies_alike(b
     (shrunk, p_shrunk), = classify(large, k=1, backbone=backbone)[0]
     (whole, p_whole), = classify(images_to_tensor(large), k=1, backbone=backbone)[0]  # floats: taken as they are
     assert shrunk == whole and abs(p_shrunk - p_whole) < 0.05
+
+
+def test_transparent_pixels_are_seen_over_white_not_as_the_colours_stored_under_them(tmp_path, chelsea):
+    hidden = tmp_path / "hidden.png"  # the cat's colours, all of them transparent: a blank white image to a viewer
+    cv2.imwrite(str(hidden), np.dstack([cv2.cvtColor(chelsea, cv2.COLOR_RGB2BGR), np.zeros(chelsea.shape[:2], np.uint8)]))
+    result = CliRunner().invoke(app, ["backbone", "classify", str(hidden), "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert not any(int(line.split()[0]) in range(281, 286) for line in result.stdout.strip().splitlines()), result.stdout
+    shown = tmp_path / "shown.png"  # opaque: the cat, as before
+    cv2.imwrite(str(shown), np.dstack([cv2.cvtColor(chelsea, cv2.COLOR_RGB2BGR), np.full(chelsea.shape[:2], 255, np.uint8)]))
+    result = CliRunner().invoke(app, ["backbone", "classify", str(shown), "--top", "1"])
+    assert int(result.stdout.split()[0]) in range(281, 286), result.stdout
