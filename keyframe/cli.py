@@ -386,14 +386,10 @@ def backbone_classify(
 ):
     """Print IMAGE's top ImageNet class indices with their probabilities, best first (a transparent part is seen
     over white)."""
-    from keyframe.errors import fail
-    from keyframe.io.images import flattened, read_image_alpha
     from keyframe.nets import classify
 
-    if image.is_dir():
-        raise fail(image, "is a folder, not an image file")
     # Upright, as frames are read; a cut-out's transparent background is white, not the colours hidden under it.
-    for index, probability in classify(flattened(*read_image_alpha(image)), k=top)[0]:
+    for index, probability in classify(image, k=top)[0]:
         out.print(f"{index:4d}  {probability:.4f}")
 
 

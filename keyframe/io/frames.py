@@ -369,6 +369,8 @@ class ArrayFrames(FrameSource):
         if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
             one = " (one frame: a clip is all its frames in one array, np.stack(frames))" if frames.ndim == 3 else ""
             raise ValueError(f"expected uint8 frames (N, H, W, 3), got {frames.dtype} {frames.shape}{one}")
+        if not len(frames):  # as an empty folder or video is refused
+            raise fail(path, "has no frames")
         if fps is not None:
             check_fps("ArrayFrames fps", fps)
         self.frames, self.fps, self.path = frames, fps, path

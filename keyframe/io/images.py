@@ -187,6 +187,8 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, 
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
+    if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"{path}: an image is written as {', '.join(IMAGE_SUFFIXES)} (by its name's ending)")
     with atomic_path(path, sweep=sweep) as tmp:
         if tmp.suffix.lower() == ".png":
             with open(tmp, "wb") as file:
@@ -472,6 +474,8 @@ def write_mask(path: str | os.PathLike, mask: np.ndarray) -> None:
     >>> write_mask("mask.png", np.eye(4) > 0)  # doctest: +SKIP
     """
     _path_first("write_mask", path, mask)
+    if Path(path).suffix.lower() in (*LOSSY_SUFFIXES, ".webp"):  # OpenCV writes WebP lossy: read_mask refuses both
+        raise ValueError(f"{path}: a mask is written losslessly, as .png (or .bmp, .tif)")
     mask = np.asarray(mask)
     if mask.ndim != 2:
         raise ValueError(f"{path}: a mask is 2-D (H, W), got shape {mask.shape}")
@@ -504,6 +508,8 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
     refused: which one was meant cannot be told.
     """
     folder = Path(folder)
+    if not folder.is_dir():
+        raise fail(folder, "is a file, not a folder of images") if folder.exists() else missing_file(folder, "folder")
     files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")),
                    key=lambda p: (natural_key(p.stem), p.suffix))
     for first, second in zip(files, files[1:]):

@@ -24,7 +24,7 @@ import av
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_number, fail
+from keyframe.errors import KeyframeError, check_number, fail, is_whole
 from keyframe.io import hdr
 from keyframe.io.atomic import STAGE_KEY, atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
@@ -395,7 +395,11 @@ def frame_seconds(path: str | os.PathLike) -> np.ndarray | None:
     array([0.   , 0.04 , 0.08 ])
     """
     path = Path(path)
-    times, time_base = _timestamps(path)
+    try:
+        times, time_base = _timestamps(path)
+    except (OSError, av.error.FFmpegError, IndexError):  # missing, a folder, not a video, no video stream
+        _open(path).close()  # which says what is wrong with it in one line
+        raise
     if times is None or not time_base:
         return None
     return (np.asarray(times, np.float64) - times[0]) * float(time_base)
@@ -549,7 +553,14 @@ class ExtractOptions:
     gamma: float | None = None
     png_level: int = 1
 
+    def __post_init__(self) -> None:
+        self.check()  # when made, so a bad value is named where it was given (and again by extract_frames)
+
     def check(self) -> None:
+        for name in ("every", "start", "end", "max_side", "png_level"):
+            value = getattr(self, name)
+            if value is not None and not is_whole(value):
+                raise KeyframeError(f"--{name.replace('_', '-')} must be a whole number, got {value!r}")
         if self.every < 1:
             raise KeyframeError(f"--every must be at least 1, got {self.every}")
         if self.start < 0:

@@ -36,6 +36,7 @@ import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
+from numbers import Real
 
 import numpy as np
 
@@ -76,8 +77,9 @@ class DetectConfig:
     threshold: float | None = None
 
     def __post_init__(self):
-        if self.threshold is not None and not math.isfinite(self.threshold):
-            raise KeyframeError(f"--threshold must be a finite number, got {self.threshold}")
+        if self.threshold is not None and (isinstance(self.threshold, (bool, str)) or not isinstance(self.threshold, Real)
+                                           or not math.isfinite(self.threshold)):
+            raise KeyframeError(f"--threshold must be a finite number, got {self.threshold!r}")
         check_count("DetectConfig.chunk", self.chunk)
         check_number("DetectConfig.span_seconds", self.span_seconds)
         check_fps("DetectConfig.default_fps", self.default_fps)

@@ -247,6 +247,7 @@ def moving_region(source, start: int = 0, stop: int | None = None) -> Region:
     >>> [round(v) for v in moving_region(ArrayFrames(frames))]
     [16, 32, 36]
     """
+    source = as_source(source)  # a path or an array as well, as the other motion functions take them
     columns, rows, factor = motion_profiles(source, start, stop)
     return _square_around(columns.sum(axis=0), rows.sum(axis=0), factor, source.size)
 
@@ -271,6 +272,7 @@ def moving_regions(source, start: int = 0, stop: int | None = None, half: int = 
     >>> np.allclose(moving_regions(ArrayFrames(frames), 30, 40, half=5), crops[30:40])   # a range alone: the same
     True
     """
+    source = as_source(source)
     stop = len(source) if stop is None else min(stop, len(source))
     if half < 0 or not 0 <= start <= stop:
         raise ValueError(f"moving_regions: no range {start}:{stop} of {len(source)} frames with half {half}")

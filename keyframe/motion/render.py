@@ -31,7 +31,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail
+from keyframe.errors import KeyframeError, fail, is_whole
 from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, check_replaceable, writable_fps
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
@@ -105,7 +105,12 @@ class RenderOptions:
     margin: float = 0.08
     background: tuple[int, int, int] = (205, 210, 218)
 
+    def __post_init__(self) -> None:
+        self.check()  # when made: a bad value is named where it was given, not at render time
+
     def check(self) -> None:
+        if not (isinstance(self.size, (tuple, list)) and len(self.size) == 2 and all(map(is_whole, self.size))):
+            raise KeyframeError(f"RenderOptions size must be (width, height) in whole pixels, got {self.size!r}")
         width, height = self.size
         if not (16 <= width <= MAX_SIDE and 16 <= height <= MAX_SIDE):
             raise KeyframeError(f"--size must be between 16x16 and {MAX_SIDE}x{MAX_SIDE}, got {width}x{height}")
@@ -117,6 +122,9 @@ class RenderOptions:
             raise KeyframeError(f"--elevation must be between -89 and 89 degrees, got {self.elevation}")
         if not 0 <= self.margin < 0.45:
             raise KeyframeError(f"margin must be in [0, 0.45), got {self.margin}")
+        background = np.asarray(self.background)
+        if background.shape != (3,) or not all(map(is_whole, background.tolist())) or not np.all((0 <= background) & (background <= 255)):
+            raise KeyframeError(f"RenderOptions background must be an RGB of three whole values 0-255, got {self.background!r}")
 
 
 @dataclass

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from keyframe.errors import KeyframeError
+from keyframe.errors import KeyframeError, check_count
 from keyframe.nets.efficientnet_lite import BackboneOutput, EfficientNetLite, efficientnet_lite0
 from keyframe.nets.functional import images_to_tensor, resize_center_crop, top_k
 
@@ -105,8 +106,12 @@ def _shrunk(images: np.ndarray, short_side: int) -> np.ndarray:
     return np.stack([cv2.resize(image, size, interpolation=cv2.INTER_AREA) for image in images])
 
 
+IMAGENET_CLASSES = 1000
+MIN_CLASSIFY_SIDE = 32  # the backbone's coarsest stride: a smaller square leaves it less than one cell
+
+
 def classify(
-    images: np.ndarray | torch.Tensor, k: int = 5, backbone: nn.Module | None = None, size: int = 224
+    images: np.ndarray | torch.Tensor | str | os.PathLike, k: int = 5, backbone: nn.Module | None = None, size: int = 224
 ) -> list[list[tuple[int, float]]]:
     """Top-``k`` ImageNet ``(class index, probability)`` pairs per image, best first.
 
@@ -117,9 +122,10 @@ def classify(
     ----------
     images
         uint8 RGB ``(H, W, 3)`` / ``(B, H, W, 3)`` (an array or a tensor), or a float ``(B, 3, H, W)`` or
-        ``(3, H, W)`` tensor in ``[0, 1]``.
+        ``(3, H, W)`` tensor in ``[0, 1]``; or an image file's path, read upright with any transparent part
+        over white (:func:`~keyframe.io.images.flattened`).
     k
-        How many classes to return per image.
+        How many classes to return per image (1 to 1000).
     backbone
         A built backbone to reuse; the default one is loaded otherwise.
     size
@@ -131,6 +137,14 @@ def classify(
     >>> classify(skimage.data.chelsea(), k=1)[0][0][0] in range(281, 286)  # a cat
     True
     """
+    check_count("classify k", k)
+    if k > IMAGENET_CLASSES:
+        raise KeyframeError(f"classify k must be at most {IMAGENET_CLASSES}, the ImageNet classes, got {k}")
+    check_count("classify size", size, minimum=MIN_CLASSIFY_SIDE)
+    if isinstance(images, (str, os.PathLike)):
+        from keyframe.io.images import flattened, read_image_alpha
+
+        images = flattened(*read_image_alpha(images))
     backbone = get_backbone() if backbone is None else backbone
     if isinstance(images, torch.Tensor) and not images.is_floating_point():
         images = images.numpy()  # uint8 pixels, as images_to_tensor takes them

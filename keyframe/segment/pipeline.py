@@ -31,7 +31,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from keyframe.errors import KeyframeError, check_count, check_seed, fail
+from keyframe.errors import KeyframeError, check_count, check_seed, fail, is_whole
 from keyframe.io import (ArrayFrames, atomic_path, list_images, mask_folder, open_frames, partial_dir, read_mask, staged_dir,
                          write_mask)
 from keyframe.io.frames import FrameSource, source_identity, write_manifest
@@ -95,6 +95,22 @@ class SegmentConfig:
     member_options: dict = field(default_factory=dict)
     seed: int = 0
     binary: bool = False
+
+    def __post_init__(self) -> None:
+        """Checked when made (and by :func:`dataclasses.replace`), so a bad value is named where it was given."""
+        self.methods = check_methods(self.methods)
+        self.member_options = check_member_options(self.member_options)
+        if not is_whole(self.trials) or self.trials < 0:
+            raise KeyframeError(f"--trials must be 0 or more, got {self.trials!r}")
+        if not isinstance(self.ensemble, EnsembleConfig):
+            raise KeyframeError(f"SegmentConfig.ensemble must be an EnsembleConfig (from keyframe.segment.ensemble), "
+                                f"got {type(self.ensemble).__name__}")
+        check_seed(self.seed)
+        if self.threads is not None:  # None: torch's own setting
+            check_count("threads", self.threads)
+        for name in ("soft", "keep_members", "binary"):
+            if not isinstance(getattr(self, name), bool):
+                raise KeyframeError(f"SegmentConfig.{name} must be True or False, got {getattr(self, name)!r}")
 
 
 @dataclass
@@ -547,17 +563,8 @@ def segment(frames, masks, out, config: SegmentConfig | None = None, progress: P
     unknown = set(options) - {f.name for f in fields(SegmentConfig)}
     if unknown:
         raise TypeError(f"segment() got unknown option(s) {sorted(unknown)}")
-    config = replace(config, **options)
-    config = replace(config, methods=check_methods(config.methods), member_options=check_member_options(config.member_options))
-    if config.trials < 0:
-        raise KeyframeError(f"--trials must be 0 or more, got {config.trials}")
-    if not isinstance(config.ensemble, EnsembleConfig):
-        raise KeyframeError(f"SegmentConfig.ensemble must be an EnsembleConfig (from keyframe.segment.ensemble), "
-                            f"got {type(config.ensemble).__name__}")
-    config.ensemble.check()  # again: a field may have been changed since it was made
-    check_seed(config.seed)
-    if config.threads is not None:  # None: torch's own setting
-        check_count("threads", config.threads)
+    config = replace(config, **options)  # checked again (SegmentConfig.__post_init__): a field may have been changed
+    config.ensemble.check()  # again, for the same reason
     for name in config.methods:  # a member whose optional package is missing says so before anything is written
         make_member(name, config)
     source = open_frames(frames)

@@ -24,6 +24,7 @@ import torch
 
 from keyframe.errors import KeyframeError, check_count, check_number, check_seed, fail
 from keyframe.io.atomic import write_torch
+from keyframe.interrupts import held_interrupts
 from keyframe.io.images import check_rgb  # importable from here too, where it was first defined
 from keyframe.nets.threads import auto_threads, torch_threads
 from keyframe.progress import report
@@ -112,10 +113,11 @@ class TrainConfig:
     seed
         Seed of initial weights and patch sampling.
     checkpoint_every
-        Save a checkpoint every this many iterations (and at the end).
+        Save a checkpoint every this many iterations (and at the end, and on Ctrl-C or SIGTERM once the
+        iteration in progress is done: :func:`~keyframe.interrupts.held_interrupts`).
     checkpoint_seconds
-        Also save one whenever this many seconds of training have passed since the last, so that an interrupted
-        run loses at most that much (a resume from any checkpoint trains on exactly as the run would have).
+        Also save one whenever this many seconds of training have passed since the last, so that a killed run
+        loses at most that much (a resume from any checkpoint trains on exactly as the run would have).
     threads
         Torch CPU threads while training (None: :func:`auto_threads`).
     """
@@ -482,7 +484,8 @@ def train_style(
         generator.train()
         prefix = f"{note} " if note else ""
         saved = time.perf_counter()
-        with torch_threads(auto_threads() if train.threads is None else train.threads):
+        # A Ctrl-C waits for the step in progress, whose state is then saved: an interrupted run loses nothing.
+        with torch_threads(auto_threads() if train.threads is None else train.threads), held_interrupts() as held:
             while iteration < train.iterations:
                 lr = _learning_rate(train.learning_rate, iteration, train.iterations)
                 for group in opt_g.param_groups:
@@ -518,7 +521,11 @@ def train_style(
                     saved = time.perf_counter()
                 if logged:  # after the checkpoint: a Ctrl-C in the progress bar finds this iteration saved
                     report(progress, iteration, train.iterations, f"{prefix}loss {running:.4f}")
+                if held.requested:
+                    break
         save()
+        if held.requested:  # saved whole: the rerun resumes from this very step
+            raise KeyboardInterrupt
         generator.eval()
     seconds = time.perf_counter() - started
     final = losses[-1] if losses else float("nan")

@@ -453,3 +453,19 @@ def test_an_output_refused_inside_an_input_leaves_that_input_untouched(tmp_path)
     done = run_cli("segment", tmp_path / "frames", "--masks", tmp_path / "masks", "-o", tmp_path / "frames" / "sub")
     assert done.returncode == 2 and "lies inside the input" in done.stderr
     assert os.stat(tmp_path / "frames").st_mtime_ns == before  # no probe file was written there and removed
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"every": 0}, "--every must be at least 1, got 0"),
+    ({"every": 1.5}, "--every must be a whole number, got 1.5"),
+    ({"start": 5, "end": 2}, r"--end \(2\) must be greater than --start \(5\)"),
+    ({"gamma": float("nan")}, "--gamma"),
+    ({"png_level": 10}, "--png-level must be between 0 and 9, got 10"),
+    ({"max_side": 0}, "--max-side must be at least 2, got 0"),
+])
+def test_extract_options_are_checked_when_made(options, message):
+    from keyframe.errors import KeyframeError
+    from keyframe.io import ExtractOptions
+
+    with pytest.raises(KeyframeError, match=message):  # not only once extract_frames starts
+        ExtractOptions(**options)

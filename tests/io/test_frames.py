@@ -60,6 +60,14 @@ def test_write_mask_refuses_values_it_would_wrap_or_truncate_and_writes_booleans
         with pytest.raises(ValueError, match=message):
             write_mask(tmp_path / "bad.png", mask)
     assert not (tmp_path / "bad.png").exists()
+    for lossy in ("m.jpg", "m.JPEG", "m.webp"):  # what read_mask would refuse is not written
+        with pytest.raises(ValueError, match=f"{lossy}: a mask is written losslessly"):
+            write_mask(tmp_path / lossy, np.eye(3) > 0)
+    write_mask(tmp_path / "m.bmp", np.eye(3) > 0)
+    assert read_mask(tmp_path / "m.bmp").tolist() == (np.eye(3) * 255).tolist()
+    with pytest.raises(ValueError, match=r"f\.xyz: an image is written as \.png"):  # not OpenCV's "could not find encoder"
+        write_image(tmp_path / "f.xyz", np.zeros((2, 2, 3), np.uint8))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bool.png", "float.png", "int.png", "m.bmp"]
 
 
 def test_swapped_arguments_of_the_writers_are_named_in_one_line(tmp_path):
@@ -108,6 +116,22 @@ def test_unreadable_and_empty_inputs(tmp_path):
             read("/dev/null")
     with pytest.raises(KeyframeError, match="is a folder, not a file"):
         read_mask(tmp_path)
+    with pytest.raises(KeyframeError, match="<frames>: has no frames"):  # not an IndexError where it is used
+        open_frames(np.zeros((0, 12, 16, 3), np.uint8))
+    from keyframe.io import frame_seconds
+    from keyframe.io.images import list_images
+
+    # One line naming the path, not FFmpeg's or pathlib's exceptions.
+    (tmp_path / "notes.txt").write_text("not a video")
+    for path, message in ((tmp_path / "missing.mp4", "missing.mp4: no such file"),
+                          (tmp_path, "is a folder, not a video file"),
+                          (tmp_path / "notes.txt", "notes.txt: not a readable video")):
+        with pytest.raises(KeyframeError, match=message):
+            frame_seconds(path)
+    with pytest.raises(KeyframeError, match="nope: no such folder"):
+        list_images(tmp_path / "nope")
+    with pytest.raises(KeyframeError, match="notes.txt: is a file, not a folder of images"):
+        list_images(tmp_path / "notes.txt")
 
 
 def test_real_videos_decode_completely():

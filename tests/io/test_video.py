@@ -174,10 +174,15 @@ def test_a_timed_writer_needs_rising_times(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("bad", [ExtractOptions(every=0), ExtractOptions(start=-1), ExtractOptions(start=5, end=5)])
+@pytest.mark.parametrize("bad", [{"every": 0}, {"start": -1}, {"start": 5, "end": 5}])
 def test_bad_extract_options(tmp_path, sample_video, bad):
+    with pytest.raises(KeyframeError):  # when made
+        ExtractOptions(**bad)
+    changed = ExtractOptions()
+    for name, value in bad.items():  # and when changed after
+        object.__setattr__(changed, name, value)
     with pytest.raises(KeyframeError):
-        extract_frames(sample_video, tmp_path / "x", bad)
+        extract_frames(sample_video, tmp_path / "x", changed)
 
 
 def test_a_hand_edited_output_list_never_removes_files_outside_the_folder(tmp_path, sample_video):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from keyframe.errors import KeyframeError
-from keyframe.motion import ArrayFrames, FeatureConfig, FeatureExtractor, feature_kinds, moving_regions
+from keyframe.motion import ArrayFrames, FeatureConfig, FeatureExtractor, feature_kinds, moving_region, moving_regions
 from keyframe.motion.features import extract_views
 from keyframe.sample import make_sample
 
@@ -63,6 +63,11 @@ def test_crops_follow_the_motion_and_the_span_is_checked():
     for start, stop, half in ((4, 2, 5), (-2, 3, 5), (0, 3, -3)):
         with pytest.raises(ValueError, match="moving_regions: no range"):
             moving_regions(ArrayFrames(frames), start, stop, half)
+    # A path or a plain array, as the other motion functions take them (a path was an AttributeError).
+    np.testing.assert_allclose(moving_regions(frames, half=5), crops)
+    assert moving_region(frames) == moving_region(ArrayFrames(frames))
+    with pytest.raises(KeyframeError, match="nope.mp4: no such file"):
+        moving_region("nope.mp4")
     # Only the kinds that crop keep the span: a pose part stores none.
     lead, (pose,) = feature_kinds("pixels+pose", crop_seconds=2.0)
     assert (lead.crop_seconds, pose.crop_seconds) == (2.0, None)

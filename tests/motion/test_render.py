@@ -51,11 +51,14 @@ def test_azimuth_and_motion_change_the_picture(bow):
         (dict(fps=0.0001), "--fps must be between"),
         (dict(azimuth=float("nan")), "--azimuth must be a finite number of degrees, got nan"),
         (dict(azimuth=float("-inf")), "--azimuth must be a finite number of degrees, got -inf"),
+        (dict(size="320x240"), r"RenderOptions size must be \(width, height\) in whole pixels, got '320x240'"),
+        (dict(background=(300, 0, 0)), r"background must be an RGB of three whole values 0-255, got \(300, 0, 0\)"),
+        (dict(margin=-1), r"margin must be in \[0, 0.45\), got -1"),
     ],
 )
 def test_bad_options(options, problem):
-    with pytest.raises(KeyframeError, match=problem):
-        RenderOptions(**options).check()
+    with pytest.raises(KeyframeError, match=problem):  # when made, not when the render starts
+        RenderOptions(**options)
 
 
 @pytest.mark.parametrize("name", ["r.png", "r.gif", "r.mkv", "r"])

@@ -337,6 +337,8 @@ def test_a_threshold_given_at_detection_moves_only_the_verdict(cohort_model, vid
     assert scored == [] and found.threshold == own.score + 0.01 and not found.ranked[0].detected
     with pytest.raises(KeyframeError, match="--threshold must be a finite number, got nan"):
         DetectConfig(threshold=float("nan"))
+    with pytest.raises(KeyframeError, match="--threshold must be a finite number, got '0.5'"):  # not a TypeError
+        DetectConfig(threshold="0.5")
 
 
 def test_a_threshold_from_the_command_line(cohort_model, videos, tmp_path):

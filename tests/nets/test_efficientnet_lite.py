@@ -1,6 +1,7 @@
 """EfficientNet-Lite0: predictions, preprocessing, feature geometry, freezing."""
 
 import math
+import re
 from pathlib import Path
 
 import cv2
@@ -70,6 +71,23 @@ def test_images_of_0_to_255_are_refused_and_other_layouts_of_one_image_classify_
         torch.testing.assert_close(backbone.embed(x.double()), backbone.embed(x))  # float64 is taken as float32
     with pytest.raises(ValueError, match="max_maps is how many feature maps to return, 1 or more"):
         backbone.features(x, max_maps=0)  # it returned every map
+
+
+def test_classify_reads_a_path_and_names_a_bad_k_or_size(backbone, chelsea, tmp_path):
+    from keyframe.errors import KeyframeError
+    from keyframe.io import write_image
+
+    write_image(tmp_path / "cat.png", chelsea)
+    assert classify(tmp_path / "cat.png", k=1, backbone=backbone) == classify(chelsea, k=1, backbone=backbone)
+    assert classify(str(tmp_path / "cat.png"), k=1, backbone=backbone)[0][0][0] in range(281, 286)
+    for options, message in (({"k": 0}, "classify k must be a whole number >= 1, got 0"),
+                             ({"k": 1.5}, "classify k must be a whole number >= 1, got 1.5"),
+                             ({"k": 1001}, "classify k must be at most 1000"),
+                             ({"size": 0}, "classify size must be a whole number >= 32, got 0")):
+        with pytest.raises(KeyframeError, match=re.escape(message)):  # not torch's errors from topk or interpolate
+            classify(chelsea, backbone=backbone, **options)
+    with pytest.raises(KeyframeError, match="nope.png: no such file"):
+        classify(tmp_path / "nope.png", backbone=backbone)
 
 
 def test_channels_last_is_only_a_layout(backbone, chelsea):

@@ -569,3 +569,19 @@ def test_masks_follow_the_frame_edges_through_the_guided_filter(tmp_path, sample
         EnsembleConfig(guide_radius=-1)
     with pytest.raises(KeyframeError, match="EnsembleConfig.guide_eps"):
         EnsembleConfig(guide_eps=0.0)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"methods": ("bogus",)}, "--methods: unknown method 'bogus'"),
+    ({"methods": ()}, "--methods: name at least one method"),
+    ({"trials": -1}, "--trials must be 0 or more, got -1"),
+    ({"threads": 0}, "threads must be a whole number >= 1, got 0"),
+    ({"seed": -1}, "--seed must be from 0"),
+    ({"soft": "yes"}, "SegmentConfig.soft must be True or False, got 'yes'"),  # it ran and wrote soft masks
+])
+def test_segment_config_is_checked_when_made(options, message):
+    from keyframe.segment.pipeline import SegmentConfig
+
+    with pytest.raises(KeyframeError, match=message):
+        SegmentConfig(**options)
+    assert SegmentConfig(methods="gmm, unet").methods == ("gmm", "unet")

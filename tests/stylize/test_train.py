@@ -75,6 +75,35 @@ def test_a_run_interrupted_between_checkpoints_loses_at_most_checkpoint_seconds_
     assert stats.losses == straight_stats.losses  # the smoothed loss goes on as it would have
 
 
+def test_ctrl_c_in_the_middle_of_a_step_saves_that_step_whole_and_resumes_exactly(tmp_path, monkeypatch):
+    # Checkpoints every 20 steps; a Ctrl-C (a real SIGINT) while step 27 draws its patches stops after that
+    # step, saved: nothing is lost, and the rerun goes on to the model an uninterrupted run makes.
+    import signal
+
+    from keyframe.stylize import functional
+
+    straight, straight_stats = train_style([_pair()], SMALL, FAST)
+    every_20 = TrainConfig(**{**FAST.__dict__, "checkpoint_every": 20})
+    real_sample = functional.sample_patches
+    drawn = []
+
+    def sample_then_ctrl_c(*args):
+        drawn.append(1)
+        if len(drawn) == 27:
+            signal.raise_signal(signal.SIGINT)
+        return real_sample(*args)
+
+    monkeypatch.setattr(functional, "sample_patches", sample_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        train_style([_pair()], SMALL, every_20, tmp_path / "style.pt")
+    monkeypatch.setattr(functional, "sample_patches", real_sample)
+    assert len(drawn) == 27 and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    resumed, stats = train_style([_pair()], SMALL, every_20, tmp_path / "style.pt")
+    assert stats.resumed_from == 27
+    torch.testing.assert_close(_weights(resumed), _weights(straight), rtol=0, atol=1e-6)
+    assert stats.losses == straight_stats.losses
+
+
 def test_a_run_cut_short_and_resumed_as_a_shorter_one_says_its_model_differs(tmp_path, caplog):
     _stopped_at_iteration_30(tmp_path / "style.pt")
     _, stats = train_style([_pair()], SMALL, TrainConfig(**{**OFTEN.__dict__, "iterations": 35}), tmp_path / "style.pt")
