@@ -80,8 +80,9 @@ class FrameSource(ABC):
         refused, as is a ``step`` below 1, since quietly reading from frame 0 instead could decode a whole video."""
         for name, value in (("start", start), ("stop", stop)):
             if value is not None and not _count(value, 0):
-                raise ValueError(f"{self.path}: the {name} frame is an index from the start, 0 or more, got {value!r} "
-                                 "(a negative one does not count from the end here)")
+                negative = " (a negative one does not count from the end here)" if is_whole(value) and value < 0 else ""
+                raise ValueError(f"{self.path}: the {name} frame is an index from the start, a whole number, 0 or more, got {value!r}"
+                                 + negative)
         if not _count(step, 1):
             raise ValueError(f"{self.path}: the step between frames must be a whole number, 1 or more, got {step!r}")
         return range(start, len(self) if stop is None else min(stop, len(self)), step)

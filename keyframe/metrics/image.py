@@ -19,6 +19,8 @@ def _pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"images differ in shape: {a.shape} vs {b.shape}")
+    if not a.size:  # a mean over nothing is NaN, with numpy's warnings
+        raise ValueError(f"images are empty: shape {a.shape}")
     return a, b
 
 

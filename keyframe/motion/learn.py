@@ -372,7 +372,16 @@ def calibrate(positive: np.ndarray, negative: np.ndarray | None = None) -> tuple
     0.35
     >>> round(calibrate(np.array([-0.5, 0.0, 0.5]))[0], 2)
     -1.25
+    >>> calibrate(np.array([]))
+    Traceback (most recent call last):
+    ...
+    ValueError: calibrate needs the movement's held-out window scores, a 1-D array of at least one, got shape (0,)
     """
+    positive = np.asarray(positive, np.float64)
+    if positive.ndim != 1 or not len(positive):
+        raise ValueError(f"calibrate needs the movement's held-out window scores, a 1-D array of at least one, got "
+                         f"shape {positive.shape}")
+    negative = None if negative is None else np.asarray(negative, np.float64)
     stats = {"positive_median": float(np.median(positive)), "positive_q25": float(np.quantile(positive, 0.25)),
              "positive_windows": int(len(positive))}
     if negative is None or len(negative) == 0:

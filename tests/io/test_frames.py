@@ -88,10 +88,12 @@ def test_frames_in_memory_open_as_a_source_and_every_source_refuses_ranges_from_
         write_image(tmp_path / f"{index}.png", rgb)
     for each in (source, open_frames(tmp_path), open_frames(sample_video), SteppedFrames(open_frames(sample_video), 2)):
         assert [frame.index for frame in each.iter_frames(1, 4, 2)] == [1, 3]
-        with pytest.raises(ValueError, match="the start frame is an index from the start, 0 or more, got -3"):
+        with pytest.raises(ValueError, match="the start frame is an index from the start, a whole number, 0 or more, got -3"):
             each.read_range(-3)  # it used to read from frame 0: a whole video where the last 3 frames were meant
-        with pytest.raises(ValueError, match="the stop frame is an index from the start, 0 or more, got -1"):
+        with pytest.raises(ValueError, match="the stop frame is an index from the start, a whole number, 0 or more, got -1"):
             list(each.iter_frames(0, -1))
+        with pytest.raises(ValueError, match="a whole number, 0 or more, got 'a'$"):  # no word of negatives
+            each.read_range("a", 3)
         with pytest.raises(ValueError, match="the step between frames must be a whole number, 1 or more, got 0"):
             list(each.iter_frames(0, None, 0))
 

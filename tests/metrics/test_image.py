@@ -39,6 +39,10 @@ def test_mse_and_psnr_by_hand():
     assert psnr(a, a) == float("inf")
     with pytest.raises(ValueError):
         mse(a, np.zeros((3, 4)))
+    empty = np.zeros((0, 4), np.uint8)
+    for metric in (mse, psnr):  # NaN with numpy's RuntimeWarnings before
+        with pytest.raises(ValueError, match=r"images are empty: shape \(0, 4\)"):
+            metric(empty, empty)
 
 
 def test_torch_ssim_matches_numpy_and_is_differentiable():
