@@ -36,8 +36,9 @@ VIDEO_KEEPS = "a video is written whole or not at all; a rerun starts over"
 # --binary, wherever masks are read
 Binary = Annotated[bool, typer.Option("--binary", help="Read each mask as one segment, 128 and up against background: "
                                                        "for mattes with soft (anti-aliased) edges.")]
-INTERRUPTED = ("interrupted; no output was made to look complete, and work kept under a *.partial name is resumed by "
-               "running the same command again")
+# Said also when Ctrl-C came before any work was kept (a moment after the start): then the rerun starts over.
+INTERRUPTED = ("interrupted; no output was made to look complete, and running the same command again resumes from the "
+               "work it kept under a *.partial name, if it kept any")
 
 
 @contextmanager

@@ -55,7 +55,7 @@ def test_ctrl_c_where_no_work_is_kept_says_so_instead_of_promising_a_resume(monk
         raise KeyboardInterrupt
     monkeypatch.setattr(keyframe.motion, "detect", interrupted)
     for extra, says in (([], "interrupted; nothing was kept: with --json OUT, detection keeps its work"),
-                        (["--json", str(tmp_path / "found.json")], "work kept under a *.partial name is resumed")):
+                        (["--json", str(tmp_path / "found.json")], "resumes from the work it kept under a *.partial name")):
         monkeypatch.setattr(sys, "argv", ["keyframe", "movement", "detect", str(tmp_path / "m.kfm"), str(tmp_path / "v.mp4"), *extra])
         stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, stderr
@@ -72,8 +72,8 @@ def test_ctrl_c_while_a_movement_command_starts_says_what_was_kept(monkeypatch, 
     model, video = str(tmp_path / "m.kfm"), str(tmp_path / "v.mp4")
     for command, says in ((["learn", video, "-o", model], "nothing was kept: learning starts afresh when run again"),
                           (["detect", model, video], "nothing was kept: with --json OUT, detection keeps its work"),
-                          (["learn", video, "-o", model, "--trials", "2"], "work kept under a *.partial name is resumed"),
-                          (["detect", model, video, "--json", str(tmp_path / "f.json")], "work kept under a *.partial name")):
+                          (["learn", video, "-o", model, "--trials", "2"], "resumes from the work it kept under a *.partial name"),
+                          (["detect", model, video, "--json", str(tmp_path / "f.json")], "kept under a *.partial name")):
         monkeypatch.setattr(sys, "argv", ["keyframe", "movement", *command])
         stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, (command, stderr)
@@ -98,7 +98,7 @@ def test_ctrl_c_before_a_video_command_starts_its_work_says_nothing_was_kept(mon
     with pytest.raises(SystemExit) as ended:
         cli.main()
     assert ended.value.code == 130
-    assert "work kept under a *.partial name is resumed" in " ".join(capsys.readouterr().err.split())
+    assert "resumes from the work it kept under a *.partial name" in " ".join(capsys.readouterr().err.split())
 
 
 def test_ctrl_c_while_the_toolkit_loads_ends_quietly():
@@ -117,6 +117,20 @@ main()
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 130 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "interrupted while starting; nothing was done"
+
+
+def test_a_ctrl_c_once_the_command_has_ended_breaks_no_shutdown():
+    # An impatient second Ctrl-C, or one just after success, came while Python shut down (torch's exit hooks):
+    # "Exception ignored in atexit callback ... KeyboardInterrupt" and, at times, another exit code.
+    script = """
+import atexit, os, signal, sys, time
+atexit.register(lambda: (os.kill(os.getpid(), signal.SIGINT), time.sleep(0.3)))
+sys.argv = ["keyframe", "frames", "--help"]
+from keyframe.launch import main
+main()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "KeyboardInterrupt" not in done.stderr, done.stderr
 
 
 def test_python_dash_m_keyframe_runs_the_command(tmp_path):
@@ -146,7 +160,7 @@ def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_m
     monkeypatch.setattr(sys, "argv", ["keyframe", "segment", str(tmp_path / "frames"), "--masks", str(tmp_path / "masks"),
                                       "-o", str(out)])
     for kept, says in ((False, "interrupted; nothing was kept: no mask was made yet"),
-                       (True, "work kept under a *.partial name is resumed")):
+                       (True, "resumes from the work it kept under a *.partial name")):
         stderr = _interrupted_stderr(capsys)
         assert says in stderr and stderr.count("interrupted") == 1, stderr
 

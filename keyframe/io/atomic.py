@@ -24,6 +24,8 @@ import uuid
 from pathlib import Path
 from typing import Iterator
 
+from keyframe.interrupts import held_interrupts
+
 log = logging.getLogger(__name__)
 NAME_BYTES = 255  # the longest file name most file systems take
 
@@ -664,18 +666,22 @@ def publish(stage: Path, out: Path, kind: str = "", private=()) -> None:
     if added:
         names = ", ".join(str(name) for name in sorted(added)[:3]) + (f" and {len(added) - 3} more" if len(added) > 3 else "")
         log.warning("%s: kept %s, which keyframe did not write there, beside the new outputs", out, names)
-    # Listed first as keyframe's, the new outputs are told from files put there by hand if this is cut short.
-    with atomic_path(out / OUTPUTS) as tmp:
-        tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))
-    for name in written:
-        target = out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage / name, target)
-    for name in earlier - new:
-        _remove_with_empty_parents(out / name, out)
-    with atomic_path(out / OUTPUTS) as tmp:
-        tmp.write_text(listing)
-    shutil.rmtree(stage)
+    # Ctrl-C waits for the moves (a moment): stopped half-way, the folder would hold old and new outputs mixed.
+    with held_interrupts() as held:
+        # Listed first as keyframe's, the new outputs are told from files put there by hand if this is cut short.
+        with atomic_path(out / OUTPUTS) as tmp:
+            tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))
+        for name in written:
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(stage / name, target)
+        for name in earlier - new:
+            _remove_with_empty_parents(out / name, out)
+        with atomic_path(out / OUTPUTS) as tmp:
+            tmp.write_text(listing)
+        shutil.rmtree(stage)
+    if held.requested:  # the outputs are whole; the run stops here, as asked
+        raise KeyboardInterrupt
 
 
 def _listing(out: Path) -> dict:

@@ -760,6 +760,10 @@ PRORES_MATRIX = 1  # BT.709
 TIMED_RATE = 90_000  # ticks per second of timed videos (MPEG's clock: whole ticks at every common frame rate)
 
 
+# H.264 level 6.2's largest frame: 139264 macroblocks of 16x16 pixels (8192x4320).
+H264_MAX_PIXELS = 139264 * 256
+
+
 class VideoWriter:
     """Encode RGB frames to an H.264 mp4 (yuv420p, tagged with the BT.601 matrix it is converted with), written under
     a temporary name; with ``alpha``, RGBA frames to a ProRes 4444 ``.mov`` that keeps their transparency, as
@@ -851,6 +855,10 @@ class VideoWriter:
 
     def _start(self, width: int, height: int) -> None:
         self.size = (width, height)
+        if not self.alpha and width * height > H264_MAX_PIXELS:
+            log.warning("%s: %dx%d frames are larger than H.264 allows at its highest level (8192x4320 pixels): "
+                        "software players (FFmpeg, VLC) play the video, hardware decoders (phones, most "
+                        "browsers) may refuse it", self.path, width, height)
         rate = Fraction(self.fps).limit_denominator(1001)
         stream = self._container.add_stream("prores_ks" if self.alpha else "libx264", rate=rate)
         stream.width, stream.height = (width, height) if self.alpha else (width + width % 2, height + height % 2)

@@ -165,3 +165,29 @@ def test_a_run_refused_or_stopped_before_it_wrote_leaves_no_folder_its_lock_made
     with exclusive(tmp_path / "new" / "deeper" / "wave.kfm"):
         write_bytes(tmp_path / "new" / "deeper" / "wave.kfm", b"model")
     assert (tmp_path / "new" / "deeper" / "wave.kfm").read_bytes() == b"model"
+
+
+def test_ctrl_c_while_outputs_replace_earlier_ones_waits_for_the_moves_then_stops(tmp_path, monkeypatch):
+    # A Ctrl-C a moment into the moves left the folder with new outputs and old ones mixed under the final name.
+    import signal
+
+    out = tmp_path / "frames"
+    with staged_dir(out) as stage:
+        for index in range(4):
+            (stage / f"{index}.png").write_text("old")
+    real_replace, moves = os.replace, []
+
+    def replace_then_ctrl_c(source, target):
+        moves.append(target)
+        if len(moves) == 2:
+            signal.raise_signal(signal.SIGINT)
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        with staged_dir(out) as stage:
+            for index in range(4):
+                (stage / f"{index}.png").write_text("new")
+    assert sorted(path.read_text() for path in out.glob("*.png")) == ["new"] * 4
+    assert not (tmp_path / "frames.partial").exists()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

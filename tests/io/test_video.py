@@ -543,3 +543,14 @@ def test_a_damaged_pixel_aspect_is_refused(tmp_path, sample_video):
 
 def test_square_pixels_say_nothing_of_their_shape(sample_video):
     assert probe(sample_video).pixel_aspect is None
+
+
+def test_frames_larger_than_h264_allows_are_written_with_a_warning(tmp_path, caplog):
+    # Level 6.2 ends at 8192x4320 pixels: libx264 writes larger frames, which hardware decoders may refuse.
+    with VideoWriter(tmp_path / "huge.mp4", 25, preset="ultrafast") as writer:
+        writer.write(np.zeros((4352, 8194, 3), np.uint8))
+    assert "8194x4352 frames are larger than H.264 allows at its highest level" in caplog.text
+    caplog.clear()
+    with VideoWriter(tmp_path / "limit.mp4", 25, preset="ultrafast") as writer:
+        writer.write(np.zeros((4352, 8192, 3), np.uint8))  # 139264 macroblocks exactly: within the level
+    assert "larger than H.264" not in caplog.text
