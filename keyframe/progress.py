@@ -8,7 +8,8 @@ progress bar on stderr, tests and scripts pass nothing.
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional, Protocol
+import time
+from typing import Callable, Iterator, Optional, Protocol
 
 from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn,
@@ -40,6 +41,10 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     if not enabled:
         yield lambda done, total, note="": None
         return
+    console = Console(stderr=True)
+    if not console.is_terminal:  # a log file or a pipe: a bar there shows only at the end, and the run looks hung
+        yield progress_lines(description, lambda line: console.print(line, markup=False, highlight=False, soft_wrap=True))
+        return
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -49,7 +54,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         TimeRemainingColumn(),
         TextColumn("{task.fields[note]}", markup=False),
     )
-    bar = Progress(*columns, console=Console(stderr=True), transient=False)
+    bar = Progress(*columns, console=console, transient=False)
     task: Optional[TaskID] = None
     last = 0
 
@@ -68,3 +73,42 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     finally:
         if task is not None:
             bar.stop()
+
+
+LINE_SECONDS = 10.0  # how often progress lines are written where there is no terminal to draw a bar on
+
+
+def progress_lines(description: str, write: Callable[[str], None], every: float = LINE_SECONDS,
+                   clock: Callable[[], float] = time.monotonic) -> ProgressFn:
+    """A ``progress(done, total, note)`` callable that writes a line (``write``) at most every ``every`` seconds,
+    at the start of each stage and when a stage is done: progress for a log file, where a bar cannot be drawn.
+
+    Examples
+    --------
+    >>> seconds = iter(range(0, 100, 4))
+    >>> progress = progress_lines("segmenting", print, every=10, clock=lambda: next(seconds))
+    >>> for done in range(1, 6):
+    ...     progress(done, 5, "masks")
+    segmenting: 1/5 (20%), 0:00:04, masks
+    segmenting: 4/5 (80%), 0:00:16, masks
+    segmenting: 5/5 (100%), 0:00:20, masks
+    """
+    started = clock()
+    last_line, last_done = None, 0
+
+    def update(done: int, total: Optional[int], note: str = "") -> None:
+        nonlocal last_line, last_done
+        now = clock()
+        new_stage = last_line is None or done < last_done
+        finished = total is not None and done >= total
+        last_done = done
+        if not (new_stage or finished or now - last_line >= every):
+            return
+        last_line = now
+        share = f" ({100 * done // total}%)" if total else ""
+        count = f"{done}/{total}" if total is not None else str(done)
+        elapsed = int(now - started)
+        line = f"{description}: {count}{share}, {elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        write(line + (f", {note}" if note else ""))
+
+    return update

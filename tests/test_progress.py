@@ -4,9 +4,14 @@ from keyframe.progress import progress_bar
 
 
 @pytest.fixture(autouse=True)
-def wide_terminal(monkeypatch):
-    """Room for the whole bar: a narrow terminal (COLUMNS=30) cuts the note short, as it should."""
+def wide_terminal(monkeypatch, request):
+    """A terminal (rich's TTY_COMPATIBLE), with room for the whole bar: a narrow one (COLUMNS=30) cuts the note short,
+    as it should. Tests marked ``log_file`` get none: stderr is then a file or a pipe."""
     monkeypatch.setenv("COLUMNS", "120")
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):
+        monkeypatch.delenv(name, raising=False)
+    if "log_file" not in request.keywords:
+        monkeypatch.setenv("TTY_COMPATIBLE", "1")
 
 
 def test_the_bar_appears_only_once_work_is_reported(capsys):
@@ -50,3 +55,15 @@ def test_a_count_that_starts_again_is_a_new_stage_with_its_own_clock(monkeypatch
         progress(1, 12, "rendering")
     assert resets == [10, 1]
     assert "rendering" in capsys.readouterr().err
+
+
+@pytest.mark.log_file
+def test_without_a_terminal_progress_is_written_as_lines_now_and_then(capsys):
+    # Redirected to a log, the bar showed only when the run ended: a minute of nothing, as if it hung.
+    with progress_bar("segmenting") as progress:
+        for done in range(1, 101):
+            progress(done, 100, "masks")
+        progress(1, 7, "rendering")
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == ["segmenting: 1/100 (1%), 0:00:00, masks", "segmenting: 100/100 (100%), 0:00:00, masks",
+                     "segmenting: 1/7 (14%), 0:00:00, rendering"]

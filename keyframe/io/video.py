@@ -604,6 +604,9 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     stop = min(options.end, info.frame_count) if options.end is not None else None
     if options.start >= info.frame_count:
         raise fail(video, f"--start {options.start} is past its last frame ({info.frame_count} frames)")
+    if options.end is not None and options.end > info.frame_count:
+        log.warning("%s: --end %d is past its last frame (%d frames); the frames up to its end are extracted",
+                    video, options.end, info.frame_count)
     lut = gamma_table(options.gamma) if options.gamma is not None else None
     total = len(range(options.start, stop or info.frame_count, options.every))
     log.info("%s: %s %dx%d at %g fps, %d frames by its header%s; writing %d of them (from frame %d, every %d)",

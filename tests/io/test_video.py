@@ -38,6 +38,14 @@ def test_extract_options_select_and_transform(tmp_path, sample_video):
     assert source.read(0).astype(float).mean() > original + 20  # gamma 2 brightens
 
 
+def test_an_end_past_the_last_frame_extracts_to_the_end_with_a_warning(tmp_path, sample_video, caplog):
+    manifest = extract_frames(sample_video, tmp_path / "o", ExtractOptions(start=20, end=400))
+    assert manifest["frame_count"] == 4 and "--end 400 is past its last frame (24 frames)" in caplog.text
+    caplog.clear()
+    extract_frames(sample_video, tmp_path / "p", ExtractOptions(start=20, end=24))
+    assert "past its last frame" not in caplog.text
+
+
 def test_verbose_logs_say_what_is_read_and_written(tmp_path, sample_video, caplog):
     with caplog.at_level("INFO", logger="keyframe"):
         extract_frames(sample_video, tmp_path / "o", ExtractOptions(every=3, start=2, end=20))
