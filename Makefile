@@ -6,8 +6,15 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench clean
 
+# keyframe needs Python 3.11 (pyproject.toml): a .venv of another Python (left by an earlier try) is made again.
+IS_311 := import sys; sys.exit(sys.version_info[:2] != (3, 11))
+
 $(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@if ! $(BIN)/python -c '$(IS_311)' 2>/dev/null; then \
+		$(PYTHON) -c '$(IS_311)' 2>/dev/null || { echo "keyframe needs Python 3.11; $(PYTHON) is not: give one, e.g. make demo PYTHON=python3.11" >&2; exit 2; }; \
+		if [ -e $(VENV) ]; then echo "$(VENV) is not a Python 3.11 environment: making it again"; rm -rf $(VENV); fi; \
+		$(PYTHON) -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 	touch $(STAMP)

@@ -65,8 +65,18 @@ def print_error(message: str) -> None:
     console.print("[bold red]error:[/]", escape(message), highlight=False, soft_wrap=True)
 
 
+def _print_version(given: bool) -> None:
+    if given:
+        from importlib.metadata import version
+
+        out.print(f"keyframe {version('keyframe')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log diagnostics.")] = False):
+def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log diagnostics.")] = False,
+          _version: Annotated[bool, typer.Option("--version", help="Print keyframe's version and exit.",
+                                                 callback=_print_version, is_eager=True)] = False):
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
@@ -412,7 +422,7 @@ def movement_learn(
         help="A clip of another movement; repeat for more. Each gets a predictor of its own, and scores become "
              "relative to them (learning takes about one model's time more per clip).")] = None,
     trials: Annotated[int, typer.Option(help="Optuna trials of the hyper-parameter search; 1 trains the defaults. "
-                                             "Finished trials are kept in OUT.partial: a rerun resumes the search.")] = 1,
+                                             "Finished trials are kept in <model name>.partial: a rerun resumes the search.")] = 1,
     window: Annotated[int, typer.Option(help="Frames per window (2-1000).")] = 9,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
     pose_frame: Annotated[str, typer.Option(
@@ -481,7 +491,7 @@ def movement_detect(
     videos: Annotated[list[Path], typer.Argument(help="Video or frame folder to search; give several to rank them.")],
     json_out: Annotated[Optional[Path], typer.Option(
         "--json", help="Write score, detected, threshold, frame_scores, intervals (with several videos: a list of "
-                       "those, best first, and the videos that failed); the work is kept in OUT.partial until then, "
+                       "those, best first, and the videos that failed); the work is kept in <json name>.partial until then, "
                        "and an interrupted run resumes from it.")] = None,
     plot: Annotated[Optional[Path], typer.Option(
         help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
@@ -689,7 +699,8 @@ def composite_cmd(
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
     binary: Binary = False,
 ):
-    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one video with feathered masks.
+    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one set of frames with feathered masks
+    (and a video with --video).
 
     Runs of `keyframe stylize --masks` made from the same frames and masks meet at their seams as one run would:
     the original frame each kept outside its segments is taken out of their edges first.

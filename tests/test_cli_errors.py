@@ -139,6 +139,10 @@ def test_python_dash_m_keyframe_runs_the_command(tmp_path):
     assert done.returncode == 2 and done.stderr.strip() == f"error: {tmp_path / 'none.mp4'}: no such file or folder"
     helped = subprocess.run([sys.executable, "-m", "keyframe", "--help"], capture_output=True, text=True, timeout=120)
     assert helped.returncode == 0 and "Usage: keyframe" in helped.stdout
+    from importlib.metadata import version
+
+    told = subprocess.run([sys.executable, "-m", "keyframe", "--version"], capture_output=True, text=True, timeout=120)
+    assert told.returncode == 0 and told.stdout.strip() == f"keyframe {version('keyframe')}"
 
 
 def test_ctrl_c_while_segment_trains_says_nothing_was_kept_and_after_its_first_masks_promises_the_resume(

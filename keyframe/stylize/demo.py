@@ -86,14 +86,17 @@ def demo(out_dir: str | Path, log=print, iterations: int = DEMO_ITERATIONS, fram
         "segments": {str(FIGURE): "cartoon", str(BACKGROUND): "stylization"},
         "iterations": iterations,
         "train_seconds": round(result.train_seconds, 1),
+        # Where the models had trained fully in an earlier run (a finished demo run again), none trains now.
+        "models_kept": all(result.resumed_from.get(key, 0) >= done for key, done in result.iterations.items()),
         "render_fps": round(result.frames_per_second, 1),
         "ssim_stylized": round(float(np.mean(scores)), 3),
         "ssim_unstyled": round(float(np.mean(unstyled)), 3),
         "video": str(result.video),
         "seconds": round(time.perf_counter() - started, 1),
     }
+    training = "the earlier run's models, kept" if summary["models_kept"] else f"training {summary['train_seconds']} s"
     log(
-        f"stylize: {summary['frames']} frames in {summary['seconds']} s (training {summary['train_seconds']} s), "
+        f"stylize: {summary['frames']} frames in {summary['seconds']} s ({training}), "
         f"SSIM to the filtered truth {summary['ssim_stylized']} (unstyled {summary['ssim_unstyled']}) -> {summary['video']}"
     )
     return summary

@@ -10,3 +10,9 @@ def test_demo_stylizes_figure_and_background_and_writes_a_video(tmp_path):
     assert (tmp_path / "stylized" / "models" / "segment-255.pt").is_file()
     assert (tmp_path / "stylized" / "models" / "segment-0.pt").is_file()
     assert 0 < summary["ssim_stylized"] <= 1 and len(lines) == 2
+    assert not summary["models_kept"] and "(training " in lines[-1]
+    # Run again once finished: the models are the earlier run's, and the printout says so instead of "training 0.0 s".
+    again = []
+    rerun = demo(tmp_path, log=again.append, iterations=10, frames=6)
+    assert rerun["models_kept"] and "(the earlier run's models, kept)" in again[-1], again[-1]
+    assert rerun["ssim_stylized"] == summary["ssim_stylized"]
