@@ -61,7 +61,7 @@ def demo(out_dir: str | Path, log=print, iterations: int = DEMO_ITERATIONS, fram
     stem = clip.stems[middle]
     write_image(out_dir / "keys" / str(FIGURE) / f"{stem}.png", cartoon(clip.frames[middle]))
     write_image(out_dir / "keys" / str(BACKGROUND) / f"{stem}.png", stylization(clip.frames[middle]))
-    log(f"stylize: training a cartoon look for the figure and a watercolour look for the background on frame {stem}")
+    log(f"stylize: a cartoon look for the figure and a watercolour look for the background, painted on frame {stem}")
     result = stylize(
         out_dir / "sample" / "frames",
         out_dir / "keys",
