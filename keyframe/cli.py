@@ -673,7 +673,7 @@ def stylize_cmd(
     check_feather(feather)  # before the note on it: a note must not come before the error that ends the run
     if masks is None and feather != DEFAULT_FEATHER:
         console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
-    with progress_bar("stylizing") as progress:
+    with _video_lock(video), progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress, binary=binary)
     trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
@@ -687,6 +687,14 @@ def stylize_cmd(
     training = f"training {result.train_seconds:.0f} s" if trained_now else "the models kept, no training"
     out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; {training}, {rendering})"
               + (f"; video {video}" if video else ""))
+
+
+def _video_lock(video: Path | None):
+    """The lock of a ``--video`` output for the whole run: two runs into other folders but the same video are
+    refused at the start, not found out when the second one's video replaces the first one's."""
+    from keyframe.io.atomic import exclusive
+
+    return exclusive(video) if video is not None else nullcontext()
 
 
 @app.command("composite")
@@ -710,7 +718,7 @@ def composite_cmd(
 
     segments = parse_layers(layers)
     writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
-    with progress_bar("compositing") as progress:
+    with _video_lock(video), progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress, binary=binary)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 

@@ -147,3 +147,23 @@ def test_a_bad_feather_without_masks_is_the_only_line(tmp_path, small_sample):
     # No note on what the feather would do comes before the error that ends the run.
     assert done.returncode == 2 and done.stderr.strip().splitlines() == ["error: --feather must be a number >= 0, got -1.0"]
     assert not (tmp_path / "out").exists()
+
+
+def test_a_video_another_run_is_writing_is_refused_at_the_start(tmp_path, small_sample):
+    # Two runs into other folders but one --video both ran to the end, and the last one's video silently won.
+    import subprocess
+    import sys
+
+    frames_and_masks(tmp_path, small_sample, 3)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom keyframe.io.atomic import exclusive\n"
+                               f"with exclusive({str(tmp_path / 'shared.mp4')!r}):\n    print('held', flush=True)\n"
+                               "    time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer",
+                       f"255={tmp_path / 'frames'}", "--out", tmp_path / "final", "--video", tmp_path / "shared.mp4")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert done.returncode == 2 and "shared.mp4: is being written by another keyframe run now" in done.stderr, done.stderr
+    assert not (tmp_path / "final").exists() and not (tmp_path / "shared.mp4").exists()
