@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keyframe.errors import KeyframeError, fail, missing_file
+from keyframe.errors import KeyframeError, fail, is_whole, missing_file
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,10 @@ def euler_matrices(angles_deg: np.ndarray, order: str) -> np.ndarray:
 
 
 def forward_kinematics(motion: Motion, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """World positions ``(F, J, 3)`` and orientations ``(F, J, 3, 3)`` of every joint.
+    """World positions ``(F, J, 3)`` and orientations ``(F, J, 3, 3)`` of every joint in frames ``start:stop``.
+
+    As for frame ranges everywhere in keyframe, a negative ``start`` or ``stop`` does not count from the end: it
+    is refused, as is an empty range.
 
     Examples
     --------
@@ -167,6 +170,11 @@ def forward_kinematics(motion: Motion, start: int = 0, stop: int | None = None) 
     >>> forward_kinematics(motion)[0][0, 1].round(6).tolist()
     [0.0, 0.0, -1.0]
     """
+    total = len(motion.values)
+    end = total if stop is None else stop
+    if not (is_whole(start) and is_whole(end) and 0 <= start < min(end, total)):
+        raise ValueError(f"forward_kinematics: frames {start}:{stop} hold none of the motion's {total} "
+                         "(indices from the start, 0 or more; a negative one does not count from the end here)")
     values = motion.values[start:stop]
     frames = len(values)
     count = len(motion.joints)

@@ -322,6 +322,8 @@ def intervals(scores: np.ndarray, threshold: float, min_length: int, max_gap: in
     >>> intervals(np.array([0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 1]), 0.5, min_length=3, max_gap=1)
     [[1, 6]]
     """
+    check_count("intervals min_length", min_length)
+    check_count("intervals max_gap", max_gap, minimum=0)
     above = np.nan_to_num(scores, nan=-np.inf) >= threshold
     runs, start = [], None
     for index, value in enumerate(above):

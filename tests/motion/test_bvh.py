@@ -42,6 +42,11 @@ def test_channel_order_is_the_files():
     # Frame 0 is the rest pose; the root's position channels move everything.
     np.testing.assert_allclose(zxy.positions()[0, :, 1], [0, 10, 15])
     assert zxy.fps == 2.0 and zxy.joints[1].rotation_order == "ZXY"
+    # A frame range counts from the start, as everywhere: -1 read the last frame, 3:1 gave empty arrays.
+    np.testing.assert_allclose(zxy.positions(1), zxy.positions()[1:])
+    for start, stop in ((-1, None), (1, 1), (9, None)):
+        with pytest.raises(ValueError, match=f"forward_kinematics: frames {start}:{stop} hold none of the motion's 2"):
+            zxy.positions(start, stop)
 
 
 def test_euler_matrix_rotates_right_handed():

@@ -84,6 +84,10 @@ def test_frame_scores_and_intervals():
     assert scores.tolist() == [1.0, 1.0, 2 / 3, 0.5, 1 / 3, 0.0, 0.0]
     assert intervals(np.array([0.9, 0.9, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1, 0.1, 0.9]), 0.5, 3, 1) == [[0, 5]]
     assert intervals(np.array([np.nan, 0.9, 0.9]), 0.5, 3, 0) == []
+    with pytest.raises(KeyframeError, match="intervals min_length must be a whole number >= 1, got -2"):
+        intervals(np.array([0.9]), 0.5, -2, 0)
+    with pytest.raises(KeyframeError, match="intervals max_gap must be a whole number >= 0, got -1"):
+        intervals(np.array([0.9]), 0.5, 1, -1)
     assert clip_score(np.array([0.0, 1.0, 1.0, 0.0]), span=2) == 1.0
 
 
