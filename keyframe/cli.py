@@ -80,6 +80,15 @@ def _root(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log dia
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
 
+def _held_output(path: Path | None):
+    """The lock of an output file that is not a folder (``--video``, ``--json``) for the whole run, or nothing
+    when it is not given: a second run into the same file is refused at the start, not found out when its output
+    replaces the first one's or mixes into its journal."""
+    from keyframe.io.atomic import exclusive
+
+    return exclusive(path) if path is not None else nullcontext()
+
+
 def writable(files=(), folders=(), inputs=(), videos=()) -> None:
     """Refuse output paths that could not be written, files that name one of the ``inputs`` or lie in an input
     folder (:func:`~keyframe.io.atomic.check_file_apart`), folders not apart from them (:func:`~keyframe.io.atomic.check_apart`, as the library checks
@@ -505,7 +514,6 @@ def movement_detect(
     """Say whether VIDEOS show the learned movement, and where; several videos are ranked by score."""
     # From the start: loading the library takes seconds, and without --json nothing is kept.
     with _nothing_kept_on_interrupt(json_out is None, DETECT_KEEPS):
-        from keyframe.io.atomic import exclusive
         from keyframe.motion.detect import DetectConfig, check_detection_output
         from keyframe.motion.plot import check_plot_output
 
@@ -531,7 +539,7 @@ def movement_detect(
         config = DetectConfig(match_rate=not keep_rate, threshold=threshold)
         # With --json, the work is kept in OUT.partial as it is done: a rerun of an interrupted command resumes from it,
         # and a second run into the same OUT is refused (it would write into the same journal).
-        with exclusive(json_out) if json_out else nullcontext():
+        with _held_output(json_out):
             _detect_or_search(model, videos, json_out, plot, plot_folder, config)
 
 
@@ -673,7 +681,7 @@ def stylize_cmd(
     check_feather(feather)  # before the note on it: a note must not come before the error that ends the run
     if masks is None and feather != DEFAULT_FEATHER:
         console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
-    with _video_lock(video), progress_bar("stylizing") as progress:
+    with _held_output(video), progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
                          train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress, binary=binary)
     trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
@@ -683,18 +691,9 @@ def stylize_cmd(
     rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
                  else "every frame kept from the interrupted run")
     # A rerun whose models had trained as far as asked loads them: it has no training time to report.
-    trained_now = any(result.resumed_from.get(name, 0) < count for name, count in result.iterations.items())
-    training = f"training {result.train_seconds:.0f} s" if trained_now else "the models kept, no training"
+    training = f"training {result.train_seconds:.0f} s" if result.trained else "the models kept, no training"
     out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; {training}, {rendering})"
               + (f"; video {video}" if video else ""))
-
-
-def _video_lock(video: Path | None):
-    """The lock of a ``--video`` output for the whole run: two runs into other folders but the same video are
-    refused at the start, not found out when the second one's video replaces the first one's."""
-    from keyframe.io.atomic import exclusive
-
-    return exclusive(video) if video is not None else nullcontext()
 
 
 @app.command("composite")
@@ -718,7 +717,7 @@ def composite_cmd(
 
     segments = parse_layers(layers)
     writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
-    with _video_lock(video), progress_bar("compositing") as progress:
+    with _held_output(video), progress_bar("compositing") as progress:
         count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress, binary=binary)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 

@@ -77,7 +77,7 @@ class DetectConfig:
     threshold: float | None = None
 
     def __post_init__(self):
-        if self.threshold is not None and (isinstance(self.threshold, (bool, str)) or not isinstance(self.threshold, Real)
+        if self.threshold is not None and (isinstance(self.threshold, bool) or not isinstance(self.threshold, Real)
                                            or not math.isfinite(self.threshold)):
             raise KeyframeError(f"--threshold must be a finite number, got {self.threshold!r}")
         check_count("DetectConfig.chunk", self.chunk)

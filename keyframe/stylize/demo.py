@@ -87,7 +87,7 @@ def demo(out_dir: str | Path, log=print, iterations: int = DEMO_ITERATIONS, fram
         "iterations": iterations,
         "train_seconds": round(result.train_seconds, 1),
         # Where the models had trained fully in an earlier run (a finished demo run again), none trains now.
-        "models_kept": all(result.resumed_from.get(key, 0) >= done for key, done in result.iterations.items()),
+        "models_kept": not result.trained,
         "render_fps": round(result.frames_per_second, 1),
         "ssim_stylized": round(float(np.mean(scores)), 3),
         "ssim_unstyled": round(float(np.mean(unstyled)), 3),

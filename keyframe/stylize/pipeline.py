@@ -178,6 +178,11 @@ class StylizeResult:
     resumed_from: dict[str, int] = field(default_factory=dict)
 
     @property
+    def trained(self) -> bool:
+        """Whether this run trained a model, rather than loading every one as trained as asked by an earlier run."""
+        return any(self.resumed_from.get(name, 0) < count for name, count in self.iterations.items())
+
+    @property
     def frames_per_second(self) -> float:
         """Frames rendered (read, stylized, written) per second in this run."""
         return self.rendered / self.render_seconds if self.render_seconds > 0 and self.rendered else float("nan")
