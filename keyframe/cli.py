@@ -36,6 +36,8 @@ VIDEO_KEEPS = "a video is written whole or not at all; a rerun starts over"
 # --binary, wherever masks are read
 Binary = Annotated[bool, typer.Option("--binary", help="Read each mask as one segment, 128 and up against background: "
                                                        "for mattes with soft (anti-aliased) edges.")]
+Grow = Annotated[float, typer.Option(help="Grow every segment but the background by this many pixels into it (0-50): "
+                                          "for hair or fur the masks left out.")]
 # Said also when Ctrl-C came before any work was kept (a moment after the start): then the rerun starts over.
 INTERRUPTED = ("interrupted; no output was made to look complete, and running the same command again resumes from the "
                "work it kept under a *.partial name, if it kept any")
@@ -340,6 +342,7 @@ def segment_cutout(
                                                                            "repeat for more. Default: every segment.")] = None,
     feather: Annotated[float, typer.Option(help="Soften the cut-out's edge over about this many pixels (0-100).")] = 0.0,
     binary: Binary = False,
+    grow: Grow = 0.0,
 ):
     """Cut the segmented subject out of every frame onto a transparent background, for a video editor."""
     from keyframe.io.video import VIDEO_SUFFIXES
@@ -352,7 +355,7 @@ def segment_cutout(
         writable([out_path] if movie else [], folders=[] if movie else [out_path], inputs=[frames, masks])
         with progress_bar("cutting out") as progress:
             count = write_cutouts(frames, masks, out_path, segments=segments, feather=feather, progress=progress,
-                                  binary=binary)
+                                  binary=binary, grow=grow)
     out.print(f"{counted(count, 'cut-out')} -> {out_path}")
 
 
@@ -671,6 +674,7 @@ def stylize_cmd(
     guides: Annotated[bool, typer.Option(help="Feed a flow-advected blob guide to the network (steadier, slower).")] = False,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, same model.")] = 0,
     binary: Binary = False,
+    grow: Grow = 0.0,
 ):
     """Learn the look of painted keyframes and apply it to every frame (resumable)."""
     from keyframe.progress import progress_bar
@@ -683,7 +687,8 @@ def stylize_cmd(
         console.print("note: --feather blends segments, given with --masks; without them it does nothing", markup=False)
     with _held_output(video), progress_bar("stylizing") as progress:
         result = stylize(frames, keys, out_dir, masks, iterations, style=StyleConfig(guides=guides),
-                         train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress, binary=binary)
+                         train=TrainConfig(seed=seed), feather=feather, video=video, progress=progress, binary=binary,
+                         grow=grow)
     trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
                                                 if 0 < result.resumed_from.get(name, 0) < count else "")
                         for name, count in result.iterations.items())
@@ -705,6 +710,7 @@ def composite_cmd(
     feather: Annotated[float, typer.Option(help="Feather radius in pixels where segments meet (0-100).")] = 4.0,
     video: Annotated[Optional[Path], typer.Option(help="Also encode the result to this .mp4.")] = None,
     binary: Binary = False,
+    grow: Grow = 0.0,
 ):
     """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one set of frames with feathered masks
     (and a video with --video).
@@ -718,7 +724,8 @@ def composite_cmd(
     segments = parse_layers(layers)
     writable([video], folders=[out_dir], inputs=[frames, masks, *segments.values()], videos=[video])
     with _held_output(video), progress_bar("compositing") as progress:
-        count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress, binary=binary)
+        count = composite(frames, segments, masks, out_dir, feather=feather, video=video, progress=progress, binary=binary,
+                          grow=grow)
     out.print(f"{counted(count, 'frame')} -> {out_dir}" + (f"; video {video}" if video else ""))
 
 

@@ -18,12 +18,15 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keyframe.errors import fail, missing_file
+from keyframe.errors import KeyframeError, check_number, fail, missing_file
 from keyframe.io.atomic import atomic_path, input_identity
 from keyframe.io.png import SIGNATURE, png_damage, png_fragments
 from keyframe.progress import report
 
 log = logging.getLogger(__name__)
+
+# Farther than this is no rim the masks missed but a segment of its own.
+MAX_GROW = 50.0
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 LOSSY_SUFFIXES = (".jpg", ".jpeg")  # refused as masks: compression noise would read as more segment values
@@ -566,6 +569,51 @@ def binarized(mask: np.ndarray) -> np.ndarray:
     return np.where(mask >= 128, 255, 0).astype(np.uint8)
 
 
+def check_grow(pixels: float) -> float:
+    """``pixels`` if it is a growth from 0 to ``MAX_GROW`` pixels (see :func:`grow_segments`); a
+    :class:`KeyframeError` naming ``--grow`` otherwise.
+
+    Examples
+    --------
+    >>> check_grow(500)
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: --grow must be a number <= 50 (pixels), got 500
+    """
+    value = check_number("--grow", pixels, inclusive=True)
+    if value > MAX_GROW:
+        raise KeyframeError(f"--grow must be a number <= {MAX_GROW:g} (pixels), got {value:g}")
+    return value
+
+
+def grow_segments(labels: np.ndarray, pixels: float) -> np.ndarray:
+    """``labels`` with every segment (each value but 0) grown by ``pixels`` into the background (0).
+
+    A background pixel within ``pixels`` of a segment takes the value of the nearest one, so the result is still
+    one label per pixel and masks feathered from it still sum to one. For hair, fur or a motion-blurred edge that
+    the masks left out: they then belong to the figure's segment, as the painter drew them.
+
+    Examples
+    --------
+    >>> labels = np.zeros((1, 9), np.uint8); labels[0, 2] = 3; labels[0, 6] = 255
+    >>> grow_segments(labels, 1).tolist()
+    [[0, 3, 3, 3, 0, 255, 255, 255, 0]]
+    """
+    labels = np.asarray(labels)
+    check_grow(pixels)
+    background = labels == 0
+    if pixels <= 0 or background.all() or not background.any():
+        return labels
+    # A pixel label per segment pixel, numbered in raster order, for every background pixel: that of its nearest
+    # segment pixel (OpenCV's labelled distance transform; 17 ms for a 1080p frame, a tenth of scipy's exact one).
+    distance, nearest = cv2.distanceTransformWithLabels(background.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_5,
+                                                        labelType=cv2.DIST_LABEL_PIXEL)
+    grown = labels.copy()
+    reached = background & (distance <= pixels)
+    grown[reached] = labels[~background][nearest[reached] - 1]
+    return grown
+
+
 class SegmentMasks:
     """Label maps of a segmentation folder, one per frame stem, read on demand.
 
@@ -578,9 +626,12 @@ class SegmentMasks:
         The frames (a :class:`~keyframe.io.frames.FrameSource`); every frame needs a mask of the same size.
     binary
         Read each mask as one segment (:func:`binarized`): for mattes with soft, anti-aliased edges.
+    grow
+        Grow every segment by this many pixels into the background (:func:`grow_segments`).
     """
 
-    def __init__(self, folder: str | os.PathLike, source, binary: bool = False):
+    def __init__(self, folder: str | os.PathLike, source, binary: bool = False, grow: float = 0.0):
+        self.grow = check_grow(grow)
         self.paths = {p.stem: p for p in mask_files(folder)}
         self.folder = Path(folder)
         self.binary = binary
@@ -601,7 +652,8 @@ class SegmentMasks:
         run before any work instead of midway, after its training. Returns the values found (0 and segment ids)."""
         seen = np.zeros(256, bool)
         for number, stem in enumerate(self.stems, 1):
-            seen |= np.bincount(self.labels(stem).ravel(), minlength=256) > 0
+            # As read: growing only gives background pixels values found already (and takes a while).
+            seen |= np.bincount(self.read(stem).ravel(), minlength=256) > 0
             report(progress, number, len(self.stems), "checking the masks")
         return set(np.flatnonzero(seen).tolist())
 
@@ -618,15 +670,22 @@ class SegmentMasks:
                         "given a style; pass --binary if they mean one segment, or save the masks without smoothing", self.folder,
                         value_ranges(edges))
 
-    def labels(self, stem: str) -> np.ndarray:
-        """The uint8 ``(H, W)`` label map of frame ``stem``."""
+    def read(self, stem: str) -> np.ndarray:
+        """The uint8 ``(H, W)`` label map of frame ``stem`` as its mask holds it (with ``binary``, binarized), not grown."""
         path = self.paths[stem]
         labels = read_mask(path)
         if labels.shape != self.size:
             raise fail(path, f"is {labels.shape[1]}x{labels.shape[0]} but the frames are {self.size[1]}x{self.size[0]}")
         return binarized(labels) if self.binary else labels
 
+    def labels(self, stem: str) -> np.ndarray:
+        """The uint8 ``(H, W)`` label map of frame ``stem``, its segments grown by ``grow``."""
+        return grow_segments(self.read(stem), self.grow)
+
     def identity(self) -> dict | None:
         """What the label maps are made from, for keys of kept work: the folder's files, and the reading."""
         identity = input_identity(self.folder)
-        return {**identity, "binary": True} if self.binary and identity is not None else identity
+        if identity is None:
+            return None
+        # Only readings other than the plain one are named, so work kept before they existed still matches.
+        return {**identity, **({"binary": True} if self.binary else {}), **({"grow": self.grow} if self.grow else {})}

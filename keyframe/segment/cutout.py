@@ -59,16 +59,17 @@ def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 
 
 
 def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather: float = 0.0, progress=None,
-                  binary: bool = False) -> int:
+                  binary: bool = False, grow: float = 0.0) -> int:
     """Write the cut-out (:func:`cutout`) of every frame of ``frames`` by its mask in ``masks``: to the folder
     ``out`` as RGBA PNGs named as the frames (with the frames' ``video.json``), or, when ``out`` ends in
     ``.mov``, to a ProRes 4444 video with their timing and sound. Every frame needs a mask, of its size:
     ``segment``'s output, or a hand-made mask for each (with ``binary``, each read as one segment, 255 where it is
-    128 or more: a matte with soft edges). Returns the frame count.
+    128 or more: a matte with soft edges). ``grow`` grows every segment by that many pixels into the background
+    first (:func:`keyframe.io.grow_segments`), to take in hair or fur the masks left out. Returns the frame count.
     """
     check_feather(feather)
     source = open_frames(frames)
-    labels_of = SegmentMasks(masks, source, binary)
+    labels_of = SegmentMasks(masks, source, binary, grow)
     out = Path(out)
     if out.suffix.lower() in VIDEO_SUFFIXES and out.suffix.lower() != MOVIE_SUFFIX:
         raise fail(out, f"cut-outs go to a folder of PNGs or to a {MOVIE_SUFFIX} (ProRes 4444): a {out.suffix} video "

@@ -40,7 +40,7 @@ from keyframe.io import (check_writable, encode_frames, input_identity, list_ima
                          write_image)
 from keyframe.io.atomic import check_file_apart, locks_output
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
-from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_rgb, read_image_alpha
+from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_grow, check_rgb, read_image_alpha
 from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
 from keyframe.progress import report
 from keyframe.stylize import functional as SF
@@ -340,6 +340,7 @@ def stylize(
     video: str | os.PathLike | None = None,
     progress=None,
     binary: bool = False,
+    grow: float = 0.0,
 ) -> StylizeResult:
     """Learn the look of painted keyframes and apply it to every frame.
 
@@ -367,6 +368,10 @@ def stylize(
         ``progress(done, total, note)``: training (with the loss), then rendering.
     binary
         Read each of ``masks`` as one segment, 255 where it is 128 or more (mattes with soft edges).
+    grow
+        Grow each segment of ``masks`` but the background (0) by this many pixels into it, for training and
+        rendering alike (:func:`keyframe.io.grow_segments`): hair or fur the masks left out is drawn in the
+        figure's style instead of keeping the original frame.
 
     Returns
     -------
@@ -378,7 +383,10 @@ def stylize(
     >>> stylize("frames/", "keys/", "styled/", masks="masks/")  # keys/255/00040.png, keys/0/00040.png  # doctest: +SKIP
     """
     SF.check_feather(feather)
+    check_grow(grow)
     check_seed(train.seed)
+    if masks is None and grow:
+        raise fail("--grow", "grows the segments of --masks; give the masks, or leave --grow out")
     source = open_frames(frames)
     _check_video_out(video, out_dir, source, keys, masks)
     keyframes = find_keyframes(keys, source)
@@ -389,7 +397,7 @@ def stylize(
             keyframes.folder,
             "with --masks, put keyframes in <segment-id>/<stem>.png (the mask value; binary masks: 255 foreground, 0 background)",
         )
-    segment_masks = SegmentMasks(masks, source, binary) if masks is not None else None
+    segment_masks = SegmentMasks(masks, source, binary, grow) if masks is not None else None
     shown: dict[str, np.ndarray] = {}  # label maps of the painted frames and a sample, read once
     if segment_masks is not None:
         painted = [stem for files in keyframes.files.values() for stem in files]
@@ -479,8 +487,9 @@ def _partial_run(folder, segment: int, made_from: dict) -> tuple[tuple[int, ...]
     if not segments:
         return None
     if frames != made_from["frames"] or masks != made_from["masks"]:
-        log.warning("--layer %s: %s was stylized from other frames or masks than these, so the original frame it keeps "
-                    "outside segment(s) %s cannot be taken apart from its edges: the seams may show a rim of it",
+        log.warning("--layer %s: %s was stylized from other frames or masks than these (or with another --binary or "
+                    "--grow), so the original frame it keeps outside segment(s) %s cannot be taken apart from its "
+                    "edges: the seams may show a rim of it",
                     segment, folder, ", ".join(map(str, segments)))
         return None
     if made_from["feather"] > feather:
@@ -650,6 +659,7 @@ def composite(
     video: str | os.PathLike | None = None,
     progress=None,
     binary: bool = False,
+    grow: float = 0.0,
 ) -> int:
     """Assemble per-segment results into one video with feathered masks.
 
@@ -675,6 +685,9 @@ def composite(
         ``progress(done, total, note)``.
     binary
         Read each mask as one segment, 255 where it is 128 or more (mattes with soft edges).
+    grow
+        Grow each segment but the background (0) by this many pixels into it (:func:`keyframe.io.grow_segments`),
+        as the ``stylize`` runs of the layers did.
 
     Returns
     -------
@@ -686,11 +699,12 @@ def composite(
     >>> composite("frames/", {255: "styled_figure/", 0: "styled_background/"}, "masks/", "final/")  # doctest: +SKIP
     """
     SF.check_feather(feather)
+    check_grow(grow)
     if not isinstance(layers, Mapping):
         raise TypeError(f"layers must map segment ids to folders or videos, e.g. {{255: 'figure/'}}; got {type(layers).__name__}")
     source = open_frames(frames)
     _check_video_out(video, out_dir, source, masks, *layers.values())
-    segment_masks = SegmentMasks(masks, source, binary)
+    segment_masks = SegmentMasks(masks, source, binary, grow)
     if not layers:
         raise fail("--layer", "give at least one SEGMENT_ID=DIR")
     layers = _by_segment_id(layers)

@@ -167,3 +167,23 @@ def test_a_video_another_run_is_writing_is_refused_at_the_start(tmp_path, small_
         holder.wait()
     assert done.returncode == 2 and "shared.mp4: is being written by another keyframe run now" in done.stderr, done.stderr
     assert not (tmp_path / "final").exists() and not (tmp_path / "shared.mp4").exists()
+
+
+def test_grow_reaches_composite_and_stylize_from_the_command_line_and_a_bad_one_is_one_line(tmp_path, small_sample):
+    from keyframe.io import grow_segments, read_image, read_mask
+
+    stems = frames_and_masks(tmp_path, small_sample, 2)
+    grey = np.full((*small_sample.frames[0].shape[:2], 3), 128, np.uint8)
+    for stem in stems:
+        write_image(tmp_path / "layer" / f"{stem}.png", grey)
+    write_image(tmp_path / "keys" / "255" / f"{stems[1]}.png", stylization(small_sample.frames[1]))
+    done = run_cli("composite", tmp_path / "frames", "--masks", tmp_path / "masks", "--layer", f"255={tmp_path / 'layer'}",
+                   "--out", tmp_path / "final", "--feather", "0", "--grow", "5")
+    assert done.returncode == 0, done.stderr
+    mask = read_mask(tmp_path / "masks" / f"{stems[1]}.png")
+    out = read_image(tmp_path / "final" / f"{stems[1]}.png")
+    assert ((out == 128).all(-1) == (grow_segments(mask, 5) == 255)).mean() > 0.999  # the layer on the grown figure
+    bad = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                  "--masks", tmp_path / "masks", "--grow", "60")
+    assert bad.returncode == 2 and bad.stderr.strip().splitlines() == ["error: --grow must be a number <= 50 (pixels), got 60"]
+    assert not (tmp_path / "out").exists()

@@ -549,3 +549,35 @@ def test_binary_reads_soft_edged_mattes_as_one_segment_in_stylize_composite_and_
     write_cutouts(root / "frames", root / "soft", root / "cut", binary=True)
     alpha = cv2.imread(str(root / "cut" / name), cv2.IMREAD_UNCHANGED)[..., 3]
     assert set(np.unique(alpha).tolist()) == {0, 255}
+
+
+def test_grow_takes_a_rim_the_masks_left_out_into_the_figure_in_stylize_composite_and_cutout(clip, small_sample, caplog):
+    import cv2
+
+    from keyframe.io import grow_segments
+    from keyframe.segment import write_cutouts
+
+    root, stem, painted = clip
+    for path in (root / "masks").iterdir():  # masks drawn 3 pixels inside the figure, as around hair or fur
+        write_mask(root / "tight" / path.name, cv2.erode(read_mask(path), np.ones((7, 7), np.uint8)))
+    write_image(root / "keys" / "255" / f"{stem}.png", painted)
+    stylize(root / "frames", root / "keys", root / "kept", masks=root / "tight", style=SMALL, train=FAST, feather=0)
+    stylize(root / "frames", root / "keys", root / "grown", masks=root / "tight", style=SMALL, train=FAST, feather=0,
+            grow=3)
+    name = f"{small_sample.stems[3]}.png"
+    tight, frame = read_mask(root / "tight" / name), small_sample.frames[3].astype(int)
+    rim = (grow_segments(tight, 3) == 255) & (tight == 0)
+    kept, grown = (read_image(root / folder / name).astype(int) for folder in ("kept", "grown"))
+    assert rim.sum() > 100
+    np.testing.assert_array_equal(kept[rim], frame[rim])  # without --grow the rim keeps the original frame
+    assert np.abs(grown[rim] - frame[rim]).mean() > 3  # with it the rim is drawn in the figure's style
+    composite(root / "frames", {255: root / "grown"}, root / "tight", root / "final", feather=0, grow=3)
+    assert "other frames or masks" not in caplog.text  # the run's own masks, grown alike
+    np.testing.assert_array_equal(read_image(root / "final" / name), grown)
+    composite(root / "frames", {255: root / "grown"}, root / "tight", root / "ungrown", feather=0)
+    assert "(or with another --binary or --grow)" in caplog.text
+    write_cutouts(root / "frames", root / "tight", root / "cut", grow=3)
+    alpha = cv2.imread(str(root / "cut" / name), cv2.IMREAD_UNCHANGED)[..., 3]
+    np.testing.assert_array_equal(alpha > 0, grow_segments(tight, 3) == 255)
+    with pytest.raises(KeyframeError, match="--grow: grows the segments of --masks"):
+        stylize(root / "frames", root / "keys" / "255", root / "whole", style=SMALL, train=FAST, grow=3)
