@@ -3,8 +3,8 @@
 from keyframe.io.atomic import atomic_path, check_writable, file_stamp, input_identity, partial_dir, staged_dir, write_json
 from keyframe.io.frames import (ArrayFrames, FolderSource, Frame, FrameSource, SteppedFrames, VideoSource, describe,
                                 encode_frames, open_frames)
-from keyframe.io.images import (grow_segments, image_size, list_images, mask_folder, mask_size, read_image, read_mask, read_masks, write_image,
-                                write_mask)
+from keyframe.io.images import (grow_segments, image_size, list_images, mask_folder, mask_size, read_image, read_mask,
+                                read_masks, write_image, write_mask)
 from keyframe.io.video import ExtractOptions, VideoInfo, VideoWriter, extract_frames, frame_seconds, probe, write_video
 
 __all__ = [

@@ -36,7 +36,7 @@ from keyframe.errors import MAX_SEED, KeyframeError, check_seed, fail
 from keyframe.io import FolderSource, FrameSource, SteppedFrames, partial_dir
 from keyframe.io.atomic import check_file_apart, keep_aside, locks_output, same_file_key
 from keyframe.motion.cohort import MIN_SPREAD, ScoredPredictor, impostor_stats
-from keyframe.motion.detect import fuse, scores_of_windows, tempo_step, within_tempos
+from keyframe.motion.detect import DetectConfig, clip_score, fuse, scores_of_windows, tempo_step, within_tempos
 from keyframe.motion.features import (CROPPED_KINDS, DEFAULT_CROP_SECONDS, DEFAULT_FPS, FeatureConfig, FeatureExtractor,
                                       PERSON_SIZE, Stretch, as_source, extract_views, source_name, windowed_source)
 from keyframe.motion.model import FUSIONS, MovementModel, is_model_file
@@ -49,9 +49,10 @@ log = logging.getLogger(__name__)
 
 # How far below the held-out windows' lower quartile the threshold sits without negatives (a factor e in error).
 OUTSIDE_MARGIN = 1.0
-# Below this change from frame to frame (grey levels, mean over the pixel features, in 9 frames of 10) a clip is
-# taken for a still one: camera noise of 3 levels comes to 0.2-0.4 after downscaling, a slow exercise to 1.6.
-STILL_LEVEL = 0.5
+# Below this range of grey levels over a clip (each pixel feature's 5th to 95th percentile, averaged) a clip is taken
+# for a still one: camera noise of 3 and 6 levels comes to 0.45 and 1.0 after downscaling, the slowest benchmark take
+# (a feminine raising of both hands, which changes by under 0.5 levels from one frame to the next) to 4.1.
+STILL_RANGE = 2.0
 
 
 @dataclass(frozen=True)
@@ -234,30 +235,45 @@ def _open_clips(clips, name: str, length: int, holdout: float) -> list[_Opened]:
     return opened
 
 
+def _file_key(clip):
+    """What tells clips apart: a path's file (under any spelling or link), else the object itself."""
+    return same_file_key(clip) if isinstance(clip, (str, os.PathLike)) else id(clip)
+
+
+def _distinct(clips: list, what: str) -> list:
+    """``clips`` with each clip (or stretch of one) given more than once kept once, with a warning: given twice,
+    a clip would count twice in training and in the threshold."""
+    kept = {}
+    for clip in clips:
+        stretch = clip if isinstance(clip, Stretch) else Stretch(clip)
+        kept.setdefault((_file_key(stretch.clip), stretch.start, stretch.stop), clip)
+    if len(kept) < len(clips):
+        log.warning("each %s given more than once is learned once", what)
+    return list(kept.values())
+
+
 def _check_negatives_apart(clips, clip_sources: list[_Opened], negatives, negative_sources: list[_Opened]) -> None:
     """Refuse a negative that shows frames of a clip of the movement: the movement would then be its own
     counter-example, and a model of it calls everything the movement (score and threshold both 0)."""
     def given(clip):
-        clip = clip.clip if isinstance(clip, Stretch) else clip
-        return same_file_key(clip) if isinstance(clip, (str, os.PathLike)) else id(clip)
+        return _file_key(clip.clip if isinstance(clip, Stretch) else clip)
 
-    def footage(clip, opened: _Opened) -> dict:
-        """The video a whole clip shows (its file, or the video its frame folder records as its origin) and the
+    def footage(opened: _Opened) -> dict:
+        """The video a clip or stretch shows (its file, or the video its frame folder records as its origin) and the
         seconds of it that it covers, by that video's key."""
         source = opened.source
-        if isinstance(clip, Stretch) and not clip.whole:
-            return {}
-        start = float(getattr(source, "start_seconds", 0.0) or 0.0)
-        end = start + len(source) / source.fps if source.fps else math.inf
+        base = float(getattr(source, "start_seconds", 0.0) or 0.0)
+        start = base + opened.start / source.fps if source.fps else base
+        end = base + opened.stop / source.fps if source.fps else math.inf
         return {same_file_key(path): (start, end) for path in (getattr(source, "path", None), getattr(source, "origin", None))
                 if isinstance(path, (str, os.PathLike)) and Path(path).is_file()}
 
     def shared(first: dict, second: dict) -> bool:
         return any(key in second and first[key][0] < second[key][1] and second[key][0] < first[key][1] for key in first)
 
-    clip_footage = [footage(clip, learned) for clip, learned in zip(clips, clip_sources)]
+    clip_footage = [footage(learned) for learned in clip_sources]
     for negative, opened in zip(negatives, negative_sources):
-        negative_footage = footage(negative, opened)
+        negative_footage = footage(opened)
         for clip, learned, shown in zip(clips, clip_sources, clip_footage):
             overlapping = given(negative) == given(clip) and opened.start < learned.stop and learned.start < opened.stop
             if overlapping or shared(negative_footage, shown):
@@ -309,9 +325,9 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
                 raise fail(path, f"MediaPipe found no person in any frame (pose and gesture need a person at least "
                                  f"{PERSON_SIZE})")
             if what != "negatives" and extractor.config.kind == "pixels" and is_still(view):
-                log.warning("%s: hardly anything moves in it (its frames differ by under %g grey levels): the model "
-                            "learns stillness and will find it in any still video; check the clip, or the stretch "
-                            "given", path, STILL_LEVEL)
+                log.warning("%s: hardly anything moves in it (its pixels vary by under %g grey levels over the clip): "
+                            "the model learns stillness and will find it in any still video; check the clip, or the "
+                            "stretch given", path, STILL_RANGE)
         if not source.fps and isinstance(source, FolderSource):
             log.warning("%s: states no frame rate (no video.json); taken as %g frames/s, the rate videos at other "
                         "rates are stepped to when they are scored", path, DEFAULT_FPS)
@@ -320,14 +336,19 @@ def _read_clips(clips: list[_Opened], what: str, rate: float | None, config: Lea
 
 
 def is_still(pixels: np.ndarray) -> bool:
-    """Whether frames of ``pixels`` features (grey levels / 255, one row a frame) hardly change: in 9 of 10
-    steps from a frame to the next, by under :data:`STILL_LEVEL` grey levels on average.
+    """Whether frames of ``pixels`` features (grey levels / 255, one row a frame) hardly change over the clip: each
+    feature's 5th to 95th percentile lie under :data:`STILL_RANGE` grey levels apart, on average.
 
-    >>> is_still(np.zeros((30, 64), np.float32)), is_still(np.tile([[0.0], [0.1]], (15, 64)))
+    The whole clip's range, not the change from one frame to the next: a slow movement changes little from frame to
+    frame but far over its course, and camera noise changes every frame but never far.
+
+    >>> is_still(np.zeros((30, 64), np.float32)), is_still(np.linspace(0, 0.05, 30)[:, None] * np.ones(64))
     (True, False)
     """
-    change = np.abs(np.diff(pixels, axis=0)).mean(axis=1) * 255
-    return bool(len(change)) and float(np.percentile(change, 90)) < STILL_LEVEL
+    if not len(pixels):
+        return False
+    spread = np.percentile(pixels, 95, axis=0) - np.percentile(pixels, 5, axis=0)
+    return float(spread.mean()) * 255 < STILL_RANGE
 
 
 def _prepare_clip(path: str, features: np.ndarray, config: LearnConfig) -> _Clip:
@@ -589,6 +610,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     negatives = list(negatives) if isinstance(negatives, (list, tuple)) else [negatives]
     if not clips:
         raise KeyframeError("learn needs at least one clip of the movement")
+    clips, negatives = _distinct(clips, "clip"), _distinct(negatives, "negative")
     check_seed(config.net.seed)
     if out is not None:
         check_file_apart(out, [clip.clip if isinstance(clip, Stretch) else clip for clip in [*clips, *negatives]])
@@ -623,6 +645,7 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
     positive = fuse(model, positive_parts)
     negative = np.concatenate([fuse(model, parts) for parts in negative_parts]) if negatives else None
     model.threshold, model.calibration = calibrate(positive, negative)
+    _check_clips_reach_threshold(model, learned, [(path, fps) for path, _, fps in positives], len(positive))
     model.info["fps"] = [fps for _, _, fps in positives]  # as learned from; detect steps or notes videos at others
     kept = sum(part.info["search"].get("kept_seconds", 0.0) for part, _ in learned)  # by an interrupted run
     model.info["seconds"] = round(time.perf_counter() - started + kept, 2)
@@ -634,6 +657,20 @@ def learn(clips, config: LearnConfig = LearnConfig(), negatives=(), out=None, pr
         if journal is not None or (kept.is_file() and _optuna_journal(kept)):
             kept.unlink(missing_ok=True)
     return model
+
+
+def _check_clips_reach_threshold(model: MovementModel, learned: list, clips: list[tuple[str, float]], held_out: int) -> None:
+    """Warn of a clip of the movement whose clip score, as ``detect`` takes it over the clip, lies under the threshold
+    learned from it: a short take calibrates on a few windows from its middle, while its still start and end
+    pull its own score down, and detecting the very clip learned then says "not detected"."""
+    span_seconds = DetectConfig().span_seconds
+    for number, (path, fps) in enumerate(clips):
+        windows = [scores_of_windows(part, *part_data.positives[number].every) for part, part_data in learned]
+        own = clip_score(fuse(model, windows), max(model.window.length, round(span_seconds * fps)))
+        if own < model.threshold:
+            log.warning("%s: scores %.3f, under the threshold %.3f learned from it (from %d held-out windows), so "
+                        "detecting it would say not detected; give a longer clip or several, or a --threshold at "
+                        "detection", path, own, model.threshold, held_out)
 
 
 def _learn_kind(names: list[str], positives, negatives, config: LearnConfig, extractor: FeatureExtractor,

@@ -82,6 +82,13 @@ class MovementModel:
     calibration: dict = field(default_factory=dict)
     info: dict = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        # The dataclass's own repr prints every weight of every predictor: hundreds of lines for one model.
+        kinds = "+".join(part.features.kind for part in self.parts())
+        clips = self.info.get("clips", [])
+        return (f"MovementModel(features={kinds!r}, window={self.window.length}, threshold={self.threshold:.3f}, "
+                f"cohort={len(self.cohort)}, clips={clips!r})")
+
     def predictor(self) -> Predictor:
         """The movement's predictor network in eval mode (built once)."""
         return self.own.predictor(self.dim, self.net)

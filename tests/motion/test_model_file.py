@@ -184,3 +184,11 @@ def test_a_damaged_end_of_archive_record_is_refused_in_one_line(wave_model, tmp_
     with pytest.raises(KeyframeError, match=r"end.kfm: not a readable movement model \(damaged"):
         load_model(damaged)
     assert not is_model_file(damaged)
+
+
+def test_a_model_prints_as_one_line_of_what_it_is(wave_model, cohort_model):
+    model, _ = wave_model
+    assert repr(model) == (f"MovementModel(features='pixels', window=9, threshold={model.threshold:.3f}, cohort=0, "
+                           "clips=['clip 1'])")
+    cohort, _ = cohort_model
+    assert "\n" not in repr(cohort) and "cohort=3" in repr(cohort) and len(repr(cohort)) < 300
