@@ -493,6 +493,10 @@ def movement_learn(
     if cropped is not None:
         kinds += (", one crop per clip" if cropped.crop_seconds is None
                   else f", each frame cropped to what moves within {cropped.crop_seconds:g} s")
+    kept = sum(part.info["search"].get("kept_trials", 0) for part in model.parts())
+    if kept:  # the time reported counts theirs too, as if the search had not been stopped
+        total = sum(part.info["search"]["trials"] for part in model.parts())
+        out.print(f"resumed the search: {kept} of {total} trials kept from the interrupted run")
     out.print(f"learned {kinds} from {counted(info['frames'], 'frame')} in {info['seconds']} s ({info['epochs']} epochs){cohort}; "
               f"threshold {model.threshold:.3f} ({model.calibration['method']}) -> {model_out}")
 

@@ -500,7 +500,8 @@ def _search(data: _Data, config: LearnConfig, image_shape, progress, journal=Non
     kept_seconds = sum(trial.duration.total_seconds() for trial in counted
                        if trial.number not in begun and trial.duration is not None)
     summary = {"trials": config.trials, "objective": "separation (d')" if has_negatives else "held-out loss",
-               "best_value": float(best.value), "best_params": best.params, "kept_seconds": round(kept_seconds, 2)}
+               "best_value": float(best.value), "best_params": best.params, "kept_seconds": round(kept_seconds, 2),
+               "kept_trials": min(finished, config.trials)}
     log.info("search: best %s %.4g with %s", summary["objective"], best.value, best.params)
     return with_params(base, best.params), summary
 

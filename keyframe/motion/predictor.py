@@ -363,6 +363,7 @@ def _train_predictor(
             best_state = state_copy(net)
         report(progress, epoch + 1, config.epochs, note)
         if epoch >= config.min_epochs and epoch - best_epoch >= config.patience:
+            report(progress, config.epochs, config.epochs, note)  # stopped early: this stage is done, not stuck
             break
     net.load_state_dict(best_state)
     net.eval()

@@ -380,7 +380,7 @@ def test_an_interrupted_search_resumes_from_its_trials(wave_clip, tmp_path, monk
     assert tried[2] not in tried[:2]
     assert model.info["search"]["trials"] == 3 and out.is_file() and not (tmp_path / "wave.kfm.partial").exists()
     kept = model.info["search"]["kept_seconds"]  # the two trials the interrupted run finished count in its time
-    assert kept > 0 and model.info["seconds"] > kept
+    assert kept > 0 and model.info["seconds"] > kept and model.info["search"]["kept_trials"] == 2
 
 
 def test_fewer_trials_after_an_interrupted_search_count_only_the_first_and_the_journal_goes(wave_clip, tmp_path,
@@ -409,6 +409,7 @@ def test_fewer_trials_after_an_interrupted_search_count_only_the_first_and_the_j
     kept = learn(clip, replace(config, trials=2), out=tmp_path / "again.kfm").info["search"]
     # The search asked for: its first two trials, not the best of the three kept.
     assert kept["best_params"] == fresh["best_params"] and kept["best_value"] == pytest.approx(fresh["best_value"])
+    assert (kept["kept_trials"], fresh["kept_trials"]) == (2, 0)  # of the three kept, the two that count
     assert not (tmp_path / "again.kfm.partial").exists()
     interrupted(tmp_path / "one.kfm")
     learn(clip, replace(config, trials=1), out=tmp_path / "one.kfm")  # the defaults alone
@@ -657,3 +658,12 @@ def test_a_clip_given_twice_is_learned_once(wave_clip, tmp_path, caplog):
     with caplog.at_level("WARNING"):  # two stretches of one video are two clips
         both = learn([Stretch(clip, 0, 35), Stretch(clip, 35, 70)], FAST)
     assert "more than once" not in caplog.text and both.info["frames"] == once.info["frames"]
+
+
+def test_training_stopped_early_reports_its_stage_done(wave_clip):
+    # The bar (and the plain progress lines in a log) stayed at "51/120 training" when early stopping ended it.
+    reports = []
+    config = replace(FAST, net=replace(FAST.net, epochs=200, min_epochs=1, patience=2))
+    model = learn([wave_clip], config, progress=lambda done, total, note="": reports.append((done, total, note)))
+    training = [(done, total) for done, total, note in reports if note.startswith("training")]
+    assert model.info["epochs"] < 200 and training[-1] == (200, 200)
