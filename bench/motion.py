@@ -650,7 +650,15 @@ clip's mean, median or best half, quarter or tenth of its windows instead of the
 0.89, `bye` falls to 0.70, as its one rival, the `byebye` model, then counts no more than the others), by a
 log-sum-exp of the cohort's scores instead of their maximum (0.922-0.927, 0.914-0.919; `bye` 0.79-0.84), or by
 the pattern of all seven models' scores, each window matched to the mean pattern of the learned take's held-out
-windows and of each negative's (0.856-0.890, `bow` 0.65-0.73, and at most 0.919 blended with the score used now)."""
+windows and of each negative's (0.856-0.890, `bow` 0.65-0.73, and at most 0.919 blended with the score used now).
+Tried on 2026-12-07 on other `pixels` features (seed 0, every take, the 256x256 renders, where `pixels` alone with
+negatives gives 0.773, `bow` 0.26, and the fused model reproduced 0.921 and 0.868): the pixel features less their
+mean over 1 or 2 s around each frame and divided by their spread there, as `gesture` treats the landmarks (0.801 and
+0.778 alone; 0.877 and 0.863 fused, `bye` 0.63), dense optical flow (DIS) of the crop at 8x8 or 12x12 instead of
+its grey levels (0.759, 0.749 alone), and the `pixels` motion penalty at 0.25 instead of 0.5 (0.791 alone, 0.919
+fused). Each lifts `bow` (to 0.42-0.68 alone, 0.91 fused with the lower penalty) and lowers `bye` (to 0.60-0.89):
+the `pixels` models of the two mistake each other's movement, and under the minimum the loss on `bye` outweighs the
+gain on `bow`. Not tried there: other seeds, and the flow fused."""
 
 
 RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
