@@ -533,8 +533,9 @@ def movement_detect(
             if plot.suffix.lower() != ".png":
                 raise KeyframeError(f"{plot}: a plot is written as a PNG; give a name ending in .png, or an existing "
                                     "folder to write <video>.png in")
-            check_plot_output(plot)
         writable([json_out, None if plot_folder else plot], inputs=[model, *videos])
+        if plot is not None and not plot_folder:  # after writable: a plot among the inputs is that mistake first
+            check_plot_output(plot, own_only=True)
         if json_out is not None:
             check_detection_output(json_out)
         if json_out is not None and plot is not None:

@@ -179,11 +179,12 @@ def _upright(image: np.ndarray, orientation: int) -> np.ndarray:
     return np.ascontiguousarray(turn(image)) if turn else image
 
 
-def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, sweep: bool = False) -> None:
+def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, sweep: bool = False,
+                text: dict[str, str] | None = None) -> None:
     """Write a uint8 RGB (or grey) image atomically; the format follows the suffix.
 
     PNG goes through the fast encoder of :mod:`keyframe.io.png` at zlib level
-    ``png_level`` (0 stores uncompressed, 9 is smallest and slowest). ``sweep``: see
+    ``png_level`` (0 stores uncompressed, 9 is smallest and slowest), with ``text`` as its text chunks. ``sweep``: see
     :func:`~keyframe.io.atomic.atomic_path` (for an image written alone, not for the frames of a folder).
     """
     _path_first("write_image", path, image)
@@ -192,10 +193,12 @@ def write_image(path: str | os.PathLike, image: np.ndarray, png_level: int = 1, 
         raise ValueError(f"write_image expects uint8, got {image.dtype}")
     if Path(path).suffix.lower() not in IMAGE_SUFFIXES:
         raise ValueError(f"{path}: an image is written as {', '.join(IMAGE_SUFFIXES)} (by its name's ending)")
+    if text and Path(path).suffix.lower() != ".png":
+        raise ValueError(f"{path}: text chunks are written into PNG files only")
     with atomic_path(path, sweep=sweep) as tmp:
         if tmp.suffix.lower() == ".png":
             with open(tmp, "wb") as file:
-                file.writelines(png_fragments(image, png_level))
+                file.writelines(png_fragments(image, png_level, text))
             return
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
         # Encoded in memory and written by Python: OpenCV's own file calls crash on names that are not UTF-8.

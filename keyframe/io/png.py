@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Mapping
 
 import numpy as np
 from isal import isal_zlib
@@ -55,9 +56,9 @@ def _stored_zlib(data: memoryview) -> list[Fragment]:
     return parts
 
 
-def png_fragments(image: np.ndarray, level: int = 1) -> list[Fragment]:
+def png_fragments(image: np.ndarray, level: int = 1, text: Mapping[str, str] | None = None) -> list[Fragment]:
     """Encode a uint8 ``(H, W)`` grey, ``(H, W, 3)`` RGB or ``(H, W, 4)`` RGBA image as PNG, in pieces to write in
-    order.
+    order; ``text`` adds a ``tEXt`` chunk per keyword, right after the header (Latin-1, as PNG's text is).
 
     Writing the pieces one after another (``file.writelines``) spares the
     copies that joining them would cost on large frames.
@@ -91,7 +92,9 @@ def png_fragments(image: np.ndarray, level: int = 1) -> list[Fragment]:
         deflate = isal_zlib.compress if level <= ISAL_LEVELS else zlib.compress
         body = [deflate(filtered.data, level)]
     header = struct.pack(">IIBBBBB", width, height, 8, COLOUR_TYPES[channels], 0, 0, 0)
-    return [SIGNATURE, *_chunk(b"IHDR", [header]), *_chunk(b"IDAT", body), *_chunk(b"IEND", [])]
+    notes = [fragment for keyword, value in (text or {}).items()
+             for fragment in _chunk(b"tEXt", [keyword.encode("latin-1") + b"\0" + value.encode("latin-1")])]
+    return [SIGNATURE, *_chunk(b"IHDR", [header]), *notes, *_chunk(b"IDAT", body), *_chunk(b"IEND", [])]
 
 
 def encode_png(image: np.ndarray, level: int = 1) -> bytes:

@@ -28,6 +28,11 @@ GRID = (225, 225, 225)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 MIN_SIZE = (160, 120)  # room for the axes' labels and margins around the curve
 PLOTS_KIND = "movement detect --plot"  # what a folder of plots is, to keyframe.io.staged_dir
+# The text chunk every plot carries, so that --plot replaces a plot of keyframe's and never a picture of the user's
+# (as a video keyframe writes carries its comment tag). It comes right after the header: the file's first bytes.
+PLOT_MARK = {"Software": "keyframe movement detect"}
+OWN_PLOT_CHUNK = b"tEXtSoftware\0keyframe"
+OWN_PLOT_HEAD = 128
 
 
 def _nice_step(span: float, target: int) -> float:
@@ -155,9 +160,10 @@ def time_ticks(frames: int, fps: float | None, times: np.ndarray | None = None) 
     return ticks
 
 
-def check_plot_output(path: str | os.PathLike) -> None:
+def check_plot_output(path: str | os.PathLike, own_only: bool = False) -> None:
     """Refuse ``path`` for a score-curve plot unless it is named ``.png`` and any file there is a PNG: a model
-    or a video given as ``--plot`` by mistake would be lost."""
+    or a video given as ``--plot`` by mistake would be lost. With ``own_only`` (the command line's ``--plot``), a
+    PNG there must be a plot keyframe wrote (:func:`is_own_plot`): a picture of the user's would be lost too."""
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise fail(path, "a plot is written as a PNG; give a name ending in .png")
@@ -165,6 +171,15 @@ def check_plot_output(path: str | os.PathLike) -> None:
         with open(path, "rb") as handle:
             if handle.read(len(PNG_SIGNATURE)) != PNG_SIGNATURE:
                 raise fail(path, "exists and is not a PNG image, which the plot would replace; give another name")
+        if own_only and not is_own_plot(path):
+            raise fail(path, "exists and is not a plot keyframe wrote, which this one would replace (plots of versions "
+                             "before 2026-12-07 carry no mark of it); give another name, or remove it")
+
+
+def is_own_plot(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a score-curve plot keyframe wrote: a PNG whose first text chunk is :data:`PLOT_MARK`."""
+    with open(path, "rb") as handle:
+        return OWN_PLOT_CHUNK in handle.read(OWN_PLOT_HEAD)
 
 
 def plot_detection(detection, path: str | os.PathLike, title: str | None = None, size: tuple[int, int] = (800, 300)) -> None:
@@ -176,7 +191,7 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
         title = f"{os.path.basename(detection.path)}: {verdict}, score {detection.score:.3f}"
     image = draw_scores(detection.frame_scores, detection.threshold, detection.intervals, detection.fps, title, size,
                         detection.frame_seconds)
-    write_image(path, image, sweep=True)
+    write_image(path, image, sweep=True, text=PLOT_MARK)
 
 
 def plot_search(results, videos, folder: str | os.PathLike) -> list[str]:

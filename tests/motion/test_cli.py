@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from keyframe.io import write_video
+from keyframe.io import write_image, write_video
 from keyframe.motion import load_model
 from keyframe.sample import make_sample, write_sample
 from tests.conftest import KEYFRAME, run_cli
@@ -67,8 +67,10 @@ def test_learn_then_detect(tmp_path):
     notes.write_text("mine")
     fake.write_text("mine")
     other_model.write_bytes(model.read_bytes())
+    photo = tmp_path / "photo.png"  # a picture of the user's, named as a plot by mistake
+    write_image(photo, make_sample("wave", frames=1, size=(96, 96), seed=3).frames[0])
     for option, victim, says in (("--json", other_model, "is not a detection's JSON"), ("--json", notes, "is not a detection's JSON"),
-                                 ("--plot", fake, "is not a PNG image")):
+                                 ("--plot", fake, "is not a PNG image"), ("--plot", photo, "is not a plot keyframe wrote")):
         before = victim.read_bytes()
         assert_error(run_cli("movement", "detect", model, clip / "video.mp4", option, victim), str(victim), says)
         assert victim.read_bytes() == before

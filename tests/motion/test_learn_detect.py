@@ -667,3 +667,23 @@ def test_training_stopped_early_reports_its_stage_done(wave_clip):
     model = learn([wave_clip], config, progress=lambda done, total, note="": reports.append((done, total, note)))
     training = [(done, total) for done, total, note in reports if note.startswith("training")]
     assert model.info["epochs"] < 200 and training[-1] == (200, 200)
+
+
+def test_a_plot_carries_keyframes_mark_and_a_png_without_it_is_not_taken_for_one(wave_model, wave_clip, tmp_path):
+    from PIL import Image
+
+    from keyframe.io import write_image
+    from keyframe.motion.plot import check_plot_output, is_own_plot
+
+    model, _ = wave_model
+    plot = tmp_path / "scores.png"
+    plot_detection(detect(model, wave_clip[:30]), plot)
+    with Image.open(plot) as image:  # a standard text chunk, which other tools read and keep
+        assert image.text == {"Software": "keyframe movement detect"}
+    photo = tmp_path / "photo.png"
+    write_image(photo, wave_clip[0])
+    assert is_own_plot(plot) and not is_own_plot(photo)
+    check_plot_output(plot, own_only=True)
+    check_plot_output(photo)  # Python's plot_detection replaces any PNG, as before
+    with pytest.raises(KeyframeError, match="photo.png: exists and is not a plot keyframe wrote"):
+        check_plot_output(photo, own_only=True)
