@@ -14,9 +14,11 @@ class KeyframeError(Exception):
     """
 
 
-def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool = False) -> float:
-    """``value`` if it is a finite number above ``minimum`` (or equal to it, with ``inclusive``); a
-    :class:`KeyframeError` naming ``name`` otherwise (NaN and infinities included).
+def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool = False, maximum: float | None = None,
+                 unit: str = "") -> float:
+    """``value`` if it is a finite number above ``minimum`` (or equal to it, with ``inclusive``) and at most
+    ``maximum`` (when given; the message then names the ``unit``); a :class:`KeyframeError` naming ``name``
+    otherwise (NaN and infinities included).
 
     Examples
     --------
@@ -26,6 +28,10 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
     Traceback (most recent call last):
     ...
     keyframe.errors.KeyframeError: --feather must be a finite number >= 0, got nan
+    >>> check_number("--grow", 500, inclusive=True, maximum=50, unit="pixels")
+    Traceback (most recent call last):
+    ...
+    keyframe.errors.KeyframeError: --grow must be a number <= 50 (pixels), got 500
     """
     try:
         number = float(value)
@@ -34,6 +40,8 @@ def check_number(name: str, value: float, minimum: float = 0.0, inclusive: bool 
     if not math.isfinite(number) or number < minimum or (number == minimum and not inclusive):
         bound = f">= {minimum:g}" if inclusive else f"> {minimum:g}"
         raise KeyframeError(f"{name} must be a {'' if math.isfinite(number) else 'finite '}number {bound}, got {value}")
+    if maximum is not None and number > maximum:
+        raise KeyframeError(f"{name} must be a number <= {maximum:g}{f' ({unit})' if unit else ''}, got {number:g}")
     return number
 
 

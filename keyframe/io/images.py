@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from keyframe.errors import KeyframeError, check_number, fail, missing_file
+from keyframe.errors import check_number, fail, missing_file
 from keyframe.io.atomic import atomic_path, input_identity
 from keyframe.io.png import SIGNATURE, png_damage, png_fragments
 from keyframe.progress import report
@@ -583,10 +583,7 @@ def check_grow(pixels: float) -> float:
     ...
     keyframe.errors.KeyframeError: --grow must be a number <= 50 (pixels), got 500
     """
-    value = check_number("--grow", pixels, inclusive=True)
-    if value > MAX_GROW:
-        raise KeyframeError(f"--grow must be a number <= {MAX_GROW:g} (pixels), got {value:g}")
-    return value
+    return check_number("--grow", pixels, inclusive=True, maximum=MAX_GROW, unit="pixels")
 
 
 def grow_segments(labels: np.ndarray, pixels: float) -> np.ndarray:

@@ -84,6 +84,17 @@ class DetectConfig:
         check_number("DetectConfig.span_seconds", self.span_seconds)
         check_fps("DetectConfig.default_fps", self.default_fps)
 
+    def span_windows(self, length: int, fps: float, step: int = 1) -> int:
+        """Windows (of ``length`` frames, one in ``step`` frames of a video at ``fps``) the clip score is the best
+        mean of: those in ``span_seconds``, at least one window's length.
+
+        Examples
+        --------
+        >>> DetectConfig().span_windows(9, 30.0), DetectConfig().span_windows(9, 30.0, step=3)
+        (60, 20)
+        """
+        return max(length, int(round(self.span_seconds * fps / step)))
+
     def threshold_for(self, model: MovementModel) -> float:
         """The threshold the verdict and intervals use with ``model``."""
         return model.threshold if self.threshold is None else float(self.threshold)
@@ -480,8 +491,7 @@ def verdict(model: MovementModel, scores: np.ndarray, frames: int, fps: float, p
     per_frame = frame_scores(scores, -(-frames // step), length)
     if step > 1:
         per_frame = np.interp(np.arange(frames) / step, np.arange(len(per_frame)), per_frame)
-    span = max(length, int(round(config.span_seconds * fps / step)))
-    score = clip_score(scores, span)
+    score = clip_score(scores, config.span_windows(length, fps, step))
     threshold = config.threshold_for(model)
     found = intervals(per_frame, threshold, min_length=length * step, max_gap=length // 2 * step)
     log.info("%s: %d frames scored in %.2f s (%.0f frames/s)", path, frames, seconds, frames / max(seconds, 1e-9))

@@ -664,10 +664,10 @@ def _check_clips_reach_threshold(model: MovementModel, learned: list, clips: lis
     """Warn of a clip of the movement whose clip score, as ``detect`` takes it over the clip, lies under the threshold
     learned from it: a short take calibrates on a few windows from its middle, while its still start and end
     pull its own score down, and detecting the very clip learned then says "not detected"."""
-    span_seconds = DetectConfig().span_seconds
+    config = DetectConfig()
     for number, (path, fps) in enumerate(clips):
         windows = [scores_of_windows(part, *part_data.positives[number].every) for part, part_data in learned]
-        own = clip_score(fuse(model, windows), max(model.window.length, round(span_seconds * fps)))
+        own = clip_score(fuse(model, windows), config.span_windows(model.window.length, fps))
         if own < model.threshold:
             log.warning("%s: scores %.3f, under the threshold %.3f learned from it (from %d held-out windows), so "
                         "detecting it would say not detected; give a longer clip or several, or a --threshold at "

@@ -110,10 +110,7 @@ def check_real(config, *names: str, minimum: float = 0.0, inclusive: bool = True
     """Raise a :class:`KeyframeError` unless each field ``names`` of ``config`` is a finite number in range
     (above ``minimum``, or equal to it with ``inclusive``; at most ``maximum`` if given)."""
     for name in names:
-        label = f"{type(config).__name__}.{name}"
-        value = check_number(label, getattr(config, name), minimum, inclusive)
-        if maximum is not None and value > maximum:
-            raise KeyframeError(f"{label} must be a number <= {maximum:g}, got {value:g}")
+        check_number(f"{type(config).__name__}.{name}", getattr(config, name), minimum, inclusive, maximum)
 
 
 def check_choice(config, name: str, choices) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from keyframe.errors import KeyframeError, check_number
+from keyframe.errors import check_number
 
 # The blur behind a feather costs about its radius per pixel (a second a frame at 1080p by 200 px; 1e6 runs for
 # hours), and a wider edge is a glow across the subject, not a feather.
@@ -114,10 +114,7 @@ def check_feather(radius: float) -> float:
     ...
     keyframe.errors.KeyframeError: --feather must be a number <= 100 (pixels), got 1e+06
     """
-    value = check_number("--feather", radius, inclusive=True)
-    if value > MAX_FEATHER:
-        raise KeyframeError(f"--feather must be a number <= {MAX_FEATHER:g} (pixels), got {value:g}")
-    return value
+    return check_number("--feather", radius, inclusive=True, maximum=MAX_FEATHER, unit="pixels")
 
 
 def check_shape(array, shape: tuple[int, ...], what: str, against: str = "frame") -> np.ndarray:
