@@ -407,13 +407,14 @@ def backbone_classify(
     image: Annotated[Path, typer.Argument(help="Image file (PNG, JPEG, BMP, TIFF, WebP).")],
     top: Annotated[int, typer.Option(help="How many classes to print.", min=1, max=1000)] = 5,
 ):
-    """Print IMAGE's top ImageNet class indices with their probabilities, best first (a transparent part is seen
+    """Print IMAGE's top ImageNet classes (index, probability, name), best first (a transparent part is seen
     over white)."""
-    from keyframe.nets import classify
+    from keyframe.nets import classify, imagenet_class_names
 
+    names = imagenet_class_names()
     # Upright, as frames are read; a cut-out's transparent background is white, not the colours hidden under it.
     for index, probability in classify(image, k=top)[0]:
-        out.print(f"{index:4d}  {probability:.4f}")
+        out.print(f"{index:4d}  {probability:.4f}  {names[index]}")
 
 
 # --- movement -------------------------------------------------------------

@@ -691,6 +691,18 @@ def writable_fps(fps: float) -> bool:
     return MIN_FPS <= fps <= MAX_FPS
 
 
+def stored_rate(fps: float) -> Fraction:
+    """The frame rate :class:`VideoWriter` stores for ``fps``: the nearest fraction with a denominator up to
+    1001 (NTSC's 30000/1001 stays exact; a BVH file's Frame Time of 0.033333 s becomes 30).
+
+    Examples
+    --------
+    >>> stored_rate(1 / 0.033333), stored_rate(30000 / 1001)
+    (Fraction(30, 1), Fraction(30000, 1001))
+    """
+    return Fraction(fps).limit_denominator(1001)
+
+
 def check_fps(name: str, fps: float) -> float:
     """``fps`` if it is a frame rate videos can be written at (:data:`MIN_FPS` to :data:`MAX_FPS`); a
     KeyframeError naming ``name`` otherwise (NaN included).
@@ -862,7 +874,7 @@ class VideoWriter:
             log.warning("%s: %dx%d frames are larger than H.264 allows at its highest level (8192x4320 pixels): "
                         "software players (FFmpeg, VLC) play the video, hardware decoders (phones, most "
                         "browsers) may refuse it", self.path, width, height)
-        rate = Fraction(self.fps).limit_denominator(1001)
+        rate = stored_rate(self.fps)
         stream = self._container.add_stream("prores_ks" if self.alpha else "libx264", rate=rate)
         stream.width, stream.height = (width, height) if self.alpha else (width + width % 2, height + height % 2)
         stream.pix_fmt = "yuva444p10le" if self.alpha else "yuv420p"

@@ -35,10 +35,49 @@ OWN_PLOT_CHUNK = b"tEXtSoftware\0keyframe"
 OWN_PLOT_HEAD = 128
 
 
+CLOCK_STEPS = (10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)  # seconds
+CLOCK_SPAN = 120  # seconds from which the time axis reads as a clock (m:ss), on a clock's marks
+
+
 def _nice_step(span: float, target: int) -> float:
     raw = span / max(target, 1)
     power = 10 ** math.floor(math.log10(raw)) if raw > 0 else 1
     return next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+
+
+def _time_step(span: float, target: int) -> float:
+    """A step of ``span`` seconds into about ``target`` parts: 1-2-5 steps on a short axis, a clock's marks
+    (15 s, 1 min, 5 min, 1 h ...) on a long one."""
+    if span < CLOCK_SPAN:
+        return _nice_step(span, target)
+    return next((mark for mark in CLOCK_STEPS if mark >= span / max(target, 1)), _nice_step(span / 86400, target) * 86400)
+
+
+def clock(seconds: float, long: bool) -> str:
+    """A time axis label: ``12.5s`` on a short axis, ``m:ss`` or ``h:mm:ss`` on one of a minute or more.
+
+    Examples
+    --------
+    >>> clock(2.5, long=False), clock(90, long=True), clock(3725, long=True)
+    ('2.5s', '1:30', '1:02:05')
+    """
+    if not long:
+        return f"{seconds:g}s"
+    whole = int(round(seconds))
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _put_vertical(image: np.ndarray, text: str, x: int, middle_y: int, scale: float, colour) -> None:
+    """Write ``text`` turned a quarter counter-clockwise (read bottom to top), its left edge at ``x``, centred
+    on ``middle_y``: OpenCV writes only horizontally, so the text is drawn on a patch that is then turned."""
+    (width, height), baseline = cv2.getTextSize(text, FONT, scale, 1)
+    patch = np.full((height + baseline + 2, width + 2, 3), 255, np.uint8)
+    cv2.putText(patch, text, (1, height + 1), FONT, scale, colour, 1, cv2.LINE_AA)
+    turned = np.rot90(patch)
+    top = max(0, min(middle_y - turned.shape[0] // 2, image.shape[0] - turned.shape[0]))
+    region = image[top:top + turned.shape[0], x:x + turned.shape[1]]
+    np.minimum(region, turned[:region.shape[0], :region.shape[1]], out=region)  # ink over the white plot
 
 
 def label_spot(points: np.ndarray, box: tuple[int, int], line_y: float, bounds: tuple[int, int, int, int],
@@ -83,7 +122,7 @@ def draw_scores(
     if not (MIN_SIZE[0] <= width <= 8192 and MIN_SIZE[1] <= height <= 8192):
         raise ValueError(f"size must be between {MIN_SIZE[0]}x{MIN_SIZE[1]} and 8192x8192 pixels, got {width}x{height}")
     image = np.full((height, width, 3), 255, np.uint8)
-    left, right, top, bottom = 58, 16, 30 if title else 14, 40
+    left, right, top, bottom = 70, 16, 30 if title else 14, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = np.asarray(scores, np.float64)
     finite = values[np.isfinite(values)]
@@ -106,13 +145,15 @@ def draw_scores(
     while tick <= high:
         y = int(round(py(tick)))
         cv2.line(image, (left, y), (left + plot_w, y), GRID, 1)
-        cv2.putText(image, f"{tick:.2g}", (4, y + 4), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
+        cv2.putText(image, f"{tick:.2g}", (18, y + 4), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
         tick += step
     seconds = fps is not None and fps > 0
     for position, label in time_ticks(len(values), fps if seconds else None, times):
         x = int(round(px(position)))
         cv2.line(image, (x, top + plot_h), (x, top + plot_h + 4), AXIS, 1)
-        cv2.putText(image, label, (x - 10, top + plot_h + 18), FONT, 0.4, AXIS, 1, cv2.LINE_AA)
+        (label_w, _), _ = cv2.getTextSize(label, FONT, 0.4, 1)
+        cv2.putText(image, label, (min(max(x - label_w // 2, 2), width - label_w - 2), top + plot_h + 18), FONT, 0.4, AXIS,
+                    1, cv2.LINE_AA)
     y = py(threshold)
     for x in range(left, left + plot_w, 12):
         cv2.line(image, (x, int(round(y))), (min(x + 6, left + plot_w), int(round(y))), THRESHOLD, 2, cv2.LINE_AA)
@@ -126,6 +167,7 @@ def draw_scores(
         cv2.polylines(image, [polyline], False, CURVE, 2, cv2.LINE_AA, shift=4)
     cv2.rectangle(image, (left, top), (left + plot_w, top + plot_h), AXIS, 1)
     cv2.putText(image, "time" if seconds else "frame", (left + plot_w // 2 - 15, height - 6), FONT, 0.45, AXIS, 1, cv2.LINE_AA)
+    _put_vertical(image, "score", 2, top + plot_h // 2, 0.45, AXIS)
     if title:
         # OpenCV's fonts draw ASCII alone, and a file name that is not UTF-8 (held as surrogates) crashes it.
         title = title.encode("ascii", "replace").decode("ascii")
@@ -145,18 +187,23 @@ def time_ticks(frames: int, fps: float | None, times: np.ndarray | None = None) 
     [(0.0, '0'), (1.0, '1'), (2.0, '2')]
     >>> time_ticks(4, fps=1.5, times=np.array([0.0, 0.5, 1.0, 3.0]))  # a frame held for 2 s at the end
     [(0.0, '0s'), (1.0, '0.5s'), (2.0, '1s'), (2.25, '1.5s'), (2.5, '2s'), (2.75, '2.5s'), (3.0, '3s')]
+    >>> [label for _, label in time_ticks(25 * 3600, fps=25)][:4]        # an hour: on a clock's marks
+    ['0:00', '10:00', '20:00', '30:00']
     """
     count = max(frames, 2)
     timed = times is not None and len(times) == frames and frames > 1
     span = float(times[-1]) if timed else (count - 1) / fps if fps else count - 1
-    step = _nice_step(max(span, 1e-9), 8)
-    if not (fps or timed):
-        step = max(step, 1.0)  # frame numbers are whole
-    ticks, mark = [], 0.0
-    while mark <= span + 1e-9:
+    if fps or timed:
+        step = _time_step(max(span, 1e-9), 8)
+    else:
+        step = max(_nice_step(max(span, 1e-9), 8), 1.0)  # frame numbers are whole
+    long = span >= CLOCK_SPAN
+    ticks, index = [], 0
+    while index * step <= span + 1e-9:
+        mark = index * step  # not a running sum: 0.1 added 30 times is not 3
         position = float(np.interp(mark, times, np.arange(frames))) if timed else mark * fps if fps else mark
-        ticks.append((position, f"{mark:g}s" if fps or timed else f"{int(mark)}"))
-        mark += step
+        ticks.append((position, clock(mark, long) if fps or timed else f"{int(mark)}"))
+        index += 1
     return ticks
 
 

@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from keyframe.errors import KeyframeError, fail, is_whole
-from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, check_replaceable, writable_fps
+from keyframe.io.video import FPS_RANGE, check_fps, check_mp4, check_replaceable, stored_rate, writable_fps
 from keyframe.motion.bvh import Motion, read_bvh
 from keyframe.progress import report
 
@@ -594,7 +594,7 @@ def render_motion(
     log.info("%s: %d frames -> %s", motion.path, total, out)
     return {
         "frames": total,
-        "fps": renderer.fps,
+        "fps": float(stored_rate(renderer.fps)),  # as written: the file's rate, not Frame Time's last digits
         "size": [side + side % 2 for side in options.size],  # as written: H.264 in yuv420p needs even sides
         "azimuth": options.azimuth,
         "elevation": options.elevation,

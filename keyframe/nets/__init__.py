@@ -47,6 +47,7 @@ __all__ = [
     "classify",
     "efficientnet_lite0",
     "get_backbone",
+    "imagenet_class_names",
     "images_to_tensor",
     "resize_center_crop",
     "top_k",
@@ -108,6 +109,22 @@ def _shrunk(images: np.ndarray, short_side: int) -> np.ndarray:
 
 IMAGENET_CLASSES = 1000
 MIN_CLASSIFY_SIDE = 32  # the backbone's coarsest stride: a smaller square leaves it less than one cell
+
+
+def imagenet_class_names() -> list[str]:
+    """The ImageNet classes' names, by the index :func:`classify` gives (each its WordNet synset's first lemma;
+    two pairs share a name: 134 and 517 are both ``crane``, the bird and the machine, and 638 and 639 ``maillot``).
+
+    Examples
+    --------
+    >>> names = imagenet_class_names()
+    >>> len(names), names[0], names[281]
+    (1000, 'tench', 'tabby')
+    """
+    from importlib.resources import files
+
+    lines = files("keyframe.nets").joinpath("imagenet_classes.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split(",")[0].strip() for line in lines]
 
 
 def classify(

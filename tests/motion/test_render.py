@@ -1,5 +1,7 @@
 """The shaded-humanoid renderer and render-motion."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -90,6 +92,13 @@ def test_render_motion_writes_every_frame(tmp_path, bow):
     assert source.size == (48, 48)
     odd = render_motion(bow, tmp_path / "odd.mp4", RenderOptions(size=(33, 27), fps=10))
     assert odd["size"] == [34, 28] and open_frames(tmp_path / "odd.mp4").size == (28, 34)  # what was written
+
+
+def test_the_reported_rate_is_the_written_one(tmp_path, bow):
+    # Frame Time 0.0333333 is 30.000003 fps; the file stores 30, and the summary must say what the file says.
+    short = dataclasses.replace(bow, values=bow.values[:4])
+    summary = render_motion(short, tmp_path / "own.mp4", RenderOptions(size=(16, 16)))
+    assert summary["fps"] == 30.0 == open_frames(tmp_path / "own.mp4").fps
 
 
 @pytest.mark.parametrize("frames, wild, follow", [(None, [2], False), (None, [60], True), (30, [12], False),

@@ -22,10 +22,11 @@ def cat_png(tmp_path_factory, chelsea):
 def test_classify_prints_top_k(cat_png):
     result = CliRunner().invoke(app, ["backbone", "classify", str(cat_png), "--top", "3"])
     assert result.exit_code == 0, result.output
-    rows = [line.split() for line in result.stdout.strip().splitlines()]
+    rows = [line.split(maxsplit=2) for line in result.stdout.strip().splitlines()]
     assert len(rows) == 3
     assert int(rows[0][0]) in range(281, 286)
-    probabilities = [float(p) for _, p in rows]
+    assert rows[0][2] in {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}  # named, not only numbered
+    probabilities = [float(p) for _, p, _ in rows]
     assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1
 
 
