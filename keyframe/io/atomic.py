@@ -646,7 +646,8 @@ def publish(stage: Path, out: Path, kind: str = "", private=()) -> None:
     if in_the_way:
         raise fail(in_the_way[0], "is in the way of an output (a folder for a file, or a file for a folder); "
                                   "move it away and run again")
-    listing = json.dumps({"kind": kind, "files": written})
+    made_from = _read_text(stage / STAGE_KEY)  # what made the outputs: a rerun from the same finds them done
+    listing = json.dumps({"kind": kind, "files": written, **({"made_from": made_from} if made_from else {})})
     if not out.exists():
         # One rename, which cannot stop half-way: the private work is no longer needed to finish it.
         for name in private:
@@ -697,6 +698,23 @@ def published_whole(out_dir: str | os.PathLike) -> bool:
     """Whether ``out_dir`` holds every file keyframe published there: its listing names some, and none is missing."""
     names = _listing(Path(out_dir)).get("files")
     return isinstance(names, list) and bool(names) and len(_earlier_outputs(Path(out_dir))) == len(names)
+
+
+def published_from(out_dir: str | os.PathLike, key) -> bool:
+    """Whether ``out_dir`` holds, whole, what a run made from ``key`` (as :func:`staged_dir` takes it) published
+    there: the same inputs and settings, and every file it wrote still in place. That work need not be done again.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "result"
+    >>> with staged_dir(out, {"frames": 3}) as stage:
+    ...     _ = (stage / "a.txt").write_text("1")
+    >>> published_from(out, {"frames": 3}), published_from(out, {"frames": 4})
+    (True, False)
+    """
+    made_from = _listing(Path(out_dir)).get("made_from")
+    return made_from == json.dumps(key, sort_keys=True, default=str) and published_whole(out_dir)
 
 
 def _earlier_outputs(out: Path) -> list[str]:

@@ -11,6 +11,7 @@ import io
 import logging
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterator
 
@@ -651,11 +652,21 @@ class SegmentMasks:
         """Read every mask once: one that cannot be used (colours that fold, values past 255) then stops a long
         run before any work instead of midway, after its training. Returns the values found (0 and segment ids)."""
         seen = np.zeros(256, bool)
-        for number, stem in enumerate(self.stems, 1):
-            # As read: growing only gives background pixels values found already (and takes a while).
-            seen |= np.bincount(self.read(stem).ravel(), minlength=256) > 0
-            report(progress, number, len(self.stems), "checking the masks")
+        # Decoding dominates (about 20 ms for a 1080p PNG) and OpenCV lets go of the GIL while it decodes, so the
+        # masks are read on every core, and their values counted in order: the first bad mask is the one named.
+        pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1)
+        try:
+            for number, found in enumerate(pool.map(self._values, self.stems), 1):
+                seen |= found
+                report(progress, number, len(self.stems), "checking the masks")
+        finally:
+            pool.shutdown(cancel_futures=True)  # after a bad mask or Ctrl-C, the masks not yet read stay unread
         return set(np.flatnonzero(seen).tolist())
+
+    def _values(self, stem: str) -> np.ndarray:
+        """Which of the 256 values the mask of ``stem`` holds, as read: growing a segment only gives background
+        pixels values found already (and takes a while)."""
+        return cv2.calcHist([self.read(stem)], [0], None, [256], [0, 256]).ravel() > 0
 
     def warn_if_smoothed(self, masks: list[np.ndarray]) -> None:
         """Warn when ``masks`` (some of these) look like smoothed 0/255 masks, whose grey edge values would

@@ -124,6 +124,11 @@ class Detection:
     frame_seconds: np.ndarray | None = None  # when each frame is shown (for the plot; not in the JSON)
     resumed_windows: int = 0  # how many window scores a journal supplied (not in the JSON: the result is the same)
 
+    @property
+    def video(self) -> str:
+        """What was scored (its path, or a name for frames given as an array): ``path``, by the JSON's name."""
+        return self.path
+
     def to_dict(self) -> dict:
         return {
             "video": self.path,

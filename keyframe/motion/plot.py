@@ -54,7 +54,7 @@ def _time_step(span: float, target: int) -> float:
 
 
 def clock(seconds: float, long: bool) -> str:
-    """A time axis label: ``12.5s`` on a short axis, ``m:ss`` or ``h:mm:ss`` on one of a minute or more.
+    """A time axis label: ``12.5s`` on a short axis, ``m:ss`` or ``h:mm:ss`` on a ``long`` one (:data:`CLOCK_SPAN` or more).
 
     Examples
     --------

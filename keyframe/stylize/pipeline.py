@@ -38,7 +38,7 @@ import torch
 from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
-from keyframe.io.atomic import check_file_apart, locks_output
+from keyframe.io.atomic import check_file_apart, check_output_folder, locks_output, published_from
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
 from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_grow, check_rgb, read_image_alpha
 from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
@@ -721,15 +721,34 @@ def composite(
         if missing:
             raise fail(folder, f"has no frame {missing[0]!r} ({len(missing)} of {len(source)} missing)")
         opened[segment] = InOrder(layer)  # read along with the frames: a video layer decoded once, not sought each frame
-    found = segment_masks.check_all(progress)
+    out_dir = Path(out_dir)
+    check_output_folder(out_dir, [source.path, masks, *layers.values()], "composite")  # before the masks' long read
+    made_from = {"frames": source_identity(source), "masks": segment_masks.identity(), "feather": feather,
+                 "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
+    if published_from(out_dir, made_from):  # as by a run stopped while it encoded the video: nothing to redo
+        log.info("%s: composited before from the same frames, masks, layers and feather; kept", out_dir)
+        report(progress, len(source), len(source), "compositing")
+    else:
+        _check_layers_used(segment_masks.check_all(progress), opened, masks)
+        _composite_frames(source, segment_masks, opened, layers, out_dir, made_from, feather, progress)
+    if video is not None:
+        encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
+    return len(source)
+
+
+def _check_layers_used(found: set[int], opened: Mapping, masks) -> None:
+    """Refuse a layer whose segment occurs in no mask (``found``: the values the masks hold): a mistyped id, or
+    label maps taken for 0/255 masks, would leave the whole video unstyled there."""
     absent = sorted(set(opened) - found)
-    if absent:  # a mistyped id, or label maps taken for 0/255 masks: the whole video would come out unstyled there
+    if absent:
         present = ", ".join(map(str, sorted(found))) or "none"
         raise fail("--layer", f"{absent[0]}: segment {absent[0]} occurs in no mask of {masks} (its values: {present}), "
                               "so its layer would not be used; give a segment's mask value")
-    out_dir = Path(out_dir)
-    made_from = {"frames": source_identity(source), "masks": segment_masks.identity(), "feather": feather,
-                 "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
+
+
+def _composite_frames(source, segment_masks: SegmentMasks, opened: Mapping, layers: Mapping, out_dir: Path,
+                      made_from: dict, feather: float, progress) -> None:
+    """Composite every frame into ``out_dir``, staged: a run stopped midway leaves the frames it wrote for the next."""
     partial_runs: dict[Path, tuple | None] = {}
     for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once
         if Path(folder) not in partial_runs:
@@ -739,7 +758,8 @@ def composite(
             log.warning("--layer %d: %s stylized segment(s) %s, not %d: that segment shows the original frame the run "
                         "kept there, blended with its styled neighbours", segment, folder,
                         ", ".join(map(str, styled[0])), segment)
-    with staged_dir(out_dir, made_from, inputs=[source.path, masks, *layers.values()], kind="composite") as stage:
+    inputs = [source.path, segment_masks.folder, *layers.values()]
+    with staged_dir(out_dir, made_from, inputs=inputs, kind="composite") as stage:
         for frame in source.iter_frames():
             target = stage / f"{frame.stem}.png"
             if not target.exists():  # else made by an interrupted run from the same inputs (written whole or not at all)
@@ -749,6 +769,3 @@ def composite(
                 write_image(target, SF.composite_frame(frame.rgb, labels, images, feather))
             report(progress, frame.index + 1, len(source), "compositing")
         write_manifest(stage, source)
-    if video is not None:
-        encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
-    return len(source)

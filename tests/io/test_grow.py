@@ -53,3 +53,18 @@ def test_segment_masks_grow_what_they_read_and_name_the_growth_in_their_identity
     assert "grow" not in plain.identity() and grown.identity()["grow"] == 2.0
     with pytest.raises(KeyframeError, match="--grow must be a number <= 50"):
         SegmentMasks(tmp_path / "masks", source, grow=80)
+
+
+def test_checking_every_mask_names_the_first_bad_one_in_frame_order(tmp_path):
+    # The masks are read on every core: the error must still be the first bad frame's, and the values all of them.
+    for index in range(12):
+        write_image(tmp_path / "frames" / f"{index:03d}.png", np.zeros((8, 8, 3), np.uint8))
+        write_mask(tmp_path / "masks" / f"{index:03d}.png", np.full((8, 8), index + 1, np.uint8))
+    source = open_frames(tmp_path / "frames")
+    assert SegmentMasks(tmp_path / "masks", source).check_all() == set(range(1, 13))
+    folding = np.zeros((8, 8, 3), np.uint8)
+    folding[:4], folding[4:] = (255, 0, 0), (0, 255, 0)  # red and green objects that fold into one value
+    for index in (9, 4):
+        write_image(tmp_path / "masks" / f"{index:03d}.png", folding)
+    with pytest.raises(KeyframeError, match="004.png: holds 2 colours"):
+        SegmentMasks(tmp_path / "masks", source).check_all()

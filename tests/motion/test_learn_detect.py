@@ -65,6 +65,7 @@ def test_detection_json_has_the_contract(wave_model, wave_clip, tmp_path):
         assert key in data
     assert len(data["frame_scores"]) == 30 and isinstance(data["detected"], bool)
     assert data["detected"] == (data["score"] >= data["threshold"])
+    assert data["video"] == result.video == result.path  # the attribute answers to the JSON's name as well
     result.write_json(tmp_path / "r.json")
     plot_detection(result, tmp_path / "r.png")
     assert (tmp_path / "r.png").stat().st_size > 1000

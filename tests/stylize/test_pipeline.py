@@ -155,6 +155,27 @@ def test_an_interrupted_composite_keeps_the_frames_it_wrote(clip, small_sample, 
         np.testing.assert_array_equal(read_image(root / "final" / f"{stem}.png"), read_image(root / "straight" / f"{stem}.png"))
 
 
+def test_a_composite_made_from_the_same_inputs_is_kept_and_only_encoded(clip, small_sample, monkeypatch):
+    # A run stopped while it encoded the video had composited every frame: the next one goes straight to the video.
+    import keyframe.stylize.pipeline as pipeline
+
+    root, _, _ = clip
+    for stem in small_sample.stems[:FRAMES]:
+        write_image(root / "bg" / f"{stem}.png", np.full((120, 160, 3), 10, np.uint8))
+    layers = {0: root / "bg"}
+    composite(root / "frames", layers, root / "masks", root / "final")
+    written, encoded = [], []
+    monkeypatch.setattr(pipeline, "write_image", lambda path, image: written.append(path) or write_image(path, image))
+    monkeypatch.setattr(pipeline, "encode_frames", lambda out_dir, video, **options: encoded.append(video))
+    assert composite(root / "frames", layers, root / "masks", root / "final", video=root / "final.mp4") == FRAMES
+    assert written == [] and encoded == [root / "final.mp4"]
+    composite(root / "frames", layers, root / "masks", root / "final", feather=2.0)  # another setting: made again
+    assert len(written) == FRAMES
+    (root / "final" / f"{small_sample.stems[2]}.png").unlink()  # a frame gone from the output: made again
+    composite(root / "frames", layers, root / "masks", root / "final", feather=2.0)
+    assert len(written) == 2 * FRAMES
+
+
 def test_the_output_stays_locked_while_its_video_is_encoded(clip, small_sample, monkeypatch):
     import subprocess
     import sys
