@@ -698,9 +698,10 @@ def stylize_cmd(
     trained = ", ".join(f"{name} {count} it" + (f" (resumed at {result.resumed_from[name]})"
                                                 if 0 < result.resumed_from.get(name, 0) < count else "")
                         for name, count in result.iterations.items())
-    # A rerun that finds every frame drawn by an interrupted run renders none: it has no rate to report.
+    # A rerun that finds every frame drawn by an earlier run (interrupted, or finished from the same inputs and
+    # models) renders none: it has no rate to report.
     rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
-                 else "every frame kept from the interrupted run")
+                 else "every frame kept from an earlier run")
     # A rerun whose models had trained as far as asked loads them: it has no training time to report.
     training = f"training {result.train_seconds:.0f} s" if result.trained else "the models kept, no training"
     out.print(f"{counted(result.frames, 'frame')} -> {out_dir} ({trained}; {training}, {rendering})"

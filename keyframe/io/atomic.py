@@ -717,6 +717,11 @@ def published_from(out_dir: str | os.PathLike, key) -> bool:
     return made_from == json.dumps(key, sort_keys=True, default=str) and published_whole(out_dir)
 
 
+def published_files(out_dir: str | os.PathLike) -> list[str]:
+    """The files (relative paths) keyframe published in ``out_dir`` that are still there; none for a folder it did not make."""
+    return _earlier_outputs(Path(out_dir))
+
+
 def _earlier_outputs(out: Path) -> list[str]:
     """The files an earlier run published in ``out`` (none when it was not made by keyframe). Only names of
     plain files inside ``out`` count: nothing outside is ever removed, whatever a hand-edited list says."""

@@ -38,7 +38,7 @@ import torch
 from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
-from keyframe.io.atomic import check_file_apart, check_output_folder, locks_output, published_from
+from keyframe.io.atomic import check_file_apart, check_output_folder, locks_output, published_files, published_from
 from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
 from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_grow, check_rgb, read_image_alpha
 from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
@@ -440,8 +440,9 @@ def stylize(
         # Frames an interrupted run left are kept only if these very models drew them: the checkpoint resumed
         # may be another one than drew them (a later run trained on, or was stopped after a later checkpoint).
         drawn_by = {model_name(segment): _model_digest(model) for segment, model in models.items()}
-        _clear_other_renders(stage, {"feather": feather if masks is not None else None, "segments": segments,
-                                     "models": drawn_by})
+        settings = {"feather": feather if masks is not None else None, "segments": segments, "models": drawn_by}
+        _clear_other_renders(stage, settings)
+        _reuse_finished_renders(stage, out_dir, kept_from, settings)
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
@@ -457,7 +458,7 @@ def stylize(
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
         (stage / RENDER_SETTINGS).unlink()
-        record = {**kept_from, "segments": segments, "feather": feather}
+        record = {**kept_from, "segments": segments, "feather": feather, "rendering": settings}
         (stage / LAYER_RECORD).write_text(json.dumps(record))
         write_manifest(stage, source)
     log.info("stylized %d frames in %.1f s (training %.1f s)", len(source), result.render_seconds, result.train_seconds)
@@ -598,6 +599,27 @@ def _model_digest(model: StyleModel) -> str:
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()
+
+
+def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, settings: dict) -> None:
+    """Take into the stage the frames a finished run published in ``out_dir`` from the same frames and masks
+    (``kept_from``), drawn by these very models with these ``settings``: a rerun (one stopped while it encoded
+    ``--video``, say) then draws none of them again. Each is linked, not copied, where the file system allows:
+    publishing moves it back onto itself."""
+    if not published_from(out_dir, kept_from):
+        return
+    try:
+        record = json.loads((out_dir / LAYER_RECORD).read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(record, dict) or record.get("rendering") != json.loads(json.dumps(settings)):
+        return
+    for name in published_files(out_dir):
+        if Path(name).parent == Path(".") and name.endswith(".png") and not (stage / name).exists():
+            try:
+                os.link(out_dir / name, stage / name)
+            except OSError:  # no hard links here (another file system, FAT): a copy
+                shutil.copy2(out_dir / name, stage / name)
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:

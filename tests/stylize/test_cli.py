@@ -134,9 +134,23 @@ def test_a_rerun_with_every_frame_already_drawn_reports_no_rate_of_nothing(tmp_p
     done = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
                    "--iterations", "3")
     assert done.returncode == 0, done.stderr
-    assert "nan" not in done.stdout and "every frame kept from the interrupted run" in done.stdout
+    assert "nan" not in done.stdout and "every frame kept from an earlier run" in done.stdout
     assert "the models kept, no training" in done.stdout  # the model had trained as far as asked: no training time
     assert len(open_frames(tmp_path / "out")) == 3
+    # Finished now, and run again from the same frames and keys (as after a stop while encoding --video): nothing is
+    # drawn again, the frames stay, and the video is made of them.
+    before = {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")}
+    again = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                    "--iterations", "3", "--video", tmp_path / "out.mp4")
+    assert again.returncode == 0, again.stderr
+    assert "every frame kept from an earlier run" in again.stdout and len(open_frames(tmp_path / "out.mp4")) == 3
+    assert {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")} == before
+    assert not (tmp_path / "out.partial").exists()
+    # More iterations train the model on: every frame is drawn again.
+    more = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                   "--iterations", "4")
+    assert more.returncode == 0, more.stderr
+    assert "rendering" in more.stdout and "kept from an earlier run" not in more.stdout
 
 
 def test_a_bad_feather_without_masks_is_the_only_line(tmp_path, small_sample):
