@@ -700,7 +700,8 @@ def stylize_cmd(
                         for name, count in result.iterations.items())
     # A rerun that finds every frame drawn by an earlier run (interrupted, or finished from the same inputs and
     # models) renders none: it has no rate to report.
-    rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered
+    rendering = (f"rendering {result.frames_per_second:.1f} frames/s" if result.rendered == result.frames
+                 else f"rendering {result.rendered} of them, the others kept from an earlier run" if result.rendered
                  else "every frame kept from an earlier run")
     # A rerun whose models had trained as far as asked loads them: it has no training time to report.
     training = f"training {result.train_seconds:.0f} s" if result.trained else "the models kept, no training"

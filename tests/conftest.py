@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from fractions import Fraction
@@ -21,6 +22,10 @@ KEYFRAME = [sys.executable, "-c", "from keyframe.launch import main; main()"]
 # Outputs are compared as text: a CI that forces colour (FORCE_COLOR=1 and the like) must not add escape codes.
 for _forcing_colour in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR_FORCE"):
     os.environ.pop(_forcing_colour, None)
+# The tests of Ctrl-C send SIGINT to this process. A suite started as a background job of a shell without job
+# control (`./.ci/run &` in a script) inherits SIGINT ignored, and Python then never raises KeyboardInterrupt.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def shared(*parts: str) -> Path:

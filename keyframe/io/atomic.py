@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import glob
+import hashlib
 import inspect
 import io
 import json
@@ -403,16 +404,34 @@ def _probe(target: Path, place: Path) -> None:
         raise fail(target, f"cannot be written in {place}: {error.strerror or error}") from None
 
 
-def file_stamp(video) -> list[int] | None:
-    """Size and modification time of a video file or frame folder (kept work is reused only if they match);
-    None for frames that are not on disk, whose work is not kept."""
+def file_stamp(video) -> list | None:
+    """Size and modification time of a video file, or of each file of a frame folder (kept work is reused only if
+    they match); None for frames that are not on disk, whose work is not kept.
+
+    A folder's stamp is its file count, total size, newest time and a digest of each file's name, size and time:
+    the totals alone miss two frames swapped by renaming, or one put back from a backup with its old time.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for name, text in (("a.png", "1"), ("b.png", "22")):
+    ...     _ = (folder / name).write_text(text)
+    >>> before = file_stamp(folder)
+    >>> for old, new in (("a.png", "c.png"), ("b.png", "a.png"), ("c.png", "b.png")):  # swapped: the same totals
+    ...     _ = (folder / old).rename(folder / new)
+    >>> file_stamp(folder)[:3] == before[:3], file_stamp(folder) == before
+    (True, False)
+    """
     if not isinstance(video, (str, os.PathLike)):
         return None
     path = Path(video)
     try:
         if path.is_dir():
-            files = [entry.stat() for entry in os.scandir(path) if entry.is_file()]
-            return [len(files), sum(f.st_size for f in files), max((f.st_mtime_ns for f in files), default=0)]
+            files = sorted((entry.name, entry.stat()) for entry in os.scandir(path) if entry.is_file())
+            listing = "\n".join(f"{name}\t{info.st_size}\t{info.st_mtime_ns}" for name, info in files)
+            return [len(files), sum(info.st_size for _, info in files), max((info.st_mtime_ns for _, info in files), default=0),
+                    hashlib.sha1(listing.encode("utf-8", "surrogateescape")).hexdigest()[:16]]
         info = path.stat()
     except OSError:
         return None
@@ -670,19 +689,39 @@ def publish(stage: Path, out: Path, kind: str = "", private=()) -> None:
     # Ctrl-C waits for the moves (a moment): stopped half-way, the folder would hold old and new outputs mixed.
     with held_interrupts() as held:
         # Listed first as keyframe's, the new outputs are told from files put there by hand if this is cut short.
-        with atomic_path(out / OUTPUTS) as tmp:
-            tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))
+        if not new <= earlier:
+            with atomic_path(out / OUTPUTS) as tmp:
+                tmp.write_text(json.dumps({"kind": kind, "files": sorted(earlier | new)}))
         for name in written:
             target = out / name
             target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(stage / name, target)
+            # An output the same as the one there is left as it was, its time too: a rerun that changed nothing
+            # leaves the folder's stamp as it was, for work kept from it downstream (a composite of this layer).
+            if not _same_file(stage / name, target):
+                os.replace(stage / name, target)
         for name in earlier - new:
             _remove_with_empty_parents(out / name, out)
-        with atomic_path(out / OUTPUTS) as tmp:
-            tmp.write_text(listing)
+        if _read_text(out / OUTPUTS) != listing:
+            with atomic_path(out / OUTPUTS) as tmp:
+                tmp.write_text(listing)
         shutil.rmtree(stage)
     if held.requested:  # the outputs are whole; the run stops here, as asked
         raise KeyboardInterrupt
+
+
+SMALL_OUTPUT = 1 << 16  # bytes: outputs up to this size are compared by content before they replace the one there
+
+
+def _same_file(staged: Path, target: Path) -> bool:
+    """Whether ``staged`` is ``target`` (a link to it, as :func:`staged_dir`'s callers make of finished work) or
+    a small file (a settings record) with the same bytes. Larger outputs are not read again to find out."""
+    try:
+        if os.path.samefile(staged, target):
+            return True
+        size = staged.stat().st_size
+        return size <= SMALL_OUTPUT and size == target.stat().st_size and staged.read_bytes() == target.read_bytes()
+    except OSError:
+        return False
 
 
 def _listing(out: Path) -> dict:
@@ -700,9 +739,9 @@ def published_whole(out_dir: str | os.PathLike) -> bool:
     return isinstance(names, list) and bool(names) and len(_earlier_outputs(Path(out_dir))) == len(names)
 
 
-def published_from(out_dir: str | os.PathLike, key) -> bool:
-    """Whether ``out_dir`` holds, whole, what a run made from ``key`` (as :func:`staged_dir` takes it) published
-    there: the same inputs and settings, and every file it wrote still in place. That work need not be done again.
+def published_from(out_dir: str | os.PathLike, key, whole: bool = True) -> bool:
+    """Whether ``out_dir`` holds what a run made from ``key`` (as :func:`staged_dir` takes it) published there: the
+    same inputs and settings, and (``whole``) every file it wrote still in place. That work need not be done again.
 
     Examples
     --------
@@ -714,7 +753,7 @@ def published_from(out_dir: str | os.PathLike, key) -> bool:
     (True, False)
     """
     made_from = _listing(Path(out_dir)).get("made_from")
-    return made_from == json.dumps(key, sort_keys=True, default=str) and published_whole(out_dir)
+    return made_from == json.dumps(key, sort_keys=True, default=str) and (published_whole(out_dir) or not whole)
 
 
 def published_files(out_dir: str | os.PathLike) -> list[str]:

@@ -442,7 +442,7 @@ def stylize(
         drawn_by = {model_name(segment): _model_digest(model) for segment, model in models.items()}
         settings = {"feather": feather if masks is not None else None, "segments": segments, "models": drawn_by}
         _clear_other_renders(stage, settings)
-        _reuse_finished_renders(stage, out_dir, kept_from, settings)
+        _reuse_finished_renders(stage, out_dir, kept_from, settings, source.stems)
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
@@ -601,12 +601,12 @@ def _model_digest(model: StyleModel) -> str:
     return digest.hexdigest()
 
 
-def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, settings: dict) -> None:
+def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, settings: dict, stems: list[str]) -> None:
     """Take into the stage the frames a finished run published in ``out_dir`` from the same frames and masks
     (``kept_from``), drawn by these very models with these ``settings``: a rerun (one stopped while it encoded
-    ``--video``, say) then draws none of them again. Each is linked, not copied, where the file system allows:
-    publishing moves it back onto itself."""
-    if not published_from(out_dir, kept_from):
+    ``--video``, say) then draws none of them again, and one after a frame was removed there draws that one. Each
+    is linked, not copied, where the file system allows, and publishing leaves it in place."""
+    if not published_from(out_dir, kept_from, whole=False):
         return
     try:
         record = json.loads((out_dir / LAYER_RECORD).read_text())
@@ -614,8 +614,9 @@ def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, setting
         return
     if not isinstance(record, dict) or record.get("rendering") != json.loads(json.dumps(settings)):
         return
+    wanted = {f"{stem}.png" for stem in stems}  # this run's frames: a published frame of a stem gone since goes
     for name in published_files(out_dir):
-        if Path(name).parent == Path(".") and name.endswith(".png") and not (stage / name).exists():
+        if name in wanted and not (stage / name).exists():
             try:
                 os.link(out_dir / name, stage / name)
             except OSError:  # no hard links here (another file system, FAT): a copy
@@ -749,7 +750,7 @@ def composite(
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
     if published_from(out_dir, made_from):  # as by a run stopped while it encoded the video: nothing to redo
         log.info("%s: composited before from the same frames, masks, layers and feather; kept", out_dir)
-        report(progress, len(source), len(source), "compositing")
+        report(progress, len(source), len(source), "every frame kept from an earlier run")
     else:
         _check_layers_used(segment_masks.check_all(progress), opened, masks)
         _composite_frames(source, segment_masks, opened, layers, out_dir, made_from, feather, progress)

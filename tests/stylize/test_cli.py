@@ -1,6 +1,6 @@
 import numpy as np
 
-from keyframe.io import open_frames, write_image, write_mask
+from keyframe.io import file_stamp, open_frames, write_image, write_mask
 from keyframe.stylize.filters import stylization
 from tests.conftest import run_cli
 
@@ -140,12 +140,27 @@ def test_a_rerun_with_every_frame_already_drawn_reports_no_rate_of_nothing(tmp_p
     # Finished now, and run again from the same frames and keys (as after a stop while encoding --video): nothing is
     # drawn again, the frames stay, and the video is made of them.
     before = {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")}
+    stamp = file_stamp(tmp_path / "out")
     again = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
                     "--iterations", "3", "--video", tmp_path / "out.mp4")
     assert again.returncode == 0, again.stderr
     assert "every frame kept from an earlier run" in again.stdout and len(open_frames(tmp_path / "out.mp4")) == 3
     assert {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")} == before
+    assert file_stamp(tmp_path / "out") == stamp  # untouched: a composite of this layer keeps its work too
     assert not (tmp_path / "out.partial").exists()
+    (tmp_path / "out" / f"{small_sample.stems[1]}.png").unlink()  # one frame gone: that one is drawn again
+    one = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                  "--iterations", "3")
+    assert one.returncode == 0, one.stderr
+    assert "rendering 1 of them, the others kept from an earlier run" in one.stdout
+    assert {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")} == before
+    first, last = (tmp_path / "frames" / f"{stem}.png" for stem in (small_sample.stems[0], small_sample.stems[2]))
+    first.rename(tmp_path / "swap.png"), last.rename(first), (tmp_path / "swap.png").rename(last)  # same totals
+    swapped = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
+                      "--iterations", "3")
+    assert swapped.returncode == 0, swapped.stderr
+    assert "kept from an earlier run" not in swapped.stdout  # other frames: drawn again, none kept
+    assert (tmp_path / "out" / first.name).read_bytes() == before[last.name]
     # More iterations train the model on: every frame is drawn again.
     more = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
                    "--iterations", "4")

@@ -167,8 +167,11 @@ def test_a_composite_made_from_the_same_inputs_is_kept_and_only_encoded(clip, sm
     written, encoded = [], []
     monkeypatch.setattr(pipeline, "write_image", lambda path, image: written.append(path) or write_image(path, image))
     monkeypatch.setattr(pipeline, "encode_frames", lambda out_dir, video, **options: encoded.append(video))
-    assert composite(root / "frames", layers, root / "masks", root / "final", video=root / "final.mp4") == FRAMES
+    notes = []
+    assert composite(root / "frames", layers, root / "masks", root / "final", video=root / "final.mp4",
+                     progress=lambda done, total, note: notes.append(note)) == FRAMES
     assert written == [] and encoded == [root / "final.mp4"]
+    assert notes == ["every frame kept from an earlier run"]  # said, on the bar, and no mask read through
     composite(root / "frames", layers, root / "masks", root / "final", feather=2.0)  # another setting: made again
     assert len(written) == FRAMES
     (root / "final" / f"{small_sample.stems[2]}.png").unlink()  # a frame gone from the output: made again
