@@ -88,7 +88,8 @@ def demo(out_dir: str | Path, log=print, iterations: int = DEMO_ITERATIONS, fram
         "train_seconds": round(result.train_seconds, 1),
         # Where the models had trained fully in an earlier run (a finished demo run again), none trains now.
         "models_kept": not result.trained,
-        "render_fps": round(result.frames_per_second, 1),
+        # None where every frame was kept from an earlier run: no rate, and NaN is not JSON.
+        "render_fps": round(result.frames_per_second, 1) if result.rendered else None,
         "ssim_stylized": round(float(np.mean(scores)), 3),
         "ssim_unstyled": round(float(np.mean(unstyled)), 3),
         "video": str(result.video),

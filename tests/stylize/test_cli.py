@@ -155,7 +155,8 @@ def test_a_rerun_with_every_frame_already_drawn_reports_no_rate_of_nothing(tmp_p
     assert "rendering 1 of them, the others kept from an earlier run" in one.stdout
     assert {path.name: path.read_bytes() for path in (tmp_path / "out").glob("*.png")} == before
     first, last = (tmp_path / "frames" / f"{stem}.png" for stem in (small_sample.stems[0], small_sample.stems[2]))
-    first.rename(tmp_path / "swap.png"), last.rename(first), (tmp_path / "swap.png").rename(last)  # same totals
+    for old, new in ((first, tmp_path / "swap.png"), (last, first), (tmp_path / "swap.png", last)):  # same totals
+        old.rename(new)
     swapped = run_cli("stylize", tmp_path / "frames", "--keys", tmp_path / "keys", "--out", tmp_path / "out",
                       "--iterations", "3")
     assert swapped.returncode == 0, swapped.stderr

@@ -16,3 +16,4 @@ def test_demo_stylizes_figure_and_background_and_writes_a_video(tmp_path):
     rerun = demo(tmp_path, log=again.append, iterations=10, frames=6)
     assert rerun["models_kept"] and "(the earlier run's models, kept)" in again[-1], again[-1]
     assert rerun["ssim_stylized"] == summary["ssim_stylized"]
+    assert summary["render_fps"] > 0 and rerun["render_fps"] is None  # every frame kept: no rate (and no NaN in JSON)
