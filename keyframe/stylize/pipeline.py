@@ -748,12 +748,13 @@ def composite(
     check_output_folder(out_dir, [source.path, masks, *layers.values()], "composite")  # before the masks' long read
     made_from = {"frames": source_identity(source), "masks": segment_masks.identity(), "feather": feather,
                  "layers": {segment: input_identity(folder) for segment, folder in layers.items()}}
+    partial_runs = _partial_runs(layers, made_from)  # warned of on every run: kept frames hold those seams too
     if published_from(out_dir, made_from):  # as by a run stopped while it encoded the video: nothing to redo
         log.info("%s: composited before from the same frames, masks, layers and feather; kept", out_dir)
         report(progress, len(source), len(source), "every frame kept from an earlier run")
     else:
         _check_layers_used(segment_masks.check_all(progress), opened, masks)
-        _composite_frames(source, segment_masks, opened, layers, out_dir, made_from, feather, progress)
+        _composite_frames(source, segment_masks, opened, layers, partial_runs, out_dir, made_from, feather, progress)
     if video is not None:
         encode_frames(out_dir, video, fps=None if source.fps else DEFAULT_FPS, audio=sound_of(source))
     return len(source)
@@ -769,11 +770,11 @@ def _check_layers_used(found: set[int], opened: Mapping, masks) -> None:
                               "so its layer would not be used; give a segment's mask value")
 
 
-def _composite_frames(source, segment_masks: SegmentMasks, opened: Mapping, layers: Mapping, out_dir: Path,
-                      made_from: dict, feather: float, progress) -> None:
-    """Composite every frame into ``out_dir``, staged: a run stopped midway leaves the frames it wrote for the next."""
+def _partial_runs(layers: Mapping, made_from: dict) -> dict[Path, tuple | None]:
+    """Each layer folder's :func:`_partial_run` (read, and warned of, once for a folder given for several
+    segments), with a warning for a segment its run did not stylize."""
     partial_runs: dict[Path, tuple | None] = {}
-    for segment, folder in layers.items():  # a folder given for several segments is read, and warned of, once
+    for segment, folder in layers.items():
         if Path(folder) not in partial_runs:
             partial_runs[Path(folder)] = _partial_run(folder, segment, made_from)
         styled = partial_runs[Path(folder)]
@@ -781,6 +782,12 @@ def _composite_frames(source, segment_masks: SegmentMasks, opened: Mapping, laye
             log.warning("--layer %d: %s stylized segment(s) %s, not %d: that segment shows the original frame the run "
                         "kept there, blended with its styled neighbours", segment, folder,
                         ", ".join(map(str, styled[0])), segment)
+    return partial_runs
+
+
+def _composite_frames(source, segment_masks: SegmentMasks, opened: Mapping, layers: Mapping, partial_runs: dict,
+                      out_dir: Path, made_from: dict, feather: float, progress) -> None:
+    """Composite every frame into ``out_dir``, staged: a run stopped midway leaves the frames it wrote for the next."""
     inputs = [source.path, segment_masks.folder, *layers.values()]
     with staged_dir(out_dir, made_from, inputs=inputs, kind="composite") as stage:
         for frame in source.iter_frames():

@@ -236,6 +236,12 @@ def test_segments_stylized_in_separate_runs_composite_without_a_rim_at_the_seams
     assert "less than this composite's" not in caplog.text
     composite(root / "frames", layers, root / "masks", root / "final8", feather=8.0)  # wider than the layers' 4 px
     assert "stylized with --feather 4, less than this composite's 8" in caplog.text
+    caplog.clear()
+    notes = []
+    composite(root / "frames", layers, root / "masks", root / "final8", feather=8.0,  # kept: its seams are the same
+              progress=lambda done, total, note: notes.append(note))
+    assert notes == ["every frame kept from an earlier run"]
+    assert "stylized with --feather 4, less than this composite's 8" in caplog.text
     assert "not 0:" not in caplog.text
     composite(root / "frames", {0: root / "figure-out"}, root / "masks", root / "swapped")  # 0= for 255=: a slip
     assert "--layer 0: " in caplog.text and "figure-out stylized segment(s) 255, not 0: that segment shows" in caplog.text
