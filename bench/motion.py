@@ -658,7 +658,9 @@ mean over 1 or 2 s around each frame and divided by their spread there, as `gest
 its grey levels (0.759, 0.749 alone), and the `pixels` motion penalty at 0.25 instead of 0.5 (0.791 alone, 0.919
 fused). Each lifts `bow` (to 0.42-0.68 alone, 0.91 fused with the lower penalty) and lowers `bye` (to 0.60-0.89):
 the `pixels` models of the two mistake each other's movement, and under the minimum the loss on `bye` outweighs the
-gain on `bow`. Not tried there: other seeds, and the flow fused. Nor landmark features that no turn of the
+gain on `bow`. The DIS flow at 8x8 as the fused model's `pixels` kind (side run of 2026-12-07, seed 0) did
+worse still: 0.830 against 0.921 (`bow` 0.61, `bye` 0.79, `raise-up-both-hands` 0.89), so no other seed was
+run. Nor landmark features that no turn of the
 body can change (side run of 2026-12-07, seed 0, every take): the 3D angle at each of 20 joints, the distances
 between 13 body joints over the torso length, or both. A take filmed 15 degrees aside moves them as far, against the
 distance between two movements, as the body-frame landmarks used now (0.71-0.79 against 0.65-0.68 of it): MediaPipe's

@@ -56,16 +56,18 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     )
     bar = Progress(*columns, console=console, transient=False)
     task: Optional[TaskID] = None
-    last = 0
+    last, last_total = 0, None
 
     def update(done: int, total: Optional[int], note: str = "") -> None:
-        nonlocal task, last
+        nonlocal task, last, last_total
         if task is None:
             bar.start()
             task = bar.add_task(description, total=total, note=note)
-        elif done < last:  # a new stage (the next segment's model, rendering after training): its own clock and rate
+        elif done < last or total != last_total:
+            # A new stage (the next segment's model, rendering after training): its own clock and rate, which the
+            # frames an earlier run kept, counted at once, must not speed up.
             bar.reset(task, total=total, completed=done, note=note)
-        last = done
+        last, last_total = done, total
         bar.update(task, completed=done, total=total, note=note)
 
     try:
@@ -94,14 +96,14 @@ def progress_lines(description: str, write: Callable[[str], None], every: float 
     segmenting: 5/5 (100%), 0:00:20, masks
     """
     started = clock()
-    last_line, last_done = None, 0
+    last_line, last_done, last_total = None, 0, None
 
     def update(done: int, total: Optional[int], note: str = "") -> None:
-        nonlocal last_line, last_done
+        nonlocal last_line, last_done, last_total
         now = clock()
-        new_stage = last_line is None or done < last_done
+        new_stage = last_line is None or done < last_done or total != last_total
         finished = total is not None and done >= total
-        last_done = done
+        last_done, last_total = done, total
         if not (new_stage or finished or now - last_line >= every):
             return
         last_line = now

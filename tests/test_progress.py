@@ -52,8 +52,8 @@ def test_a_count_that_starts_again_is_a_new_stage_with_its_own_clock(monkeypatch
         for segment in ("0", "255"):
             for done in (10, 20, 30):
                 progress(done, 30, f"segment {segment}")
-        progress(1, 12, "rendering")
-    assert resets == [10, 1]
+        progress(31, 40, "rendering")  # counting from the 31 frames an earlier run kept: a new stage too
+    assert resets == [10, 31]
     assert "rendering" in capsys.readouterr().err
 
 

@@ -23,8 +23,10 @@ from keyframe.errors import KeyframeError, fail, is_seconds, is_whole
 from keyframe.io.atomic import check_file_apart, input_identity
 from keyframe.io.audio import SilentVideo, sound_seconds
 from keyframe.io.images import image_size, list_images, read_image
-from keyframe.io.video import (FPS_RANGE, MANIFEST, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps, frame_seconds,
-                               iter_video, parse_aspect, probe, shown_until, to_rgb, uneven_seconds, writable_fps)
+from keyframe.io.video import (FPS_RANGE, MANIFEST, SEEK_AFTER, VIDEO_SUFFIXES, VideoWriter, aspect_text, check_fps,
+                               frame_seconds, iter_video, parse_aspect, probe, shown_until, to_rgb, uneven_seconds,
+                               writable_fps)
+from keyframe.progress import report
 
 log = logging.getLogger(__name__)
 DEFAULT_FPS = 25.0  # the rate of frames that record none
@@ -49,6 +51,9 @@ class FrameSource(ABC):
     origin: Path | None = None  # that video, where known (its sound goes with the frames: :func:`sound_of`)
     origin_gone: Path | None = None  # the video a folder's video.json names, when that file is gone
     pixel_aspect: Fraction = Fraction(1)  # how much wider than high players show a pixel (HDV: 4/3)
+    # Frames between two wanted ones that cost less to read through than to start reading again after them: a
+    # video's next start decodes from the keyframe before it; an image is read alone (frames_at).
+    read_through: int = 0
 
     def __len__(self) -> int:
         return len(self.stems)
@@ -301,6 +306,7 @@ class VideoSource(FrameSource):
         self.fps = self.info.fps
         self.pixel_aspect = parse_aspect(self.info.pixel_aspect) if self.info.pixel_aspect else Fraction(1)
         self.warned: set[str] = set()  # what reading it has warned about: each pass over it does not say it again
+        self.read_through = SEEK_AFTER
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         span = self.frame_range(start, stop, step)
@@ -339,6 +345,7 @@ class SteppedFrames(FrameSource):
         self.pixel_aspect = source.pixel_aspect
         self.stems = source.stems[::step]
         self.fps = source.fps / step if source.fps else None
+        self.read_through = source.read_through // step
 
     def iter_frames(self, start: int = 0, stop: int | None = None, step: int = 1) -> Iterator[Frame]:
         span = self.frame_range(start, stop, step)
@@ -416,6 +423,54 @@ class InOrder:
             if frame.index == index:
                 return frame.rgb
         raise IndexError(f"frame {index} of {len(self.source)}")
+
+
+def frames_at(source: FrameSource, indices) -> Iterator[Frame]:
+    """The frames of ``source`` at ``indices``, in rising order, reading only the stretches that hold them.
+
+    A gap between two of them is read through where that costs less than starting again after it (up to
+    ``source.read_through`` frames: a video's, as its next start decodes from the keyframe before), else skipped.
+
+    Examples
+    --------
+    >>> frames = ArrayFrames(np.arange(6, dtype=np.uint8).repeat(12).reshape(6, 2, 2, 3))
+    >>> [frame.index for frame in frames_at(frames, [4, 1, 2])]
+    [1, 2, 4]
+    """
+    wanted = sorted(set(indices))
+    first = 0
+    while first < len(wanted):
+        last = first
+        while last + 1 < len(wanted) and wanted[last + 1] - wanted[last] - 1 <= source.read_through:
+            last += 1
+        chosen = set(wanted[first : last + 1])
+        for frame in source.iter_frames(wanted[first], wanted[last] + 1):
+            if frame.index in chosen:
+                yield frame
+        first = last + 1
+
+
+def unwritten_frames(source: FrameSource, folder: Path, progress=None, note: str = "") -> Iterator[Frame]:
+    """The frames of ``source`` that have no ``<stem>.png`` in ``folder`` yet, for a run that goes on where an
+    earlier one stopped: the frames written are not read again (:func:`frames_at`), and ``progress`` counts
+    them as done before the first frame yielded, then each one yielded once the caller asks for the next.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> _ = (folder / "000001.png").write_bytes(b"")
+    >>> [frame.stem for frame in unwritten_frames(ArrayFrames(np.zeros((3, 2, 2, 3), np.uint8)), folder)]
+    ['000000', '000002']
+    """
+    todo = [index for index, stem in enumerate(source.stems) if not (folder / f"{stem}.png").is_file()]
+    done = len(source) - len(todo)
+    if done:
+        report(progress, done, len(source), note)
+    for frame in frames_at(source, todo):
+        yield frame
+        done += 1
+        report(progress, done, len(source), note)
 
 
 BACKWARD_BLOCK = 64  # frames read forwards at a time by backward_frames: one seek per block, not per frame

@@ -22,7 +22,7 @@ import numpy as np
 from keyframe.errors import fail, is_whole
 from keyframe.io import open_frames, staged_dir, write_image
 from keyframe.io.atomic import check_file_apart, check_output_folder
-from keyframe.io.frames import sound_of, source_identity, write_manifest, writer_for
+from keyframe.io.frames import sound_of, source_identity, unwritten_frames, write_manifest, writer_for
 from keyframe.io.images import SegmentMasks, check_rgb
 from keyframe.io.video import VIDEO_SUFFIXES, check_replaceable
 from keyframe.progress import report
@@ -100,11 +100,9 @@ def write_cutouts(frames, masks, out: str | os.PathLike, segments=None, feather:
         made_from = {"frames": source_identity(source), "masks": labels_of.identity(),
                      "segments": chosen, "feather": feather}
         with staged_dir(out, made_from, inputs=[source.path, labels_of.folder], kind=CUTOUT_KIND) as stage:
-            for frame in source.iter_frames():
-                target = stage / f"{frame.stem}.png"
-                if not target.exists():  # else cut by an interrupted run from the same inputs (written whole)
-                    write_image(target, cut(frame))
-                report(progress, frame.index + 1, len(source), "cutting out")
+            # Frames an interrupted run from the same inputs cut are kept (each written whole).
+            for frame in unwritten_frames(source, stage, progress, "cutting out"):
+                write_image(stage / f"{frame.stem}.png", cut(frame))
             write_manifest(stage, source)
     return len(source)
 

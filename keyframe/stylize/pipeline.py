@@ -39,7 +39,8 @@ from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
 from keyframe.io.atomic import check_file_apart, check_output_folder, locks_output, published_files, published_from
-from keyframe.io.frames import DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, write_manifest
+from keyframe.io.frames import (DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, unwritten_frames,
+                                write_manifest)
 from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_grow, check_rgb, read_image_alpha
 from keyframe.io.video import VIDEO_SUFFIXES, check_mp4, check_replaceable
 from keyframe.progress import report
@@ -446,15 +447,11 @@ def stylize(
         started = time.perf_counter()
         rendered = 0
         with torch.inference_mode(), torch_threads(auto_threads() if train.threads is None else train.threads):
-            # One sequential pass over the source (a video decodes once, never seeks).
-            for frame in source.iter_frames():
-                target = stage / f"{frame.stem}.png"
-                if not target.is_file():
-                    labels = segment_masks.labels(frame.stem) if segment_masks is not None else None
-                    guide = track.render(frame.index) if track is not None else None
-                    write_image(target, stylize_frame(models, frame.rgb, labels, feather, guide))
-                    rendered += 1
-                report(progress, frame.index + 1, len(source), "rendering")
+            for frame in unwritten_frames(source, stage, progress, "rendering"):
+                labels = segment_masks.labels(frame.stem) if segment_masks is not None else None
+                guide = track.render(frame.index) if track is not None else None
+                write_image(stage / f"{frame.stem}.png", stylize_frame(models, frame.rgb, labels, feather, guide))
+                rendered += 1
         result.render_seconds = time.perf_counter() - started
         result.rendered = rendered
         (stage / RENDER_SETTINGS).unlink()
@@ -790,12 +787,10 @@ def _composite_frames(source, segment_masks: SegmentMasks, opened: Mapping, laye
     """Composite every frame into ``out_dir``, staged: a run stopped midway leaves the frames it wrote for the next."""
     inputs = [source.path, segment_masks.folder, *layers.values()]
     with staged_dir(out_dir, made_from, inputs=inputs, kind="composite") as stage:
-        for frame in source.iter_frames():
-            target = stage / f"{frame.stem}.png"
-            if not target.exists():  # else made by an interrupted run from the same inputs (written whole or not at all)
-                images = _read_layers(opened, layers, frame.stem)
-                labels = segment_masks.labels(frame.stem)
-                _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
-                write_image(target, SF.composite_frame(frame.rgb, labels, images, feather))
-            report(progress, frame.index + 1, len(source), "compositing")
+        # Frames an interrupted run from the same inputs wrote are kept (each written whole or not at all).
+        for frame in unwritten_frames(source, stage, progress, "compositing"):
+            images = _read_layers(opened, layers, frame.stem)
+            labels = segment_masks.labels(frame.stem)
+            _unblend_partial_runs(images, layers, partial_runs, frame.rgb, labels)
+            write_image(stage / f"{frame.stem}.png", SF.composite_frame(frame.rgb, labels, images, feather))
         write_manifest(stage, source)

@@ -257,3 +257,54 @@ def test_frames_read_in_order_are_streamed_and_read_out_of_order_still_right(sam
     assert Seeks.calls == 2
     with pytest.raises(IndexError):
         reader.read(24)
+
+
+def test_frames_at_reads_only_the_stretches_that_hold_them_and_bridges_a_video_s_short_gaps(sample_video, tmp_path):
+    from keyframe.io.frames import FolderSource, VideoSource, frames_at
+
+    class Counted(VideoSource):
+        decoded: list = []
+
+        def iter_frames(self, start=0, stop=None, step=1):
+            for frame in super().iter_frames(start, stop, step):
+                self.decoded.append(frame.index)
+                yield frame
+
+    video = Counted(sample_video)
+    every = video.read_range()
+    video.decoded = []
+    got = list(frames_at(video, [20, 3, 5, 5]))
+    assert [f.index for f in got] == [3, 5, 20]
+    for frame in got:
+        np.testing.assert_array_equal(frame.rgb, every[frame.index])
+    assert video.decoded == list(range(3, 21))  # gaps under a seek's cost are decoded through, nothing before or after
+    video.read_through, video.decoded = 1, []
+    assert [f.index for f in frames_at(video, [3, 5, 20])] == [3, 5, 20]
+    assert video.decoded == [3, 4, 5, 20]
+
+    for index in range(6):
+        write_image(tmp_path / f"{index:03d}.png", np.full((4, 4, 3), index * 10, np.uint8))
+    folder = FolderSource(tmp_path)
+    (tmp_path / "002.png").write_bytes(b"not an image")  # read only if the gap were read through
+    assert [(f.stem, int(f.rgb[0, 0, 0])) for f in frames_at(folder, [1, 3, 4])] == [("001", 10), ("003", 30), ("004", 40)]
+    assert list(frames_at(folder, [])) == []
+
+
+def test_unwritten_frames_skips_the_written_ones_and_counts_them_as_done(tmp_path):
+    from keyframe.io.frames import unwritten_frames
+
+    source = ArrayFrames(np.arange(5, dtype=np.uint8).repeat(12).reshape(5, 2, 2, 3))
+    for stem in ("000000", "000001", "000003"):
+        write_image(tmp_path / f"{stem}.png", np.zeros((2, 2, 3), np.uint8))
+    reports = []
+    made = []
+    for frame in unwritten_frames(source, tmp_path, lambda done, total, note: reports.append((done, total, note)), "x"):
+        made.append((frame.stem, int(frame.rgb[0, 0, 0])))
+        assert reports[-1][0] == 3 + len(made) - 1  # this frame is counted once it is done, not before
+    assert made == [("000002", 2), ("000004", 4)]
+    assert reports == [(3, 5, "x"), (4, 5, "x"), (5, 5, "x")]
+    for stem in ("000002", "000004"):
+        write_image(tmp_path / f"{stem}.png", np.zeros((2, 2, 3), np.uint8))
+    reports.clear()
+    assert list(unwritten_frames(source, tmp_path, lambda *report: reports.append(report), "x")) == []
+    assert reports == [(5, 5, "x")]

@@ -258,7 +258,9 @@ def test_a_layer_for_a_segment_no_mask_holds_is_refused(clip, small_sample):
     assert not (root / "out").exists()
 
 
-def test_interrupted_rendering_resumes_without_redoing_frames(clip):
+def test_interrupted_rendering_resumes_without_redoing_frames(clip, monkeypatch):
+    from keyframe.io.frames import FolderSource
+
     root, stem, painted = clip
     write_image(root / "keys" / f"{stem}.png", painted)
 
@@ -269,8 +271,13 @@ def test_interrupted_rendering_resumes_without_redoing_frames(clip):
     with pytest.raises(KeyboardInterrupt):
         stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST, progress=interrupt)
     assert (root / "out.partial").is_dir() and not (root / "out").exists()  # nothing looks finished
+    spans, iter_frames = [], FolderSource.iter_frames
+    monkeypatch.setattr(FolderSource, "iter_frames", lambda self, start=0, stop=None, step=1: spans.append(
+        (start, stop)) or iter_frames(self, start, stop, step))
     result = stylize(root / "frames", root / "keys", root / "out", style=SMALL, train=FAST)
     assert result.resumed_from == {"whole frame": 20} and result.rendered == FRAMES - 3
+    assert spans[-1] == (3, FRAMES)  # the frames it had drawn are not read again (the painted one is, to train)
+    assert not any(start < 3 and (stop is None or stop - start > 1) for start, stop in spans)
     assert len(open_frames(root / "out")) == FRAMES
 
 
