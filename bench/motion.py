@@ -665,7 +665,13 @@ body can change (side run of 2026-12-07, seed 0, every take): the 3D angle at ea
 between 13 body joints over the torso length, or both. A take filmed 15 degrees aside moves them as far, against the
 distance between two movements, as the body-frame landmarks used now (0.71-0.79 against 0.65-0.68 of it): MediaPipe's
 skeleton changes its shape with the view, not only its turn. The distances as the `pose` kind's features, with
-`gesture` and `pixels` unchanged, gave 0.899 against 0.921 for the same harness unchanged (`walk` 0.88, `bow` 0.83)."""
+`gesture` and `pixels` unchanged, gave 0.899 against 0.921 for the same harness unchanged (`walk` 0.88, `bow` 0.83).
+Nor are steadier landmarks to be had from larger renders (side run of 2026-12-07): at 384x384, where the figure is
+about 180 pixels tall instead of 120, the fused model gave 0.872 and 0.869 at seeds 0 and 1 (accuracy 0.848, 0.853;
+`bow` 0.79, `bye` 0.75) against 0.921. The `pixels` kind alone gains there (0.804 against 0.773), the landmarks lose
+(`pose+gesture` alone 0.847 against 0.869 at 256): MediaPipe runs as fast on either (45 frames/s), loses the figure
+in as many frames (165 and 244 of 12,797), and its landmarks jitter as much from frame to frame (0.130 and 0.135
+torso lengths), about as much as they move; a view 30 degrees aside still moves them 0.44-0.51 torso lengths."""
 
 
 RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
