@@ -672,8 +672,8 @@ about 180 pixels tall instead of 120, the fused model gave 0.872 and 0.869 at se
 (`pose+gesture` alone 0.847 against 0.869 at 256): MediaPipe runs as fast on either (45 frames/s), loses the figure
 in as many frames (165 and 244 of 12,797), and its landmarks jitter as much from frame to frame (0.130 and 0.135
 torso lengths), about as much as they move; a view 30 degrees aside still moves them 0.44-0.51 torso lengths.
-Whole-skeleton left-right swaps, which turn the body frame half round, explain little of that jitter: in 50 of
-12,718 frames is the swapped skeleton much nearer the frame before (under half the distance)."""
+Whole-skeleton left-right swaps, which turn the body frame half round, explain little of that jitter: the
+swapped skeleton is much nearer the frame before (under half the distance) in only 50 of 12,718 frames."""
 
 
 RESULTS = CACHE / "results.pkl"  # the last run's measurements, from which --text-only writes the section again
