@@ -62,7 +62,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         nonlocal task, last, last_total
         if task is None:
             bar.start()
-            task = bar.add_task(description, total=total, note=note)
+            task = bar.add_task(description, total=total, completed=done, note=note)  # work kept: not this run's rate
         elif done < last or total != last_total:
             # A new stage (the next segment's model, rendering after training): its own clock and rate, which the
             # frames an earlier run kept, counted at once, must not speed up.

@@ -67,3 +67,23 @@ def test_without_a_terminal_progress_is_written_as_lines_now_and_then(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines == ["segmenting: 1/100 (1%), 0:00:00, masks", "segmenting: 100/100 (100%), 0:00:00, masks",
                      "segmenting: 1/7 (14%), 0:00:00, rendering"]
+
+
+def test_work_kept_from_an_earlier_run_is_not_counted_in_the_rate(monkeypatch):
+    # A resumed run reports the 300 frames it kept at once: taken for work done, they made the eta a fraction.
+    import keyframe.progress
+
+    bars = []
+
+    class Recorded(keyframe.progress.Progress):
+        def __init__(self, *columns, **options):
+            super().__init__(*columns, **options)
+            bars.append(self)
+
+    monkeypatch.setattr(keyframe.progress, "Progress", Recorded)
+    with progress_bar("extracting") as progress:
+        progress(300, 328)
+        progress(301, 328)
+        progress(302, 328)
+        (task,) = bars[0].tasks
+        assert task.completed == 302 and sum(sample.completed for sample in task._progress) == 2

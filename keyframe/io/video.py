@@ -612,14 +612,19 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     log.info("%s: %s %dx%d at %g fps, %d frames by its header%s; writing %d of them (from frame %d, every %d)",
              video, info.codec, info.width, info.height, info.fps, info.frame_count, _read_as(info), total,
              options.start, options.every)
-    written = kept = 0
     # Frames kept by an interrupted run are reused only for the same video and options.
     key = {"video": input_identity(video), "options": asdict(options)}
     with staged_dir(out_dir, key, inputs=[video], kind="frames extract") as stage, ThreadPoolExecutor(max_workers=2) as pool:
+        # Decoding starts at the first frame the interrupted run had not written (a seek), not at the top; the last
+        # frame is decoded in any case, so that the count written is the count decoded.
+        written = kept = _written_run(stage, max(total - 1, 0))
+        if written:
+            report(progress, written, total)
         # The main thread only decodes; conversion and PNG writing run on the pool, overlapping it.
         pending: deque = deque()
-        frames = iter_video(video, options.start, stop, options.every, expected=info.frame_count)
-        for position, (_, frame) in enumerate(frames):
+        frames = iter_video(video, options.start + written * options.every, stop, options.every,
+                            expected=info.frame_count)
+        for position, (_, frame) in enumerate(frames, written):
             target = stage / f"{position:06d}.png"
             if target.exists():
                 kept += 1
@@ -671,6 +676,15 @@ def _variable_seconds(times: np.ndarray, info: VideoInfo, options: ExtractOption
     chosen = times[options.start:options.end:options.every][:written]
     chosen = chosen - chosen[0]
     return [round(float(t), 6) for t in chosen] if uneven_seconds(chosen, info.fps / options.every) else None
+
+
+def _written_run(folder: Path, most: int) -> int:
+    """How many frames ``000000.png, 000001.png, ...`` in ``folder`` follow one another from the first, at most
+    ``most``."""
+    count = 0
+    while count < most and (folder / f"{count:06d}.png").exists():
+        count += 1
+    return count
 
 
 def _write_frame(path: Path, frame: av.VideoFrame, info: VideoInfo, max_side: int | None,

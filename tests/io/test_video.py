@@ -97,14 +97,21 @@ def _interrupted_extract(video, out, options=ExtractOptions()):
         extract_frames(video, out, options, progress=stop)
 
 
-def test_extract_resumes_from_partial_folder(tmp_path, sample_video):
+def test_extract_resumes_from_partial_folder(tmp_path, sample_video, monkeypatch):
+    import keyframe.io.video
+
     _interrupted_extract(sample_video, tmp_path / "r")
     stage = partial_dir(tmp_path / "r")
     from keyframe.io import write_image
 
     write_image(stage / "000000.png", np.zeros((120, 160, 3), np.uint8))  # an earlier run's output is kept, not redone
     kept = len(list(stage.glob("*.png")))
+    starts, iter_video = [], keyframe.io.video.iter_video
+    monkeypatch.setattr(keyframe.io.video, "iter_video", lambda path, start, *rest, **options: starts.append(start)
+                        or iter_video(path, start, *rest, **options))
+    first_missing = next(index for index in range(24) if not (stage / f"{index:06d}.png").exists())
     manifest = extract_frames(sample_video, tmp_path / "r")
+    assert starts == [first_missing] and first_missing >= 3  # the frames written are not decoded again
     assert manifest["resumed_frames"] == kept >= 1  # and it says how many
     assert "resumed_frames" not in json.loads((tmp_path / "r" / "video.json").read_text())
     assert not stage.exists()
