@@ -63,9 +63,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
         if task is None:
             bar.start()
             task = bar.add_task(description, total=total, completed=done, note=note)  # work kept: not this run's rate
-        elif done < last or total != last_total:
-            # A new stage (the next segment's model, rendering after training): its own clock and rate, which the
-            # frames an earlier run kept, counted at once, must not speed up.
+        elif _new_stage(done, total, last, last_total):  # its own clock and rate
             bar.reset(task, total=total, completed=done, note=note)
         last, last_total = done, total
         bar.update(task, completed=done, total=total, note=note)
@@ -75,6 +73,13 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator[ProgressFn]
     finally:
         if task is not None:
             bar.stop()
+
+
+def _new_stage(done: int, total: Optional[int], last_done: int, last_total: Optional[int]) -> bool:
+    """Whether a report of ``done`` of ``total`` starts a new stage of the work (the next segment's model, rendering
+    after training) after one of ``last_done`` of ``last_total``: the count starts again, or counts towards another
+    total (it may start above 0, at the frames an earlier run kept, which are no work of this stage's rate)."""
+    return done < last_done or total != last_total
 
 
 LINE_SECONDS = 10.0  # how often progress lines are written where there is no terminal to draw a bar on
@@ -101,10 +106,10 @@ def progress_lines(description: str, write: Callable[[str], None], every: float 
     def update(done: int, total: Optional[int], note: str = "") -> None:
         nonlocal last_line, last_done, last_total
         now = clock()
-        new_stage = last_line is None or done < last_done or total != last_total
+        starts = last_line is None or _new_stage(done, total, last_done, last_total)
         finished = total is not None and done >= total
         last_done, last_total = done, total
-        if not (new_stage or finished or now - last_line >= every):
+        if not (starts or finished or now - last_line >= every):
             return
         last_line = now
         share = f" ({100 * done // total}%)" if total else ""

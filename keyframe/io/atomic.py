@@ -465,6 +465,27 @@ def partial_dir(out_dir: str | os.PathLike) -> Path:
     return out.with_name(out.name + ".partial")
 
 
+def written_run(folder: str | os.PathLike, stems) -> int:
+    """How many of ``stems``, from the first, have their ``<stem>.png`` in ``folder``: where a run that writes
+    them in order, stopped, goes on.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> for stem in ("000000", "000001", "000003"):
+    ...     _ = (folder / f"{stem}.png").write_bytes(b"")
+    >>> written_run(folder, ["000000", "000001", "000002", "000003"])
+    2
+    """
+    count = 0
+    for stem in stems:
+        if not (Path(folder) / f"{stem}.png").is_file():
+            break
+        count += 1
+    return count
+
+
 STAGE_KEY = ".settings.json"  # in a staging folder: what its work was made from
 OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run that made it wrote
 

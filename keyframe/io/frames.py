@@ -52,7 +52,7 @@ class FrameSource(ABC):
     origin_gone: Path | None = None  # the video a folder's video.json names, when that file is gone
     pixel_aspect: Fraction = Fraction(1)  # how much wider than high players show a pixel (HDV: 4/3)
     # Frames between two wanted ones that cost less to read through than to start reading again after them: a
-    # video's next start decodes from the keyframe before it; an image is read alone (frames_at).
+    # video's next start decodes from the keyframe before it; an image is read alone (frames_at, InOrder).
     read_through: int = 0
 
     def __len__(self) -> int:
@@ -392,8 +392,8 @@ class ArrayFrames(FrameSource):
 
 class InOrder:
     """Frames of ``source`` read by index, streamed while the indices rise: a video is then decoded once instead of
-    sought for every frame, as :meth:`FrameSource.read` does. A lower index, or one far ahead, starts the stream
-    again from there.
+    sought for every frame, as :meth:`FrameSource.read` does. A lower index, or one further ahead than reading
+    through costs less (``source.read_through``, as :func:`frames_at` skips), starts the stream again from there.
 
     Examples
     --------
@@ -401,8 +401,6 @@ class InOrder:
     >>> int(reader.read(3)[0, 0, 0]), int(reader.read(4)[0, 0, 0]), int(reader.read(1)[0, 0, 0])
     (36, 48, 12)
     """
-
-    FAR_AHEAD = 250  # frames: further than this, a seek costs less than decoding the ones between
 
     def __init__(self, source: FrameSource):
         self.source = source
@@ -416,7 +414,7 @@ class InOrder:
         """The uint8 RGB pixels of frame ``index``."""
         if not 0 <= index < len(self.source):
             raise IndexError(f"frame {index} of {len(self.source)}")
-        if self._frames is None or not self._next <= index <= self._next + self.FAR_AHEAD:
+        if self._frames is None or not self._next <= index <= self._next + self.source.read_through:
             self._frames, self._next = self.source.iter_frames(index), index
         for frame in self._frames:
             self._next = frame.index + 1

@@ -26,7 +26,8 @@ import numpy as np
 
 from keyframe.errors import KeyframeError, check_number, fail, is_whole
 from keyframe.io import hdr
-from keyframe.io.atomic import STAGE_KEY, atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir
+from keyframe.io.atomic import (STAGE_KEY, atomic_path, check_file_apart, input_identity, naming_the_output, staged_dir,
+                                written_run)
 from keyframe.io.audio import AudioTrack, check_audio_start, check_sound
 from keyframe.io.images import write_image
 from keyframe.io.interlace import deinterlace
@@ -617,7 +618,7 @@ def extract_frames(video: str | os.PathLike, out_dir: str | os.PathLike, options
     with staged_dir(out_dir, key, inputs=[video], kind="frames extract") as stage, ThreadPoolExecutor(max_workers=2) as pool:
         # Decoding starts at the first frame the interrupted run had not written (a seek), not at the top; the last
         # frame is decoded in any case, so that the count written is the count decoded.
-        written = kept = _written_run(stage, max(total - 1, 0))
+        written = kept = written_run(stage, (f"{position:06d}" for position in range(total - 1)))
         if written:
             report(progress, written, total)
         # The main thread only decodes; conversion and PNG writing run on the pool, overlapping it.
@@ -676,15 +677,6 @@ def _variable_seconds(times: np.ndarray, info: VideoInfo, options: ExtractOption
     chosen = times[options.start:options.end:options.every][:written]
     chosen = chosen - chosen[0]
     return [round(float(t), 6) for t in chosen] if uneven_seconds(chosen, info.fps / options.every) else None
-
-
-def _written_run(folder: Path, most: int) -> int:
-    """How many frames ``000000.png, 000001.png, ...`` in ``folder`` follow one another from the first, at most
-    ``most``."""
-    count = 0
-    while count < most and (folder / f"{count:06d}.png").exists():
-        count += 1
-    return count
 
 
 def _write_frame(path: Path, frame: av.VideoFrame, info: VideoInfo, max_side: int | None,

@@ -34,6 +34,7 @@ import numpy as np
 from keyframe.errors import KeyframeError, check_count, check_seed, fail, is_whole
 from keyframe.io import (ArrayFrames, atomic_path, list_images, mask_folder, open_frames, partial_dir, read_mask, staged_dir,
                          write_mask)
+from keyframe.io.atomic import written_run
 from keyframe.io.frames import FrameSource, source_identity, write_manifest
 from keyframe.io.images import binarized, smoothed_values, value_ranges
 from keyframe.nets.threads import torch_threads
@@ -642,10 +643,7 @@ def resume_point(model: SegmentModel, staged: Path) -> int:
     round differently) is kept to within 1 of 255 or not at all, so that no seam shows where the run resumed.
     """
     stems = model.source.stems
-    start = 0
-    while start < len(stems) and (staged / f"{stems[start]}.png").is_file():
-        start += 1
-    start = min(start, len(stems) - 1)  # every mask kept, but not the mark that the segment is done: write the last
+    start = min(written_run(staged, stems), len(stems) - 1)  # every mask kept, but not the mark that the segment is done: write the last
     made = [index for index in range(start) if index not in model.keyframes]
     if not made:
         return 0

@@ -260,7 +260,7 @@ def test_frames_read_in_order_are_streamed_and_read_out_of_order_still_right(sam
 
 
 def test_frames_at_reads_only_the_stretches_that_hold_them_and_bridges_a_video_s_short_gaps(sample_video, tmp_path):
-    from keyframe.io.frames import FolderSource, VideoSource, frames_at
+    from keyframe.io.frames import FolderSource, InOrder, VideoSource, frames_at
 
     class Counted(VideoSource):
         decoded: list = []
@@ -288,6 +288,8 @@ def test_frames_at_reads_only_the_stretches_that_hold_them_and_bridges_a_video_s
     (tmp_path / "002.png").write_bytes(b"not an image")  # read only if the gap were read through
     assert [(f.stem, int(f.rgb[0, 0, 0])) for f in frames_at(folder, [1, 3, 4])] == [("001", 10), ("003", 30), ("004", 40)]
     assert list(frames_at(folder, [])) == []
+    reader = InOrder(folder)  # as composite reads a layer folder along the frames a resumed run still makes
+    assert [int(reader.read(index)[0, 0, 0]) for index in (0, 1, 3, 4)] == [0, 10, 30, 40]
 
 
 def test_unwritten_frames_skips_the_written_ones_and_counts_them_as_done(tmp_path):
