@@ -211,7 +211,9 @@ def main(sequences: list[str] | None = None, cdnet: bool = True) -> None:
     total_frames = sum(results[(n, "1 mask")]["frames"] for n in names)
     body = (
         f"DAVIS-2016 (8 train sequences, 854x480, {total_frames} frames), default settings "
-        f"(`--methods {','.join(DEFAULT_METHODS)} --trials 0`), one torch thread. Given frames are not scored. "
+        f"(`--methods {','.join(DEFAULT_METHODS)} --trials 0`), one torch thread while segmenting "
+        "(`SegmentConfig.threads`, the default; the torch threads named with the machine are the process's setting). "
+        "Given frames are not scored. "
         "Members are scored from the ensemble's own run (`--keep-members`); the ensemble's seconds per frame "
         "cover the whole run: validation, training the members twice when there are several masks (held-out "
         "split, then all masks, the UNet warm-started), the stacker, every member's inference, smoothing and writing every mask. "

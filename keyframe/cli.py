@@ -407,8 +407,10 @@ def backbone_classify(
     image: Annotated[Path, typer.Argument(help="Image file (PNG, JPEG, BMP, TIFF, WebP).")],
     top: Annotated[int, typer.Option(help="How many classes to print.", min=1, max=1000)] = 5,
 ):
-    """Print IMAGE's top ImageNet classes (index, probability, name), best first (a transparent part is seen
-    over white)."""
+    """Print IMAGE's top ImageNet classes (index, probability, name), best first.
+
+    A transparent part of the image is seen over white.
+    """
     from keyframe.nets import classify, imagenet_class_names
 
     names = imagenet_class_names()
@@ -507,11 +509,13 @@ def movement_detect(
     model: Annotated[Path, typer.Argument(help="Model file from `keyframe movement learn`.")],
     videos: Annotated[list[Path], typer.Argument(help="Video or frame folder to search; give several to rank them.")],
     json_out: Annotated[Optional[Path], typer.Option(
-        "--json", help="Write score, detected, threshold, frame_scores, intervals (with several videos: a list of "
+        "--json", help="Write the detection as JSON: score, detected, threshold, frame_scores, intervals, interval_seconds, "
+                       "fps and more (with several videos: a list of "
                        "those, best first, and the videos that failed); the work is kept in <json name>.partial until then, "
                        "and an interrupted run resumes from it.")] = None,
     plot: Annotated[Optional[Path], typer.Option(
-        help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in.")] = None,
+        help="Write the score-curve plot (PNG); with several videos, a folder to write one plot per video in (it "
+             "then holds this search's plots alone); with one video, an existing folder adds <video>.png.")] = None,
     keep_rate: Annotated[bool, typer.Option(
         "--keep-rate", help="Score every frame of a video at N times the rate the model learned from (by default "
                             "one frame in N is scored, so the movement moves as far per frame as it did then).")] = False,
@@ -573,8 +577,8 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
         if json_out:
             result.write_json(json_out)
             journal.unlink(missing_ok=True)
-        if plot_folder:
-            plot_search([result], videos, plot)
+        if plot_folder:  # added to the folder: the plots of an earlier search stay
+            plot_search([result], videos, plot, keep=True)
         elif plot:
             plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
@@ -648,7 +652,7 @@ def render_motion_cmd(
                                                 "90 = from the performer's left.")] = 0.0,
     elevation: Annotated[float, typer.Option(help="Camera angle above the horizon in degrees, -89 to 89.")] = 10.0,
     size: Annotated[str, typer.Option(help="WIDTHxHEIGHT, 16x16 to 8192x8192.")] = "320x240",
-    fps: Annotated[Optional[float], typer.Option(help="Frame rate; default: the file's.")] = None,
+    fps: Annotated[Optional[float], typer.Option(help="Frame rate (0.01-1000); default: the file's.")] = None,
     follow: Annotated[bool, typer.Option(help="Keep the performer centred and large (for walks and runs, which "
                                                "otherwise cross the picture small).")] = False,
 ):
@@ -720,11 +724,11 @@ def composite_cmd(
     binary: Binary = False,
     grow: Grow = 0.0,
 ):
-    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one set of frames with feathered masks
-    (and a video with --video).
+    """Blend per-segment results (e.g. separate `keyframe stylize` runs) into one set of frames with feathered masks.
 
-    Runs of `keyframe stylize --masks` made from the same frames and masks meet at their seams as one run would:
-    the original frame each kept outside its segments is taken out of their edges first.
+    With --video, the frames are encoded to a video as well.
+
+    Runs of `keyframe stylize --masks` on the same frames and masks meet at their seams as one run would.
     """
     from keyframe.progress import progress_bar
     from keyframe.stylize import composite, parse_layers

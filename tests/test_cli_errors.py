@@ -181,3 +181,23 @@ def test_ctrl_c_while_the_sample_is_made_says_nothing_was_kept(monkeypatch, caps
     monkeypatch.setattr(sys, "argv", ["keyframe", "sample", str(tmp_path / "s")])
     stderr = _interrupted_stderr(capsys)
     assert "interrupted; nothing was kept: the sample is made whole; a rerun starts over" in stderr, stderr
+
+
+def test_no_command_help_breaks_a_line_inside_a_paragraph():
+    # Typer's rich help keeps a docstring's single line breaks: a wrapped docstring line shows as a ragged break in
+    # --help (and in the group's command list, for the first paragraph).
+    import inspect
+
+    from keyframe.cli import app
+
+    def docstrings(typer_app):
+        for info in typer_app.registered_commands:
+            yield info.callback.__name__, info.help or info.callback.__doc__ or ""
+        for group in typer_app.registered_groups:
+            yield from docstrings(group.typer_instance)
+
+    found = dict(docstrings(app))
+    assert "backbone_classify" in found and "movement_detect" in found
+    ragged = {name: paragraph for name, doc in found.items() for paragraph in inspect.cleandoc(doc).split("\n\n")
+              if "\n" in paragraph}
+    assert not ragged

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -241,23 +242,37 @@ def plot_detection(detection, path: str | os.PathLike, title: str | None = None,
     write_image(path, image, sweep=True, text=PLOT_MARK)
 
 
-def plot_search(results, videos, folder: str | os.PathLike) -> list[str]:
+def plot_search(results, videos, folder: str | os.PathLike, keep: bool = False) -> list[str]:
     """Write one score-curve PNG per :class:`~keyframe.motion.detect.Detection` of ``results`` (a
     :class:`~keyframe.motion.search.Search`'s ``ranked``, or one video's detection) into ``folder``, named by
     :func:`plot_names` (in the order ``videos`` were given, not by score); returns the names, in the order of
     ``results``.
 
     The folder is published whole (:func:`keyframe.io.staged_dir`): it must be new, empty or an earlier
-    folder of plots, and apart from the videos, so that plots never mix with other files.
+    folder of plots, and apart from the videos, so that plots never mix with other files. An earlier folder's
+    plots are replaced, unless ``keep``: then those of other names stay beside the new ones (one video's plot
+    added to the plots of an earlier search).
     """
     from keyframe.io import staged_dir
 
     # Named as given (a link by its own name), with "." and ".." resolved to the folders they name.
     names = dict(zip(map(str, videos), plot_names([os.path.abspath(video) for video in videos])))
     with staged_dir(folder, key=None, inputs=list(videos), kind=PLOTS_KIND) as stage:
+        if keep:
+            _keep_earlier_plots(Path(folder), stage, set(names.values()))
         for result in results:
             plot_detection(result, stage / names[result.path])
     return [names[result.path] for result in results]
+
+
+def _keep_earlier_plots(folder: Path, stage: Path, replaced: set[str]) -> None:
+    """Copy the plots in ``folder`` (an earlier folder of plots: it holds nothing else), but those named in
+    ``replaced``, into its ``stage``."""
+    if not folder.is_dir():
+        return
+    for path in folder.iterdir():
+        if path.is_file() and path.name not in replaced and not path.name.startswith("."):
+            shutil.copy2(path, stage / path.name)
 
 
 def plot_names(videos: list[str]) -> list[str]:

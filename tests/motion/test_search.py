@@ -285,6 +285,17 @@ def test_one_video_with_a_folder_of_plots_gets_its_plot_in_it(cohort_model, vide
     assert "frame_scores" in json.loads((tmp_path / "found.json").read_text())  # one video's detection, as before
     done = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "new")
     assert done.returncode == 2 and "give a name ending in .png, or an existing folder" in done.stderr
+    # Into an earlier search's folder, the one video's plot is added: the others stay (a picture of one's own there
+    # is refused before any work, as with several videos).
+    done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "search")
+    assert done.returncode == 0, done.stderr
+    squat = (tmp_path / "search" / "squat.png").read_bytes()
+    done = run_cli("movement", "detect", model, videos["march"], "--plot", tmp_path / "search")
+    assert done.returncode == 0, done.stderr
+    assert sorted(path.name for path in (tmp_path / "search").glob("*.png")) == ["march.png", "squat.png", "wave.png"]
+    assert (tmp_path / "search" / "squat.png").read_bytes() == squat
+    done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "search")
+    assert sorted(path.name for path in (tmp_path / "search").glob("*.png")) == ["squat.png", "wave.png"]  # a search: its own
 
 
 def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_any_work(cohort_model, videos, tmp_path):
