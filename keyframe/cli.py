@@ -574,13 +574,14 @@ def _detect_or_search(model: Path, videos: list[Path], json_out: Path | None, pl
         with progress_bar("detecting") as progress:
             result = detect(model, videos[0], config, progress=progress, journal=journal)
         # Outputs first: a reader that closes the pipe early (`| head -1`) must not cost the JSON.
+        if plot_folder:  # added to the folder: the plots of an earlier search stay
+            name, = plot_search([result], videos, plot, keep=True)
+            result.extra["plot"] = str(plot / name)  # named after the video: said, as with several videos
+        elif plot:
+            plot_detection(result, plot)
         if json_out:
             result.write_json(json_out)
             journal.unlink(missing_ok=True)
-        if plot_folder:  # added to the folder: the plots of an earlier search stay
-            plot_search([result], videos, plot, keep=True)
-        elif plot:
-            plot_detection(result, plot)
         _print_detection(str(videos[0]), result)
         if result.resumed_windows:
             console.print(f"resumed: {counted(result.resumed_windows, 'window')} of {len(result.window_scores)} "

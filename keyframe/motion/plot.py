@@ -266,13 +266,17 @@ def plot_search(results, videos, folder: str | os.PathLike, keep: bool = False) 
 
 
 def _keep_earlier_plots(folder: Path, stage: Path, replaced: set[str]) -> None:
-    """Copy the plots in ``folder`` (an earlier folder of plots: it holds nothing else), but those named in
-    ``replaced``, into its ``stage``."""
-    if not folder.is_dir():
-        return
-    for path in folder.iterdir():
-        if path.is_file() and path.name not in replaced and not path.name.startswith("."):
-            shutil.copy2(path, stage / path.name)
+    """Copy the plots keyframe published in ``folder``, but those named in ``replaced``, into its ``stage``.
+
+    Only its own: a file someone added there since stays where it is, as publishing keeps it, and is never
+    listed as an output (which a later run would remove).
+    """
+    from keyframe.io.atomic import published_files
+
+    for name in published_files(folder):
+        if name not in replaced:
+            (stage / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(folder / name, stage / name)
 
 
 def plot_names(videos: list[str]) -> list[str]:

@@ -282,7 +282,9 @@ def test_one_video_with_a_folder_of_plots_gets_its_plot_in_it(cohort_model, vide
     plots = list((tmp_path / "plots").glob("*.png"))
     assert [path.name for path in plots] == [f"{Path(videos['wave']).stem}.png"]
     assert read_image(plots[0]).shape[2] == 3
-    assert "frame_scores" in json.loads((tmp_path / "found.json").read_text())  # one video's detection, as before
+    found = json.loads((tmp_path / "found.json").read_text())
+    assert "frame_scores" in found and found["plot"] == str(plots[0])  # one video's detection, naming its plot
+    assert f"plot: {plots[0]}" in done.stdout
     done = run_cli("movement", "detect", model, videos["wave"], "--plot", tmp_path / "new")
     assert done.returncode == 2 and "give a name ending in .png, or an existing folder" in done.stderr
     # Into an earlier search's folder, the one video's plot is added: the others stay (a picture of one's own there
@@ -290,12 +292,16 @@ def test_one_video_with_a_folder_of_plots_gets_its_plot_in_it(cohort_model, vide
     done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "search")
     assert done.returncode == 0, done.stderr
     squat = (tmp_path / "search" / "squat.png").read_bytes()
+    (tmp_path / "search" / "notes.txt").write_text("mine")  # added by hand: kept, never taken for a plot
     done = run_cli("movement", "detect", model, videos["march"], "--plot", tmp_path / "search")
     assert done.returncode == 0, done.stderr
     assert sorted(path.name for path in (tmp_path / "search").glob("*.png")) == ["march.png", "squat.png", "wave.png"]
     assert (tmp_path / "search" / "squat.png").read_bytes() == squat
+    assert "notes.txt" not in (tmp_path / "search" / ".keyframe-outputs.json").read_text()
+    assert not (tmp_path / "search.partial").exists()
     done = run_cli("movement", "detect", model, videos["wave"], videos["squat"], "--plot", tmp_path / "search")
     assert sorted(path.name for path in (tmp_path / "search").glob("*.png")) == ["squat.png", "wave.png"]  # a search: its own
+    assert (tmp_path / "search" / "notes.txt").read_text() == "mine"
 
 
 def test_outputs_inside_an_input_folder_or_among_other_files_are_refused_before_any_work(cohort_model, videos, tmp_path):
