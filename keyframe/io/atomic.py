@@ -488,6 +488,8 @@ def written_run(folder: str | os.PathLike, stems) -> int:
 
 STAGE_KEY = ".settings.json"  # in a staging folder: what its work was made from
 OUTPUTS = ".keyframe-outputs.json"  # in a published folder: the files the run that made it wrote
+# Kinds of command that earlier versions recorded under another name, read as the name used now.
+RENAMED_KINDS = {"cutout": "segment cutout"}
 
 
 @contextlib.contextmanager
@@ -561,6 +563,7 @@ def check_output_folder(out_dir: str | os.PathLike, inputs=(), kind: str = "") -
         raise fail(out, "holds files keyframe did not write (or that an earlier version wrote without listing "
                         "them); give a new or empty folder, or remove it")
     earlier_kind = _listing(out).get("kind", kind)
+    earlier_kind = RENAMED_KINDS.get(earlier_kind, earlier_kind)
     if earlier_kind != kind:
         raise fail(out, f"holds the outputs of `keyframe {earlier_kind}`, which this would remove; give another folder")
     if stage.exists() and not stage.is_dir():

@@ -31,7 +31,7 @@ from keyframe.stylize.functional import check_feather, feather as soften
 log = logging.getLogger(__name__)
 
 MOVIE_SUFFIX = ".mov"
-CUTOUT_KIND = "cutout"  # the command that wrote a folder of cut-outs, as its listing records it
+CUTOUT_KIND = "segment cutout"  # the command that wrote a folder of cut-outs, as its listing records it
 
 
 def cutout(rgb: np.ndarray, labels: np.ndarray, segments=None, feather: float = 0.0) -> np.ndarray:

@@ -273,6 +273,14 @@ def test_another_command_s_outputs_are_not_replaced_and_an_interrupted_publish_r
     with pytest.raises(KeyframeError, match="holds the outputs of `keyframe stylize`"):
         with staged_dir(out, kind="segment"):
             pass
+    renamed = tmp_path / "cut"  # a folder of cut-outs listed by an earlier version, under the name it used
+    renamed.mkdir()
+    (renamed / ".keyframe-outputs.json").write_text('{"kind": "cutout", "files": []}')
+    with staged_dir(renamed, kind="segment cutout") as stage:
+        (stage / "000000.png").write_text("x")
+    with pytest.raises(KeyframeError, match="holds the outputs of `keyframe segment cutout`"):
+        with staged_dir(renamed, kind="composite"):
+            pass
     moves = stop_moves_after(2, monkeypatch)  # the publish is stopped after the interim listing and its first move
     with pytest.raises(KeyboardInterrupt):
         with staged_dir(out, key="k", kind="stylize") as stage:
