@@ -785,6 +785,34 @@ def published_files(out_dir: str | os.PathLike) -> list[str]:
     return _earlier_outputs(Path(out_dir))
 
 
+def carry_published(out_dir: str | os.PathLike, stage: str | os.PathLike, names) -> None:
+    """Take the files ``names`` (of :func:`published_files`) that ``out_dir`` holds into its ``stage``, where the stage
+    lacks them: finished work a rerun need not make again. Each is linked, not copied, where the file system allows,
+    and :func:`publish` then leaves it in place, its time too.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "result"
+    >>> with staged_dir(out) as stage:
+    ...     _ = (stage / "a.txt").write_text("1")
+    >>> with staged_dir(out) as stage:
+    ...     carry_published(out, stage, published_files(out))
+    ...     _ = (stage / "b.txt").write_text("2")
+    >>> sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+    ['a.txt', 'b.txt']
+    """
+    out, stage = Path(out_dir), Path(stage)
+    for name in names:
+        if (stage / name).exists():
+            continue
+        (stage / name).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(out / name, stage / name)
+        except OSError:  # no hard links here (another file system, FAT): a copy
+            shutil.copy2(out / name, stage / name)
+
+
 def _earlier_outputs(out: Path) -> list[str]:
     """The files an earlier run published in ``out`` (none when it was not made by keyframe). Only names of
     plain files inside ``out`` count: nothing outside is ever removed, whatever a hand-edited list says."""

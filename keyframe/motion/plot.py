@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 from pathlib import Path
 
 import cv2
@@ -266,17 +265,14 @@ def plot_search(results, videos, folder: str | os.PathLike, keep: bool = False) 
 
 
 def _keep_earlier_plots(folder: Path, stage: Path, replaced: set[str]) -> None:
-    """Copy the plots keyframe published in ``folder``, but those named in ``replaced``, into its ``stage``.
+    """Take the plots keyframe published in ``folder``, but those named in ``replaced``, into its ``stage``.
 
     Only its own: a file someone added there since stays where it is, as publishing keeps it, and is never
     listed as an output (which a later run would remove).
     """
-    from keyframe.io.atomic import published_files
+    from keyframe.io.atomic import carry_published, published_files
 
-    for name in published_files(folder):
-        if name not in replaced:
-            (stage / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(folder / name, stage / name)
+    carry_published(folder, stage, [name for name in published_files(folder) if name not in replaced])
 
 
 def plot_names(videos: list[str]) -> list[str]:

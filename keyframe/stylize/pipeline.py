@@ -38,7 +38,8 @@ import torch
 from keyframe.errors import check_count, check_seed, fail, is_whole
 from keyframe.io import (check_writable, encode_frames, input_identity, list_images, open_frames, read_image, staged_dir,
                          write_image)
-from keyframe.io.atomic import check_file_apart, check_output_folder, locks_output, published_files, published_from
+from keyframe.io.atomic import (carry_published, check_file_apart, check_output_folder, locks_output, published_files,
+                                published_from)
 from keyframe.io.frames import (DEFAULT_FPS, FrameSource, InOrder, sound_of, source_identity, unwritten_frames,
                                 write_manifest)
 from keyframe.io.images import IMAGE_SUFFIXES, SegmentMasks, check_grow, check_rgb, read_image_alpha
@@ -601,8 +602,8 @@ def _model_digest(model: StyleModel) -> str:
 def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, settings: dict, stems: list[str]) -> None:
     """Take into the stage the frames a finished run published in ``out_dir`` from the same frames and masks
     (``kept_from``), drawn by these very models with these ``settings``: a rerun (one stopped while it encoded
-    ``--video``, say) then draws none of them again, and one after a frame was removed there draws that one. Each
-    is linked, not copied, where the file system allows, and publishing leaves it in place."""
+    ``--video``, say) then draws none of them again, and one after a frame was removed there draws that one
+    (:func:`~keyframe.io.atomic.carry_published`)."""
     if not published_from(out_dir, kept_from, whole=False):
         return
     try:
@@ -612,12 +613,7 @@ def _reuse_finished_renders(stage: Path, out_dir: Path, kept_from: dict, setting
     if not isinstance(record, dict) or record.get("rendering") != json.loads(json.dumps(settings)):
         return
     wanted = {f"{stem}.png" for stem in stems}  # this run's frames: a published frame of a stem gone since goes
-    for name in published_files(out_dir):
-        if name in wanted and not (stage / name).exists():
-            try:
-                os.link(out_dir / name, stage / name)
-            except OSError:  # no hard links here (another file system, FAT): a copy
-                shutil.copy2(out_dir / name, stage / name)
+    carry_published(out_dir, stage, [name for name in published_files(out_dir) if name in wanted])
 
 
 def _clear_other_renders(stage: Path, settings: dict) -> None:
